@@ -1,0 +1,102 @@
+"""Checks at the public boundary. Each error names the parameter, the value
+received and what was expected. Kernels and ``functional`` never validate."""
+
+import numbers
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_dtype(dtype, name="dtype"):
+    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"{name} must be float32 or float64, got {dtype!r}")
+    return dt
+
+
+def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True):
+    """Validate an input array and return it.
+
+    x must be a NumPy float32/float64 array with ``ndim`` dimensions (and
+    ``dtype`` if given). ``shape`` may hold ints or None (any size), e.g.
+    ``(None, 784)``. With ``finite=True`` NaN or inf is an error.
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{name} must have dtype float32 or float64, got {x.dtype}")
+    if dtype is not None and x.dtype != np.dtype(dtype):
+        raise TypeError(
+            f"{name} must have dtype {np.dtype(dtype)} (the model's dtype), "
+            f"got {x.dtype}; convert with {name}.astype(np.{np.dtype(dtype)})")
+    if x.ndim != ndim:
+        raise ValueError(
+            f"{name} must be {ndim}-D, got shape {x.shape}")
+    if shape is not None:
+        for axis, (got, want) in enumerate(zip(x.shape, shape)):
+            if want is not None and got != want:
+                expected = tuple("*" if s is None else s for s in shape)
+                raise ValueError(
+                    f"{name} must have shape {expected}, got {x.shape} "
+                    f"(axis {axis} is {got}, expected {want})")
+    if finite and not np.isfinite(x).all():
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
+    return x
+
+
+def check_same_shape(a, a_name, b, b_name):
+    if a.shape != b.shape:
+        raise ValueError(
+            f"{a_name} and {b_name} must have the same shape, "
+            f"got {a.shape} and {b.shape}")
+
+
+def check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_nonneg_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_positive_float(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_fraction(value, name):
+    """A probability in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_rng(rng, name="rng"):
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{name} must be a numpy.random.Generator "
+            f"(e.g. np.random.default_rng(0)), got {type(rng).__name__}")
+    return rng
+
+
+def check_choice(value, name, choices):
+    if value not in choices:
+        raise ValueError(
+            f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value

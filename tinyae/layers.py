@@ -1,0 +1,262 @@
+"""Thin stateful layers over the backend ops.
+
+The layer protocol (every layer, every model built from them):
+
+* ``params`` and ``grads`` are dicts with the same keys and shapes;
+* ``forward(x)`` returns ``out`` and keeps one cache, overwritten each call;
+* ``backward(dout)`` returns ``dx`` and **adds** into ``grads`` (so a weight
+  used twice, as in a tied autoencoder, collects both contributions);
+* ``zero_grad()`` is the only place gradients are cleared.
+
+Parameter arrays are updated in place by the optimisers and by checkpoint
+loading, so a dict that points at them stays valid for the life of the layer.
+"""
+
+import numpy as np
+
+from ._validation import check_choice, check_dtype, check_positive_int, check_rng
+from .backend import ops
+
+
+class Layer:
+    """Base class: a layer with no parameters unless a subclass adds some."""
+
+    def __init__(self):
+        self.params = {}
+        self.grads = {}
+        self.cache = None
+
+    def _add_param(self, name, value):
+        self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def zero_grad(self):
+        for g in self.grads.values():
+            g.fill(0)
+
+    def _check_input(self, x, n_in=None, dtype=None):
+        """Cheap structural checks (type, 2-D, width, dtype); no data pass."""
+        if not isinstance(x, np.ndarray) or x.ndim != 2:
+            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+            raise ValueError(
+                f"{type(self).__name__}.forward: x must be a 2-D array "
+                f"(batch, features), got {got}")
+        if n_in is not None and x.shape[1] != n_in:
+            raise ValueError(
+                f"{type(self).__name__}.forward: x must have {n_in} features, "
+                f"got shape {x.shape}")
+        if dtype is not None and x.dtype != dtype:
+            raise TypeError(
+                f"{type(self).__name__}.forward: x must have dtype {dtype} "
+                f"(the layer's dtype), got {x.dtype}")
+
+
+# --------------------------------------------------------------------------
+# Weight initialisation: registry name -> W of shape (n_in, n_out)
+# --------------------------------------------------------------------------
+
+def glorot_uniform(n_in, n_out, rng):
+    """U(-a, a) with a = sqrt(6 / (n_in + n_out)) (Glorot and Bengio, 2010),
+    so that Var[W] = 2 / (n_in + n_out)."""
+    a = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-a, a, size=(n_in, n_out))
+
+
+def he_normal(n_in, n_out, rng):
+    """N(0, 2 / n_in) (He et al., 2015): keeps the variance through ReLUs."""
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+
+
+def small_normal(n_in, n_out, rng):
+    """N(0, 0.01^2): the classic small random init."""
+    return rng.normal(0.0, 0.01, size=(n_in, n_out))
+
+
+INITS = {"glorot": glorot_uniform, "he": he_normal, "small": small_normal}
+
+
+class Linear(Layer):
+    """Affine layer ``out = x W + b``.
+
+    x: (batch, n_in) -> out: (batch, n_out); W: (n_in, n_out), b: (n_out,).
+    ``init`` is a key of ``INITS``; ``rng`` is required (no hidden seeds).
+    Gradients: see ``functional.linear_backward``.
+    """
+
+    def __init__(self, n_in, n_out, *, rng, init="glorot", bias=True,
+                 dtype=np.float64):
+        super().__init__()
+        self.n_in = check_positive_int(n_in, "n_in")
+        self.n_out = check_positive_int(n_out, "n_out")
+        check_rng(rng)
+        self.init = check_choice(init, "init", INITS)
+        self.bias = bool(bias)
+        self.dtype = check_dtype(dtype)
+        self._add_param("W", INITS[init](n_in, n_out, rng).astype(self.dtype))
+        if self.bias:
+            self._add_param("b", np.zeros(n_out, dtype=self.dtype))
+        else:
+            self._zero_b = np.zeros(n_out, dtype=self.dtype)
+
+    @property
+    def W(self):
+        return self.params["W"]
+
+    def _b(self):
+        return self.params["b"] if self.bias else self._zero_b
+
+    def forward(self, x):
+        self._check_input(x, self.n_in, self.dtype)
+        out, self.cache = ops.linear_forward(x, self.params["W"], self._b())
+        return out
+
+    def backward(self, dout):
+        dx, dW, db = ops.linear_backward(dout, self.cache)
+        self.grads["W"] += dW
+        if self.bias:
+            self.grads["b"] += db
+        return dx
+
+    def __repr__(self):
+        return f"Linear({self.n_in}, {self.n_out}, init={self.init!r}, bias={self.bias})"
+
+
+class TiedLinear(Layer):
+    """Affine layer that reuses another Linear's weights, transposed.
+
+    ``out = x W_src^T + b`` with x: (batch, src.n_out) -> out: (batch, src.n_in).
+    Only the bias belongs to this layer. In backward, ``dW_src += dW^T``:
+    the gradient of the shared matrix is the sum over both uses, which is
+    exactly what the chain rule asks when one parameter appears twice.
+    """
+
+    def __init__(self, source, *, bias=True):
+        super().__init__()
+        if not isinstance(source, Linear):
+            raise TypeError(
+                f"source must be a Linear layer, got {type(source).__name__}")
+        self.source = source
+        self.bias = bool(bias)
+        self.dtype = source.dtype
+        if self.bias:
+            self._add_param("b", np.zeros(source.n_in, dtype=self.dtype))
+        else:
+            self._zero_b = np.zeros(source.n_in, dtype=self.dtype)
+
+    def forward(self, x):
+        self._check_input(x, self.source.n_out, self.dtype)
+        W_t = self.source.params["W"].T          # (n_out_src, n_in_src), a view
+        b = self.params["b"] if self.bias else self._zero_b
+        out, self.cache = ops.linear_forward(x, W_t, b)
+        return out
+
+    def backward(self, dout):
+        dx, dW_t, db = ops.linear_backward(dout, self.cache)
+        self.source.grads["W"] += dW_t.T         # back to the source's layout
+        if self.bias:
+            self.grads["b"] += db
+        return dx
+
+    def __repr__(self):
+        return f"TiedLinear(source={self.source!r}, bias={self.bias})"
+
+
+class _Activation(Layer):
+    """Element-wise activation; ``_op`` names the backend forward/backward pair."""
+
+    _op = None
+
+    def forward(self, x):
+        self._check_input(x)
+        out, self.cache = getattr(ops, self._op + "_forward")(x)
+        return out
+
+    def backward(self, dout):
+        return getattr(ops, self._op + "_backward")(dout, self.cache)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(_Activation):
+    """``s(x) = 1 / (1 + exp(-x))``, ``s' = s (1 - s)``."""
+    _op = "sigmoid"
+
+
+class Tanh(_Activation):
+    """``tanh(x)``, ``tanh' = 1 - tanh^2``."""
+    _op = "tanh"
+
+
+class ReLU(_Activation):
+    """``max(x, 0)``, derivative ``[x > 0]`` (0 at the kink)."""
+    _op = "relu"
+
+
+class Softplus(_Activation):
+    """``log(1 + exp(x))``, derivative ``s(x)``."""
+    _op = "softplus"
+
+
+class Identity(_Activation):
+    """``x``, derivative 1."""
+    _op = "identity"
+
+
+#: Registry: activation name -> layer class.
+ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
+               "softplus": Softplus, "identity": Identity}
+
+
+def activation(name):
+    """A new activation layer from its name (a key of ``ACTIVATIONS``)."""
+    return ACTIVATIONS[check_choice(name, "activation", ACTIVATIONS)]()
+
+
+class Sequential(Layer):
+    """Layers applied in order. ``params``/``grads`` use flat names ``"i.W"``
+    that point at the same arrays as the inner layers' dicts."""
+
+    def __init__(self, *layers):
+        super().__init__()
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"layer {i} must be a Layer, got {type(layer).__name__}")
+            for k in layer.params:
+                self.params[f"{i}.{k}"] = layer.params[k]
+                self.grads[f"{i}.{k}"] = layer.grads[k]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential(\n  {inner}\n)"

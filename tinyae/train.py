@@ -1,0 +1,125 @@
+"""The fitting loop: minibatches, optimiser steps, per-epoch history.
+
+    history = fit(model, x_train, optimizer=Adam(model.params, lr=1e-3),
+                  epochs=5, batch_size=128, rng=np.random.default_rng(0),
+                  val=x_test)
+
+``data`` is an array (batch, features) or a tuple of aligned arrays, e.g.
+``(x, onehot_labels)`` for a conditional model; each minibatch is passed
+positionally to ``model.loss_and_grad(*batch, rng=rng)``.
+"""
+
+import math
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._validation import check_positive_int, check_rng
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+def _as_tuple(data, name):
+    arrays = data if isinstance(data, tuple) else (data,)
+    for i, a in enumerate(arrays):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{name}[{i}] must be a numpy array, got {type(a).__name__}")
+        if a.shape[0] != arrays[0].shape[0]:
+            raise ValueError(
+                f"{name} arrays must have the same number of rows, got "
+                f"{[b.shape[0] for b in arrays]}")
+    return arrays
+
+
+def _batches(arrays, batch_size, rng):
+    n = arrays[0].shape[0]
+    order = rng.permutation(n) if rng is not None else np.arange(n)
+    for start in range(0, n, batch_size):
+        idx = order[start:start + batch_size]
+        yield tuple(a[idx] for a in arrays)
+
+
+def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
+    """Mean loss over ``data`` (weighted by batch size) and mean ``last_stats``.
+
+    Uses ``model.loss``; ``rng`` feeds stochastic models (a fixed generator
+    gives a reproducible number). Returns ``(loss, stats)``.
+    """
+    arrays = _as_tuple(data, "data")
+    total, stats, n = 0.0, {}, 0
+    for batch in _batches(arrays, batch_size, None):
+        if transform is not None:
+            batch = (transform(batch[0], rng),) + batch[1:]
+        m = batch[0].shape[0]
+        total += m * model.loss(*batch, rng=rng)
+        for k, v in model.last_stats.items():
+            stats[k] = stats.get(k, 0.0) + m * v
+        n += m
+    return total / n, {k: v / n for k, v in stats.items()}
+
+
+def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
+        progress=True, transform=None, callback=None):
+    """Train ``model`` with ``optimizer`` and return the history.
+
+    data: array (n, features) or tuple of aligned arrays.
+    rng: numpy Generator for the shuffling and every random draw of the model.
+    val: optional held-out data, evaluated after each epoch with a generator
+        derived from ``rng`` (so the numbers are reproducible).
+    transform: optional ``f(x_batch, rng) -> x_batch`` applied to each batch
+        (e.g. dynamic binarisation).
+    callback: optional ``f(epoch, history)`` called after each epoch.
+    progress: show a tqdm progress bar (switch off for tests and CI logs).
+
+    history: dict of per-epoch lists: ``loss``, ``val_loss`` (if ``val``),
+    one list per key of ``model.last_stats`` (``recon``, ``kl``...), and
+    ``seconds``. A NaN or infinite loss raises NonFiniteLossError naming the
+    epoch and step.
+    """
+    arrays = _as_tuple(data, "data")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    check_rng(rng)
+    val_arrays = _as_tuple(val, "val") if val is not None else None
+    steps_per_epoch = math.ceil(arrays[0].shape[0] / batch_size)
+    history = {"loss": [], "seconds": []}
+    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress,
+               unit="step", dynamic_ncols=True, leave=False)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            total, stats, n = 0.0, {}, 0
+            for step, batch in enumerate(_batches(arrays, batch_size, rng), 1):
+                if transform is not None:
+                    batch = (transform(batch[0], rng),) + batch[1:]
+                loss, grads = model.loss_and_grad(*batch, rng=rng)
+                if not math.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"loss became {loss} at epoch {epoch}, step {step} "
+                        f"(of {steps_per_epoch}); try a smaller learning rate "
+                        f"or check the inputs for NaN")
+                optimizer.step(grads)
+                m = batch[0].shape[0]
+                total += m * loss
+                for k, v in model.last_stats.items():
+                    stats[k] = stats.get(k, 0.0) + m * v
+                n += m
+                bar.update(1)
+                if step % 20 == 0:
+                    bar.set_postfix(epoch=epoch, loss=f"{total / n:.4g}")
+            history["loss"].append(total / n)
+            for k, v in stats.items():
+                history.setdefault(k, []).append(v / n)
+            if val_arrays is not None:
+                val_rng = np.random.default_rng(rng.integers(2**63))
+                val_loss, _ = evaluate(model, val_arrays, rng=val_rng, transform=transform)
+                history.setdefault("val_loss", []).append(val_loss)
+            history["seconds"].append(time.perf_counter() - start)
+            if callback is not None:
+                callback(epoch, history)
+    finally:
+        bar.close()
+    return history
