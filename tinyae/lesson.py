@@ -1,0 +1,125 @@
+"""What every lesson script shares: its command line, its seed, where its
+figures go, and its claims.
+
+A lesson states each textbook claim it tests as one line,
+
+    CLAIM PASS  PCA-30 test error per image: measured 13.871 (expected 13.87 +- 0.02)
+
+and exits with status 1 if any claim failed, so CI and a student see at once
+whether the library still reproduces the literature.
+
+    lesson = Lesson("01_linear_ae_vs_pca", __doc__, epochs=5)
+    ... train with lesson.rng, lesson.epochs ...
+    lesson.claim("PCA-30 test error per image", err, within=(13.87, 0.02))
+    lesson.save(fig, "subspace")
+    lesson.finish()
+
+Figures go to ``lessons/figures/<lesson name>/`` (or ``$TINYAE_FIGURES/<name>``,
+or ``--figures DIR``).
+"""
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FIGURES_ENV = "TINYAE_FIGURES"
+DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
+
+
+class Lesson:
+    """Command line, rng, figure folder and claim bookkeeping of one lesson.
+
+    Flags every lesson understands: ``--epochs N`` (default ``epochs``),
+    ``--full`` (the longer, more faithful run: ``full_epochs``), ``--seed``,
+    ``--figures DIR`` and ``--progress`` (show progress bars). ``extra`` is
+    an optional function adding lesson-specific flags to the parser.
+    """
+
+    def __init__(self, name, doc=None, *, epochs=None, full_epochs=None, extra=None,
+                 argv=None):
+        parser = argparse.ArgumentParser(
+            prog=f"python lessons/{name}.py", description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        if epochs is not None:
+            parser.add_argument("--epochs", type=int, default=None,
+                                help=f"training epochs (default {epochs}"
+                                + (f", --full: {full_epochs})" if full_epochs else ")"))
+            parser.add_argument("--full", action="store_true",
+                                help="the longer, more faithful run")
+        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--figures", default=None, help="folder for the PNG figures")
+        parser.add_argument("--progress", action="store_true", help="show progress bars")
+        if extra is not None:
+            extra(parser)
+        self.args = parser.parse_args(argv)
+        self.name = name
+        self.full = bool(getattr(self.args, "full", False))
+        if epochs is not None:
+            self.epochs = self.args.epochs or (full_epochs if self.full and full_epochs
+                                               else epochs)
+        self.seed = self.args.seed
+        self.rng = np.random.default_rng(self.seed)
+        base = self.args.figures or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES
+        self.figure_dir = Path(base) / name
+        self.progress = self.args.progress
+        self.claims = []
+        self._start = time.perf_counter()
+        print(f"== {name} (seed {self.seed}"
+              + (f", {self.epochs} epochs" if epochs is not None else "") + ")")
+
+    # -- claims ------------------------------------------------------------
+    def claim(self, text, value, *, lt=None, gt=None, within=None, rel_within=None):
+        """Test ``value`` against one bound and print a CLAIM line.
+
+        Exactly one of: ``lt=b`` (value < b), ``gt=b`` (value > b),
+        ``within=(target, tol)`` (|value - target| <= tol),
+        ``rel_within=(target, rtol)`` (|value - target| <= rtol |target|).
+        Returns whether it held.
+        """
+        given = [b is not None for b in (lt, gt, within, rel_within)]
+        if sum(given) != 1:
+            raise ValueError("claim needs exactly one of lt, gt, within, rel_within")
+        value = float(value)
+        if lt is not None:
+            ok, bound = value < lt, f"< {lt:.6g}"
+        elif gt is not None:
+            ok, bound = value > gt, f"> {gt:.6g}"
+        elif within is not None:
+            target, tol = within
+            ok, bound = abs(value - target) <= tol, f"{target:.6g} +- {tol:.3g}"
+        else:
+            target, rtol = rel_within
+            ok = abs(value - target) <= rtol * abs(target)
+            bound = f"{target:.6g} within {100 * rtol:.3g}%"
+        ok = ok and math.isfinite(value)
+        self.claims.append((text, value, bound, ok))
+        print(f"CLAIM {'PASS' if ok else 'FAIL'}  {text}: measured {value:.6g} "
+              f"(expected {bound})", flush=True)
+        return ok
+
+    # -- figures and output --------------------------------------------------
+    def save(self, fig, stem):
+        """Save a matplotlib figure as ``<figure_dir>/<stem>.png``."""
+        from .plotting import save
+        path = save(fig, self.figure_dir / f"{stem}.png")
+        print(f"   figure: {path}")
+        return path
+
+    def report(self, text):
+        """Print a measured figure that is not a claim (context for the student)."""
+        print(f"   {text}", flush=True)
+
+    def finish(self):
+        """Print the summary and exit: 0 if every claim held, 1 otherwise."""
+        failed = [c for c in self.claims if not c[3]]
+        seconds = time.perf_counter() - self._start
+        print(f"== {self.name}: {len(self.claims) - len(failed)}/{len(self.claims)} "
+              f"claims hold ({seconds:.1f} s)")
+        for text, value, bound, _ in failed:
+            print(f"   failed: {text}: {value:.6g}, expected {bound}")
+        sys.exit(1 if failed or not self.claims else 0)
