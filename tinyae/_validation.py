@@ -14,7 +14,7 @@ def check_dtype(dtype, name="dtype"):
         dt = np.dtype(dtype)
     except TypeError:
         dt = None
-    if dt not in FLOAT_DTYPES:
+    if dt is None or dt not in FLOAT_DTYPES:
         raise ValueError(f"{name} must be float32 or float64, got {dtype!r}")
     return dt
 

@@ -79,16 +79,6 @@ class DataNotFoundError(DataError, FileNotFoundError):
     """
 
 
-def _check_dtype(dtype):
-    """float32 or float64 as a np.dtype, else ValueError naming ``dtype``."""
-    dt = check_dtype(dtype)
-    # _validation.check_dtype lets an unparseable dtype through as None
-    # (np.dtype("float64") == None is True), so guard against that here.
-    if dt is None:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-    return dt
-
-
 # --------------------------------------------------------------------------
 # MNIST
 # --------------------------------------------------------------------------
@@ -257,7 +247,7 @@ def load_mnist(split="train", *, dtype=np.float32, data_dir=None, flatten=True):
     """
     if split not in _MNIST_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    dt = _check_dtype(dtype)
+    dt = check_dtype(dtype)
     if not isinstance(flatten, (bool, np.bool_)):
         raise ValueError(f"flatten must be True or False, got {flatten!r}")
     folder, source = _resolve_data_dir(data_dir)
@@ -493,7 +483,7 @@ class GaussianMixture:
         """
         n = check_positive_int(n, "n")
         check_rng(rng)
-        dt = _check_dtype(dtype)
+        dt = check_dtype(dtype)
         comp = rng.choice(self.n_components, size=n, p=self.weights)  # (n,)
         eps = rng.standard_normal((n, self.dim))  # (n, d)
         x = self.means[comp] + np.einsum("nij,nj->ni", self._chol[comp], eps)  # (n, d)
@@ -540,7 +530,7 @@ def mixture_2d():
 def _check_sampler_args(n, rng, dtype, noise):
     n = check_positive_int(n, "n")
     check_rng(rng)
-    dt = _check_dtype(dtype)
+    dt = check_dtype(dtype)
     noise = check_nonneg_float(noise, "noise")
     return n, dt, noise
 
