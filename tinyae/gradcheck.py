@@ -299,6 +299,23 @@ def _register_core():
 _register_core()
 
 
+def _register_denoising():
+    from .corruption import CORRUPTIONS
+    from .models import DenoisingAutoencoder
+
+    for cname, level in (("gaussian", 0.5), ("masking", 0.3), ("salt_and_pepper", 0.3)):
+        def case(rng, cname=cname, level=level):
+            model = DenoisingAutoencoder(corruption=CORRUPTIONS[cname](level),
+                                         sizes=(6, 5, 3), activation="tanh", rng=rng)
+            x = rng.uniform(0.05, 0.95, size=(4, 6))
+            noise = model.corruption.sample(x, rng)       # fixed: f is deterministic
+            return check_model(model, x, noise=noise)
+        register(f"model DenoisingAutoencoder ({cname})")(case)
+
+
+_register_denoising()
+
+
 def run(pattern=None, *, seed=0, tol=DEFAULT_TOL, stream=sys.stdout):
     """Run every registered case (whose name contains ``pattern``).
 
