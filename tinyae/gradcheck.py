@@ -316,6 +316,21 @@ def _register_denoising():
 _register_denoising()
 
 
+def _register_linear():
+    from .models import LinearAutoencoder
+
+    for label, kw in (("untied", {}), ("tied", {"tied": True}),
+                      ("no bias", {"bias": False}),
+                      ("tied, no bias", {"tied": True, "bias": False})):
+        def case(rng, kw=kw):
+            model = LinearAutoencoder(n_in=6, n_code=3, rng=rng, **kw)
+            return check_model(model, rng.standard_normal((5, 6)))
+        register(f"model LinearAutoencoder ({label})")(case)
+
+
+_register_linear()
+
+
 def run(pattern=None, *, seed=0, tol=DEFAULT_TOL, stream=sys.stdout):
     """Run every registered case (whose name contains ``pattern``).
 

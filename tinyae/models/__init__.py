@@ -2,4 +2,5 @@
 
 from .base import Model
 from .denoising import DenoisingAutoencoder
+from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mlp import MLPAutoencoder
