@@ -42,9 +42,9 @@ def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True):
     if shape is not None:
         for axis, (got, want) in enumerate(zip(x.shape, shape)):
             if want is not None and got != want:
-                expected = tuple("*" if s is None else s for s in shape)
+                expected = ", ".join("*" if s is None else str(s) for s in shape)
                 raise ValueError(
-                    f"{name} must have shape {expected}, got {x.shape} "
+                    f"{name} must have shape ({expected}), got {x.shape} "
                     f"(axis {axis} is {got}, expected {want})")
     if finite and not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
