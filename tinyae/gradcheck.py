@@ -316,6 +316,28 @@ def _register_denoising():
 _register_denoising()
 
 
+def _register_softmax_stacked():
+    from .models import SoftmaxClassifier
+    from .models.softmax import softmax_cross_entropy
+
+    def xent(rng):
+        labels = rng.integers(0, 4, size=5)
+        return check_loss(lambda a: softmax_cross_entropy(a, labels),
+                          2 * rng.standard_normal((5, 4)), name="softmax_cross_entropy")
+    register("loss softmax_cross_entropy")(xent)
+
+    for label, kw in (("linear", {}), ("linear, weight decay", {"weight_decay": 0.3}),
+                      ("hidden tanh", {"hidden": (6,), "activation": "tanh"})):
+        def case(rng, kw=kw):
+            model = SoftmaxClassifier(n_in=7, n_classes=4, rng=rng, **kw)
+            return check_model(model, rng.standard_normal((6, 7)),
+                               rng.integers(0, 4, size=6))
+        register(f"model SoftmaxClassifier ({label})")(case)
+
+
+_register_softmax_stacked()
+
+
 def _register_linear():
     from .models import LinearAutoencoder
 

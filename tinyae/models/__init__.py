@@ -4,3 +4,4 @@ from .base import Model
 from .denoising import DenoisingAutoencoder
 from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mlp import MLPAutoencoder
+from .softmax import SoftmaxClassifier
