@@ -353,6 +353,42 @@ def _register_linear():
 _register_linear()
 
 
+def _register_penalties():
+    from . import penalties
+    from .models import ContractiveAutoencoder, SparseAutoencoder
+
+    for act in ("sigmoid", "tanh"):
+        def contractive(rng, act=act):
+            x, W = rng.uniform(-1, 1, size=(5, 7)), rng.standard_normal((7, 4))
+            b = 0.5 * rng.standard_normal(4)
+            _, dW, db = penalties.contractive(x, W, b, activation=act, lam=0.7)
+            return check_arrays(
+                lambda: penalties.contractive(x, W, b, activation=act, lam=0.7)[0],
+                {"W": W, "b": b}, {"W": dW, "b": db})
+        register(f"penalty contractive ({act})")(contractive)
+    register("penalty l1")(lambda rng: check_loss(
+        lambda h: penalties.l1(h, lam=0.3), away_from_zero(rng, (5, 4)), name="l1"))
+    register("penalty kl")(lambda rng: check_loss(
+        lambda h: penalties.kl(h, rho=0.1, beta=3.0), rng.uniform(0.02, 0.9, size=(5, 4)),
+        name="kl"))
+
+    for act, tied in (("sigmoid", False), ("sigmoid", True), ("tanh", False), ("tanh", True)):
+        def cae(rng, act=act, tied=tied):
+            model = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.8, activation=act,
+                                           tied=tied, rng=rng)
+            return check_model(model, rng.uniform(0.05, 0.95, size=(5, 6)))
+        register(f"model ContractiveAutoencoder ({act}{', tied' if tied else ''})")(cae)
+    for pen in ("l1", "kl"):
+        def sparse(rng, pen=pen):
+            model = SparseAutoencoder(sizes=(6, 5, 4), penalty=pen, lam=0.3, rho=0.1,
+                                      beta=2.0, hidden_activation="tanh", rng=rng)
+            return check_model(model, rng.uniform(0.05, 0.95, size=(5, 6)))
+        register(f"model SparseAutoencoder ({pen})")(sparse)
+
+
+_register_penalties()
+
+
 def run(pattern=None, *, seed=0, tol=DEFAULT_TOL, stream=sys.stdout):
     """Run every registered case (whose name contains ``pattern``).
 

@@ -1,7 +1,9 @@
 """Autoencoder models, one family per file."""
 
 from .base import Model
+from .contractive import ContractiveAutoencoder
 from .denoising import DenoisingAutoencoder
 from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mlp import MLPAutoencoder
+from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier

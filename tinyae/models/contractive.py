@@ -1,0 +1,95 @@
+"""Contractive autoencoder (Rifai et al., 2011): reconstruction plus the
+squared Frobenius norm of the encoder's Jacobian.
+
+    L(x) = recon(x, g(f(x))) + lam * ||J_f(x)||_F^2,    J_f(x) = dh/dx: (n_h, n_in)
+
+A small ||J_f|| means the code barely moves when x moves: the encoder is
+made insensitive to every input direction, and the reconstruction term
+fights back only along the directions the data actually vary in (the
+tangent space of the data manifold). The encoder is one layer,
+h = act(x W + b), so the penalty is exact and costs about one matmul
+(see ``tinyae.penalties.contractive_from_code``).
+"""
+
+import numpy as np
+
+from ..backend import ops
+from ..penalties import SLOPES, _contractive_from_code, encoder_jacobian
+from .._validation import check_choice, check_nonneg_float, check_positive_int
+from .base import batched
+from .mlp import MLPAutoencoder
+
+
+class ContractiveAutoencoder(MLPAutoencoder):
+    """One-layer contractive autoencoder.
+
+    x: (N, n_in) -> h = act(x W + b): (N, n_hidden) -> decoder Linear (or
+    the tied W^T) -> logits (``output="bernoulli"``) or values (``"mse"``).
+
+    activation: "sigmoid" or "tanh" (their slopes are functions of h, which
+    the penalty needs). lam >= 0 weighs the penalty; lam = 0 is a plain
+    one-layer autoencoder with the same parameters. Parameter names as in
+    ``MLPAutoencoder``: ``encoder.0.W`` (n_in, n_hidden), ``encoder.0.b``,
+    ``decoder.0.W``/``decoder.0.b`` (or only ``decoder.0.b`` when tied).
+
+    ``last_stats`` after ``loss_and_grad``: ``recon`` (the reconstruction
+    loss) and ``penalty`` (lam * mean ||J||_F^2, the weighted term), which
+    add up to the loss.
+    """
+
+    def __init__(self, *, n_in, n_hidden, lam, rng, activation="sigmoid",
+                 output="bernoulli", tied=False, init="glorot", dtype=np.float64):
+        check_positive_int(n_in, "n_in")
+        check_positive_int(n_hidden, "n_hidden")
+        check_choice(activation, "activation", SLOPES)
+        super().__init__(sizes=(n_in, n_hidden), rng=rng, activation=activation,
+                         code_activation=activation, output=output, tied=tied,
+                         init=init, dtype=dtype)
+        self.n_in, self.n_hidden = int(n_in), int(n_hidden)
+        self.lam = check_nonneg_float(lam, "lam")
+
+    @property
+    def _linear(self):
+        return self.encoder[0]                       # the encoder's Linear layer
+
+    def loss_and_grad(self, x, *, target=None, rng=None):
+        """``recon(target, decode(encode(x))) + lam * mean_n ||J_f(x_n)||_F^2``.
+
+        x, target (default x): (N, n_in). Returns (loss, grads). The
+        penalty's gradient reaches W by two paths: its partial ``dW``
+        (added straight into the Linear's grads) and its ``dh`` (added to the
+        decoder's dh, so the encoder's backward carries it through act and
+        x W + b into dW and db). ``rng`` is unused.
+        """
+        self._check_x(x, self.n_in)
+        target = x if target is None else self._check_x(target, self.n_in, "target")
+        self.zero_grad()
+        h = self.encoder.forward(x)                            # (N, n_hidden)
+        out = self.decoder.forward(h)                          # (N, n_in)
+        recon, dout = getattr(ops, self._loss_op)(out, target)
+        dh = self.decoder.backward(dout)                       # (N, n_hidden)
+        penalty, dh_pen, dW_pen = _contractive_from_code(
+            h, self._linear.params["W"], self.activation, self.lam)
+        self.encoder.backward(dh + dh_pen)
+        self._linear.grads["W"] += dW_pen
+        self.last_stats = {"recon": recon, "penalty": penalty}
+        return recon + penalty, self.grads
+
+    # -- diagnostics -----------------------------------------------------------
+    def jacobian(self, x):
+        """Exact encoder Jacobian per example: x (N, n_in) -> (N, n_hidden, n_in),
+        J_n = diag(act'(a_n)) W^T. Memory N * n_hidden * n_in: pass small batches."""
+        h = self.encode(x)
+        return encoder_jacobian(h, self._linear.params["W"], activation=self.activation)
+
+    def jacobian_norm(self, x):
+        """||J_f(x_n)||_F per example, (N,), without forming the Jacobian:
+        ||J_n||_F^2 = sum_j act'(a_nj)^2 sum_i W_ij^2."""
+        W = self._linear.params["W"]
+        c = np.sum(W * W, axis=0)                            # (n_hidden,)
+
+        def norms(xb):
+            d, _ = SLOPES[self.activation](self.encoder.forward(xb))
+            return np.sqrt((d * d) @ c)
+        self._check_x(x, self.n_in)
+        return batched(norms, x)
