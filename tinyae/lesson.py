@@ -123,3 +123,61 @@ class Lesson:
         for text, value, bound, _ in failed:
             print(f"   failed: {text}: {value:.6g}, expected {bound}")
         sys.exit(1 if failed or not self.claims else 0)
+
+
+# --------------------------------------------------------------------------
+# ``python -m tinyae.lesson``: run every lesson (the course's main job)
+# --------------------------------------------------------------------------
+
+def find_lessons(folder=None):
+    """Lesson scripts ``NN_topic.py`` in ``folder`` (default: ./lessons, else
+    the lessons folder beside the installed package)."""
+    candidates = [Path(folder)] if folder else [Path.cwd() / "lessons",
+                                                 DEFAULT_FIGURES.parent]
+    for c in candidates:
+        scripts = sorted(c.glob("[0-9][0-9]_*.py"))
+        if scripts:
+            return scripts
+    raise FileNotFoundError(
+        f"no lessons (NN_topic.py) found in {[str(c) for c in candidates]}; "
+        f"run from the repository root or pass --lessons DIR")
+
+
+def main(argv=None):
+    import subprocess
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tinyae.lesson",
+        description="Run the lessons in order with their default settings and "
+                    "summarise every claim. Exits non-zero if any claim fails.")
+    parser.add_argument("only", nargs="*",
+                        help="lesson numbers or names to run (default: all)")
+    parser.add_argument("--lessons", default=None, help="folder holding the lessons")
+    args = parser.parse_args(argv)
+    scripts = find_lessons(args.lessons)
+    if args.only:
+        scripts = [s for s in scripts if any(s.stem.startswith(o) or o in s.stem
+                                             for o in args.only)]
+    rows = []
+    for script in scripts:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        claims = []
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            if line.startswith("CLAIM "):
+                claims.append(line.split()[1] == "PASS")
+        code = proc.wait()
+        rows.append((script.stem, code, sum(claims), len(claims),
+                     time.perf_counter() - start))
+    print("\nlesson                             claims   seconds  result")
+    for stem, code, passed, total, seconds in rows:
+        print(f"{stem:<34s} {passed:>3d}/{total:<3d} {seconds:8.1f}  "
+              f"{'ok' if code == 0 else 'FAILED'}")
+    failed = [r for r in rows if r[1] != 0]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
