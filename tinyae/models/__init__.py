@@ -7,3 +7,4 @@ from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mlp import MLPAutoencoder
 from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier
+from .vae import VAE, ConditionalVAE
