@@ -334,6 +334,33 @@ def _register_softmax_stacked():
                                rng.integers(0, 4, size=6))
         register(f"model SoftmaxClassifier ({label})")(case)
 
+    from .corruption import MaskingNoise
+    from .models import StackedAutoencoder
+
+    # Stacks have small first-layer gradients (1e-3 to 1e-5: saturating
+    # units), near the h = 1e-6 rounding floor (~5e-10): step h = 1e-5 (tanh,
+    # softplus) or 1e-4 (sigmoid), truncation still ~1e-9; three sigmoid
+    # levels get the directional check.
+    def stacked(sizes, h, **kw):
+        def case(rng):
+            model = StackedAutoencoder(sizes=sizes, rng=rng, **kw)
+            x = rng.uniform(0.05, 0.95, size=(5, sizes[0]))
+            noise = model.corruption.sample(x, rng) if model.corruption else None
+            return check_model(model, x, noise=noise, h=h)
+        return case
+    register("model StackedAutoencoder (sigmoid)")(stacked((7, 5, 3), 1e-4))
+    register("model StackedAutoencoder (tanh, masking, 3 levels)")(stacked(
+        (7, 5, 4, 3), 1e-5, activation="tanh", corruption=MaskingNoise(0.3)))
+    register("model StackedAutoencoder (softplus, tied, masking)")(stacked(
+        (7, 5, 3), 1e-5, activation="softplus", tied=True, corruption=MaskingNoise(0.3)))
+
+    def stacked_directional(rng):
+        model = StackedAutoencoder(sizes=(7, 5, 4, 3), rng=rng, corruption=MaskingNoise(0.3))
+        x = rng.uniform(0.05, 0.95, size=(5, 7))
+        return directional_check(model, x, rng=rng, n_directions=5,
+                                 noise=model.corruption.sample(x, rng))
+    register("model StackedAutoencoder (sigmoid, 3 levels, directional)")(stacked_directional)
+
 
 _register_softmax_stacked()
 

@@ -7,4 +7,5 @@ from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mlp import MLPAutoencoder
 from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier
+from .stacked import StackedAutoencoder
 from .vae import VAE, ConditionalVAE
