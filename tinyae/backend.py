@@ -28,6 +28,11 @@ OP_NAMES = (
     "softplus_forward", "softplus_backward",
     "identity_forward", "identity_backward",
     "mse_loss", "bce_with_logits_loss", "gaussian_nll_loss",
+    # fused ops of the training step (see the end of tinyae.functional)
+    "linear_act_forward", "linear_act_backward", "adam_update",
+    "contractive_penalty", "kl_sparsity",
+    "reparameterize_kl", "reparameterize_kl_backward",
+    "gaussian_corrupt", "masking_corrupt",
 )
 
 #: Backend name -> module that implements OP_NAMES.

@@ -189,3 +189,180 @@ def gaussian_nll_loss(mu, logvar, target):
     dmu = -(r * inv_v) / n
     dlogvar = 0.5 * (1.0 - r2v) / n
     return loss, dmu.astype(mu.dtype, copy=False), dlogvar.astype(mu.dtype, copy=False)
+
+
+# --------------------------------------------------------------------------
+# Fused ops: the training step's hot path. Each is a composition of the ops
+# above (or of a formula written out in another module), written as one
+# function so that ``tinyae.kernels`` can compute it in fewer passes over
+# memory. The NumPy versions here are the readable definition.
+# --------------------------------------------------------------------------
+
+#: Activation name -> (forward, backward) pair of the functions above.
+ACTIVATION_OPS = {
+    "sigmoid": (sigmoid_forward, sigmoid_backward),
+    "tanh": (tanh_forward, tanh_backward),
+    "relu": (relu_forward, relu_backward),
+    "softplus": (softplus_forward, softplus_backward),
+    "identity": (identity_forward, identity_backward),
+}
+
+
+def linear_act_forward(x, W, b, activation):
+    """Affine map then activation: ``out = act(x W + b)``.
+
+    x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out);
+    ``activation`` is a key of ``ACTIVATION_OPS``. cache =
+    ``((x, W), act_cache, activation)``: the Linear's cache and the
+    activation's, so the pair can also be run as two separate layers.
+    """
+    a, lin_cache = linear_forward(x, W, b)
+    out, act_cache = ACTIVATION_OPS[activation][0](a)
+    return out, (lin_cache, act_cache, activation)
+
+
+def linear_act_backward(dout, cache, need_dx=True):
+    """Backward pass of ``out = act(a)``, ``a = x W + b``.
+
+        da = dout * act'(a)            (batch, n_out)
+        dx = da W^T                    (batch, n_in), None if not need_dx
+        dW = x^T da                    (n_in, n_out)
+        db = sum_n da[n]               (n_out,)
+
+    ``need_dx=False`` skips the one matrix product nobody reads when x is
+    the data (the first layer of an encoder): a third of that layer's
+    backward FLOPs.
+    """
+    lin_cache, act_cache, activation = cache
+    da = ACTIVATION_OPS[activation][1](dout, act_cache)
+    x, W = lin_cache
+    dW = x.T @ da
+    db = da.sum(axis=0)
+    dx = da @ W.T if need_dx else None
+    return dx, dW, db
+
+
+def adam_update(p, g, m, v, lr, b1, b2, eps, t):
+    """One Adam step (Kingma and Ba, 2015), **in place** on p, m and v.
+
+    p, g, m, v: one shape; t >= 1 the step count (for the bias correction).
+
+        m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
+        p <- p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
+
+    Returns None (like ``+=``: the arrays change, their identity does not).
+    """
+    m *= b1
+    m += (1 - b1) * g
+    v *= b2
+    v += (1 - b2) * (g * g)
+    step = lr / (1 - b1 ** t)
+    denom = np.sqrt(v / (1 - b2 ** t))
+    denom += eps
+    p -= step * m / denom
+
+
+def _sigmoid_slope(h):
+    """h = s(a): act'(a) = d(h) = h (1 - h), d'(h) = 1 - 2 h."""
+    return h * (1 - h), 1 - 2 * h
+
+
+def _tanh_slope(h):
+    """h = tanh(a): act'(a) = d(h) = 1 - h^2, d'(h) = -2 h."""
+    return 1 - h * h, -2 * h
+
+
+#: Activation name -> h -> (act'(a) as a function of h, its h-derivative).
+ACTIVATION_SLOPES = {"sigmoid": _sigmoid_slope, "tanh": _tanh_slope}
+
+
+def contractive_penalty(h, W, activation, lam):
+    """Contractive penalty of a one-layer encoder h = act(x W + b).
+
+    h: (N, n_h), W: (n_in, n_h); with d = act'(a) (a function of h, see
+    ``ACTIVATION_SLOPES``) and c_j = sum_i W_ij^2:
+
+        P      = lam / N * sum_{n,j} d_nj^2 c_j      = lam * mean_n ||J_n||_F^2
+        dP/dh  = lam / N * 2 d_nj d'(h_nj) c_j       (N, n_h)
+        dP/dW  = lam / N * 2 W_ij sum_n d_nj^2       (n_in, n_h), h held fixed
+
+    (``tinyae.penalties.contractive_from_code`` derives it and explains the
+    second path of W's gradient, through h.) Returns ``(P, dh, dW)``.
+    """
+    n = h.shape[0]
+    d, dd = ACTIVATION_SLOPES[activation](h)
+    c = np.sum(W * W, axis=0)                          # (n_h,)
+    d2 = d * d
+    value = lam * float(np.sum(d2 @ c)) / n
+    dh = (2.0 * lam / n) * (d * dd) * c
+    dW = (2.0 * lam / n) * W * np.sum(d2, axis=0)
+    return value, dh.astype(h.dtype, copy=False), dW.astype(W.dtype, copy=False)
+
+
+SPARSITY_EPS = 1e-7
+
+
+def kl_sparsity(h, rho, beta):
+    """KL sparsity penalty ``P = beta * sum_j KL(rho || rho_hat_j)``.
+
+    h: (N, n_h) in (0, 1); rho_hat_j = (1/N) sum_n h_nj, clipped to
+    [SPARSITY_EPS, 1 - SPARSITY_EPS]:
+
+        KL(rho || r) = rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r))
+        dP/dh_nj     = beta * (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j)) / N
+
+    A batch statistic: P has no 1/N of its own (``tinyae.penalties.kl``).
+    Returns ``(P, dh)``, dh: (N, n_h) in h's dtype.
+    """
+    n = h.shape[0]
+    rho_hat = np.clip(h.mean(axis=0, dtype=np.float64), SPARSITY_EPS, 1 - SPARSITY_EPS)
+    value = beta * float(np.sum(rho * np.log(rho / rho_hat)
+                                + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))))
+    drho_hat = beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))      # (n_h,)
+    dh = np.broadcast_to(drho_hat / n, h.shape).astype(h.dtype)
+    return value, dh
+
+
+def reparameterize_kl(mu, logvar, eps):
+    """One reparameterised sample and the KL to N(0, I), together.
+
+    mu, logvar, eps: (N, latent). With sigma = exp(logvar / 2):
+
+        z  = mu + sigma * eps                                      (N, latent)
+        KL = (1/N) sum_{n,d} 0.5 (sigma^2 + mu^2 - 1 - logvar)     a float
+
+    Returns ``(z, KL, cache)``, cache = (mu, eps, sigma).
+    """
+    n = mu.shape[0]
+    sigma = np.exp(0.5 * logvar)
+    z = mu + sigma * eps
+    kl = 0.5 * float(np.sum(sigma * sigma + mu * mu - 1.0 - logvar, dtype=np.float64)) / n
+    return z, kl, (mu, eps, sigma)
+
+
+def reparameterize_kl_backward(dz, cache, beta):
+    """Gradients of ``L = f(z) + beta * KL`` given dz = df/dz:
+
+        dmu     = dz + beta * mu / N
+        dlogvar = dz * eps * sigma / 2 + beta * (sigma^2 - 1) / (2 N)
+
+    (dz/dlogvar = eps * sigma / 2, dKL/dmu = mu / N, dKL/dlogvar =
+    (exp(logvar) - 1) / (2 N)). dz: (N, latent) -> (dmu, dlogvar).
+    """
+    mu, eps, sigma = cache
+    b = beta / mu.shape[0]
+    dmu = dz + b * mu
+    dlogvar = 0.5 * dz * eps * sigma + (0.5 * b) * (sigma * sigma - 1.0)
+    return dmu, dlogvar
+
+
+def gaussian_corrupt(x, e, sigma):
+    """Additive Gaussian corruption from standard-normal draws e:
+    ``x_tilde = x + sigma * e``. x, e: (batch, d) -> (batch, d), x's dtype."""
+    return (x + sigma * e).astype(x.dtype, copy=False)
+
+
+def masking_corrupt(x, u, fraction):
+    """Masking corruption from uniform draws u in [0, 1): drop (set to 0)
+    where u < fraction, ``x_tilde = x * [u >= fraction]``. x, u: (batch, d)."""
+    return x * (u >= fraction).astype(x.dtype)

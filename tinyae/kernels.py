@@ -87,9 +87,8 @@ def _softplus_e(v, e, zero):
 # --------------------------------------------------------------------------
 
 @jit
-def _linear_forward(x, W, b):
-    """x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> x W + b."""
-    out = np.dot(x, W)  # BLAS gemm
+def _add_bias(out, b):
+    """out[n, j] += b[j] in place; out: (batch, n_out), b: (n_out,)."""
     for n in range(out.shape[0]):
         for j in range(out.shape[1]):
             out[n, j] += b[j]
@@ -97,35 +96,35 @@ def _linear_forward(x, W, b):
 
 
 @jit
-def _linear_backward(dout, x, W):
-    """dx = dout W^T, dW = x^T dout (BLAS), db = sum_n dout[n] (a loop)."""
-    dx = np.dot(dout, W.T)
-    dW = np.dot(x.T, dout)
-    db = np.zeros(dout.shape[1], dout.dtype)
-    for n in range(dout.shape[0]):  # row by row, as NumPy's sum(axis=0)
-        for j in range(dout.shape[1]):
-            db[j] += dout[n, j]
-    return dx, dW, db
+def _column_sum(a):
+    """sum_n a[n] row by row, as NumPy's ``a.sum(axis=0)``: (batch, k) -> (k,)."""
+    s = np.zeros(a.shape[1], a.dtype)
+    for n in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            s[j] += a[n, j]
+    return s
 
 
 def linear_forward(x, W, b):
     """Affine map ``out = x W + b`` (twin of ``functional.linear_forward``).
 
     x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out).
-    cache = (x, W), C-contiguous.
+    The product is NumPy's ``x @ W`` (its OpenBLAS gemm, called from Python:
+    measured about twice as fast here as ``np.dot`` inside Numba, which goes
+    through SciPy's BLAS); the bias is added in place by a Numba loop.
+    cache = (x, W).
     """
-    x, W = np.ascontiguousarray(x), np.ascontiguousarray(W)
-    return _linear_forward(x, W, _flat(b)), (x, W)
+    out = x @ W
+    return _add_bias(out, _flat(b)), (x, W)
 
 
 def linear_backward(dout, cache):
-    """``dx = dout W^T, dW = x^T dout, db = sum_n dout[n]``.
+    """``dx = dout W^T, dW = x^T dout`` (NumPy's BLAS), ``db = sum_n dout[n]``.
 
     dout: (batch, n_out) -> dx: (batch, n_in), dW: (n_in, n_out), db: (n_out,).
     """
     x, W = cache
-    return _linear_backward(np.ascontiguousarray(dout),
-                            np.ascontiguousarray(x), np.ascontiguousarray(W))
+    return dout @ W.T, x.T @ dout, _column_sum(np.ascontiguousarray(dout))
 
 
 # --------------------------------------------------------------------------
@@ -333,3 +332,329 @@ def gaussian_nll_loss(mu, logvar, target):
     shape = np.shape(mu)
     loss, dmu, dlogvar = _gaussian_nll(_flat(mu), _flat(logvar), _flat(target), shape[0])
     return loss, dmu.reshape(shape), dlogvar.reshape(shape)
+
+
+# --------------------------------------------------------------------------
+# Fused ops (twins of the fused section of ``functional``). The matrix
+# products are NumPy's BLAS, called from the Python wrapper; everything
+# between two products is one Numba pass over memory instead of NumPy's
+# three to six (each ufunc reads its inputs and writes a temporary).
+# --------------------------------------------------------------------------
+
+@jit
+def _bias_identity(a, b):
+    """a <- a + b in place (the pre-activation is the output); returns a."""
+    return _add_bias(a, b)
+
+
+@jit
+def _bias_relu(a, b):
+    """a <- max(a + b, 0) in place (NaN propagating); returns a."""
+    zero = a.dtype.type(0)
+    for n in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            v = a[n, j] + b[j]
+            a[n, j] = zero if v < zero else v
+    return a
+
+
+@jit
+def _bias_sigmoid(a, b):
+    """a <- s(a + b) in place; returns a."""
+    one = a.dtype.type(1)
+    for n in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            v = a[n, j] + b[j]
+            a[n, j] = _sigmoid_e(v, np.exp(-abs(v)), one)
+    return a
+
+
+@jit
+def _bias_tanh(a, b):
+    """a <- tanh(a + b) in place; returns a."""
+    for n in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[n, j] = np.tanh(a[n, j] + b[j])
+    return a
+
+
+@jit
+def _bias_softplus(a, b):
+    """a <- a + b in place (softplus caches its input); returns softplus(a)."""
+    zero = a.dtype.type(0)
+    out = np.empty_like(a)
+    for n in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            v = a[n, j] + b[j]
+            a[n, j] = v
+            out[n, j] = _softplus_e(v, np.exp(-abs(v)), zero)
+    return out
+
+
+@jit
+def _dact_identity(dout, cache):
+    """da = dout (a copy), db = sum_n da[n]."""
+    da = dout.copy()
+    return da, _column_sum(da)
+
+
+@jit
+def _dact_relu(dout, out):
+    """da = dout * [out > 0], db = sum_n da[n], in one pass."""
+    zero, one = out.dtype.type(0), out.dtype.type(1)
+    da = np.empty_like(dout)
+    db = np.zeros(dout.shape[1], dout.dtype)
+    for n in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            v = dout[n, j] * (one if out[n, j] > zero else zero)
+            da[n, j] = v
+            db[j] += v
+    return da, db
+
+
+@jit
+def _dact_sigmoid(dout, out):
+    """da = dout * out * (1 - out), db = sum_n da[n], in one pass."""
+    one = out.dtype.type(1)
+    da = np.empty_like(dout)
+    db = np.zeros(dout.shape[1], dout.dtype)
+    for n in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            v = dout[n, j] * out[n, j] * (one - out[n, j])
+            da[n, j] = v
+            db[j] += v
+    return da, db
+
+
+@jit
+def _dact_tanh(dout, out):
+    """da = dout * (1 - out^2), db = sum_n da[n], in one pass."""
+    one = out.dtype.type(1)
+    da = np.empty_like(dout)
+    db = np.zeros(dout.shape[1], dout.dtype)
+    for n in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            v = dout[n, j] * (one - out[n, j] * out[n, j])
+            da[n, j] = v
+            db[j] += v
+    return da, db
+
+
+@jit
+def _dact_softplus(dout, a):
+    """da = dout * s(a), db = sum_n da[n], in one pass."""
+    one = a.dtype.type(1)
+    da = np.empty_like(dout)
+    db = np.zeros(dout.shape[1], dout.dtype)
+    for n in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            v = dout[n, j] * _sigmoid_e(a[n, j], np.exp(-abs(a[n, j])), one)
+            da[n, j] = v
+            db[j] += v
+    return da, db
+
+
+#: activation -> (bias + activation core, its fused backward core, what it caches).
+_FUSED = {
+    "identity": (_bias_identity, _dact_identity, "none"),
+    "relu": (_bias_relu, _dact_relu, "out"),
+    "sigmoid": (_bias_sigmoid, _dact_sigmoid, "out"),
+    "tanh": (_bias_tanh, _dact_tanh, "out"),
+    "softplus": (_bias_softplus, _dact_softplus, "input"),
+}
+
+
+def linear_act_forward(x, W, b, activation):
+    """``out = act(x W + b)``: NumPy's BLAS for ``x @ W``, then bias and
+    activation in one Numba pass, in place on the product.
+
+    x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out).
+    cache = ((x, W), act_cache, activation) with act_cache as the activation
+    op's own (out; the pre-activation for softplus; None for identity).
+    """
+    core, _, caches = _FUSED[activation]
+    a = x @ W
+    out = core(a, _flat(b))
+    act_cache = {"none": None, "out": out, "input": a}[caches]
+    return out, ((x, W), act_cache, activation)
+
+
+def linear_act_backward(dout, cache, need_dx=True):
+    """``da = dout * act'``, ``db = sum_n da`` (one Numba pass), then
+    ``dW = x^T da`` and, only if ``need_dx``, ``dx = da W^T`` (NumPy's BLAS).
+
+    dout: (batch, n_out) -> (dx: (batch, n_in) or None, dW, db).
+    """
+    (x, W), act_cache, activation = cache
+    dout = np.ascontiguousarray(dout)
+    if act_cache is None:
+        act_cache = dout
+    da, db = _FUSED[activation][1](dout, np.ascontiguousarray(act_cache))
+    return (da @ W.T if need_dx else None), x.T @ da, db
+
+
+@jit
+def _adam(p, g, m, v, lr, b1, b2, eps, t):
+    """In place on flat p, m, v: the Adam step, every element in p's dtype,
+    in the order NumPy evaluates ``functional.adam_update``."""
+    dt = p.dtype.type
+    b1_, b2_, c1, c2 = dt(b1), dt(b2), dt(1 - b1), dt(1 - b2)
+    step, bc2, eps_ = dt(lr / (1 - b1 ** t)), dt(1 - b2 ** t), dt(eps)
+    for i in range(p.size):
+        mi = m[i] * b1_ + c1 * g[i]
+        vi = v[i] * b2_ + c2 * (g[i] * g[i])
+        m[i] = mi
+        v[i] = vi
+        p[i] -= step * mi / (np.sqrt(vi / bc2) + eps_)
+
+
+def adam_update(p, g, m, v, lr, b1, b2, eps, t):
+    """One Adam step in place on p, m, v, in one pass over memory (NumPy's
+    version makes about ten). p, g, m, v: one shape. Returns None.
+
+    Non-contiguous arrays (rare: a parameter is an array a layer owns) take
+    the reference path, since a flat view of them would be a copy."""
+    if not all(a.flags.c_contiguous for a in (p, g, m, v)):
+        from .functional import adam_update as reference
+        return reference(p, g, m, v, lr, b1, b2, eps, t)
+    _adam(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+          float(lr), float(b1), float(b2), float(eps), int(t))
+
+
+@jit
+def _contractive(h, W, tanh_units, lam):
+    """Contractive penalty from the code h: (N, k) and W: (n_in, k); see
+    ``functional.contractive_penalty``. Two passes over W, one over h."""
+    dt = h.dtype.type
+    n, k = h.shape
+    one, two = dt(1), dt(2)
+    scale = dt(2.0 * lam / n)
+    c = np.zeros(k, h.dtype)                  # c_j = sum_i W_ij^2
+    for i in range(W.shape[0]):
+        for j in range(k):
+            c[j] += W[i, j] * W[i, j]
+    d2sum = np.zeros(k, h.dtype)              # sum_n d_nj^2
+    dh = np.empty_like(h)
+    total = 0.0
+    for r in range(n):
+        for j in range(k):
+            hv = h[r, j]
+            if tanh_units:
+                d, dd = one - hv * hv, -two * hv
+            else:
+                d, dd = hv * (one - hv), one - two * hv
+            d2 = d * d
+            d2sum[j] += d2
+            total += d2 * c[j]
+            dh[r, j] = scale * (d * dd) * c[j]
+    dW = np.empty_like(W)
+    for i in range(W.shape[0]):
+        for j in range(k):
+            dW[i, j] = scale * W[i, j] * d2sum[j]
+    return lam * total / n, dh, dW
+
+
+_SLOPE_TANH = {"sigmoid": False, "tanh": True}
+
+
+def contractive_penalty(h, W, activation, lam):
+    """``P = lam / N sum d^2 c``, dh, dW of a one-layer encoder (sigmoid or
+    tanh units) without the (N, n_h, n_in) Jacobian; returns (P, dh, dW)."""
+    return _contractive(np.ascontiguousarray(h), np.ascontiguousarray(W),
+                        _SLOPE_TANH[activation], float(lam))
+
+
+@jit
+def _kl_sparsity(h, rho, beta, clip):
+    """KL(rho || rho_hat) summed over units, rho_hat the float64 column means."""
+    n, k = h.shape
+    s = np.zeros(k)
+    for r in range(n):
+        for j in range(k):
+            s[j] += h[r, j]
+    total = 0.0
+    dh = np.empty_like(h)
+    for j in range(k):
+        rh = min(max(s[j] / n, clip), 1.0 - clip)
+        total += rho * np.log(rho / rh) + (1 - rho) * np.log((1 - rho) / (1 - rh))
+        g = h.dtype.type(beta * (-rho / rh + (1 - rho) / (1 - rh)) / n)
+        for r in range(n):
+            dh[r, j] = g
+    return beta * total, dh
+
+
+def kl_sparsity(h, rho, beta):
+    """``P = beta * sum_j KL(rho || rho_hat_j)`` and dh: (N, n_h)."""
+    from .functional import SPARSITY_EPS
+    return _kl_sparsity(np.ascontiguousarray(h), float(rho), float(beta), SPARSITY_EPS)
+
+
+@jit
+def _reparameterize_kl(mu, logvar, eps, n):
+    dt = mu.dtype.type
+    half, one = dt(0.5), dt(1)
+    z, sigma = np.empty_like(mu), np.empty_like(mu)
+    total = 0.0
+    for i in range(mu.size):
+        s = np.exp(half * logvar[i])
+        sigma[i] = s
+        z[i] = mu[i] + s * eps[i]
+        total += s * s + mu[i] * mu[i] - one - logvar[i]
+    return z, 0.5 * total / n, sigma
+
+
+def reparameterize_kl(mu, logvar, eps):
+    """``z = mu + exp(logvar / 2) eps`` and the mean KL to N(0, I) in one
+    pass; returns (z, KL, (mu, eps, sigma)). mu, logvar, eps: (N, latent)."""
+    shape = np.shape(mu)
+    z, kl, sigma = _reparameterize_kl(_flat(mu), _flat(logvar), _flat(eps), shape[0])
+    return z.reshape(shape), kl, (mu, eps, sigma.reshape(shape))
+
+
+@jit
+def _reparameterize_kl_backward(dz, mu, eps, sigma, b):
+    dt = mu.dtype.type
+    half, one, b_, hb = dt(0.5), dt(1), dt(b), dt(0.5 * b)
+    dmu, dlogvar = np.empty_like(mu), np.empty_like(mu)
+    for i in range(mu.size):
+        dmu[i] = dz[i] + b_ * mu[i]
+        dlogvar[i] = half * dz[i] * eps[i] * sigma[i] + hb * (sigma[i] * sigma[i] - one)
+    return dmu, dlogvar
+
+
+def reparameterize_kl_backward(dz, cache, beta):
+    """dmu = dz + beta mu / N, dlogvar = dz eps sigma / 2 + beta (sigma^2 - 1) / (2 N)."""
+    mu, eps, sigma = cache
+    shape = np.shape(mu)
+    dmu, dlogvar = _reparameterize_kl_backward(
+        _flat(dz), _flat(mu), _flat(eps), _flat(sigma), float(beta) / shape[0])
+    return dmu.reshape(shape), dlogvar.reshape(shape)
+
+
+@jit
+def _gaussian_corrupt(x, e, sigma):
+    out = np.empty_like(x)
+    s = x.dtype.type(sigma)
+    for i in range(x.size):
+        out[i] = x[i] + s * e[i]
+    return out
+
+
+def gaussian_corrupt(x, e, sigma):
+    """``x + sigma * e`` in one pass; x, e: (batch, d) -> x's shape and dtype."""
+    e = np.asarray(e, dtype=x.dtype)          # float64 draws: rounded once
+    return _gaussian_corrupt(_flat(x), _flat(e), float(sigma)).reshape(x.shape)
+
+
+@jit
+def _masking_corrupt(x, u, fraction):
+    zero = x.dtype.type(0)
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = x[i] if u[i] >= fraction else zero
+    return out
+
+
+def masking_corrupt(x, u, fraction):
+    """``x * [u >= fraction]`` in one pass; x, u: (batch, d)."""
+    return _masking_corrupt(_flat(x), _flat(u), float(fraction)).reshape(x.shape)
