@@ -272,17 +272,37 @@ def _mse(pred, target, n):
     return total / n, dpred
 
 
+#: BCE: factors (1 + e) multiplied before one log (2^512 < float64's max).
+_LOG_BLOCK = 512
+
+
 @jit
 def _bce_with_logits(z, t, n):
-    """L = (1/n) sum softplus(z) - t z, dz = (s(z) - t) / n; one exp per element."""
+    """L = (1/n) sum softplus(z) - t z, dz = (s(z) - t) / n; one exp per element.
+
+    softplus(z) = max(z, 0) + log1p(e), e = exp(-|z|) in (0, 1]. A scalar
+    log1p per element is the slowest part of a naive loop (libm, no SIMD),
+    so the sum of the log1p terms is taken as the log of a product,
+    ``sum_i log(1 + e_i) = log prod_i (1 + e_i)``, one log per _LOG_BLOCK
+    elements (each factor is in [1, 2], so a block's product stays finite).
+    Rounding 1 + e in float64 costs at most 2^-53 absolute per element, so
+    the sum's absolute error is below (elements) * 1.2e-16: 1e-11 on a
+    batch of 128 MNIST images whose loss is about 1e4 per batch.
+    """
     zero, one, nf = z.dtype.type(0), z.dtype.type(1), z.dtype.type(n)
     dz = np.empty_like(z)
     total = 0.0
+    logs = 0.0
+    prod = 1.0
     for i in range(z.size):
         e = np.exp(-abs(z[i]))
-        total += _softplus_e(z[i], e, zero) - t[i] * z[i]
+        total += (zero if z[i] < zero else z[i]) - t[i] * z[i]
+        prod *= 1.0 + e
+        if i % _LOG_BLOCK == _LOG_BLOCK - 1:
+            logs += np.log(prod)
+            prod = 1.0
         dz[i] = (_sigmoid_e(z[i], e, one) - t[i]) / nf
-    return total / n, dz
+    return (total + (logs + np.log(prod))) / n, dz
 
 
 @jit
@@ -573,13 +593,14 @@ def _kl_sparsity(h, rho, beta, clip):
         for j in range(k):
             s[j] += h[r, j]
     total = 0.0
-    dh = np.empty_like(h)
+    g = np.empty(k, h.dtype)
     for j in range(k):
         rh = min(max(s[j] / n, clip), 1.0 - clip)
         total += rho * np.log(rho / rh) + (1 - rho) * np.log((1 - rho) / (1 - rh))
-        g = h.dtype.type(beta * (-rho / rh + (1 - rho) / (1 - rh)) / n)
-        for r in range(n):
-            dh[r, j] = g
+        g[j] = beta * (-rho / rh + (1 - rho) / (1 - rh)) / n
+    dh = np.empty_like(h)
+    for r in range(n):
+        dh[r] = g
     return beta * total, dh
 
 

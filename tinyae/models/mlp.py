@@ -100,6 +100,6 @@ class MLPAutoencoder(Model):
         out = self.decoder.forward(code)               # (batch, n_0) logits or values
         loss, dout = getattr(ops, self._loss_op)(out, target)
         dcode = self.decoder.backward(dout)
-        self.encoder.backward(dcode)
+        self.encoder.backward(dcode, need_dx=False)     # dL/dx: nobody reads it
         self.last_stats = {"recon": loss}
         return loss, self.grads
