@@ -10,7 +10,8 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal, norm
 
 from tinyae import backend, fit
-from tinyae.gradcheck import CASES, DEFAULT_TOL
+from tinyae import functional as F
+from tinyae.gradcheck import CASES, DEFAULT_TOL, check_model
 from tinyae.models import VAE, ConditionalVAE
 from tinyae.models import vae as V
 from tinyae.optim import Adam
@@ -37,15 +38,20 @@ def test_gradient_matches_finite_differences(name, backend_name):
     assert report.worst < DEFAULT_TOL, str(report)
 
 
+_CORRECT_BACKWARD = F.reparameterize_kl_backward
+
+
+def _halved_backward(dz, cache, beta):
+    """reparameterize_kl_backward with the factor 1/2 of dsigma/dlogvar dropped."""
+    dmu, dlogvar = _CORRECT_BACKWARD(dz, cache, beta)
+    mu, eps, sigma = cache
+    return dmu, dlogvar + 0.5 * dz * eps * sigma
+
+
 def test_gradcheck_rejects_a_wrong_reparameterisation_gradient(monkeypatch):
-    """Drop the factor 1/2 in dlogvar = dz * eps * sigma / 2: the check must see it."""
-    def wrong(mu, logvar, eps):
-        sigma = np.exp(0.5 * logvar)
-        return mu + sigma * eps, 2 * sigma          # backward then uses dz*eps*sigma
-    monkeypatch.setattr(V, "reparameterize", wrong)
-    # The forward pass uses the returned z (correct); the backward pass uses the
-    # returned sigma, now twice too large.
-    report = CASES["model VAE (bernoulli, tanh)"](np.random.default_rng(7))
+    monkeypatch.setattr(F, "reparameterize_kl_backward", _halved_backward)
+    with backend.use("numpy"):
+        report = CASES["model VAE (bernoulli, tanh)"](np.random.default_rng(7))
     assert report.errors["encoder_logvar.W"] > 1e-3
 
 
@@ -149,31 +155,54 @@ def test_sampler_has_mean_mu_and_variance_exp_logvar():
     assert _moments_hold(z)
 
 
-def test_moment_test_catches_exp_logvar_used_as_std(monkeypatch):
-    """The classic bug passes a finite-difference check but not the moment test."""
-    def std_bug(mu, logvar, eps):
-        sigma = np.exp(logvar)
-        return mu + sigma * eps, sigma
-    monkeypatch.setattr(V, "reparameterize", std_bug)
-    model = _fixed_posterior_model()
-    z = model.sample_posterior(np.zeros((100_000, 2)), rng=np.random.default_rng(5))
-    assert not _moments_hold(z)
+@pytest.mark.parametrize("backend_name", ["numpy", "numba"])
+def test_training_sampler_has_mean_mu_and_variance_exp_logvar(backend_name):
+    """The op loss_and_grad samples with (both backends)."""
+    n = 100_000
+    mu = np.broadcast_to(MU_TARGET, (n, 3)).copy()
+    logvar = np.broadcast_to(LOGVAR_TARGET, (n, 3)).copy()
+    eps = np.random.default_rng(6).standard_normal((n, 3))
+    with backend.use(backend_name):
+        z, kl, _ = backend.ops.reparameterize_kl(mu, logvar, eps)
+    assert _moments_hold(z)
+    assert kl == pytest.approx(V.gaussian_kl(MU_TARGET[None], LOGVAR_TARGET[None])[0],
+                               rel=1e-12)
 
 
-def test_std_bug_is_self_consistent_under_finite_differences(monkeypatch):
-    """Why the moment test is needed: with sigma = exp(logvar) in forward AND in
-    the hand-written backward (dsigma/dlogvar = sigma, not sigma/2), the
-    gradient check passes."""
-    def std_bug(mu, logvar, eps):
-        sigma = np.exp(logvar)
-        return mu + sigma * eps, 2 * sigma          # backward: dz * eps * sigma
-    monkeypatch.setattr(V, "reparameterize", std_bug)
+def _std_bug(mu, logvar, eps):
+    """The classic bug: exp(logvar) used as the standard deviation."""
+    sigma = np.exp(logvar)
+    return mu + sigma * eps, 0.0, (mu, eps, sigma)
+
+
+def _std_bug_backward(dz, cache, beta):
+    """... with its own, self-consistent derivative dz/dlogvar = eps * sigma."""
+    mu, eps, sigma = cache
+    return dz, dz * eps * sigma
+
+
+def test_std_bug_passes_finite_differences_but_fails_the_moment_test(monkeypatch):
+    """Why the moment test exists: forward and backward agree with each other,
+    so the gradient check passes (beta = 0 keeps the KL out), but z has the
+    wrong variance (exp(2 logvar): 0.018 instead of 0.135 at logvar = -2)."""
+    monkeypatch.setattr(F, "reparameterize_kl", _std_bug)
+    monkeypatch.setattr(F, "reparameterize_kl_backward", _std_bug_backward)
     rng = np.random.default_rng(7)
     model = VAE(n_in=6, hidden=(5,), latent=3, activation="tanh", likelihood="gaussian",
-                beta=0.0, rng=rng)   # beta=0: the KL (which reads sigma) drops out
+                beta=0.0, rng=rng)
     x, eps = rng.uniform(0.05, 0.95, size=(4, 6)), rng.standard_normal((4, 3))
-    from tinyae.gradcheck import check_model
-    assert check_model(model, x, eps=eps).worst < DEFAULT_TOL
+    with backend.use("numpy"):
+        assert check_model(model, x, eps=eps).worst < DEFAULT_TOL
+        n = 100_000
+        z = backend.ops.reparameterize_kl(np.broadcast_to(MU_TARGET, (n, 3)),
+                                          np.broadcast_to(LOGVAR_TARGET, (n, 3)),
+                                          np.random.default_rng(6).standard_normal((n, 3)))[0]
+    assert not _moments_hold(z)
+    monkeypatch.setattr(V, "reparameterize",
+                        lambda mu, lv, e: (mu + np.exp(lv) * e, np.exp(lv)))
+    z = _fixed_posterior_model().sample_posterior(np.zeros((100_000, 2)),
+                                                  rng=np.random.default_rng(5))
+    assert not _moments_hold(z)
 
 
 # --------------------------------------------------------------------------

@@ -355,17 +355,15 @@ class VAE(Model):
         eps = self._draw_eps(eps, rng, (n, self.latent))
         self.zero_grad()
         mu, logvar = self._heads(self._cat(x, c))               # (N, latent) each
-        z, sigma = reparameterize(mu, logvar, eps)
+        # z = mu + exp(logvar / 2) eps and the mean KL, in one op (the same
+        # formulas as ``reparameterize`` and ``gaussian_kl`` above)
+        z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         out = self.decoder.forward(self._cat(z, c))              # (N, n_in)
         recon, dout = self._recon(self, out, x)                  # mean over batch
-        var = sigma * sigma                                      # exp(logvar)
-        kl = 0.5 * float(np.sum(var + mu * mu - 1.0 - logvar, dtype=np.float64)) / n
         dz = self.decoder.backward(dout)[:, :self.latent]        # drop dc
-        b = self.beta / n
-        dmu = dz + b * mu
-        dlogvar = 0.5 * dz * eps * sigma + (0.5 * b) * (var - 1.0)
+        dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
         dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)
-        self.encoder.backward(dh)
+        self.encoder.backward(dh, need_dx=False)                 # nobody needs dL/dx
         self.last_stats = {"recon": recon, "kl": kl}
         return recon + self.beta * kl, self.grads
 
