@@ -11,7 +11,8 @@ from scipy.stats import multivariate_normal, norm
 
 from tinyae import backend, fit
 from tinyae import functional as F
-from tinyae.gradcheck import CASES, DEFAULT_TOL, check_model
+from tinyae.gradcheck import (CASES, DEFAULT_TOL, check_model, numerical_gradient,
+                              rel_error)
 from tinyae.models import VAE, ConditionalVAE
 from tinyae.models import vae as V
 from tinyae.optim import Adam
@@ -71,6 +72,21 @@ def test_loss_parts_match_the_public_densities():
     np.testing.assert_allclose(loss, model.last_stats["recon"] + model.last_stats["kl"],
                                rtol=1e-14)
     np.testing.assert_allclose(-model.elbo(x, eps=eps[None]).mean(), loss, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(likelihood="gaussian",
+                                              decoder_variance="learned", fixed_logvar=-0.7)])
+def test_grad_log_px_given_z_matches_finite_differences(kw):
+    rng = np.random.default_rng(16)
+    model = VAE(n_in=7, hidden=(6,), latent=3, activation="tanh", rng=rng, **kw)
+    if model.decoder_variance == "learned":
+        model.params["likelihood.logvar"][:] = rng.uniform(-1, 1, size=7)
+    x, z = rng.uniform(0.05, 0.95, size=(5, 7)), rng.standard_normal((5, 3))
+    logp, dz = model.grad_log_px_given_z(x, z)
+    np.testing.assert_allclose(logp, model.log_px_given_z(x, z), rtol=1e-13)
+    numerical = numerical_gradient(lambda: float(model.log_px_given_z(x, z).sum()), z)
+    assert rel_error(dz, numerical) < 1e-8
+    assert all((g == 0).all() for g in model.grads.values())
 
 
 def test_beta_weights_only_the_kl():

@@ -154,6 +154,16 @@ def _gaussian_logp(model, out, x):
     return log_normal(x, out, model._decoder_logvar())
 
 
+def _bernoulli_dlogp(model, out, x):
+    """d log p(x | z) / d logits = x - sigmoid(logits), per element."""
+    return x - sigmoid(out)
+
+
+def _gaussian_dlogp(model, out, x):
+    """d log p(x | z) / d mean = (x - mean) / v, per element."""
+    return (x - out) * np.exp(-model._decoder_logvar())
+
+
 def _bernoulli_mean(out):
     return sigmoid(out)
 
@@ -162,10 +172,11 @@ def _gaussian_mean(out):
     return out
 
 
-#: likelihood name -> (recon loss and grad, per-example log p(x|z), mean of p(x|z)).
+#: likelihood name -> (recon loss and grad, per-example log p(x|z), mean of
+#: p(x|z), d log p(x|z) / d decoder output).
 LIKELIHOODS = {
-    "bernoulli": (_bernoulli_recon, _bernoulli_logp, _bernoulli_mean),
-    "gaussian": (_gaussian_recon, _gaussian_logp, _gaussian_mean),
+    "bernoulli": (_bernoulli_recon, _bernoulli_logp, _bernoulli_mean, _bernoulli_dlogp),
+    "gaussian": (_gaussian_recon, _gaussian_logp, _gaussian_mean, _gaussian_dlogp),
 }
 
 #: decoder_variance -> shape of the learned log-variance (None: fixed, no parameter).
@@ -280,7 +291,7 @@ class VAE(Model):
                 dtype=self.dtype)
             self.modules["likelihood"] = self.likelihood_var
         self._fixed_lv = np.full(1, self.fixed_logvar, dtype=self.dtype)
-        self._recon, self._logp, self._mean = LIKELIHOODS[self.likelihood]
+        self._recon, self._logp, self._mean, self._dlogp = LIKELIHOODS[self.likelihood]
 
     # -- input checks and plumbing -------------------------------------------
     def _decoder_logvar(self):
@@ -478,6 +489,26 @@ class VAE(Model):
             raise ValueError(f"z must have one row per row of x ({x.shape[0]}), "
                              f"got shape {z.shape}")
         return self._logp(self, self._decode_out(z, c), x)
+
+    def grad_log_px_given_z(self, x, z, c=None):
+        """log p(x | z) and its gradient with respect to z, per row.
+
+        x: (batch, n_in), z: (batch, latent) -> (logp (batch,), dz (batch,
+        latent)) with dz[n] = d log p(x_n | z_n) / d z_n, obtained by running
+        the decoder's backward pass on d log p / d output. This is the
+        quantity the reparameterisation estimator averages:
+        d/dmu E_q[log p(x|z)] = E[dz], d/dlogvar = E[dz * eps * sigma / 2].
+        The decoder's parameter gradients are cleared afterwards.
+        """
+        c = self._check_data(x, c)
+        self._check_x(z, self.latent, "z")
+        if z.shape[0] != x.shape[0]:
+            raise ValueError(f"z must have one row per row of x ({x.shape[0]}), "
+                             f"got shape {z.shape}")
+        out = self.decoder.forward(self._cat(z, c))              # (batch, n_in)
+        dz = self.decoder.backward(self._dlogp(self, out, x))[:, :self.latent]
+        self.decoder.zero_grad()
+        return self._logp(self, out, x), dz
 
     # -- bounds on log p(x) -------------------------------------------------------
     def _rows_per_chunk(self, chunk):
