@@ -12,6 +12,15 @@ from ._validation import check_fraction, check_nonneg_float, check_positive_floa
 from .backend import ops
 
 
+def _slot(state, key, p):
+    """state[key], created as zeros like p on first use (not on every call,
+    as ``setdefault(key, np.zeros_like(p))`` would: that allocates each step)."""
+    a = state.get(key)
+    if a is None:
+        a = state[key] = np.zeros_like(p)
+    return a
+
+
 class Optimizer:
     """Base class. ``step(grads)`` updates every array of ``params`` in place."""
 
@@ -60,7 +69,7 @@ class Momentum(Optimizer):
         self.nesterov = bool(nesterov)
 
     def _update(self, p, g, state):
-        v = state.setdefault("v", np.zeros_like(p))
+        v = _slot(state, "v", p)
         v *= self.momentum
         v += g
         p -= self.lr * (g + self.momentum * v if self.nesterov else v)
@@ -85,8 +94,7 @@ class Adam(Optimizer):
         # the formula, written out, is functional.adam_update; the kernel
         # backend makes it one pass over p, g, m and v instead of about ten
         b1, b2 = self.betas
-        m = state.setdefault("m", np.zeros_like(p))
-        v = state.setdefault("v", np.zeros_like(p))
+        m, v = _slot(state, "m", p), _slot(state, "v", p)
         ops.adam_update(p, g, m, v, self.lr, b1, b2, self.eps, self.t)
 
 

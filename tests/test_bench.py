@@ -1,0 +1,82 @@
+"""Smoke test of ``python -m tinyae.bench`` on a few steps: the table's
+structure, the FLOP bookkeeping and the PyTorch fallback. Never a timing
+assertion (speed is the benchmark's business), and PyTorch is never imported:
+``sys.modules["torch"] = None`` makes ``import torch`` fail here even on a
+machine that has it."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from tinyae import bench
+
+
+@pytest.fixture
+def no_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+
+
+def test_step_flops_by_hand():
+    # ae: forward and weight gradient of 4 layers, input gradient of the last 3
+    layers = bench.CONFIGS["ae"][1]
+    fwd = 2 * 128 * (784 * 512 + 512 * 32 + 32 * 512 + 512 * 784)
+    dx = 2 * 128 * (512 * 32 + 32 * 512 + 512 * 784)
+    assert bench.step_flops(layers) == 2 * fwd + dx == 538_968_064
+    assert len(bench.step_matmuls(layers)) == 4 + 4 + 3
+
+
+@pytest.mark.parametrize("name", bench.CONFIG_NAMES)
+def test_config_layers_are_the_models_weights(name):
+    """The FLOP count uses the shapes the library's model really has."""
+    model, _ = bench.tinyae_step(name, np.float32, np.random.default_rng(0))
+    weights = sorted(p.shape for k, p in model.params.items() if p.ndim == 2)
+    assert weights == sorted(bench.CONFIGS[name][1])
+
+
+@pytest.mark.usefixtures("no_torch")
+def test_bench_table_and_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    result = bench.run(["--steps", "2", "--rounds", "1", "--warmup", "1", "--threads", "1",
+                        "--configs", "ae,cae,vae", "--dtypes", "float32,float64",
+                        "--limit", "640", "--json", str(path)])
+    out = capsys.readouterr().out
+    rows = result["rows"]
+    assert [(r["config"], r["dtype"]) for r in rows] == [
+        (c, d) for d in ("float32", "float64") for c in ("ae", "cae", "vae")]
+    for r in rows:
+        assert r["tinyae_samples_per_s"] > 0 and r["step_ms"] > 0
+        assert r["gflops"] == pytest.approx(
+            bench.step_flops(bench.CONFIGS[r["config"]][1]) / r["step_ms"] / 1e6)
+        assert r["blas_fraction"] == pytest.approx(r["blas_only_ms"] / r["step_ms"])
+        assert r["torch_samples_per_s"] is None and r["speedup_vs_torch"] is None
+        assert r["threads"] == 1
+    assert result["torch"] is None and result["thread_pools_set"]["torch"] is False
+    # the printed table: a header with every column, one line per row, the n/a note
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["config", "dtype"])
+    for col, _, _ in bench.COLUMNS:
+        assert col in lines[header]
+    body = lines[header + 2:header + 2 + len(rows)]
+    assert [line.split()[:2] for line in body] == [[r["config"], r["dtype"]] for r in rows]
+    assert all(line.count(bench.TORCH_NA) == 2 for line in body)
+    assert json.loads(path.read_text())["rows"] == json.loads(json.dumps(rows))
+
+
+def test_no_torch_flag_says_so(capsys):
+    result = bench.run(["--steps", "1", "--rounds", "1", "--warmup", "0", "--threads", "1",
+                        "--configs", "sae", "--dtypes", "float32", "--limit", "256",
+                        "--no-torch"])
+    assert result["torch"] is None
+    assert "n/a (--no-torch)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--configs", "ae,gan"], "'gan'"), (["--dtypes", "float16"], "'float16'"),
+    (["--steps", "0"], "--steps"), (["--threads", "0"], "--threads"),
+])
+def test_bad_arguments_name_the_flag(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        bench.run(argv + ["--no-torch"])
+    assert message in capsys.readouterr().err

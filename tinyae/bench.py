@@ -1,0 +1,477 @@
+"""Training-step benchmark: tinyae against the BLAS limit and PyTorch.
+
+    python -m tinyae.bench                       # every config, float32 and float64
+    python -m tinyae.bench --configs ae,vae --dtypes float32 --steps 100
+    python -m tinyae.bench --threads 1 --json bench.json
+
+Five configs, all on the MNIST training images in [0, 1], batch 128, Adam
+(lr 1e-3), one optimiser step per batch (``CONFIGS`` below):
+
+==== ======================================================================
+ae   784-512(relu)-32 encoder, 32-512(relu)-784 decoder to logits; BCE
+dae  ae with Gaussian input noise, sigma 0.5 (``DenoisingAutoencoder``)
+cae  784-512 sigmoid, 512-784 to logits; BCE + 0.1 * contractive penalty
+sae  as cae with 3 * sum_j KL(0.05 || rho_hat_j) (``SparseAutoencoder``)
+vae  784-512(relu) -> mu, logvar (20); 20-512(relu)-784 logits; BCE + KL
+==== ======================================================================
+
+Every row is one (config, dtype). Columns:
+
+* ``tinyae/s``: samples per second of the library's own training step
+  (``model.loss_and_grad`` then ``Adam.step``, as ``tinyae.train.fit``
+  runs it) over ``--steps`` steps after ``--warmup`` steps; the best of
+  ``--rounds`` rounds (the machine is shared: the best round is the one the
+  least disturbed). ``first s``: the first step alone, i.e. Numba's compile
+  or on-disk cache load plus one step, reported on its own;
+* ``GFLOP/s``: the matrix-multiply FLOPs of one step (2 m k n for each
+  product: forward, weight gradients, input gradients except the first
+  layer's) times the steps per second;
+* ``BLAS %``: time of those products alone (NumPy's BLAS on the same shapes)
+  over the time of the step: 100% would mean the step is nothing but its
+  matrix products, the limit for this step;
+* ``torch/s`` and ``x torch``: the same config written in PyTorch (same
+  batches, same dtype, same thread count, the same process, rounds
+  interleaved with tinyae's), and tinyae's speed-up over it. Without PyTorch
+  these columns say ``n/a (torch not installed)``.
+
+Threads: ``--threads N`` (default: every core) sets NumPy's OpenBLAS pool
+(through its ``openblas_set_num_threads``), PyTorch's intra-op pool and
+Numba's pool (unused unless a kernel is parallel, which none is: measured,
+see ``tinyae.kernels``). On a machine shared with other jobs, 1 thread can
+beat 2: OpenBLAS threads that wait for a busy core spin.
+
+Reproducing the PyTorch columns. PyTorch is never a dependency of tinyae (it
+is imported only here, inside a try); install it in a separate environment:
+
+    python3 -m venv /work/torchvenv
+    /work/torchvenv/bin/pip install torch==2.13.0 numpy scipy numba tqdm matplotlib
+    /work/torchvenv/bin/pip install -e . --no-deps
+    /work/torchvenv/bin/python -m tinyae.bench --json bench.json
+
+(take the CPU wheel: on Linux pip picks ``torch-2.13.0+cpu`` when it is in
+the local wheel folder, or pass ``--index-url`` of the CPU wheels; never the
+CUDA build). ``--memory`` adds one full epoch per config and reports the
+process's peak resident memory.
+"""
+
+import argparse
+import ctypes
+import glob
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+from .backend import get_backend
+from .corruption import GaussianNoise
+from .data import load_mnist
+from .models import (VAE, ContractiveAutoencoder, DenoisingAutoencoder, MLPAutoencoder,
+                     SparseAutoencoder)
+from .optim import Adam
+
+BATCH = 128
+LR = 1e-3
+CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae")
+TORCH_NA = "n/a (torch not installed)"
+
+
+# --------------------------------------------------------------------------
+# The configs in tinyae: model constructors and the matmul shapes of a step
+# --------------------------------------------------------------------------
+
+def _ae(rng, dtype):
+    return MLPAutoencoder(sizes=(784, 512, 32), activation="relu",
+                          code_activation="identity", output="bernoulli", rng=rng,
+                          dtype=dtype)
+
+
+def _dae(rng, dtype):
+    return DenoisingAutoencoder(corruption=GaussianNoise(0.5), sizes=(784, 512, 32),
+                                activation="relu", code_activation="identity",
+                                output="bernoulli", rng=rng, dtype=dtype)
+
+
+def _cae(rng, dtype):
+    return ContractiveAutoencoder(n_in=784, n_hidden=512, lam=0.1, activation="sigmoid",
+                                  output="bernoulli", rng=rng, dtype=dtype)
+
+
+def _sae(rng, dtype):
+    return SparseAutoencoder(n_in=784, n_hidden=512, penalty="kl", rho=0.05, beta=3.0,
+                             activation="sigmoid", output="bernoulli", rng=rng, dtype=dtype)
+
+
+def _vae(rng, dtype):
+    return VAE(n_in=784, hidden=(512,), latent=20, activation="relu",
+               likelihood="bernoulli", rng=rng, dtype=dtype)
+
+
+_AE_LAYERS = [(784, 512), (512, 32), (32, 512), (512, 784)]
+_ONE_LAYER = [(784, 512), (512, 784)]
+_VAE_LAYERS = [(784, 512), (512, 20), (512, 20), (20, 512), (512, 784)]
+
+#: name -> (tinyae model constructor, dense layers (n_in, n_out) in forward order;
+#: the first one reads the data, so its input gradient is not needed).
+CONFIGS = {"ae": (_ae, _AE_LAYERS), "dae": (_dae, _AE_LAYERS), "cae": (_cae, _ONE_LAYER),
+           "sae": (_sae, _ONE_LAYER), "vae": (_vae, _VAE_LAYERS)}
+
+
+def step_matmuls(layers, batch=BATCH):
+    """The (m, k, n) of every matrix product in one training step.
+
+    Per dense layer (n_in, n_out): forward x W (batch, n_in, n_out), weight
+    gradient x^T da (n_in, batch, n_out), and input gradient da W^T
+    (batch, n_out, n_in) for every layer but the first (it reads the data).
+    """
+    shapes = []
+    for i, (n_in, n_out) in enumerate(layers):
+        shapes += [(batch, n_in, n_out), (n_in, batch, n_out)]
+        if i > 0:
+            shapes.append((batch, n_out, n_in))
+    return shapes
+
+
+def step_flops(layers, batch=BATCH):
+    """2 m k n summed over ``step_matmuls``: the FLOPs of one step."""
+    return sum(2 * m * k * n for m, k, n in step_matmuls(layers, batch))
+
+
+def blas_only_step(layers, dtype, rng, batch=BATCH):
+    """A function running just the step's matrix products with NumPy's BLAS
+    (operands made once, in the layout the step uses: x^T as a view)."""
+    ops = []
+    for m, k, n in step_matmuls(layers, batch):
+        ops.append((rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)))
+
+    def run():
+        for a, b in ops:
+            a @ b
+    return run
+
+
+def tinyae_step(name, dtype, rng):
+    """(model, step(x)) for config ``name``: loss_and_grad then Adam.step."""
+    model = CONFIGS[name][0](rng, dtype)
+    opt = Adam(model.params, lr=LR)
+
+    def step(x):
+        loss, grads = model.loss_and_grad(x, rng=rng)
+        opt.step(grads)
+        return loss
+    return model, step
+
+
+# --------------------------------------------------------------------------
+# The same configs in PyTorch (imported lazily, only here)
+# --------------------------------------------------------------------------
+
+def torch_step(name, dtype, seed):
+    """step(x: numpy batch) for config ``name`` in PyTorch, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    from torch import nn
+    from torch.nn import functional as F
+
+    torch.manual_seed(seed)
+    tdtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[
+        np.dtype(dtype)]
+    gen = torch.Generator().manual_seed(seed)
+
+    def bce(logits, x):
+        return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
+
+    if name in ("ae", "dae"):
+        net = nn.ModuleDict({
+            "enc": nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 32)),
+            "dec": nn.Sequential(nn.Linear(32, 512), nn.ReLU(), nn.Linear(512, 784))})
+
+        def loss_fn(x):
+            inp = x + 0.5 * torch.randn(x.shape, generator=gen, dtype=x.dtype) \
+                if name == "dae" else x
+            return bce(net["dec"](net["enc"](inp)), x)
+    elif name in ("cae", "sae"):
+        net = nn.ModuleDict({"enc": nn.Linear(784, 512), "dec": nn.Linear(512, 784)})
+
+        def loss_fn(x):
+            h = torch.sigmoid(net["enc"](x))
+            recon = bce(net["dec"](h), x)
+            if name == "cae":      # closed form: lam/N sum_nj (h(1-h))^2 sum_i W_ji^2
+                d = h * (1 - h)
+                c = (net["enc"].weight ** 2).sum(dim=1)
+                return recon + 0.1 * ((d * d) @ c).sum() / x.shape[0]
+            rho, rho_hat = 0.05, h.mean(dim=0)
+            kl = (rho * torch.log(rho / rho_hat)
+                  + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
+            return recon + 3.0 * kl
+    else:
+        net = nn.ModuleDict({"enc": nn.Linear(784, 512), "mu": nn.Linear(512, 20),
+                             "logvar": nn.Linear(512, 20),
+                             "dec": nn.Sequential(nn.Linear(20, 512), nn.ReLU(),
+                                                  nn.Linear(512, 784))})
+
+        def loss_fn(x):
+            h = torch.relu(net["enc"](x))
+            mu, logvar = net["mu"](h), net["logvar"](h)
+            eps = torch.randn(mu.shape, generator=gen, dtype=x.dtype)
+            z = mu + torch.exp(0.5 * logvar) * eps
+            kl = 0.5 * (logvar.exp() + mu * mu - 1 - logvar).sum() / x.shape[0]
+            return bce(net["dec"](z), x) + kl
+    net.to(tdtype)
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+
+    def step(x):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(torch.from_numpy(x))
+        loss.backward()
+        opt.step()
+        return float(loss)
+    return step
+
+
+# --------------------------------------------------------------------------
+# Threads
+# --------------------------------------------------------------------------
+
+def _numpy_openblas():
+    """ctypes handle of the OpenBLAS NumPy is linked with, or None."""
+    root = os.path.dirname(os.path.dirname(np.__file__))
+    for path in sorted(glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))):
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            continue
+    return None
+
+
+_SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def _torch_version():
+    """PyTorch's version if it can be imported, else None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.__version__
+
+
+def set_threads(n, *, torch=True):
+    """Use ``n`` threads in NumPy's OpenBLAS, PyTorch (if installed and
+    ``torch``) and Numba.
+
+    Returns a dict saying which pools were set (a pool that cannot be found
+    is reported, not guessed)."""
+    done = {"openblas": False, "torch": False, "numba": False}
+    lib = _numpy_openblas()
+    for sym in _SET_THREADS if lib is not None else ():
+        fn = getattr(lib, sym, None)
+        if fn is not None:
+            fn(ctypes.c_int(n))
+            done["openblas"] = True
+            break
+    if torch and _torch_version() is not None:
+        import torch as _torch
+        _torch.set_num_threads(n)
+        done["torch"] = True
+    import numba
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    done["numba"] = True
+    return done
+
+
+# --------------------------------------------------------------------------
+# Measuring
+# --------------------------------------------------------------------------
+
+def _time_steps(step, batches):
+    """Seconds to run ``step`` on each batch in turn."""
+    start = time.perf_counter()
+    for x in batches:
+        step(x)
+    return time.perf_counter() - start
+
+
+def bench_config(name, dtype, x, *, steps, warmup, rounds, seed=0, use_torch=True):
+    """One row of the table: config ``name`` in ``dtype`` on the images ``x``."""
+    rng = np.random.default_rng(seed)
+    layers = CONFIGS[name][1]
+    n_batches = x.shape[0] // BATCH
+
+    def batches(start, count):
+        return [x[(i % n_batches) * BATCH:(i % n_batches + 1) * BATCH]
+                for i in range(start, start + count)]
+
+    _, step = tinyae_step(name, dtype, rng)
+    start = time.perf_counter()
+    step(batches(0, 1)[0])
+    first = time.perf_counter() - start
+    _time_steps(step, batches(1, warmup))
+    tstep = torch_step(name, dtype, seed) if use_torch else None
+    if tstep is not None:
+        _time_steps(tstep, batches(0, warmup + 1))
+    blas = blas_only_step(layers, dtype, rng)
+    blas()
+
+    best = {"tinyae": np.inf, "torch": np.inf, "blas": np.inf}
+    for r in range(rounds):      # interleaved, so a burst of load hits all three
+        chunk = batches(1 + warmup + r * steps, steps)
+        best["tinyae"] = min(best["tinyae"], _time_steps(step, chunk) / steps)
+        if tstep is not None:
+            best["torch"] = min(best["torch"], _time_steps(tstep, chunk) / steps)
+        start = time.perf_counter()
+        for _ in range(steps):
+            blas()
+        best["blas"] = min(best["blas"], (time.perf_counter() - start) / steps)
+
+    flops = step_flops(layers)
+    row = {
+        "config": name, "dtype": np.dtype(dtype).name, "batch": BATCH, "steps": steps,
+        "rounds": rounds, "first_step_s": first,
+        "tinyae_samples_per_s": BATCH / best["tinyae"],
+        "step_ms": 1e3 * best["tinyae"],
+        "gflops": flops / best["tinyae"] / 1e9,
+        "blas_only_ms": 1e3 * best["blas"],
+        "blas_gflops": flops / best["blas"] / 1e9,
+        "blas_fraction": best["blas"] / best["tinyae"],
+        "torch_samples_per_s": None, "speedup_vs_torch": None,
+    }
+    if tstep is not None:
+        row["torch_samples_per_s"] = BATCH / best["torch"]
+        row["speedup_vs_torch"] = best["torch"] / best["tinyae"]
+    return row
+
+
+def epoch_peak_memory(name, dtype, x, seed=0):
+    """Run one full epoch of ``name`` (every batch of x once); returns
+    (seconds, peak resident memory of the process in MB so far)."""
+    _, step = tinyae_step(name, dtype, np.random.default_rng(seed))
+    start = time.perf_counter()
+    for i in range(0, x.shape[0], BATCH):
+        step(x[i:i + BATCH])
+    return time.perf_counter() - start, resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------
+
+COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"),
+           ("tinyae/s", "tinyae_samples_per_s", "{:.0f}"), ("ms/step", "step_ms", "{:.2f}"),
+           ("GFLOP/s", "gflops", "{:.1f}"), ("BLAS %", "blas_fraction", "{:.0%}"),
+           ("first s", "first_step_s", "{:.2f}"),
+           ("torch/s", "torch_samples_per_s", "{:.0f}"), ("x torch", "speedup_vs_torch", "{:.2f}")]
+
+
+def format_table(rows, na=TORCH_NA):
+    """The rows as an aligned text table (a missing torch number -> ``na``)."""
+    cells = [[h for h, _, _ in COLUMNS]]
+    for row in rows:
+        cells.append([na if row[k] is None and k.startswith(("torch", "speedup"))
+                      else fmt.format(row[k]) for _, k, fmt in COLUMNS])
+    widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser(prog="python -m tinyae.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                   help="threads for OpenBLAS, PyTorch and Numba (default: all cores)")
+    p.add_argument("--steps", type=int, default=60, help="timed steps per round (default 60)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="rounds per implementation; the best is kept (default 3)")
+    p.add_argument("--configs", default=",".join(CONFIG_NAMES),
+                   help=f"comma-separated subset of {','.join(CONFIG_NAMES)}")
+    p.add_argument("--dtypes", default="float32,float64", help="float32,float64 or one")
+    p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
+    p.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
+    p.add_argument("--memory", action="store_true",
+                   help="also run one full epoch per config and report peak memory")
+    p.add_argument("--limit", type=int, default=None,
+                   help="use only the first N training images (tests)")
+    args = p.parse_args(argv)
+    args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
+    for c in args.configs:
+        if c not in CONFIGS:
+            p.error(f"--configs: unknown config {c!r}; choose from {', '.join(CONFIG_NAMES)}")
+    args.dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    for d in args.dtypes:
+        if d not in ("float32", "float64"):
+            p.error(f"--dtypes: expected float32 and/or float64, got {d!r}")
+    for flag in ("threads", "steps", "rounds"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")
+    if args.warmup < 0:
+        p.error(f"--warmup must be >= 0, got {args.warmup}")
+    return args
+
+
+def run(argv=None, out=None):
+    """Run the benchmark from command-line arguments (``out``: a text file,
+    default sys.stdout); returns the result dict (rows, memory, settings)."""
+    out = out or sys.stdout
+    args = _parse(argv)
+    if get_backend() != "numba":
+        print(f"note: backend is {get_backend()!r}; benchmarking the NumPy reference",
+              file=out)
+    torch_version = None if args.no_torch else _torch_version()
+    use_torch = torch_version is not None
+    threads = set_threads(args.threads, torch=use_torch)
+    na = "n/a (--no-torch)" if args.no_torch else TORCH_NA
+    load = os.getloadavg()
+    print(f"tinyae.bench: batch {BATCH}, Adam lr {LR}, {args.steps} steps x {args.rounds} "
+          f"rounds after {args.warmup} warm-up; threads {args.threads} "
+          f"({', '.join(k for k, v in threads.items() if v)}); torch "
+          f"{torch_version or 'not installed'}; load average {load[0]:.2f}", file=out,
+          flush=True)
+    rows, memory = [], []
+    for dname in args.dtypes:
+        dtype = np.dtype(dname)
+        x = load_mnist("train", dtype=dtype)[0]
+        if args.limit:
+            x = x[:args.limit]
+        for name in args.configs:
+            row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,
+                               rounds=args.rounds, use_torch=use_torch)
+            row["threads"] = args.threads
+            rows.append(row)
+            print(f"  {name} {dname}: {row['tinyae_samples_per_s']:.0f} samples/s", file=out,
+                  flush=True)
+        if args.memory:
+            for name in args.configs:
+                seconds, peak = epoch_peak_memory(name, dtype, x)
+                memory.append({"config": name, "dtype": dname, "epoch_s": seconds,
+                               "peak_rss_mb": peak})
+        del x
+    print(file=out)
+    print(format_table(rows, na), file=out)
+    if not use_torch:
+        print(f"\ntorch columns: {na}; see the module docstring to install PyTorch "
+              "in a separate venv", file=out)
+    for m in memory:
+        print(f"full epoch {m['config']} {m['dtype']}: {m['epoch_s']:.1f} s, peak RSS so far "
+              f"{m['peak_rss_mb']:.0f} MB", file=out)
+    load_after = os.getloadavg()
+    print(f"load average after: {load_after[0]:.2f}", file=out)
+    result = {"rows": rows, "memory": memory, "threads": args.threads,
+              "thread_pools_set": threads, "torch": torch_version,
+              "loadavg_before": load, "loadavg_after": load_after,
+              "backend": get_backend()}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    return result
+
+
+if __name__ == "__main__":
+    run()
