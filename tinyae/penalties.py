@@ -31,7 +31,8 @@ see only the code (``(h, **hyper) -> (value, dh)``), as used by
 import numpy as np
 
 from ._validation import check_array, check_choice, check_nonneg_float
-from .functional import sigmoid
+from .backend import ops
+from .functional import ACTIVATION_SLOPES, sigmoid
 
 
 # --------------------------------------------------------------------------
@@ -39,20 +40,11 @@ from .functional import sigmoid
 # --------------------------------------------------------------------------
 #
 # For a unit h = act(a) whose derivative is a function of the output alone,
-# act'(a) = d(h), the penalty needs d and its derivative d'(h) = dd/dh.
-
-def _sigmoid_slope(h):
-    """sigmoid: d(h) = h (1 - h), d'(h) = 1 - 2 h."""
-    return h * (1 - h), 1 - 2 * h
-
-
-def _tanh_slope(h):
-    """tanh: d(h) = 1 - h^2, d'(h) = -2 h."""
-    return 1 - h * h, -2 * h
-
+# act'(a) = d(h), the penalty needs d and its derivative d'(h) = dd/dh:
+# sigmoid d = h (1 - h), d' = 1 - 2 h; tanh d = 1 - h^2, d' = -2 h.
 
 #: Activation name -> f(h) returning (act'(a) as a function of h, its dh-derivative).
-SLOPES = {"sigmoid": _sigmoid_slope, "tanh": _tanh_slope}
+SLOPES = ACTIVATION_SLOPES
 
 #: Activation name -> the function itself (for ``contractive``'s own forward pass).
 _ACT = {"sigmoid": sigmoid, "tanh": np.tanh}
@@ -111,15 +103,9 @@ def contractive_from_code(h, W, *, activation, lam):
 
 
 def _contractive_from_code(h, W, activation, lam):
-    """Unvalidated core of ``contractive_from_code`` (models call this)."""
-    n = h.shape[0]
-    d, dd = SLOPES[activation](h)                     # (N, n_h) each
-    c = np.sum(W * W, axis=0)                         # (n_h,)  c_j = sum_i W_ij^2
-    d2 = d * d                                        # (N, n_h)
-    value = lam * float(np.sum(d2 @ c)) / n
-    dh = (2.0 * lam / n) * (d * dd) * c               # (N, n_h)
-    dW = (2.0 * lam / n) * W * np.sum(d2, axis=0)     # (n_in, n_h) * (n_h,)
-    return value, dh.astype(h.dtype, copy=False), dW.astype(W.dtype, copy=False)
+    """Unvalidated core of ``contractive_from_code`` (models call this); the
+    arithmetic is ``functional.contractive_penalty`` or its Numba twin."""
+    return ops.contractive_penalty(h, W, activation, lam)
 
 
 def contractive(x, W, b, *, activation, lam):
@@ -180,9 +166,6 @@ def _l1(h, lam):
     return value, dh.astype(h.dtype, copy=False)
 
 
-KL_EPS = 1e-7
-
-
 def kl(h, *, rho, beta):
     """KL sparsity penalty on the batch: ``P = beta * sum_j KL(rho || rho_hat_j)``.
 
@@ -201,7 +184,8 @@ def kl(h, *, rho, beta):
     (rho_hat is a batch statistic), so P itself has no 1/N; the 1/N in dh
     comes from the mean inside rho_hat. Its value on a batch depends on the
     batch (a small batch estimates rho_hat noisily). P >= 0, with equality
-    iff every rho_hat_j = rho. rho_hat is clipped to [KL_EPS, 1 - KL_EPS] to
+    iff every rho_hat_j = rho. rho_hat is clipped to [SPARSITY_EPS, 1 - SPARSITY_EPS]
+    (``tinyae.functional``, 1e-7) to
     keep the logarithms finite; inside that range (always, for healthy
     sigmoid units) the formulas above are exact.
 
@@ -220,13 +204,8 @@ def kl(h, *, rho, beta):
 
 
 def _kl(h, rho, beta):
-    n = h.shape[0]
-    rho_hat = np.clip(h.mean(axis=0, dtype=np.float64), KL_EPS, 1 - KL_EPS)   # (n_h,)
-    value = beta * float(np.sum(rho * np.log(rho / rho_hat)
-                                + (1 - rho) * np.log((1 - rho) / (1 - rho_hat))))
-    drho_hat = beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))           # (n_h,)
-    dh = np.broadcast_to(drho_hat / n, h.shape).astype(h.dtype)             # (N, n_h)
-    return value, dh
+    """Unvalidated core of ``kl``: ``functional.kl_sparsity`` or its twin."""
+    return ops.kl_sparsity(h, rho, beta)
 
 
 #: Penalties that see only the code: name -> f(h, **hyper) -> (value, dh).

@@ -70,7 +70,7 @@ class ContractiveAutoencoder(MLPAutoencoder):
         dh = self.decoder.backward(dout)                       # (N, n_hidden)
         penalty, dh_pen, dW_pen = _contractive_from_code(
             h, self._linear.params["W"], self.activation, self.lam)
-        self.encoder.backward(dh + dh_pen)
+        self.encoder.backward(dh + dh_pen, need_dx=False)      # dL/dx: nobody reads it
         self._linear.grads["W"] += dW_pen
         self.last_stats = {"recon": recon, "penalty": penalty}
         return recon + penalty, self.grads

@@ -82,7 +82,7 @@ class SparseAutoencoder(MLPAutoencoder):
         dh = self.decoder.backward(dout)                       # (N, n_code)
         core, names = _CORES[self.penalty]
         penalty, dh_pen = core(h, *(getattr(self, k) for k in names))
-        self.encoder.backward(dh + dh_pen)
+        self.encoder.backward(dh + dh_pen, need_dx=False)      # dL/dx: nobody reads it
         self.last_stats = {"recon": recon, "penalty": penalty,
                            "rho_hat_mean": float(h.mean())}
         return recon + penalty, self.grads
