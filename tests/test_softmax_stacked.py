@@ -114,6 +114,8 @@ def test_bad_labels_name_y(y, error):
     x = np.zeros((4, 5))
     with pytest.raises(error, match=r"\by\b"):
         model.loss_and_grad(x, y)
+    with pytest.raises(error, match=r"\by\b"):
+        model.accuracy(x, y)
 
 
 def test_bad_hyperparameters_are_named():

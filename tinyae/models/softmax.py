@@ -164,8 +164,9 @@ class SoftmaxClassifier(Model):
 
     def accuracy(self, x, y):
         """Fraction of rows of x whose predicted class equals y (batch,)."""
-        check_labels(y, self.n_classes, n_rows=x.shape[0] if hasattr(x, "shape") else None)
-        return float(np.mean(self.predict(x) == y))
+        pred = self.predict(x)                                 # validates x: (batch,)
+        check_labels(y, self.n_classes, n_rows=pred.shape[0])
+        return float(np.mean(pred == y))
 
     # -- training ----------------------------------------------------------
     def loss_and_grad(self, x, y, *, rng=None):
