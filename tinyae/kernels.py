@@ -63,6 +63,19 @@ def _map(core, x, *more):
     return core(_flat(x), *[_flat(a) for a in more]).reshape(np.shape(x))
 
 
+def _exp_neg_abs(a):
+    """exp(-|a|) by NumPy's SIMD ufuncs, in place on one new array.
+
+    Numba calls libm's scalar exp once per element (no SIMD vector math
+    library is installed), while NumPy's exp runs on AVX-512/AVX2 vectors:
+    measured here about 3x faster on a 128 x 784 float32 batch. So the
+    kernels that need exp(-|a|) take it from NumPy (three passes over an
+    array that fits in cache) and do everything else in one Numba pass."""
+    e = np.abs(a)
+    np.negative(e, out=e)
+    return np.exp(e, out=e)
+
+
 # --------------------------------------------------------------------------
 # Scalar helpers called by the cores. ``zero``/``one`` carry the dtype.
 # --------------------------------------------------------------------------
@@ -277,8 +290,8 @@ _LOG_BLOCK = 512
 
 
 @jit
-def _bce_with_logits(z, t, n):
-    """L = (1/n) sum softplus(z) - t z, dz = (s(z) - t) / n; one exp per element.
+def _bce_with_logits(z, t, e, n):
+    """L = (1/n) sum softplus(z) - t z, dz = (s(z) - t) / n, given e = exp(-|z|).
 
     softplus(z) = max(z, 0) + log1p(e), e = exp(-|z|) in (0, 1]. A scalar
     log1p per element is the slowest part of a naive loop (libm, no SIMD),
@@ -295,13 +308,12 @@ def _bce_with_logits(z, t, n):
     logs = 0.0
     prod = 1.0
     for i in range(z.size):
-        e = np.exp(-abs(z[i]))
         total += (zero if z[i] < zero else z[i]) - t[i] * z[i]
-        prod *= 1.0 + e
+        prod *= 1.0 + e[i]
         if i % _LOG_BLOCK == _LOG_BLOCK - 1:
             logs += np.log(prod)
             prod = 1.0
-        dz[i] = (_sigmoid_e(z[i], e, one) - t[i]) / nf
+        dz[i] = (_sigmoid_e(z[i], e[i], one) - t[i]) / nf
     return (total + (logs + np.log(prod))) / n, dz
 
 
@@ -340,7 +352,8 @@ def bce_with_logits_loss(logits, target):
     logits, target: (batch, d); dlogits = (s(z) - t) / N, logits' dtype.
     Finite and exact for |z| up to 1e4 and beyond.
     """
-    loss, dz = _bce_with_logits(_flat(logits), _flat(target), np.shape(logits)[0])
+    z = _flat(logits)
+    loss, dz = _bce_with_logits(z, _flat(target), _exp_neg_abs(z), np.shape(logits)[0])
     return loss, dz.reshape(np.shape(logits))
 
 
@@ -379,14 +392,19 @@ def _bias_relu(a, b):
 
 
 @jit
-def _bias_sigmoid(a, b):
-    """a <- s(a + b) in place; returns a."""
+def _sigmoid_from_e(a, e):
+    """a <- s(a) in place given e = exp(-|a|); returns a."""
     one = a.dtype.type(1)
     for n in range(a.shape[0]):
         for j in range(a.shape[1]):
-            v = a[n, j] + b[j]
-            a[n, j] = _sigmoid_e(v, np.exp(-abs(v)), one)
+            a[n, j] = _sigmoid_e(a[n, j], e[n, j], one)
     return a
+
+
+def _bias_sigmoid(a, b):
+    """a <- s(a + b) in place (the bias in Numba, exp by NumPy); returns a."""
+    _add_bias(a, b)
+    return _sigmoid_from_e(a, _exp_neg_abs(a))
 
 
 @jit
