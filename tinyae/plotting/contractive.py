@@ -1,0 +1,55 @@
+"""Figures of lesson 04 (contractive autoencoders): contraction curves and
+the most-contracted input direction on a swiss roll."""
+
+import numpy as np
+
+from . import plt
+
+
+def contraction_curves(radii, named_ratios, *, title=None):
+    """Mean ||f(x + r u) - f(x)|| / r against the radius r (log-log).
+
+    radii: (R,); named_ratios: {label: (R,) ratios}. A flat curve is a
+    locally linear encoder; a curve far below another is a more contractive
+    encoder at that scale.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for label, ratios in named_ratios.items():
+        ax.plot(radii, ratios, marker="o", ms=3, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("input-space distance r")
+    ax.set_ylabel("code distance / input distance")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
+def roll_directions(points, normals, named_directions, *, colour=None, scale=0.6):
+    """Swiss-roll cross-sections (x-z plane, where the roll curls) with one
+    segment per point along each model's most-contracted input direction.
+
+    points, normals: (n, 3) points on the roll and the unit normals there;
+    named_directions: {label: (n, 3) unit vectors}; colour: (n,) values for
+    the points (e.g. the roll coordinate t). A model that contracts across
+    the manifold draws its segments along the grey normals.
+    """
+    k = len(named_directions)
+    fig, axes = plt.subplots(1, k, figsize=(4.3 * k, 4.2), squeeze=False)
+    for ax, (label, v) in zip(axes[0], named_directions.items()):
+        ax.scatter(points[:, 0], points[:, 2], c=colour, s=4, cmap="viridis")
+        for p, nrm, d in zip(points, normals, v):
+            ax.plot([p[0] - scale * nrm[0], p[0] + scale * nrm[0]],
+                    [p[2] - scale * nrm[2], p[2] + scale * nrm[2]],
+                    color="0.8", lw=2.5, zorder=0)
+            s = np.sign(d[0] * nrm[0] + d[2] * nrm[2]) or 1.0   # orient like the normal
+            ax.plot([p[0] - s * scale * d[0], p[0] + s * scale * d[0]],
+                    [p[2] - s * scale * d[2], p[2] + s * scale * d[2]],
+                    color="tab:red", lw=1)
+        ax.set_aspect("equal")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("x")
+        ax.set_ylabel("z")
+    return fig
