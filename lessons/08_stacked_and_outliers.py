@@ -39,28 +39,25 @@ Run: python lessons/08_stacked_and_outliers.py   [--full: all 60000 digits,
 more epochs]
 """
 
-import os
+import numpy as np
 
-# Small matrices on a shared 2-core machine: OpenBLAS's second thread spins
-# against other processes. Measured here under load ~8: a 64x784 @ 784x256
-# step took 43 ms with two BLAS threads and 1.6 ms with one, and this lesson
-# took over 5 minutes instead of ~35 s. Set before NumPy loads (an explicit
-# OPENBLAS_NUM_THREADS in the environment wins); lesson 10 does the same.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
-
-from tinyae.corruption import MaskingNoise, SaltAndPepper  # noqa: E402
-from tinyae.data import load_mnist  # noqa: E402
-from tinyae.lesson import Lesson  # noqa: E402
-from tinyae.metrics import roc_auc, roc_curve  # noqa: E402
-from tinyae.models import SoftmaxClassifier, StackedAutoencoder  # noqa: E402
-from tinyae.optim import Adam  # noqa: E402
-from tinyae.plotting import bars, curves, grids, image_grid  # noqa: E402
-from tinyae.plotting.outliers import roc_curves, score_histograms  # noqa: E402
-from tinyae.train import fit  # noqa: E402
+from tinyae.bench import set_threads
+from tinyae.corruption import MaskingNoise, SaltAndPepper
+from tinyae.data import load_mnist
+from tinyae.lesson import Lesson
+from tinyae.metrics import roc_auc, roc_curve
+from tinyae.models import SoftmaxClassifier, StackedAutoencoder
+from tinyae.optim import Adam
+from tinyae.plotting import bars, curves, grids, image_grid
+from tinyae.plotting.outliers import roc_curves, score_histograms
+from tinyae.train import fit
 
 lesson = Lesson("08_stacked_and_outliers", __doc__, epochs=5, full_epochs=20)
+# Small matrices on a shared 2-core machine: OpenBLAS's second thread spins
+# against other processes. Measured here at load ~8: a 64x784 @ 784x256 step
+# took 43 ms with two BLAS threads and 1.6 ms with one, and this lesson ran
+# over 5 minutes instead of ~40 s. (As lessons 04, 05, 06, 09.)
+set_threads(1, torch=False)
 rng = lesson.rng
 DTYPE = np.float32
 SIZES = (784, 256, 64)
