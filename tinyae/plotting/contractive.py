@@ -1,5 +1,6 @@
-"""Figures of lesson 04 (contractive autoencoders): contraction curves and
-the most-contracted input direction on a swiss roll."""
+"""Figures of the regularised autoencoders: lesson 04 (contractive:
+contraction curves, the most-contracted input direction on a swiss roll) and
+lesson 05 (sparse: histograms of code activations)."""
 
 import numpy as np
 
@@ -52,4 +53,27 @@ def roll_directions(points, normals, named_directions, *, colour=None, scale=0.6
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("x")
         ax.set_ylabel("z")
+    return fig
+
+
+def activation_histograms(named_codes, *, rho=None, bins=50):
+    """Histograms of code activations in [0, 1], one panel per model.
+
+    named_codes: {label: (N, n_h) activations}; ``rho`` draws the target mean
+    activation of a KL-sparse code. Log counts, so the long tail of a sparse
+    code (most values near 0, a few large) stays visible.
+    """
+    k = len(named_codes)
+    fig, axes = plt.subplots(1, k, figsize=(3.6 * k, 3.2), squeeze=False, sharey=True)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for ax, (label, h) in zip(axes[0], named_codes.items()):
+        ax.hist(np.ravel(h), bins=edges, color="tab:blue")
+        ax.axvline(float(np.mean(h)), color="tab:red", lw=1, label=f"mean {np.mean(h):.3f}")
+        if rho is not None:
+            ax.axvline(rho, color="0.3", ls="--", lw=1, label=f"KL target rho {rho:g}")
+        ax.set_yscale("log")
+        ax.set_xlabel("activation")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("count (log)")
     return fig
