@@ -60,7 +60,8 @@ vector of J) lines up with the normal, and it contracts the normal direction
 much more than the two tangent directions; the plain AE barely tells them
 apart.
 
-Run: ``python lessons/04_contractive_ae.py`` (~17 s of CPU; 57-80 s wall on a shared, busy box);
+Run: ``python lessons/04_contractive_ae.py`` (~15-17 s of CPU; 25 s wall at load
+average 7.5 on the shared 2 cores, up to 80 s at load 12);
 ``--full`` trains on all of MNIST for 20 epochs.
 """
 
