@@ -80,3 +80,16 @@ def test_bad_arguments_name_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit):
         bench.run(argv + ["--no-torch"])
     assert message in capsys.readouterr().err
+
+
+def test_blas_only_step_runs_the_step_matmuls():
+    """The BLAS-only reference multiplies exactly the shapes step_flops
+    counts, with the step's layouts (x^T and W^T as transposed views)."""
+    layers = bench.CONFIGS["vae"][1]
+    run = bench.blas_only_step(layers, np.float32, np.random.default_rng(0), batch=4)
+    shapes = [(a.shape[0], a.shape[1], b.shape[1]) for a, b in run.operands]
+    assert shapes == bench.step_matmuls(layers, batch=4)
+    transposed = [a.flags.f_contiguous and not a.flags.c_contiguous for a, _ in run.operands]
+    assert sum(transposed) == len(layers)          # one x^T per layer (its dW)
+    assert all(a.dtype == np.float32 for a, _ in run.operands)
+    run()

@@ -140,15 +140,21 @@ def step_flops(layers, batch=BATCH):
 
 
 def blas_only_step(layers, dtype, rng, batch=BATCH):
-    """A function running just the step's matrix products with NumPy's BLAS
-    (operands made once, in the layout the step uses: x^T as a view)."""
+    """A function running just the step's matrix products (``step_matmuls``)
+    with NumPy's BLAS, operands made once and laid out as in the step:
+    ``x @ W``, ``x.T @ da`` (a transposed view) and ``da @ W.T``."""
+    def rand(*shape):
+        return rng.random(shape).astype(dtype)
+
     ops = []
-    for m, k, n in step_matmuls(layers, batch):
-        ops.append((rng.random((m, k)).astype(dtype), rng.random((k, n)).astype(dtype)))
+    for i, (n_in, n_out) in enumerate(layers):
+        x, W, da = rand(batch, n_in), rand(n_in, n_out), rand(batch, n_out)
+        ops += [(x, W), (x.T, da)] + ([(da, W.T)] if i > 0 else [])
 
     def run():
         for a, b in ops:
             a @ b
+    run.operands = ops
     return run
 
 
