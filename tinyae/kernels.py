@@ -36,7 +36,8 @@ the twins would drift from the reference), ``nogil``, NumPy's error model
 serial and 167 us with ``prange`` on 1 thread, 246 us serial and 22 ms (!)
 with ``prange`` on 2 threads (a parallel region waits for a thread that
 another process holds); a fused bias+ReLU on 128 x 512 took 4 us either
-way. The training step's parallelism belongs to BLAS, whose products are
+way. On the same cores idle (load 0.6), 2 threads: Adam 71 us serial, 45 us
+parallel -- about 2% of a 3.5 ms step to win, against 100x to lose. The training step's parallelism belongs to BLAS, whose products are
 ~80% of the step (``python -m tinyae.bench``), and ``prange`` would change
 the summation order of the losses. Revisit here, and only here, with a
 benchmark that shows it pays.
