@@ -130,7 +130,7 @@ for part in ("matrix products (BLAS)", "loss", "Adam", "the rest"):
     vals = np.array([1e3 * parts[b][part] for b in ("numpy", "numba")])
     ax.bar(["NumPy reference", "Numba kernels"], vals, bottom=bottom, label=part)
     bottom += vals
-ax.set_ylabel("ms per step (best of 5 rounds)")
+ax.set_ylabel("ms per step (best of 6 rounds)")
 ax.set_title("ae step, float32, batch 128, 1 thread")
 ax.legend(fontsize=8)
 lesson.save(fig, "step_breakdown")
