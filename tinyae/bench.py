@@ -55,8 +55,6 @@ process's peak resident memory.
 """
 
 import argparse
-import ctypes
-import glob
 import json
 import os
 import resource
@@ -65,6 +63,7 @@ import time
 
 import numpy as np
 
+from . import backend
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
@@ -243,21 +242,6 @@ def torch_step(name, dtype, seed):
 # Threads
 # --------------------------------------------------------------------------
 
-def _numpy_openblas():
-    """ctypes handle of the OpenBLAS NumPy is linked with, or None."""
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    for path in sorted(glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))):
-        try:
-            return ctypes.CDLL(path)
-        except OSError:
-            continue
-    return None
-
-
-_SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                "openblas_set_num_threads64_", "openblas_set_num_threads")
-
-
 def _torch_version():
     """PyTorch's version if it can be imported, else None."""
     try:
@@ -268,26 +252,14 @@ def _torch_version():
 
 
 def set_threads(n, *, torch=True):
-    """Use ``n`` threads in NumPy's OpenBLAS, PyTorch (if installed and
-    ``torch``) and Numba.
-
-    Returns a dict saying which pools were set (a pool that cannot be found
-    is reported, not guessed)."""
-    done = {"openblas": False, "torch": False, "numba": False}
-    lib = _numpy_openblas()
-    for sym in _SET_THREADS if lib is not None else ():
-        fn = getattr(lib, sym, None)
-        if fn is not None:
-            fn(ctypes.c_int(n))
-            done["openblas"] = True
-            break
+    """Use ``n`` threads in NumPy's OpenBLAS and Numba
+    (``tinyae.backend.set_threads``) and in PyTorch (if installed and
+    ``torch``). Returns a dict saying which pools were set."""
+    done = dict(backend.set_threads(n), torch=False)
     if torch and _torch_version() is not None:
         import torch as _torch
         _torch.set_num_threads(n)
         done["torch"] = True
-    import numba
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    done["numba"] = True
     return done
 
 

@@ -27,6 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend import THREADS_ENV, set_threads
+
+#: Threads for BLAS and Numba in lessons. The lessons' matrices are small and
+#: the machines they run on are often shared: one thread was measured to be
+#: both robust and fast (see the closing notes of issue 5 and lesson 09).
+DEFAULT_THREADS = 1
+
 FIGURES_ENV = "TINYAE_FIGURES"
 DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
 
@@ -36,7 +43,8 @@ class Lesson:
 
     Flags every lesson understands: ``--epochs N`` (default ``epochs``),
     ``--full`` (the longer, more faithful run: ``full_epochs``), ``--seed``,
-    ``--figures DIR`` and ``--progress`` (show progress bars). ``extra`` is
+    ``--figures DIR``, ``--progress`` (show progress bars) and ``--threads``
+    (BLAS and Numba threads, set once here for the whole lesson). ``extra`` is
     an optional function adding lesson-specific flags to the parser.
     """
 
@@ -54,6 +62,9 @@ class Lesson:
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         parser.add_argument("--figures", default=None, help="folder for the PNG figures")
         parser.add_argument("--progress", action="store_true", help="show progress bars")
+        parser.add_argument("--threads", type=int, default=None,
+                            help=f"BLAS/Numba threads (default ${THREADS_ENV} or "
+                                 f"{DEFAULT_THREADS})")
         if extra is not None:
             extra(parser)
         self.args = parser.parse_args(argv)
@@ -67,6 +78,8 @@ class Lesson:
         base = self.args.figures or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES
         self.figure_dir = Path(base) / name
         self.progress = self.args.progress
+        self.threads = self.args.threads or int(os.environ.get(THREADS_ENV, DEFAULT_THREADS))
+        set_threads(self.threads)
         self.claims = []
         self._start = time.perf_counter()
         print(f"== {name} (seed {self.seed}"
