@@ -13,7 +13,6 @@ h = act(x W + b), so the penalty is exact and costs about one matmul
 
 import numpy as np
 
-from ..backend import ops
 from ..penalties import SLOPES, _contractive_from_code, encoder_jacobian
 from .._validation import check_choice, check_nonneg_float, check_positive_int
 from .base import batched
@@ -52,28 +51,18 @@ class ContractiveAutoencoder(MLPAutoencoder):
     def _linear(self):
         return self.encoder[0]                       # the encoder's Linear layer
 
-    def loss_and_grad(self, x, *, target=None, rng=None):
-        """``recon(target, decode(encode(x))) + lam * mean_n ||J_f(x_n)||_F^2``.
+    def _code_penalty(self, h):
+        """``lam * mean_n ||J_f(x_n)||_F^2`` for the code h: (N, n_hidden).
 
-        x, target (default x): (N, n_in). Returns (loss, grads). The
-        penalty's gradient reaches W by two paths: its partial ``dW``
-        (added straight into the Linear's grads) and its ``dh`` (added to the
-        decoder's dh, so the encoder's backward carries it through act and
-        x W + b into dW and db). ``rng`` is unused.
+        The penalty's gradient reaches W by two paths: its partial ``dW``
+        (added straight into the Linear's grads here) and its ``dh``
+        (returned, so the encoder's backward carries it through act and
+        x W + b into dW and db).
         """
-        self._check_x(x, self.n_in)
-        target = x if target is None else self._check_x(target, self.n_in, "target")
-        self.zero_grad()
-        h = self.encoder.forward(x)                            # (N, n_hidden)
-        out = self.decoder.forward(h)                          # (N, n_in)
-        recon, dout = getattr(ops, self._loss_op)(out, target)
-        dh = self.decoder.backward(dout)                       # (N, n_hidden)
         penalty, dh_pen, dW_pen = _contractive_from_code(
             h, self._linear.params["W"], self.activation, self.lam)
-        self.encoder.backward(dh + dh_pen, need_dx=False)      # dL/dx: nobody reads it
         self._linear.grads["W"] += dW_pen
-        self.last_stats = {"recon": recon, "penalty": penalty}
-        return recon + penalty, self.grads
+        return penalty, dh_pen, {"penalty": penalty}
 
     # -- diagnostics -----------------------------------------------------------
     def jacobian(self, x):

@@ -98,8 +98,22 @@ class MLPAutoencoder(Model):
         self.zero_grad()
         code = self.encoder.forward(x)                 # (batch, n_k)
         out = self.decoder.forward(code)               # (batch, n_0) logits or values
-        loss, dout = getattr(ops, self._loss_op)(out, target)
-        dcode = self.decoder.backward(dout)
+        recon, dout = getattr(ops, self._loss_op)(out, target)
+        dcode = self.decoder.backward(dout)            # (batch, n_k)
+        penalty, dcode_pen, stats = self._code_penalty(code)
+        if dcode_pen is not None:
+            dcode = dcode + dcode_pen                  # both terms reach the code
         self.encoder.backward(dcode, need_dx=False)     # dL/dx: nobody reads it
-        self.last_stats = {"recon": loss}
-        return loss, self.grads
+        self.last_stats = {"recon": recon, **stats}
+        return recon + penalty, self.grads
+
+    def _code_penalty(self, code):
+        """A penalty on the code, for subclasses (sparse, contractive).
+
+        code: (batch, n_k). Returns ``(value, dcode, stats)``: the weighted
+        penalty added to the loss, its gradient w.r.t. the code (None for no
+        penalty), and entries for ``last_stats``. A subclass may also add
+        direct parameter gradients into ``grads`` here (they were just
+        zeroed). The plain autoencoder has none.
+        """
+        return 0.0, None, {}

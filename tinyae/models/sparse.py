@@ -17,7 +17,6 @@ becoming the identity, and each unit tends to learn a localised feature
 
 import numpy as np
 
-from ..backend import ops
 from ..penalties import CODE_PENALTIES, _kl, _l1
 from .._validation import check_choice, check_nonneg_float, check_positive_int
 from .mlp import MLPAutoencoder
@@ -66,23 +65,8 @@ class SparseAutoencoder(MLPAutoencoder):
                          code_activation=activation, output=output, tied=tied,
                          init=init, dtype=dtype)
 
-    def loss_and_grad(self, x, *, target=None, rng=None):
-        """``recon(target, decode(encode(x))) + P(encode(x))``.
-
-        x, target (default x): (N, n_0). Returns (loss, grads); the penalty's
-        dh is added to the decoder's dh before the encoder's backward pass.
-        ``rng`` is unused.
-        """
-        self._check_x(x, self.sizes[0])
-        target = x if target is None else self._check_x(target, self.sizes[0], "target")
-        self.zero_grad()
-        h = self.encoder.forward(x)                            # (N, n_code)
-        out = self.decoder.forward(h)                          # (N, n_0)
-        recon, dout = getattr(ops, self._loss_op)(out, target)
-        dh = self.decoder.backward(dout)                       # (N, n_code)
+    def _code_penalty(self, h):
+        """P(h) for the code h: (N, n_code); its dh joins the decoder's dh."""
         core, names = _CORES[self.penalty]
         penalty, dh_pen = core(h, *(getattr(self, k) for k in names))
-        self.encoder.backward(dh + dh_pen, need_dx=False)      # dL/dx: nobody reads it
-        self.last_stats = {"recon": recon, "penalty": penalty,
-                           "rho_hat_mean": float(h.mean())}
-        return recon + penalty, self.grads
+        return penalty, dh_pen, {"penalty": penalty, "rho_hat_mean": float(h.mean())}
