@@ -31,16 +31,14 @@ from .backend import THREADS_ENV, set_threads
 
 
 
-def free_cores():
-    """Cores not already busy: ``cpu_count - load average``, at least 1.
-
-    Measured on a 2-core machine: with the cores free, two BLAS threads made a
-    784-512-32 training step 1.75x faster than one; with the cores busy
-    (load ~10), two threads made the same step 10-40x *slower*, because each
-    product waits for a descheduled thread. So lessons use the free cores.
-    """
-    n = os.cpu_count() or 1
-    return max(1, min(n, round(n - os.getloadavg()[0])))
+#: BLAS/Numba threads in lessons unless ``--threads`` or $TINYAE_THREADS says
+#: otherwise. Measured on the 2-core machines here: with both cores free, two
+#: OpenBLAS threads made a 784-512-32 training step 1.75x faster than one; but
+#: as soon as anything else runs, two threads stall on every product (lesson
+#: 03, whose matrices are tiny, took 76 s with two threads at load ~4 and
+#: 15 s with one; a 784-400-20 VAE step went from 13 ms to 480 ms at load
+#: ~10). One thread is never far from the best and never catastrophic.
+DEFAULT_THREADS = 1
 
 FIGURES_ENV = "TINYAE_FIGURES"
 DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
@@ -72,7 +70,7 @@ class Lesson:
         parser.add_argument("--progress", action="store_true", help="show progress bars")
         parser.add_argument("--threads", type=int, default=None,
                             help=f"BLAS/Numba threads (default ${THREADS_ENV}, else "
-                                 f"the cores not already busy)")
+                                 f"{DEFAULT_THREADS})")
         if extra is not None:
             extra(parser)
         self.args = parser.parse_args(argv)
@@ -86,7 +84,7 @@ class Lesson:
         base = self.args.figures or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES
         self.figure_dir = Path(base) / name
         self.progress = self.args.progress
-        self.threads = self.args.threads or int(os.environ.get(THREADS_ENV, 0)) or free_cores()
+        self.threads = self.args.threads or int(os.environ.get(THREADS_ENV, DEFAULT_THREADS))
         set_threads(self.threads)
         self.claims = []
         self._start = time.perf_counter()
