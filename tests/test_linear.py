@@ -129,9 +129,9 @@ def test_pca_bad_inputs():
     with pytest.raises(RuntimeError, match="not fitted"):
         PCA(2).transform(x)
     pca = PCA(2).fit(x)
-    with pytest.raises(ValueError, match=r"x must have shape \('\*', 4\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \('?\*'?, 4\)"):
         pca.transform(x[:, :3])
-    with pytest.raises(ValueError, match=r"z must have shape \('\*', 2\)"):
+    with pytest.raises(ValueError, match=r"z must have shape \('?\*'?, 2\)"):
         pca.inverse_transform(np.zeros((3, 3)))
     with pytest.raises(ValueError, match="x must be 2-D"):
         PCA(1).fit(x[0])
@@ -275,7 +275,7 @@ def test_linear_ae_bad_inputs():
     model = LinearAutoencoder(n_in=4, n_code=2, rng=rng, dtype=np.float32)
     with pytest.raises(TypeError, match="model's dtype"):
         model.loss_and_grad(np.zeros((3, 4)))
-    with pytest.raises(ValueError, match=r"x must have shape \('\*', 4\)"):
+    with pytest.raises(ValueError, match=r"x must have shape \('?\*'?, 4\)"):
         model.encode(np.zeros((3, 5), dtype=np.float32))
-    with pytest.raises(ValueError, match=r"z must have shape \('\*', 2\)"):
+    with pytest.raises(ValueError, match=r"z must have shape \('?\*'?, 2\)"):
         model.decode(np.zeros((3, 4), dtype=np.float32))
