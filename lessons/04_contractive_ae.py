@@ -69,7 +69,6 @@ import time
 
 import numpy as np
 
-from tinyae.bench import set_threads
 from tinyae.corruption import GaussianNoise
 from tinyae.data import load_mnist, swiss_roll_3d
 from tinyae.lesson import Lesson
@@ -289,7 +288,6 @@ def roll_part(lesson):
 
 def main():
     lesson = Lesson("04_contractive_ae", __doc__, epochs=5, full_epochs=20)
-    set_threads(1, torch=False)     # small matmuls: one BLAS thread is faster on a shared box
     mnist_part(lesson)
     roll_part(lesson)
     lesson.finish()

@@ -53,7 +53,6 @@ import time
 
 import numpy as np
 
-from tinyae.bench import set_threads
 from tinyae.data import load_mnist
 from tinyae.lesson import Lesson
 from tinyae.models import SparseAutoencoder
@@ -73,7 +72,6 @@ CONFIGS = {
 
 def main():
     lesson = Lesson("05_sparse_ae", __doc__, epochs=5, full_epochs=15)
-    set_threads(1, torch=False)     # small matmuls: one BLAS thread is faster on a shared box
     rng = lesson.rng
     x_all, _ = load_mnist("train", dtype=np.float32)
     x_test, _ = load_mnist("test", dtype=np.float32)

@@ -48,7 +48,6 @@ import time
 import numpy as np
 
 from tinyae import backend, fit
-from tinyae.bench import set_threads
 from tinyae.data import load_mnist
 from tinyae.lesson import Lesson
 from tinyae.models import VAE
@@ -62,10 +61,6 @@ DEFAULT_EPOCHS = 5
 DTYPE = np.float32
 
 lesson = Lesson("06_vae", __doc__, epochs=DEFAULT_EPOCHS, full_epochs=10)
-# 128 x 784 x 400 products on a shared 2-core machine: OpenBLAS's second thread
-# spins against other processes; measured at load ~10, a training step took
-# ~480 ms with the default threads and ~13 ms with one.
-set_threads(1, torch=False)
 rng = lesson.rng
 x_train, _ = load_mnist("train", dtype=DTYPE)
 x_test, y_test = load_mnist("test", dtype=DTYPE)

@@ -41,7 +41,6 @@ more epochs]
 
 import numpy as np
 
-from tinyae.bench import set_threads
 from tinyae.corruption import MaskingNoise, SaltAndPepper
 from tinyae.data import load_mnist
 from tinyae.lesson import Lesson
@@ -53,11 +52,6 @@ from tinyae.plotting.outliers import roc_curves, score_histograms
 from tinyae.train import fit
 
 lesson = Lesson("08_stacked_and_outliers", __doc__, epochs=5, full_epochs=20)
-# Small matrices on a shared 2-core machine: OpenBLAS's second thread spins
-# against other processes. Measured here at load ~8: a 64x784 @ 784x256 step
-# took 43 ms with two BLAS threads and 1.6 ms with one, and this lesson ran
-# over 5 minutes instead of ~40 s. (As lessons 04, 05, 06, 09.)
-set_threads(1, torch=False)
 rng = lesson.rng
 DTYPE = np.float32
 SIZES = (784, 256, 64)

@@ -49,7 +49,7 @@ import numba
 import numpy as np
 
 from tinyae import backend
-from tinyae.bench import blas_only_step, set_threads, step_flops, tinyae_step
+from tinyae.bench import blas_only_step, step_flops, tinyae_step
 from tinyae.data import load_mnist
 from tinyae.functional import adam_update as numpy_adam
 from tinyae.functional import sigmoid
@@ -61,7 +61,6 @@ from tinyae.plotting import plt
 
 lesson = Lesson("09_kernels", __doc__)
 rng = lesson.rng
-set_threads(1, torch=False)
 
 
 def best_time(fn, *, repeat=5, number=1):
