@@ -43,10 +43,10 @@ beat 2: OpenBLAS threads that wait for a busy core spin.
 Reproducing the PyTorch columns. PyTorch is never a dependency of tinyae (it
 is imported only here, inside a try); install it in a separate environment:
 
-    python3 -m venv /work/torchvenv
-    /work/torchvenv/bin/pip install torch==2.13.0 numpy scipy numba tqdm matplotlib
-    /work/torchvenv/bin/pip install -e . --no-deps
-    /work/torchvenv/bin/python -m tinyae.bench --json bench.json
+    python3 -m venv .torchvenv
+    .torchvenv/bin/pip install torch==2.13.0 numpy scipy numba tqdm matplotlib
+    .torchvenv/bin/pip install -e . --no-deps
+    .torchvenv/bin/python -m tinyae.bench --json bench.json
 
 (take the CPU wheel: on Linux pip picks ``torch-2.13.0+cpu`` when it is in
 the local wheel folder, or pass ``--index-url`` of the CPU wheels; never the
