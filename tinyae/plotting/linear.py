@@ -1,9 +1,9 @@
-"""Figures for PCA and the linear autoencoder: a plane in 3-D and
-principal-angle cosines."""
+"""Figures for PCA and the linear autoencoder: a plane in 3-D,
+principal-angle cosines, and 2-D codes of PCA and an autoencoder side by side."""
 
 import numpy as np
 
-from . import plt
+from . import plt, scatter_by_label
 
 
 def _plane_mesh(center, basis, extent, n=2):
@@ -63,4 +63,20 @@ def angle_cosines(named_cosines, *, threshold=None, title=None):
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+def codes_2d(named_codes, labels, *, title=None, s=3):
+    """2-D codes of the same points side by side, coloured by label.
+
+    named_codes: {panel title: (n, 2) codes}, labels: (n,) integers (digits).
+    Each panel has its own axes scale (codes of different models are not in
+    comparable units).
+    """
+    k = len(named_codes)
+    fig, axes = plt.subplots(1, k, figsize=(5 * k, 4.4), squeeze=False)
+    for ax, (name, z) in zip(axes[0], named_codes.items()):
+        scatter_by_label(np.asarray(z), labels, ax=ax, title=name, s=s)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return fig
