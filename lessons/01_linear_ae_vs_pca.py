@@ -43,7 +43,7 @@ import numpy as np
 from tinyae.data import load_mnist
 from tinyae.lesson import Lesson
 from tinyae.models import PCA, LinearAutoencoder, principal_angle_cosines
-from tinyae.optim import Adam
+from tinyae.optim import Adam, cosine_decay
 from tinyae.plotting import curves, grids
 from tinyae.plotting.linear import angle_cosines, planes_3d
 from tinyae.train import fit
@@ -54,15 +54,9 @@ PCA30_HINTON = 13.87           # Hinton & Salakhutdinov (2006), PCA-30, MNIST te
 
 def train_linear_ae(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
     """Adam with a cosine learning-rate decay from ``lr`` to 0 over ``epochs``."""
-    opt = Adam(model.params, lr=lr)
-
-    def callback(epoch, history):
-        opt.lr = max(0.5 * lr * (1 + np.cos(np.pi * epoch / epochs)), 1e-3 * lr)
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-
-    return fit(model, x, optimizer=opt, epochs=epochs, batch_size=batch_size, rng=rng,
-               progress=lesson.progress, callback=callback)
+    return fit(model, x, optimizer=Adam(model.params, lr=lr), epochs=epochs,
+               batch_size=batch_size, rng=rng, progress=lesson.progress,
+               lr_schedule=cosine_decay(lr, epochs), callback=on_epoch)
 
 
 lesson = Lesson("01_linear_ae_vs_pca", __doc__, epochs=6, full_epochs=20)

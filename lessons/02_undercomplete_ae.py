@@ -60,7 +60,7 @@ import numpy as np
 from tinyae.data import load_mnist
 from tinyae.lesson import Lesson
 from tinyae.models import PCA, MLPAutoencoder
-from tinyae.optim import Adam
+from tinyae.optim import Adam, cosine_decay
 from tinyae.plotting import curves, grids
 from tinyae.plotting.linear import codes_2d
 from tinyae.train import fit
@@ -84,15 +84,9 @@ def squared_error(x_hat, x):
 
 def train(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
     """Adam with a cosine learning-rate decay from ``lr`` towards 0 over ``epochs``."""
-    opt = Adam(model.params, lr=lr)
-
-    def callback(epoch, history):
-        opt.lr = max(0.5 * lr * (1 + np.cos(np.pi * epoch / epochs)), 1e-3 * lr)
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-
-    return fit(model, x, optimizer=opt, epochs=epochs, batch_size=batch_size, rng=rng,
-               progress=lesson.progress, callback=callback)
+    return fit(model, x, optimizer=Adam(model.params, lr=lr), epochs=epochs,
+               batch_size=batch_size, rng=rng, progress=lesson.progress,
+               lr_schedule=cosine_decay(lr, epochs), callback=on_epoch)
 
 
 def knn_accuracy(z_train, y_train, z_test, y_test, *, k=5, chunk=500):

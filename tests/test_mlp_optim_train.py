@@ -197,3 +197,20 @@ def test_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
         checkpoint.save(model, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_cosine_decay_schedule_drives_fit():
+    from tinyae.optim import cosine_decay
+    sched = cosine_decay(0.1, 4)
+    np.testing.assert_allclose([sched(e) for e in (1, 2, 3, 4)],
+                               [0.1, 0.05 * (1 + np.cos(np.pi / 4)), 0.05,
+                                0.05 * (1 + np.cos(3 * np.pi / 4))])
+    assert cosine_decay(0.1, 1, floor=0.5)(2) == 0.05           # the floor
+    model = small_model()
+    opt = SGD(model.params, lr=1.0)
+    seen = []
+    fit(model, toy_data(), optimizer=opt, epochs=3, batch_size=64, rng=np.random.default_rng(0),
+        progress=False, lr_schedule=sched, callback=lambda e, h: seen.append(opt.lr))
+    np.testing.assert_allclose(seen, [sched(1), sched(2), sched(3)])
+    with pytest.raises(ValueError, match="epochs"):
+        cosine_decay(0.1, 0)

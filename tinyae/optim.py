@@ -99,3 +99,22 @@ class Adam(Optimizer):
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def cosine_decay(lr, epochs, *, floor=1e-3):
+    """Learning-rate schedule ``epoch -> lr`` for ``fit(lr_schedule=...)``.
+
+    Half a cosine from ``lr`` at epoch 1 towards 0 after the last epoch,
+
+        lr_e = max(lr / 2 * (1 + cos(pi (e - 1) / epochs)), floor * lr),
+
+    so early epochs move fast and the last ones settle (Loshchilov and
+    Hutter, 2017, without restarts).
+    """
+    lr = check_positive_float(lr, "lr")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+
+    def schedule(epoch):
+        return max(0.5 * lr * (1 + np.cos(np.pi * (epoch - 1) / epochs)), floor * lr)
+    return schedule

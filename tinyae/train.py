@@ -62,7 +62,7 @@ def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
 
 
 def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
-        progress=True, transform=None, callback=None):
+        progress=True, transform=None, callback=None, lr_schedule=None):
     """Train ``model`` with ``optimizer`` and return the history.
 
     data: array (n, features) or tuple of aligned arrays.
@@ -72,6 +72,9 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
     transform: optional ``f(x_batch, rng) -> x_batch`` applied to each batch
         (e.g. dynamic binarisation).
     callback: optional ``f(epoch, history)`` called after each epoch.
+    lr_schedule: optional ``f(epoch) -> lr`` setting ``optimizer.lr`` at the
+        start of each epoch (epochs count from 1), e.g.
+        ``tinyae.optim.cosine_decay(1e-3, epochs)``.
     progress: show a tqdm progress bar (switch off for tests and CI logs).
 
     history: dict of per-epoch lists: ``loss``, ``val_loss`` (if ``val``),
@@ -91,6 +94,8 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
+            if lr_schedule is not None:
+                optimizer.lr = lr_schedule(epoch)
             total, stats, n = 0.0, {}, 0
             for step, batch in enumerate(_batches(arrays, batch_size, rng), 1):
                 if transform is not None:
