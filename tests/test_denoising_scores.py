@@ -80,3 +80,48 @@ def test_fit_fresh_decays_the_learning_rate_geometrically():
                        epochs=3, n_per_epoch=10, batch_size=10, rng=rng, lr_end=1e-4)
     assert len(losses) == 3
     np.testing.assert_allclose(seen, [1e-2, 1e-3, 1e-4])
+
+
+class _Shift:
+    """A stand-in model whose reconstruction is x + c(x)."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def reconstruct(self, x):
+        return x + self.c(x)
+
+
+def test_dae_score_divides_by_sigma_squared():
+    x = np.linspace(-2, 2, 11)[:, None]                      # (11, 1)
+    model = _Shift(lambda x: 0.09 * np.sin(x))               # r(x) - x = sigma^2 sin(x)
+    np.testing.assert_allclose(dae_score(model, x, 0.3), np.sin(x), rtol=1e-12)
+    with pytest.raises(ValueError, match="sigma"):
+        dae_score(model, x, 0.0)
+
+
+def test_fit_fresh_draws_a_new_sample_every_epoch():
+    rng = np.random.default_rng(0)
+    model = DenoisingAutoencoder(corruption=GaussianNoise(0.5), sizes=(1, 4), rng=rng,
+                                 activation="tanh", output="mse")
+    drawn = []
+
+    def sample(n, r):
+        x = r.standard_normal((n, 1))
+        drawn.append(x)
+        return x
+
+    fit_fresh(model, sample, optimizer=SGD(model.params, lr=0.1), epochs=3,
+              n_per_epoch=64, batch_size=32, rng=rng)
+    assert [x.shape for x in drawn] == [(64, 1)] * 3
+    assert not np.array_equal(drawn[0], drawn[1])
+
+
+def test_parameter_average_decay_zero_is_the_last_iterate_and_lr_passes_through():
+    params = {"w": np.zeros(2)}
+    avg = ParameterAverage(SGD(params, lr=1.0), decay=0.0)
+    for _ in range(3):
+        avg.step({"w": -np.ones(2)})                         # w: 1, 2, 3
+    np.testing.assert_array_equal(avg.average()["w"], [3.0, 3.0])
+    avg.lr = 0.25
+    assert avg.optimizer.lr == 0.25
