@@ -234,7 +234,7 @@ def torch_step(name, dtype, seed):
         loss = loss_fn(torch.from_numpy(x))
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.detach().item()
     return step
 
 
