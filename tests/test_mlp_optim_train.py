@@ -214,3 +214,19 @@ def test_cosine_decay_schedule_drives_fit():
     np.testing.assert_allclose(seen, [sched(1), sched(2), sched(3)])
     with pytest.raises(ValueError, match="epochs"):
         cosine_decay(0.1, 0)
+
+
+def test_transform_applies_to_training_batches_only():
+    """Dynamic binarisation (or any transform) draws new training data each
+    batch; the validation set stays as given, so epochs are comparable."""
+    x = toy_data()
+    seen_rows = []
+
+    def spy(xb, rng):
+        seen_rows.append(xb.shape[0])
+        return xb
+    model = small_model(activation="tanh")
+    hist = fit(model, x, optimizer=SGD(model.params, lr=0.01), epochs=2, batch_size=64,
+               rng=np.random.default_rng(0), val=x[:10], transform=spy, progress=False)
+    assert sum(seen_rows) == 2 * x.shape[0]                 # training rows only, no val rows
+    assert hist["val_loss"][1] == pytest.approx(evaluate(model, x[:10])[0])

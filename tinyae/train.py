@@ -69,8 +69,10 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
     rng: numpy Generator for the shuffling and every random draw of the model.
     val: optional held-out data, evaluated after each epoch with a generator
         derived from ``rng`` (so the numbers are reproducible).
-    transform: optional ``f(x_batch, rng) -> x_batch`` applied to each batch
-        (e.g. dynamic binarisation).
+    transform: optional ``f(x_batch, rng) -> x_batch`` applied to each
+        training batch (e.g. dynamic binarisation). Not applied to ``val``:
+        a held-out set is transformed once, by the caller, so every epoch is
+        measured on the same data.
     callback: optional ``f(epoch, history)`` called after each epoch.
     lr_schedule: optional ``f(epoch) -> lr`` setting ``optimizer.lr`` at the
         start of each epoch (epochs count from 1), e.g.
@@ -120,7 +122,7 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
                 history.setdefault(k, []).append(v / n)
             if val_arrays is not None:
                 val_rng = np.random.default_rng(rng.integers(2**63))
-                val_loss, _ = evaluate(model, val_arrays, rng=val_rng, transform=transform)
+                val_loss, _ = evaluate(model, val_arrays, rng=val_rng)
                 history.setdefault("val_loss", []).append(val_loss)
             history["seconds"].append(time.perf_counter() - start)
             if callback is not None:
