@@ -15,6 +15,7 @@ x: (batch, features) in every method; the output has x's shape and dtype.
 import numpy as np
 
 from ._validation import check_fraction, check_nonneg_float, check_rng
+from .backend import ops
 
 
 class Corruption:
@@ -42,10 +43,12 @@ class GaussianNoise(Corruption):
         self.sigma = check_nonneg_float(sigma, "sigma")
 
     def sample(self, x, rng):
-        return (self.sigma * rng.standard_normal(x.shape)).astype(x.dtype)
+        """noise = e ~ N(0, I), shaped like x (float64 draws)."""
+        return rng.standard_normal(x.shape)
 
     def apply(self, x, noise):
-        return x + noise
+        """``x + sigma * noise`` in one pass (``ops.gaussian_corrupt``)."""
+        return ops.gaussian_corrupt(x, noise, self.sigma)
 
     def __repr__(self):
         return f"GaussianNoise(sigma={self.sigma})"
@@ -54,17 +57,21 @@ class GaussianNoise(Corruption):
 class MaskingNoise(Corruption):
     """Set a random ``fraction`` of the inputs to zero.
 
-    noise is the keep-mask (1 keep, 0 drop); ``x_tilde = x * mask``.
+    noise is u ~ U[0, 1) per input; an input is dropped where
+    u < fraction: ``x_tilde = x * [u >= fraction]`` (so noise of all ones
+    keeps everything and noise of all zeros drops everything).
     """
 
     def __init__(self, fraction):
         self.fraction = check_fraction(fraction, "fraction")
 
     def sample(self, x, rng):
-        return (rng.random(x.shape) >= self.fraction).astype(x.dtype)
+        """noise = u ~ U[0, 1), shaped like x."""
+        return rng.random(x.shape)
 
     def apply(self, x, noise):
-        return x * noise
+        """``x * [noise >= fraction]`` in one pass (``ops.masking_corrupt``)."""
+        return ops.masking_corrupt(x, noise, self.fraction)
 
     def __repr__(self):
         return f"MaskingNoise(fraction={self.fraction})"
