@@ -180,3 +180,17 @@ def test_losses_reject_bad_inputs():
         activation("gelu")
     with pytest.raises(TypeError, match="source"):
         TiedLinear(Sigmoid())
+
+
+def test_need_dx_false_skips_only_the_input_gradient(rng, each_backend):
+    """A first layer fed with data need not compute dL/dx: same dW and db, dx None."""
+    x, dout = rng.standard_normal((4, 5)), rng.standard_normal((4, 3))
+    grads = []
+    for need_dx in (True, False):
+        net = Sequential(Linear(5, 3, rng=np.random.default_rng(0)))
+        net.forward(x)
+        dx = net.backward(dout, need_dx=need_dx)
+        assert (dx is None) == (not need_dx)
+        grads.append({k: g.copy() for k, g in net.grads.items()})
+    for k in grads[0]:
+        np.testing.assert_array_equal(grads[0][k], grads[1][k])

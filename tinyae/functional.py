@@ -38,17 +38,19 @@ def linear_forward(x, W, b):
     return out, (x, W)
 
 
-def linear_backward(dout, cache):
+def linear_backward(dout, cache, need_dx=True):
     """Backward pass of ``out = x W + b``.
 
     With ``out[n, j] = sum_i x[n, i] W[i, j] + b[j]``:
 
-        dx = dout W^T        (batch, n_in)
+        dx = dout W^T        (batch, n_in), None if not ``need_dx``
         dW = x^T dout        (n_in, n_out)
         db = sum_n dout[n]   (n_out,)
+
+    ``need_dx=False`` skips the product nobody reads when x is the data.
     """
     x, W = cache
-    dx = dout @ W.T
+    dx = dout @ W.T if need_dx else None
     dW = x.T @ dout
     db = dout.sum(axis=0)
     return dx, dW, db

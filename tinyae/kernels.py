@@ -141,13 +141,15 @@ def linear_forward(x, W, b):
     return _add_bias(out, _flat(b)), (x, W)
 
 
-def linear_backward(dout, cache):
+def linear_backward(dout, cache, need_dx=True):
     """``dx = dout W^T, dW = x^T dout`` (NumPy's BLAS), ``db = sum_n dout[n]``.
 
-    dout: (batch, n_out) -> dx: (batch, n_in), dW: (n_in, n_out), db: (n_out,).
+    dout: (batch, n_out) -> dx: (batch, n_in) (None if not ``need_dx``),
+    dW: (n_in, n_out), db: (n_out,).
     """
     x, W = cache
-    return dout @ W.T, x.T @ dout, _column_sum(np.ascontiguousarray(dout))
+    dx = dout @ W.T if need_dx else None
+    return dx, x.T @ dout, _column_sum(np.ascontiguousarray(dout))
 
 
 # --------------------------------------------------------------------------

@@ -119,8 +119,9 @@ class Linear(Layer):
         out, self.cache = ops.linear_forward(x, self.params["W"], self._b())
         return out
 
-    def backward(self, dout):
-        dx, dW, db = ops.linear_backward(dout, self.cache)
+    def backward(self, dout, need_dx=True):
+        """dout: (batch, n_out) -> dx (None if not ``need_dx``); adds dW, db."""
+        dx, dW, db = ops.linear_backward(dout, self.cache, need_dx)
         self.grads["W"] += dW
         if self.bias:
             self.grads["b"] += db
@@ -182,8 +183,8 @@ class TiedLinear(Layer):
         out, self.cache = ops.linear_forward(x, W_t, b)
         return out
 
-    def backward(self, dout):
-        dx, dW_t, db = ops.linear_backward(dout, self.cache)
+    def backward(self, dout, need_dx=True):
+        dx, dW_t, db = ops.linear_backward(dout, self.cache, need_dx)
         self.source.grads["W"] += dW_t.T         # back to the source's layout
         if self.bias:
             self.grads["b"] += db
@@ -265,6 +266,7 @@ class Sequential(Layer):
             for k in layer.params:
                 self.params[f"{i}.{k}"] = layer.params[k]
                 self.grads[f"{i}.{k}"] = layer.grads[k]
+        self._plan = self._groups()
 
     def _groups(self):
         """[(layer, activation or None)]: each Linear paired with the
@@ -281,7 +283,6 @@ class Sequential(Layer):
         return groups
 
     def forward(self, x):
-        self._plan = self._groups()
         for layer, act in self._plan:
             x = layer.forward(x) if act is None else layer.forward_act(x, act)
         return x
@@ -289,11 +290,13 @@ class Sequential(Layer):
     def backward(self, dout, need_dx=True):
         """dout: (batch, n_out) -> dx: (batch, n_in), or None if not ``need_dx``."""
         for k, (layer, act) in enumerate(reversed(self._plan)):
-            first = k == len(self._plan) - 1
-            if act is None:
-                dout = layer.backward(dout)
+            want_dx = need_dx or k < len(self._plan) - 1      # only the first may skip
+            if act is not None:
+                dout = layer.backward_act(dout, act, want_dx)
+            elif isinstance(layer, (Linear, TiedLinear)):
+                dout = layer.backward(dout, need_dx=want_dx)
             else:
-                dout = layer.backward_act(dout, act, need_dx or not first)
+                dout = layer.backward(dout)
         return dout if need_dx else None
 
     def zero_grad(self):

@@ -7,7 +7,7 @@ parameters, so the gradient is the plain autoencoder's gradient evaluated at
 x_tilde (there is nothing new to derive, which is what makes the DAE cheap).
 """
 
-from .._validation import check_rng
+from .._validation import check_array, check_rng
 from ..corruption import Corruption
 from .mlp import MLPAutoencoder
 
@@ -40,7 +40,7 @@ class DenoisingAutoencoder(MLPAutoencoder):
                     "rng must be a numpy Generator when noise is not given "
                     "(the corruption is random)")
             noise = self.corruption.sample(x, check_rng(rng))
-        elif noise.shape != x.shape:
-            raise ValueError(f"noise must have the shape of x {x.shape}, got {noise.shape}")
+        else:
+            check_array(noise, "noise", shape=x.shape)
         x_tilde = self.corruption.apply(x, noise)
         return super().loss_and_grad(x_tilde, target=x)

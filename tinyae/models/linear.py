@@ -31,7 +31,7 @@ from .._validation import (
     check_rng,
 )
 from ..backend import ops
-from ..layers import INITS, Identity, Linear, TiedLinear
+from ..layers import INITS, Linear, TiedLinear
 from .base import Model, batched
 
 
@@ -238,9 +238,6 @@ class LinearAutoencoder(Model):
             self.decoder = Linear(self.n_code, self.n_in, rng=rng, init=init,
                                   bias=self.bias, dtype=self.dtype)
         self.modules = {"encoder": self.encoder, "decoder": self.decoder}
-        # the code is linear: an Identity lets training use the fused
-        # Linear+activation op, whose backward can skip dL/dx (x is data)
-        self._code_act = Identity()
 
     # -- inference ---------------------------------------------------------
     def encode(self, x):
@@ -278,10 +275,10 @@ class LinearAutoencoder(Model):
         """
         self._check_x(x, self.n_in)
         self.zero_grad()
-        z = self.encoder.forward_act(x, self._code_act)  # (batch, n_code)
+        z = self.encoder.forward(x)                      # (batch, n_code)
         x_hat = self.decoder.forward(z)                  # (batch, n_in)
         loss, dx_hat = ops.mse_loss(x_hat, x)
         dz = self.decoder.backward(dx_hat)               # (batch, n_code)
-        self.encoder.backward_act(dz, self._code_act, need_dx=False)
+        self.encoder.backward(dz, need_dx=False)         # dL/dx: nobody reads it
         self.last_stats = {"recon": loss}
         return loss, self.grads

@@ -181,7 +181,7 @@ class SoftmaxClassifier(Model):
         self.zero_grad()
         logits = self.net.forward(x)                           # (batch, K)
         xent, dlogits = softmax_cross_entropy(logits, y)
-        self.net.backward(dlogits)
+        self.net.backward(dlogits, need_dx=False)              # dL/dx: x is data
         loss = xent
         if self.weight_decay:
             for lin in self._linears:
