@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._validation import check_positive_int, check_rng
+from .data import minibatches
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -34,12 +35,25 @@ def _as_tuple(data, name):
     return arrays
 
 
-def _batches(arrays, batch_size, rng):
-    n = arrays[0].shape[0]
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    for start in range(0, n, batch_size):
-        idx = order[start:start + batch_size]
-        yield tuple(a[idx] for a in arrays)
+class _WeightedMean:
+    """Running means of the loss and of ``model.last_stats``, each batch
+    weighted by its number of rows (so a short last batch counts less)."""
+
+    def __init__(self):
+        self.total, self.stats, self.n = 0.0, {}, 0
+
+    def add(self, loss, stats, rows):
+        self.total += rows * loss
+        for k, v in stats.items():
+            self.stats[k] = self.stats.get(k, 0.0) + rows * v
+        self.n += rows
+
+    @property
+    def loss(self):
+        return self.total / self.n
+
+    def means(self):
+        return {k: v / self.n for k, v in self.stats.items()}
 
 
 def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
@@ -49,16 +63,13 @@ def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
     gives a reproducible number). Returns ``(loss, stats)``.
     """
     arrays = _as_tuple(data, "data")
-    total, stats, n = 0.0, {}, 0
-    for batch in _batches(arrays, batch_size, None):
+    mean = _WeightedMean()
+    for batch in minibatches(*arrays, batch_size=batch_size, shuffle=False):
         if transform is not None:
             batch = (transform(batch[0], rng),) + batch[1:]
-        m = batch[0].shape[0]
-        total += m * model.loss(*batch, rng=rng)
-        for k, v in model.last_stats.items():
-            stats[k] = stats.get(k, 0.0) + m * v
-        n += m
-    return total / n, {k: v / n for k, v in stats.items()}
+        loss = model.loss(*batch, rng=rng)
+        mean.add(loss, model.last_stats, batch[0].shape[0])
+    return mean.loss, mean.means()
 
 
 def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
@@ -98,8 +109,9 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
             start = time.perf_counter()
             if lr_schedule is not None:
                 optimizer.lr = lr_schedule(epoch)
-            total, stats, n = 0.0, {}, 0
-            for step, batch in enumerate(_batches(arrays, batch_size, rng), 1):
+            mean = _WeightedMean()
+            batches = minibatches(*arrays, batch_size=batch_size, rng=rng)
+            for step, batch in enumerate(batches, 1):
                 if transform is not None:
                     batch = (transform(batch[0], rng),) + batch[1:]
                 loss, grads = model.loss_and_grad(*batch, rng=rng)
@@ -109,17 +121,13 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
                         f"(of {steps_per_epoch}); try a smaller learning rate "
                         f"or check the inputs for NaN")
                 optimizer.step(grads)
-                m = batch[0].shape[0]
-                total += m * loss
-                for k, v in model.last_stats.items():
-                    stats[k] = stats.get(k, 0.0) + m * v
-                n += m
+                mean.add(loss, model.last_stats, batch[0].shape[0])
                 bar.update(1)
                 if step % 20 == 0:
-                    bar.set_postfix(epoch=epoch, loss=f"{total / n:.4g}")
-            history["loss"].append(total / n)
-            for k, v in stats.items():
-                history.setdefault(k, []).append(v / n)
+                    bar.set_postfix(epoch=epoch, loss=f"{mean.loss:.4g}")
+            history["loss"].append(mean.loss)
+            for k, v in mean.means().items():
+                history.setdefault(k, []).append(v)
             if val_arrays is not None:
                 val_rng = np.random.default_rng(rng.integers(2**63))
                 val_loss, _ = evaluate(model, val_arrays, rng=val_rng)
