@@ -58,7 +58,7 @@ pepper (20% of the pixels set to 0 or 1), each trained for 3 epochs on
 per image of the denoised output against the clean test image, on corrupted
 test inputs, compared with the same error of the corrupted input itself.
 
-Run: ``python lessons/03_denoising_scores.py`` (~40 s); ``--full`` trains
+Run: ``python lessons/03_denoising_scores.py`` (~10 s); ``--full`` trains
 three times longer on the mixtures and on all 60,000 MNIST images.
 """
 

@@ -60,8 +60,7 @@ vector of J) lines up with the normal, and it contracts the normal direction
 much more than the two tangent directions; the plain AE barely tells them
 apart.
 
-Run: ``python lessons/04_contractive_ae.py`` (~15-17 s of CPU; 25 s wall at load
-average 7.5 on the shared 2 cores, up to 80 s at load 12);
+Run: ``python lessons/04_contractive_ae.py`` (~15 s);
 ``--full`` trains on all of MNIST for 20 epochs.
 """
 

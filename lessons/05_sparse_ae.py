@@ -45,7 +45,7 @@ After the short default run the KL filters begin to show strokes, rings and
 pieces of digits while the unpenalised ones stay noisy and global (--full
 sharpens both); these pictures are illustrations, not claims.
 
-Run: ``python lessons/05_sparse_ae.py`` (~25 s of CPU); ``--full`` trains on
+Run: ``python lessons/05_sparse_ae.py`` (~15 s); ``--full`` trains on
 all of MNIST for 15 epochs.
 """
 

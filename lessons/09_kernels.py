@@ -18,9 +18,10 @@ fifteen array-sized trips through memory, where a fused loop makes three and
 a half (read p, g, m, v; write p, m, v). ``tinyae.kernels`` are such fused
 loops, compiled by Numba; the matrix products stay with BLAS.
 
-The lesson measures, on this machine, with one thread (a shared machine
-gives steadier ratios with one; ``python -m tinyae.bench`` does the full
-comparison, with PyTorch):
+The lesson measures, on this machine, with the lesson's BLAS thread count
+(one by default: a shared machine gives steadier ratios with one;
+``--threads`` changes it; the Numba loops are single-threaded either way;
+``python -m tinyae.bench`` does the full comparison, with PyTorch):
 
 1. the time of one step with the NumPy reference and with the Numba
    kernels, split into matrix products (BLAS alone on the same shapes), the
@@ -130,7 +131,7 @@ for part in ("matrix products (BLAS)", "loss", "Adam", "the rest"):
     ax.bar(["NumPy reference", "Numba kernels"], vals, bottom=bottom, label=part)
     bottom += vals
 ax.set_ylabel("ms per step (best of 6 rounds)")
-ax.set_title("ae step, float32, batch 128, 1 thread")
+ax.set_title(f"ae step, float32, batch 128, {lesson.threads} BLAS thread(s)")
 ax.legend(fontsize=8)
 lesson.save(fig, "step_breakdown")
 
@@ -180,7 +181,7 @@ lesson.claim("Adam in memory passes, NumPy / fused", t_np_adam / t_fu_adam, gt=2
 
 
 # -- 3. Three matrix multiplies ---------------------------------------------------
-print("\n3. Naive triple loop, tiled loop and BLAS (float32, one thread)")
+print(f"\n3. Naive triple loop, tiled loop and BLAS (float32, {lesson.threads} BLAS thread(s))")
 
 
 @numba.njit(cache=True)
@@ -246,7 +247,7 @@ for n in (512, 1024):
     big.append(2.0 * n ** 3 / best_time(lambda: A @ B, repeat=4) / 1e9)
 peak = max(rates["BLAS"] + big)
 lesson.report(f"BLAS at n=512, 1024: {big[0]:.1f}, {big[1]:.1f} GFLOP/s; measured peak "
-              f"(best BLAS rate seen, 1 thread): {peak:.1f} GFLOP/s")
+              f"(best BLAS rate seen, {lesson.threads} thread(s)): {peak:.1f} GFLOP/s")
 
 fig, ax = plt.subplots(figsize=(6, 4))
 for label, ys in rates.items():
@@ -256,7 +257,7 @@ ax.annotate(f"measured peak {peak:.0f} GFLOP/s (best BLAS rate)", (sizes[0], pea
             va="bottom", fontsize=8, color="gray")
 ax.set_yscale("log")
 ax.set_xlabel("n (n x n times n x n, float32)")
-ax.set_ylabel("GFLOP/s (1 thread)")
+ax.set_ylabel(f"GFLOP/s ({lesson.threads} BLAS thread(s))")
 ax.legend()
 ax.grid(alpha=0.3)
 lesson.save(fig, "matmul_gflops")

@@ -4,7 +4,8 @@ This is the only module that knows both exist. Layers, losses and models call
 ``ops.<name>(...)``; which implementation answers is decided here:
 
 * ``set_backend("numpy")`` or ``set_backend("numba")`` at run time, or
-* the environment variable ``TINYAE_BACKEND`` (read once, at import).
+* the environment variable ``TINYAE_BACKEND`` (read once, at the first op
+  or ``get_backend()`` call).
 
 The default is ``"numba"``: the fast twin. ``"numpy"`` runs the readable
 reference in ``tinyae.functional``. Both give the same numbers (to 1e-12
