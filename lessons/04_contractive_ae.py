@@ -68,6 +68,7 @@ import time
 
 import numpy as np
 
+from tinyae.bench import best_time
 from tinyae.corruption import GaussianNoise
 from tinyae.data import load_mnist, swiss_roll_3d
 from tinyae.lesson import Lesson
@@ -199,10 +200,10 @@ def mnist_part(lesson):
     W, b = cae.encoder[0].params["W"], cae.encoder[0].params["b"]
     xb = x_test[:100]
     h = cae.encode(xb)
-    t_code = _best_time(lambda: contractive_from_code(h, W, activation="sigmoid", lam=LAM))
-    t_full = _best_time(lambda: contractive(xb, W, b, activation="sigmoid", lam=LAM))
-    t_matmul = _best_time(lambda: xb @ W)
-    t_brute = _best_time(lambda: _brute_force_penalty(cae, xb), repeat=1)
+    t_code = best_time(lambda: contractive_from_code(h, W, activation="sigmoid", lam=LAM))
+    t_full = best_time(lambda: contractive(xb, W, b, activation="sigmoid", lam=LAM))
+    t_matmul = best_time(lambda: xb @ W)
+    t_brute = best_time(lambda: _brute_force_penalty(cae, xb), repeat=1)
     lesson.report(f"one batch of 100 (784 -> {N_HIDDEN}): the penalty and its partials from "
                   f"the code, as a training step adds them, {1e3 * t_code:.2f} ms; with its "
                   f"own forward pass and the full W, b gradient {1e3 * t_full:.2f} ms; "
@@ -210,15 +211,6 @@ def mnist_part(lesson):
     lesson.report(f"brute-force finite-difference Jacobian (2 x 784 encoder passes, value "
                   f"only) {1e3 * t_brute:.0f} ms: {t_brute / t_code:.0f}x the analytic "
                   f"penalty from the code, {t_brute / t_full:.0f}x with its full gradient")
-
-
-def _best_time(fn, repeat=5):
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def _brute_force_penalty(model, x, h=1e-2):

@@ -44,13 +44,12 @@ generous bounds.
 Run: python lessons/09_kernels.py
 """
 
-import time
 
 import numba
 import numpy as np
 
 from tinyae import backend
-from tinyae.bench import blas_only_step, step_flops, tinyae_step
+from tinyae.bench import best_time, blas_only_step, step_flops, tinyae_step
 from tinyae.data import load_mnist
 from tinyae.functional import adam_update as numpy_adam
 from tinyae.functional import sigmoid
@@ -62,17 +61,6 @@ from tinyae.plotting import plt
 
 lesson = Lesson("09_kernels", __doc__)
 rng = lesson.rng
-
-
-def best_time(fn, *, repeat=5, number=1):
-    """Best over ``repeat`` rounds of the mean time of ``number`` calls (s)."""
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - start) / number)
-    return best
 
 
 # -- 1. Where a step's time goes ------------------------------------------------

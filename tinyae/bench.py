@@ -267,6 +267,19 @@ def set_threads(n, *, torch=True):
 # Measuring
 # --------------------------------------------------------------------------
 
+def best_time(fn, *, repeat=5, number=1):
+    """Best over ``repeat`` rounds of the mean time of ``number`` calls of
+    ``fn()``, in seconds (the best round is the one least disturbed by other
+    work on a shared machine)."""
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
 def _time_steps(step, batches):
     """Seconds to run ``step`` on each batch in turn."""
     start = time.perf_counter()
@@ -302,10 +315,7 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, seed=0, use_torch=Tru
         best["tinyae"] = min(best["tinyae"], _time_steps(step, chunk) / steps)
         if tstep is not None:
             best["torch"] = min(best["torch"], _time_steps(tstep, chunk) / steps)
-        start = time.perf_counter()
-        for _ in range(steps):
-            blas()
-        best["blas"] = min(best["blas"], (time.perf_counter() - start) / steps)
+        best["blas"] = min(best["blas"], _time_steps(lambda _x: blas(), chunk) / steps)
 
     flops = step_flops(layers)
     row = {
