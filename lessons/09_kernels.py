@@ -44,7 +44,6 @@ generous bounds.
 Run: python lessons/09_kernels.py
 """
 
-
 import numba
 import numpy as np
 
