@@ -53,9 +53,7 @@ def gaussian_nll(mu, logvar, target):
     return ops.gaussian_nll_loss(mu, logvar, target)
 
 
-#: Reconstruction likelihood name -> (loss function, backend op name). Models
-#: call the op directly on inputs they have already validated.
-RECONSTRUCTION = {
-    "bernoulli": (bce_with_logits, "bce_with_logits_loss"),
-    "mse": (mse, "mse_loss"),
-}
+#: Reconstruction likelihood name -> the backend op behind ``bce_with_logits``
+#: or ``mse``. Models call the op directly on inputs they have already
+#: validated (the public functions above re-check them).
+RECONSTRUCTION = {"bernoulli": "bce_with_logits_loss", "mse": "mse_loss"}

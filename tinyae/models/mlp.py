@@ -64,7 +64,7 @@ class MLPAutoencoder(Model):
         self.encoder = Sequential(*enc)
         self.decoder = Sequential(*dec)
         self.modules = {"encoder": self.encoder, "decoder": self.decoder}
-        self._loss_op = RECONSTRUCTION[self.output][1]
+        self._loss_op = RECONSTRUCTION[self.output]
 
     # -- inference ---------------------------------------------------------
     def encode(self, x):
