@@ -146,7 +146,7 @@ def test_layer_rejects_wrong_width_and_dtype(rng):
         layer.forward(np.zeros((3, 5)))
     with pytest.raises(TypeError, match="float64"):
         layer.forward(np.zeros((3, 4), dtype=np.float32))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="at least 2 dimension"):
         layer.forward(np.zeros(4))
 
 

@@ -17,26 +17,31 @@ relative in float64; the test suite checks every op).
 """
 
 import contextlib
-import ctypes
-import glob
 import importlib
 import os
 
-#: Every op a backend must provide (same name, signature and cache in both).
-OP_NAMES = (
-    "linear_forward", "linear_backward",
-    "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward",
-    "relu_forward", "relu_backward",
-    "softplus_forward", "softplus_backward",
-    "identity_forward", "identity_backward",
-    "mse_loss", "bce_with_logits_loss", "gaussian_nll_loss",
-    # fused ops of the training step (see the end of tinyae.functional)
-    "linear_act_forward", "linear_act_backward", "adam_update",
-    "contractive_penalty", "kl_sparsity",
-    "reparameterize_kl", "reparameterize_kl_backward",
-    "gaussian_corrupt", "masking_corrupt",
-)
+#: Every op a backend must provide (same name, signature and cache in both),
+#: by family: ``tinyae.functional.<family>`` holds the references and
+#: ``tinyae.kernels.<family>`` their twins. A new family is one row.
+OP_FAMILIES = {
+    "dense": (
+        "linear_forward", "linear_backward",
+        "sigmoid_forward", "sigmoid_backward",
+        "tanh_forward", "tanh_backward",
+        "relu_forward", "relu_backward",
+        "softplus_forward", "softplus_backward",
+        "identity_forward", "identity_backward",
+        "mse_loss", "bce_with_logits_loss", "gaussian_nll_loss",
+        # fused ops of the training step
+        "linear_act_forward", "linear_act_backward", "adam_update",
+        "contractive_penalty", "kl_sparsity",
+        "reparameterize_kl", "reparameterize_kl_backward",
+        "gaussian_corrupt", "masking_corrupt",
+    ),
+}
+
+#: Every op name, in family order.
+OP_NAMES = tuple(op for family in OP_FAMILIES.values() for op in family)
 
 #: Backend name -> module that implements OP_NAMES.
 BACKENDS = {"numpy": "tinyae.functional", "numba": "tinyae.kernels"}
@@ -103,52 +108,3 @@ class _Ops:
 
 
 ops = _Ops()
-
-
-# --------------------------------------------------------------------------
-# Threads: the one place that sets how many threads OpenBLAS and Numba use.
-# --------------------------------------------------------------------------
-
-#: Environment variable read by ``tinyae.lesson`` for its default thread count.
-THREADS_ENV = "TINYAE_THREADS"
-
-_SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                "openblas_set_num_threads64_", "openblas_set_num_threads")
-
-
-def _numpy_openblas():
-    """ctypes handle of the OpenBLAS NumPy is linked with, or None."""
-    import numpy as np
-    root = os.path.dirname(os.path.dirname(np.__file__))
-    for path in sorted(glob.glob(os.path.join(root, "numpy.libs", "*openblas*"))):
-        try:
-            return ctypes.CDLL(path)
-        except OSError:
-            continue
-    return None
-
-
-def set_threads(n):
-    """Use ``n`` threads for NumPy's OpenBLAS (every matrix product in tinyae
-    goes through it) and for Numba's parallel pool.
-
-    On a machine whose cores are busy with other work, more BLAS threads
-    than free cores make each product wait for a descheduled thread: one
-    thread can then be many times faster (see lesson 09 and
-    ``python -m tinyae.bench --threads``). Returns a dict saying which pools
-    were set (a pool that cannot be found is reported, not guessed).
-    """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer number of threads, got {n!r}")
-    done = {"openblas": False, "numba": False}
-    lib = _numpy_openblas()
-    for sym in _SET_THREADS if lib is not None else ():
-        fn = getattr(lib, sym, None)
-        if fn is not None:
-            fn(ctypes.c_int(n))
-            done["openblas"] = True
-            break
-    import numba
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    done["numba"] = True
-    return done

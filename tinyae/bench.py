@@ -63,7 +63,7 @@ import time
 
 import numpy as np
 
-from . import backend
+from . import backend, threads
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
@@ -253,9 +253,9 @@ def _torch_version():
 
 def set_threads(n, *, torch=True):
     """Use ``n`` threads in NumPy's OpenBLAS and Numba
-    (``tinyae.backend.set_threads``) and in PyTorch (if installed and
+    (``tinyae.threads.set_threads``) and in PyTorch (if installed and
     ``torch``). Returns a dict saying which pools were set."""
-    done = dict(backend.set_threads(n), torch=False)
+    done = dict(threads.set_threads(n), torch=False)
     if torch and _torch_version() is not None:
         import torch as _torch
         _torch.set_num_threads(n)

@@ -3,8 +3,12 @@
 The layer protocol (every layer, every model built from them):
 
 * ``params`` and ``grads`` are dicts with the same keys and shapes;
-* ``forward(x)`` returns ``out`` and keeps one cache, overwritten each call;
-* ``backward(dout)`` returns ``dx`` and **adds** into ``grads`` (so a weight
+* ``forward(x)`` returns ``out`` and keeps one cache, overwritten each call.
+  The first axis is the batch; a layer takes any number of further axes it
+  can work with: element-wise layers any shape, ``Linear`` ``(..., n_in)``,
+  image layers ``(N, C, H, W)``. Only a layer that needs a rank checks it;
+* ``backward(dout, need_dx=True)`` returns ``dx`` (None when ``need_dx`` is
+  False and the layer can skip it) and **adds** into ``grads`` (so a weight
   used twice, as in a tied autoencoder, collects both contributions);
 * ``zero_grad()`` is the only place gradients are cleared.
 
@@ -33,7 +37,7 @@ class Layer:
     def forward(self, x):
         raise NotImplementedError
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         raise NotImplementedError
 
     def __call__(self, x):
@@ -43,51 +47,73 @@ class Layer:
         for g in self.grads.values():
             g.fill(0)
 
-    def _check_input(self, x, n_in=None, dtype=None):
-        """Cheap structural checks (type, 2-D, width, dtype); no data pass."""
-        if not isinstance(x, np.ndarray) or x.ndim != 2:
-            got = x.shape if isinstance(x, np.ndarray) else type(x).__name__
+    def _check_input(self, x, *, ndim=None, min_ndim=1, last=None, dtype=None):
+        """Cheap structural checks (type, rank, trailing size, dtype); no
+        pass over the data. ``ndim``: the exact rank, if the layer needs
+        one; ``last``: the size of the last axis (features)."""
+        where = f"{type(self).__name__}.forward"
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"{where}: x must be a numpy array, got {type(x).__name__}")
+        if ndim is not None and x.ndim != ndim:
+            raise ValueError(f"{where}: x must be a {ndim}-D array, got shape {x.shape}")
+        if x.ndim < min_ndim:
             raise ValueError(
-                f"{type(self).__name__}.forward: x must be a 2-D array "
-                f"(batch, features), got {got}")
-        if n_in is not None and x.shape[1] != n_in:
+                f"{where}: x must have at least {min_ndim} dimension(s) "
+                f"(batch first), got shape {x.shape}")
+        if last is not None and x.shape[-1] != last:
             raise ValueError(
-                f"{type(self).__name__}.forward: x must have {n_in} features, "
+                f"{where}: x must have {last} features on its last axis, "
                 f"got shape {x.shape}")
         if dtype is not None and x.dtype != dtype:
             raise TypeError(
-                f"{type(self).__name__}.forward: x must have dtype {dtype} "
+                f"{where}: x must have dtype {dtype} "
                 f"(the layer's dtype), got {x.dtype}")
 
 
 # --------------------------------------------------------------------------
-# Weight initialisation: registry name -> W of shape (n_in, n_out)
+# Weight initialisation: registry name -> fn(shape, fan_in, fan_out, rng).
+# A matrix (n_in, n_out) has fan_in = n_in, fan_out = n_out; a convolution
+# kernel (C_out, C_in, kh, kw) has fan_in = C_in kh kw, fan_out = C_out kh kw.
 # --------------------------------------------------------------------------
 
-def glorot_uniform(n_in, n_out, rng):
-    """U(-a, a) with a = sqrt(6 / (n_in + n_out)) (Glorot and Bengio, 2010),
-    so that Var[W] = 2 / (n_in + n_out)."""
-    a = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-a, a, size=(n_in, n_out))
+def glorot_uniform(shape, fan_in, fan_out, rng):
+    """U(-a, a) with a = sqrt(6 / (fan_in + fan_out)) (Glorot and Bengio,
+    2010), so that Var[W] = 2 / (fan_in + fan_out)."""
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-a, a, size=shape)
 
 
-def he_normal(n_in, n_out, rng):
-    """N(0, 2 / n_in) (He et al., 2015): keeps the variance through ReLUs."""
-    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+def he_normal(shape, fan_in, fan_out, rng):
+    """N(0, 2 / fan_in) (He et al., 2015): keeps the variance through ReLUs."""
+    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
 
-def small_normal(n_in, n_out, rng):
+def small_normal(shape, fan_in, fan_out, rng):
     """N(0, 0.01^2): the classic small random init."""
-    return rng.normal(0.0, 0.01, size=(n_in, n_out))
+    return rng.normal(0.0, 0.01, size=shape)
 
 
 INITS = {"glorot": glorot_uniform, "he": he_normal, "small": small_normal}
 
 
+def init_weight(init, shape, fan_in, fan_out, rng, dtype):
+    """A new weight array of ``shape`` from the initialiser named ``init``."""
+    fn = INITS[check_choice(init, "init", INITS)]
+    return fn(tuple(shape), fan_in, fan_out, rng).astype(dtype)
+
+
+def _rows(a):
+    """(..., k) -> (prod(...), k): leading axes folded into one batch axis
+    (a view for contiguous input; a 2-D array is returned as it is)."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
 class Linear(Layer):
-    """Affine layer ``out = x W + b``.
+    """Affine layer ``out = x W + b`` on the last axis.
 
     x: (batch, n_in) -> out: (batch, n_out); W: (n_in, n_out), b: (n_out,).
+    Any leading axes are batch axes: x (N, T, n_in) -> out (N, T, n_out)
+    (e.g. tokens), flattened to (N*T, n_in) for the product.
     ``init`` is a key of ``INITS``; ``rng`` is required (no hidden seeds).
     Gradients: see ``functional.linear_backward``.
     """
@@ -101,7 +127,7 @@ class Linear(Layer):
         self.init = check_choice(init, "init", INITS)
         self.bias = bool(bias)
         self.dtype = check_dtype(dtype)
-        self._add_param("W", INITS[init](n_in, n_out, rng).astype(self.dtype))
+        self._add_param("W", init_weight(init, (n_in, n_out), n_in, n_out, rng, self.dtype))
         if self.bias:
             self._add_param("b", np.zeros(n_out, dtype=self.dtype))
         else:
@@ -115,17 +141,18 @@ class Linear(Layer):
         return self.params["b"] if self.bias else self._zero_b
 
     def forward(self, x):
-        self._check_input(x, self.n_in, self.dtype)
-        out, self.cache = ops.linear_forward(x, self.params["W"], self._b())
-        return out
+        self._check_input(x, min_ndim=2, last=self.n_in, dtype=self.dtype)
+        self._lead = x.shape[:-1]
+        out, self.cache = ops.linear_forward(_rows(x), self.params["W"], self._b())
+        return out.reshape(*self._lead, self.n_out)
 
     def backward(self, dout, need_dx=True):
-        """dout: (batch, n_out) -> dx (None if not ``need_dx``); adds dW, db."""
-        dx, dW, db = ops.linear_backward(dout, self.cache, need_dx)
+        """dout: (..., n_out) -> dx (None if not ``need_dx``); adds dW, db."""
+        dx, dW, db = ops.linear_backward(_rows(dout), self.cache, need_dx)
         self.grads["W"] += dW
         if self.bias:
             self.grads["b"] += db
-        return dx
+        return None if dx is None else dx.reshape(*self._lead, self.n_in)
 
     # -- fused with the activation that follows (used by Sequential) -----------
     def forward_act(self, x, act):
@@ -135,20 +162,21 @@ class Linear(Layer):
         its own cache as if run separately; the kernel backend saves the
         passes over memory between the product and the activation.
         """
-        self._check_input(x, self.n_in, self.dtype)
+        self._check_input(x, min_ndim=2, last=self.n_in, dtype=self.dtype)
+        self._lead = x.shape[:-1]
         out, (self.cache, act.cache, _) = ops.linear_act_forward(
-            x, self.params["W"], self._b(), act._op)
-        return out
+            _rows(x), self.params["W"], self._b(), act._op)
+        return out.reshape(*self._lead, self.n_out)
 
     def backward_act(self, dout, act, need_dx=True):
         """Backward of ``forward_act``: returns dx (None if not ``need_dx``)
         and adds into this layer's grads (the activation has none)."""
-        dx, dW, db = ops.linear_act_backward(dout, (self.cache, act.cache, act._op),
+        dx, dW, db = ops.linear_act_backward(_rows(dout), (self.cache, act.cache, act._op),
                                              need_dx)
         self.grads["W"] += dW
         if self.bias:
             self.grads["b"] += db
-        return dx
+        return None if dx is None else dx.reshape(*self._lead, self.n_in)
 
     def __repr__(self):
         return f"Linear({self.n_in}, {self.n_out}, init={self.init!r}, bias={self.bias})"
@@ -177,25 +205,28 @@ class TiedLinear(Layer):
             self._zero_b = np.zeros(source.n_in, dtype=self.dtype)
 
     def forward(self, x):
-        self._check_input(x, self.source.n_out, self.dtype)
+        self._check_input(x, min_ndim=2, last=self.source.n_out, dtype=self.dtype)
+        self._lead = x.shape[:-1]
         W_t = self.source.params["W"].T          # (n_out_src, n_in_src), a view
         b = self.params["b"] if self.bias else self._zero_b
-        out, self.cache = ops.linear_forward(x, W_t, b)
-        return out
+        out, self.cache = ops.linear_forward(_rows(x), W_t, b)
+        return out.reshape(*self._lead, self.source.n_in)
 
     def backward(self, dout, need_dx=True):
-        dx, dW_t, db = ops.linear_backward(dout, self.cache, need_dx)
+        dx, dW_t, db = ops.linear_backward(_rows(dout), self.cache, need_dx)
         self.source.grads["W"] += dW_t.T         # back to the source's layout
         if self.bias:
             self.grads["b"] += db
-        return dx
+        return None if dx is None else dx.reshape(*self._lead, self.source.n_out)
 
     def __repr__(self):
         return f"TiedLinear(source={self.source!r}, bias={self.bias})"
 
 
 class _Activation(Layer):
-    """Element-wise activation; ``_op`` names the backend forward/backward pair."""
+    """Element-wise activation on any shape; ``_op`` names the backend
+    forward/backward pair. ``need_dx`` is accepted for the protocol: dx is
+    all an activation computes."""
 
     _op = None
 
@@ -204,7 +235,7 @@ class _Activation(Layer):
         out, self.cache = getattr(ops, self._op + "_forward")(x)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, need_dx=True):
         return getattr(ops, self._op + "_backward")(dout, self.cache)
 
     def __repr__(self):
@@ -234,6 +265,53 @@ class Softplus(_Activation):
 class Identity(_Activation):
     """``x``, derivative 1."""
     _op = "identity"
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): where image layers meet dense
+    ones. Backward reshapes dout back; nothing to learn."""
+
+    def forward(self, x):
+        self._check_input(x, min_ndim=2)
+        self.cache = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout, need_dx=True):
+        return dout.reshape(self.cache)
+
+    def __repr__(self):
+        return "Flatten()"
+
+
+class Reshape(Layer):
+    """(N, ...) -> (N, *shape), e.g. a code vector (N, 64) to a feature map
+    (N, 4, 4, 4) for a convolutional decoder. ``shape`` excludes the batch
+    axis; its product must equal the size of one input example."""
+
+    def __init__(self, *shape):
+        super().__init__()
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if not shape:
+            raise ValueError("shape must have at least one entry, got ()")
+        self.shape = tuple(check_positive_int(s, f"shape[{i}]") for i, s in enumerate(shape))
+        self.size = int(np.prod(self.shape))
+
+    def forward(self, x):
+        self._check_input(x, min_ndim=2)
+        if x[0].size != self.size:
+            raise ValueError(
+                f"Reshape.forward: each example of x has {x[0].size} values "
+                f"(shape {x.shape[1:]}), cannot reshape to {self.shape} "
+                f"({self.size} values)")
+        self.cache = x.shape
+        return x.reshape(x.shape[0], *self.shape)
+
+    def backward(self, dout, need_dx=True):
+        return dout.reshape(self.cache)
+
+    def __repr__(self):
+        return f"Reshape{self.shape}"
 
 
 #: Registry: activation name -> layer class.
@@ -288,15 +366,14 @@ class Sequential(Layer):
         return x
 
     def backward(self, dout, need_dx=True):
-        """dout: (batch, n_out) -> dx: (batch, n_in), or None if not ``need_dx``."""
+        """dout: the last layer's output shape -> dx: the input's shape, or
+        None if not ``need_dx``."""
         for k, (layer, act) in enumerate(reversed(self._plan)):
             want_dx = need_dx or k < len(self._plan) - 1      # only the first may skip
             if act is not None:
                 dout = layer.backward_act(dout, act, want_dx)
-            elif isinstance(layer, (Linear, TiedLinear)):
-                dout = layer.backward(dout, need_dx=want_dx)
             else:
-                dout = layer.backward(dout)
+                dout = layer.backward(dout, need_dx=want_dx)
         return dout if need_dx else None
 
     def zero_grad(self):

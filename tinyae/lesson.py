@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import THREADS_ENV, set_threads
+from .threads import THREADS_ENV, set_threads
 
 
 

@@ -53,8 +53,13 @@ class Model:
         """The loss alone (default: ``loss_and_grad`` without the grads)."""
         return self.loss_and_grad(*args, **kwargs)[0]
 
-    def _check_x(self, x, n_features, name="x"):
-        return check_array(x, name, shape=(None, n_features), dtype=self.dtype)
+    def _check_x(self, x, shape, name="x"):
+        """Check a batch against the shape of one example: ``shape`` is an
+        int (a vector of that width) or a tuple such as ``(1, 28, 28)`` for
+        an image model, so ``x`` must be ``(batch, *shape)``."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        return check_array(x, name, ndim=1 + len(shape), shape=(None, *shape),
+                           dtype=self.dtype)
 
     def __repr__(self):
         inner = "\n".join(f"  ({m}): {layer!r}".replace("\n", "\n  ")

@@ -1,0 +1,30 @@
+"""The NumPy reference: pure functions, the ground truth a student reads.
+
+Every op comes as a pair. ``*_forward(...) -> (out, cache)`` computes the
+value and keeps exactly what the backward pass needs; ``*_backward(dout,
+cache)`` turns the upstream gradient ``dout = dL/dout`` into gradients with
+respect to the inputs. Losses return their value and their gradient together.
+
+Conventions used everywhere in tinyae:
+
+* the first axis is the batch: ``x: (batch, features)`` for dense ops,
+  ``(batch, channels, height, width)`` (NCHW, as PyTorch) for images;
+* ``dname`` is ``dL/dname`` and has the shape of ``name``;
+* losses are **summed over the dimensions of an example and averaged over the
+  batch**: ``L = (1/N) sum_n sum_d l(pred[n, d], target[n, d])``. A loss of
+  13.87 on MNIST is a squared error of 13.87 per image, not per pixel;
+* the output dtype follows the input dtype (float32 in, float32 out).
+
+No validation happens here (that is the job of the public classes in
+``layers``, ``losses`` and ``models``), and ``tinyae.kernels`` holds a Numba
+twin of every function with the same name, signature and cache.
+
+One module per family of ops, re-exported here, so ``functional.<op>`` is the
+whole reference:
+
+* ``dense`` -- affine map, activations, losses, penalties, corruptions, Adam
+  and the fused ops of the MLP training step.
+"""
+
+from .dense import *  # noqa: F401,F403
+from .dense import LOG_2PI, SPARSITY_EPS, ACTIVATION_OPS, ACTIVATION_SLOPES  # noqa: F401

@@ -1,0 +1,216 @@
+"""Gradient checking: the course's central tool.
+
+A hand-written backward pass is trusted only after it agrees with central
+finite differences,
+
+    df/dx_i  ~  (f(x + h e_i) - f(x - h e_i)) / (2 h),
+
+whose error is O(h^2) from truncation plus about eps_mach |f| / h from
+rounding. In float64 (eps_mach ~ 1e-16) with h = 1e-6 both are around 1e-10;
+in float32 (eps_mach ~ 6e-8) the rounding term alone is ~0.1, which is why
+every check here refuses anything but float64.
+
+The agreement is measured by a relative error with a floor,
+
+    err = max_i |a_i - n_i| / max(max_i (|a_i| + |n_i|), floor),
+
+(a = analytic, n = numerical): scale-free, and the floor keeps an all-zero
+gradient from dividing by zero. A correct float64 gradient gives 1e-8 or
+less; a wrong one gives 1e-2 or more. Check away from kinks (ReLU at 0):
+there the two one-sided slopes differ and finite differences mean nothing.
+
+Run ``python -m tinyae.gradcheck`` to check every registered layer, loss,
+penalty and model; it prints one row each and exits non-zero if any worst
+relative error reaches the tolerance (1e-7).
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DEFAULT_H = 1e-6
+DEFAULT_FLOOR = 1e-10
+DEFAULT_TOL = 1e-7
+
+
+def rel_error(a, n, floor=DEFAULT_FLOOR):
+    """``max|a - n| / max(max(|a| + |n|), floor)`` over all elements."""
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    if a.shape != n.shape:
+        raise ValueError(f"analytic and numerical gradients differ in shape: "
+                         f"{a.shape} vs {n.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - n)) / max(float(np.max(np.abs(a) + np.abs(n))), floor))
+
+
+def _require_float64(x, name):
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(
+            f"gradient checks need float64 arrays: {name} has dtype {got}. "
+            f"In float32 the rounding error of a finite difference (~1e-1 "
+            f"with h=1e-6) swamps any bug.")
+
+
+def numerical_gradient(f, x, h=DEFAULT_H):
+    """Central differences of the scalar function ``f()`` w.r.t. array ``x``.
+
+    ``x`` is perturbed in place, one element at a time, and restored, so
+    ``f`` must read ``x`` (for example a model whose parameter it is).
+    Returns an array shaped like x.
+    """
+    _require_float64(x, "x")
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        old = x[idx]
+        x[idx] = old + h
+        f_plus = f()
+        x[idx] = old - h
+        f_minus = f()
+        x[idx] = old
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+@dataclass
+class GradReport:
+    """Worst relative error per checked array (``"x"``, ``"encoder.0.W"``...)."""
+
+    name: str
+    errors: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def worst(self):
+        return max(self.errors.values()) if self.errors else 0.0
+
+    @property
+    def worst_key(self):
+        return max(self.errors, key=self.errors.get) if self.errors else "-"
+
+    def passed(self, tol=DEFAULT_TOL):
+        return self.worst < tol
+
+    def __str__(self):
+        rows = [f"{self.name}: worst relative error {self.worst:.2e} ({self.worst_key})"]
+        rows += [f"  {k:<24s} {v:.2e}" for k, v in self.errors.items()]
+        return "\n".join(rows)
+
+
+def check_arrays(f, arrays, analytic, *, name="function", h=DEFAULT_H, floor=DEFAULT_FLOOR):
+    """Compare ``analytic[k]`` with finite differences of ``f()`` w.r.t.
+    ``arrays[k]`` for every key. Returns a GradReport."""
+    report = GradReport(name)
+    start = time.perf_counter()
+    for key, x in arrays.items():
+        num = numerical_gradient(f, x, h)
+        report.errors[key] = rel_error(analytic[key], num, floor)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def check_layer(layer, x, *, rng, h=DEFAULT_H, floor=DEFAULT_FLOOR, name=None):
+    """Check a layer's ``dx`` and every parameter gradient.
+
+    The scalar checked is ``f = sum(forward(x) * r)`` for a fixed random
+    ``r``, whose gradient w.r.t. ``out`` is exactly ``r``: so ``backward(r)``
+    must return df/dx and add df/dparam into ``grads``.
+    """
+    _require_float64(x, "x")
+    x = x.copy()
+    r = rng.standard_normal(layer.forward(x).shape)
+
+    def f():
+        return float(np.sum(layer.forward(x) * r))
+
+    layer.zero_grad()
+    layer.forward(x)
+    analytic = {"x": layer.backward(r).copy()}
+    analytic.update({k: g.copy() for k, g in layer.grads.items()})
+    arrays = {"x": x, **layer.params}
+    for k, p in layer.params.items():
+        _require_float64(p, k)
+    return check_arrays(f, arrays, analytic, name=name or type(layer).__name__,
+                        h=h, floor=floor)
+
+
+def check_loss(loss_fn, *inputs, h=DEFAULT_H, floor=DEFAULT_FLOOR, name=None):
+    """Check a loss ``loss_fn(*inputs) -> (loss, d_input0, d_input1, ...)``.
+
+    The k returned gradients belong to the first k inputs (the target, last,
+    gets none).
+    """
+    inputs = [np.array(v, dtype=np.float64) for v in inputs]
+    out = loss_fn(*inputs)
+    grads = out[1:]
+    arrays = {f"input{i}": inputs[i] for i in range(len(grads))}
+    analytic = {f"input{i}": np.array(g) for i, g in enumerate(grads)}
+
+    def f():
+        return float(loss_fn(*inputs)[0])
+
+    return check_arrays(f, arrays, analytic, name=name or loss_fn.__name__,
+                        h=h, floor=floor)
+
+
+def check_model(model, *args, h=DEFAULT_H, floor=DEFAULT_FLOOR, name=None, **kwargs):
+    """Check every parameter gradient of ``model.loss_and_grad(*args, **kwargs)``.
+
+    Pass anything random (noise, epsilon) in ``kwargs`` so the loss is a
+    deterministic function of the parameters.
+    """
+    for k, p in model.params.items():
+        _require_float64(p, k)
+    _, grads = model.loss_and_grad(*args, **kwargs)
+    analytic = {k: g.copy() for k, g in grads.items()}
+
+    def f():
+        return float(model.loss_and_grad(*args, **kwargs)[0])
+
+    return check_arrays(f, model.params, analytic, name=name or type(model).__name__,
+                        h=h, floor=floor)
+
+
+def directional_check(model, *args, rng, n_directions=3, h=1e-3,
+                      floor=DEFAULT_FLOOR, name=None, **kwargs):
+    """Random-direction check for models too large for element-wise checks.
+
+    For a random unit direction d over all parameters, the directional
+    derivative ``g . d`` must equal the derivative of ``t -> f(theta + t d)``
+    at 0. One scalar carries the rounding error of the whole loss, so this
+    uses the fourth-order stencil
+
+        (8 (f(h) - f(-h)) - (f(2h) - f(-2h))) / (12 h),
+
+    whose truncation error is O(h^4): with h = 1e-3 both error terms are
+    near 1e-12. Costs four loss evaluations per direction instead of two per
+    parameter.
+    """
+    params = model.params
+    for k, p in params.items():
+        _require_float64(p, k)
+    report = GradReport(name or f"{type(model).__name__} (directional)")
+    start = time.perf_counter()
+    _, grads = model.loss_and_grad(*args, **kwargs)
+    grads = {k: g.copy() for k, g in grads.items()}
+    for j in range(n_directions):
+        d = {k: rng.standard_normal(p.shape) for k, p in params.items()}
+        norm = np.sqrt(sum(float(np.sum(v * v)) for v in d.values()))
+        analytic = sum(float(np.sum(grads[k] * d[k])) for k in params) / norm
+
+        def shifted(t):
+            for k, p in params.items():
+                p += t * d[k] / norm
+            value = float(model.loss_and_grad(*args, **kwargs)[0])
+            for k, p in params.items():
+                p -= t * d[k] / norm
+            return value
+
+        numerical = (8 * (shifted(h) - shifted(-h))
+                     - (shifted(2 * h) - shifted(-2 * h))) / (12 * h)
+        report.errors[f"direction {j}"] = rel_error(analytic, numerical, floor)
+    report.seconds = time.perf_counter() - start
+    return report
