@@ -184,8 +184,9 @@ def run_program(exercise, funcs, case):
     try:
         with np.errstate(all="ignore"):
             out = exercise.program(funcs, **inputs)
-    except NotImplementedError as e:
-        raise NotDone(str(e)) from None
+    except NotImplementedError as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+        raise NotDone(frames[-1].name if frames else "") from None
     except Exception as exc:                           # noqa: BLE001  (student code)
         out = _all_raised(exc)
     return out, inputs
@@ -304,8 +305,8 @@ def _unexplained(key, hits, cases, ref_outs, stu_outs):
         idx, s, r = _worst_entry(stu, ref)
     except (TypeError, ValueError):
         return text + f"; [{case.label}] yours is {_describe(stu)}"
-    at = f"entry {list(int(j) for j in idx)}" if idx else "the value"
-    return text + (f"; worst [{case.label}]: relative difference {d:.3g}, at {at} yours is "
+    at = f"at entry {list(int(j) for j in idx)} " if idx else ""
+    return text + (f"; worst [{case.label}]: relative difference {d:.3g}, {at}yours is "
                    f"{s:.6g}, the reference {r:.6g}")
 
 
@@ -376,9 +377,9 @@ def check_functions(exercise, funcs, *, seed=None, integration=True):
             out, after = run_program(exercise, funcs, case)
             stu_outs.append(out)
             inputs_after.append(after)
-    except NotDone:
-        result.update(status="not done", message="not done yet: a function still raises "
-                      "NotImplementedError")
+    except NotDone as e:
+        what = f"{e} still raises" if str(e) else "a function still raises"
+        result.update(status="not done", message=f"not done yet: {what} NotImplementedError")
         return result
     if all(isinstance(o, _all_raised) for o in stu_outs):
         result.update(status="error", message="your code raised "
