@@ -44,21 +44,22 @@ def log_bernoulli_logits(x, logits):
 # a mean. ``out`` is the decoder's last affine output.
 # --------------------------------------------------------------------------
 
-def _bernoulli_recon(model, out, x):
+def _bernoulli_recon(model, out, x, grad):
     """BCE on logits: (loss, dout); see ``functional.bce_with_logits_loss``."""
     return ops.bce_with_logits_loss(out, x)
 
 
-def _gaussian_recon(model, out, x):
+def _gaussian_recon(model, out, x, grad):
     """Gaussian NLL with the model's decoder log-variance (``model._logvar_x()``)
     broadcast to (batch, n_in).
 
     dL/dlogvar_dec is summed over the batch (and over the features when the
-    variance is shared) and added into ``decoder_logvar.logvar``'s gradient.
+    variance is shared) and added into ``decoder_logvar.logvar``'s gradient
+    when ``grad`` (a forward-only loss leaves the gradients alone).
     """
     lv = np.broadcast_to(model._logvar_x(), out.shape)
     loss, dout, dlv = ops.gaussian_nll_loss(out, lv, x)
-    if model.decoder_variance != "fixed":
+    if grad and model.decoder_variance != "fixed":
         g = model.decoder_logvar.grads["logvar"]
         g += dlv.sum(axis=0) if g.size > 1 else dlv.sum()
     return loss, dout

@@ -233,13 +233,23 @@ class VAE(LatentBounds, Model):
         # z = mu + exp(logvar / 2) eps and the mean KL, in one op
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         out = self.decoder.forward(self._cat(z, c))              # (N, n_in)
-        recon, dout = self._recon(self, out, x)                  # mean over batch
+        recon, dout = self._recon(self, out, x, grad=True)       # mean over batch
         dz = self.decoder.backward(dout)[:, :self.n_code]        # drop dc
         dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
         dh = self.encoder_mu.backward(dmu) + self.encoder_logvar.backward(dlogvar)
         self.encoder.backward(dh, need_dx=False)                 # nobody needs dL/dx
         self.last_stats = {"recon": recon, "kl": kl}
         return recon + self.beta * kl, self.grads
+
+    def loss(self, x, c=None, *, eps=None, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        c = self._check_data(x, c)
+        eps = self._draw_eps(eps, rng, (x.shape[0], self.n_code))
+        mu, logvar = self._heads(self._cat(x, c))
+        z, kl, _ = ops.reparameterize_kl(mu, logvar, eps)
+        recon, _ = self._recon(self, self.decoder.forward(self._cat(z, c)), x, grad=False)
+        self.last_stats = {"recon": recon, "kl": kl}
+        return recon + self.beta * kl
 
     # -- inference and generation ------------------------------------------------
     def encode(self, x, c=None):
