@@ -314,9 +314,9 @@ class Reshape(Layer):
         return f"Reshape{self.shape}"
 
 
-#: Registry: activation name -> layer class.
-ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
-               "softplus": Softplus, "identity": Identity}
+#: Registry: activation name -> layer class, one class per row of the one
+#: activation table, ``tinyae.functional.ACTIVATIONS`` (a test keeps them equal).
+ACTIVATIONS = {cls._op: cls for cls in (Sigmoid, Tanh, ReLU, Softplus, Identity)}
 
 
 def activation(name):
