@@ -324,6 +324,7 @@ def activation(name):
     return ACTIVATIONS[check_choice(name, "activation", ACTIVATIONS)]()
 
 
+
 class Sequential(Layer):
     """Layers applied in order. ``params``/``grads`` use flat names ``"i.W"``
     that point at the same arrays as the inner layers' dicts.
@@ -389,3 +390,16 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+def dense_stack(sizes, act, *, rng, init="glorot", dtype=np.float64,
+                final_activation=False):
+    """A ``Sequential`` of Linear layers sizes[0] -> ... -> sizes[-1] with the
+    activation named ``act`` between them (and after the last one if
+    ``final_activation``); the weights are drawn from ``rng`` layer by layer."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init, dtype=dtype))
+        if final_activation or i < len(sizes) - 2:
+            layers.append(activation(act))
+    return Sequential(*layers)
