@@ -104,3 +104,14 @@ def test_jacobian_diagnostics_work_for_any_one_layer_sigmoid_or_tanh_encoder():
     assert ae.jacobian(x.astype(np.float64), dtype=np.float32).dtype == np.float32
     with pytest.raises(ValueError, match="one-layer encoder with a sigmoid or tanh code"):
         models.MLPAutoencoder(sizes=(5, 4, 3), rng=rng).jacobian(x)
+
+
+def test_reconstruction_loss_is_the_clean_likelihood_term():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.05, 0.95, size=(4, 6))
+    cae = models.ContractiveAutoencoder(sizes=(6, 3), lam=2.0, corruption=GaussianNoise(0.3),
+                                        rng=rng)
+    loss = cae.loss(x, noise=np.zeros_like(x))             # zero noise: the clean input
+    assert cae.reconstruction_loss(x) == pytest.approx(cae.last_stats["recon"], rel=1e-12)
+    assert loss - cae.reconstruction_loss(x) == pytest.approx(cae.last_stats["penalty"],
+                                                              rel=1e-9)

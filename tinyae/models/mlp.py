@@ -163,6 +163,13 @@ class MLPAutoencoder(Model):
         self.last_stats = {"recon": recon, **stats}
         return recon + penalty
 
+    def reconstruction_loss(self, x):
+        """The likelihood term alone on the clean x: no corruption, no code
+        penalty; sum over features, mean over the rows of x (a float)."""
+        self._check_x(x, self.n_in)
+        out = batched(lambda xb: self.decoder.forward(self.encoder.forward(xb)), x)
+        return getattr(ops, self._loss_op)(out, x)[0]
+
     def _code_penalty(self, code, grad):
         """A penalty on the code, for subclasses (sparse, contractive).
 
