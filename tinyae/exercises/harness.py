@@ -23,7 +23,7 @@ from .. import functional as F
 from ..backend import OP_FAMILIES
 from ..data import load_mnist
 from ..layers import init_weight
-from ..models.vae import log_bernoulli_logits, log_normal, log_standard_normal
+from ..distributions import log_bernoulli_logits, log_normal, log_standard_normal
 
 #: Every op of the dense family, from the NumPy reference.
 REFERENCE_OPS = {name: getattr(F, name) for name in OP_FAMILIES["dense"]}
