@@ -65,11 +65,14 @@ class ClaimsFailed(AssertionError):
 
 
 def in_notebook():
-    """True inside a Jupyter/IPython kernel (whose argv is ``... -f
-    kernel.json``, not a lesson's flags)."""
+    """True inside a Jupyter kernel, whose argv (``ipykernel_launcher -f
+    kernel.json``) is not a lesson's flags."""
     argv0 = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return argv0.startswith("ipykernel_launcher") or (
-        "ipykernel" in sys.modules and "-f" in sys.argv[1:])
+    if argv0.startswith("ipykernel_launcher"):
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def lesson_argv(argv=None):
