@@ -130,6 +130,12 @@ def test_lesson_in_a_kernel_ignores_argv_and_does_not_exit(monkeypatch, tmp_path
     assert Lesson("99_test", "doc", epochs=2).seed == 0          # defaults
 
 
+def test_lesson_without_epochs_accepts_and_names_the_uniform_flags(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["lesson.py", "--full", "--epochs", "3"])
+    Lesson("99_test", "doc")
+    assert "--full and --epochs change nothing" in capsys.readouterr().out
+
+
 def test_lesson_as_script_still_reads_its_argv_and_exits(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["lesson.py", "--seed", "4"])
     lesson = Lesson("99_test", "doc")

@@ -109,8 +109,10 @@ class Lesson:
             parser.add_argument("--full", action="store_true",
                                 help="the longer, more faithful run")
         else:
-            # accepted so that `tinyae lessons --full` can pass the flag to
-            # every lesson; this lesson says so when it has nothing longer
+            # accepted so that `tinyae lessons --full` (or --epochs) can pass
+            # the flag to every lesson; this lesson says it has no use for it
+            parser.add_argument("--epochs", type=int, default=None,
+                                help="accepted for uniformity: this lesson does not train")
             parser.add_argument("--full", action="store_true",
                                 help="accepted for uniformity: this lesson has one run only")
         parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -125,8 +127,9 @@ class Lesson:
         self.args = parser.parse_args(lesson_argv(argv))
         self.name = name
         self.full = bool(getattr(self.args, "full", False))
-        if self.full and epochs is None:
-            print(f"note: {name} has a single run; --full changes nothing")
+        if epochs is None and (self.full or self.args.epochs is not None):
+            print(f"note: {name} has a single run and trains nothing for epochs; "
+                  f"--full and --epochs change nothing")
         if epochs is not None:
             self.epochs = self.args.epochs or (full_epochs if self.full and full_epochs
                                                else epochs)
