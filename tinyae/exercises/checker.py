@@ -261,6 +261,8 @@ def format_result(result):
         p = result.get(part)
         if p is not None:
             lines.append(f"    {part:<12s} {'ok  ' if p['passed'] else 'FAIL'} {p['text']}")
+        elif part == "gradients" and result.get("values") is not None:
+            lines.append(f"    {part:<12s} n/a  no backward pass in this exercise")
     for d in result.get("diagnosis", []):
         lines.append(f"    diagnosis    [{d['mistake']}] in {', '.join(d['outputs'])}: "
                      f"{d['message']}")

@@ -21,7 +21,7 @@
 # `linear_backward`: read it only after you have tried.
 
 # %%
-import numpy as np
+import numpy as np  # noqa: F401  (for your code)
 
 # %% nbgrader={"grade": false, "grade_id": "ex01-linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def linear_forward(x, W, b):

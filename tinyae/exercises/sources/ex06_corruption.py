@@ -20,7 +20,7 @@
 # `gaussian_corrupt(x, e, sigma)` for any shape of `x`.
 
 # %%
-import numpy as np
+import numpy as np  # noqa: F401  (for your code)
 
 
 # %% nbgrader={"grade": false, "grade_id": "ex06-corruption", "locked": false, "schema_version": 3, "solution": true, "task": false}
