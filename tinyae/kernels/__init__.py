@@ -54,7 +54,10 @@ elements (the log of a product); tanh comes from NumPy outright.
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
-* ``dense`` -- twins of ``functional.dense``.
+* ``dense`` -- twins of ``functional.dense``;
+* ``conv`` -- twins of ``functional.conv`` (im2col/col2im and the pooling
+  and upsampling loops in Numba, the products by NumPy's BLAS).
 """
 
 from .dense import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
