@@ -3,7 +3,7 @@ padding 1, batch 1, one channel, kernel 1, overlapping pooling windows."""
 
 import numpy as np
 
-from ..core import check_arrays, check_layer
+from ..core import check_arrays, check_layer, check_model, directional_check
 from . import away_from_zero, register
 
 
@@ -97,3 +97,72 @@ def _register_layers():
 
 
 _register_layers()
+
+
+def _register_models():
+    from ...corruption import MaskingNoise
+    from ...models import ConvAutoencoder, ConvVAE
+    from ...models.conv import PML_BOOK_CNN
+
+    small = {   # the book's architecture, scaled down: 8x8 -> (3, 2, 2) code
+        "encoder": [("conv", 2, 3, {"padding": 1}), "tanh", ("maxpool", 2),
+                    ("conv", 3, 3, {"stride": 2, "padding": 1}), "tanh"],
+        "decoder": [("convT", 2, 3, {"stride": 2, "padding": 1, "output_padding": 1}),
+                    "tanh", ("upsample", 2), ("conv", 1, 3, {"padding": 1})],
+    }
+
+    def ae(spec, shape=(1, 8, 8), batch=2, flat=False, **kw):
+        def case(rng):
+            model = ConvAutoencoder(**spec, input_shape=shape, rng=rng, **kw)
+            x = rng.uniform(0.05, 0.95, size=(batch, *shape))
+            if flat:
+                x = x.reshape(batch, -1)
+            noise = model.corruption.sample(x, rng) if model.corruption else None
+            return check_model(model, x, noise=noise)
+        return case
+    register("model ConvAutoencoder (conv/maxpool/convT/upsample, bernoulli)")(ae(small))
+    register("model ConvAutoencoder (flat input, batch 1, mse)")(
+        ae(small, batch=1, flat=True, likelihood="mse"))
+    register("model ConvAutoencoder (masking corruption, odd 7x5, 2 channels)")(ae(
+        {"encoder": [("conv", 3, 3, {"stride": 2, "padding": 1}), "tanh", "flatten",
+                     ("linear", 4)],
+         "decoder": [("linear", 3 * 4 * 3), "tanh", ("reshape", 3, 4, 3),
+                     ("convT", 2, 3, {"stride": 2, "padding": 1})]},
+        shape=(2, 7, 5), corruption=MaskingNoise(0.3)))
+
+    # The book's architecture at full size with its kinks smoothed (ReLU ->
+    # softplus, max -> average pooling): a directional step moves all
+    # ~40,000 units at once and would cross some ReLU or max-pool kink
+    # (measured: 1.6e-6 with h = 1e-4). Max pooling and ReLU are checked on
+    # their own above, element by element, away from kinks.
+    def book(rng):
+        smooth = {"relu": "softplus"}
+        spec = {part: [smooth.get(e, e) if isinstance(e, str)
+                       else ("avgpool",) + e[1:] if e[0] == "maxpool" else e
+                       for e in layers]
+                for part, layers in PML_BOOK_CNN.items()}
+        model = ConvAutoencoder(**spec, rng=rng)
+        x = rng.uniform(0.05, 0.95, size=(2, 1, 28, 28))
+        return directional_check(model, x, rng=rng, n_directions=3)
+    register("model ConvAutoencoder (the PML book's CNN, smoothed, directional)")(book)
+
+    def vae(decoder):
+        def case(rng):
+            model = ConvVAE(
+                encoder=[("conv", 2, 3, {"stride": 2, "padding": 1}), "tanh",
+                         ("avgpool", 3, {"stride": 2, "padding": 1})],
+                decoder=decoder, latent=2, input_shape=(1, 6, 6), rng=rng)
+            x = rng.uniform(0.05, 0.95, size=(3, 1, 6, 6))
+            # h = 1e-5: the loss is ~25 nats, so h = 1e-6 leaves rounding
+            # errors of ~1e-9 against gradients of ~1e-2
+            return check_model(model, x, eps=rng.standard_normal((3, 2)), h=1e-5)
+        return case
+    register("model ConvVAE (transposed-conv decoder)")(vae(
+        [("linear", 2 * 3 * 3), "tanh", ("reshape", 2, 3, 3),
+         ("convT", 1, 4, {"stride": 2, "padding": 1})]))
+    register("model ConvVAE (upsample + conv decoder)")(vae(
+        [("linear", 2 * 3 * 3), "tanh", ("reshape", 2, 3, 3),
+         ("upsample", 2, {"mode": "bilinear"}), ("conv", 1, 3, {"padding": 1})]))
+
+
+_register_models()
