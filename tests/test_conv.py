@@ -348,3 +348,16 @@ def test_geometry_errors_of_pools_and_transposed_conv():
         F.upsample_nearest2d_forward(np.ones((1, 1, 2, 2)), 0)
     assert F.conv_geometry("conv_transpose2d", (7, 7), 3, 2, 1, 1)[-1] == (14, 14)
     assert F.conv_geometry("conv2d", (28, 28), 3, 2, 1)[-1] == (14, 14)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_max_pool_nan_is_the_first_max_on_both_backends(padding):
+    """NaN wins its window as in np.argmax (the first NaN), on both backends."""
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 1, 2] = np.nan
+    ref = functional.max_pool2d_forward(x, 3, 2, padding)
+    got = kernels.max_pool2d_forward(x, 3, 2, padding)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1][0], ref[1][0])
+    assert np.isnan(ref[0][0, 0, 0, 0])

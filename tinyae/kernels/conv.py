@@ -22,9 +22,23 @@ from .dense import jit
 # --------------------------------------------------------------------------
 
 @jit
+def _valid(n_out, s, offset, n_in):
+    """The output indices j in [lo, hi) whose input index j s + offset lies
+    in [0, n_in): the part of a window row that is not padding."""
+    lo = 0
+    while lo < n_out and lo * s + offset < 0:
+        lo += 1
+    hi = n_out
+    while hi > lo and (hi - 1) * s + offset >= n_in:
+        hi -= 1
+    return lo, hi
+
+
+@jit
 def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
     """x: (N, C, H, W) -> cols: (C kh kw, N Ho Wo), zeros where the window
-    reads padding (functional.im2col)."""
+    reads padding (functional.im2col). The valid column range of each
+    (q, row) is computed once, so the copy loop has no bounds test."""
     N, C, H, W = x.shape
     cols = np.empty((C * kh * kw, N * Ho * Wo), x.dtype)
     zero = x.dtype.type(0)
@@ -32,6 +46,7 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
         for p in range(kh):
             for q in range(kw):
                 row = (c * kh + p) * kw + q
+                lo, hi = _valid(Wo, sw, q - pw, W)
                 for n in range(N):
                     for i in range(Ho):
                         r = i * sh + p - ph
@@ -40,9 +55,17 @@ def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
                             for j in range(Wo):
                                 cols[row, base + j] = zero
                             continue
-                        for j in range(Wo):
-                            v = j * sw + q - pw
-                            cols[row, base + j] = x[n, c, r, v] if 0 <= v < W else zero
+                        for j in range(lo):
+                            cols[row, base + j] = zero
+                        if sw == 1:                  # contiguous: LLVM vectorises
+                            off = q - pw
+                            for j in range(lo, hi):
+                                cols[row, base + j] = x[n, c, r, j + off]
+                        else:
+                            for j in range(lo, hi):
+                                cols[row, base + j] = x[n, c, r, j * sw + q - pw]
+                        for j in range(hi, Wo):
+                            cols[row, base + j] = zero
     return cols
 
 
@@ -55,16 +78,20 @@ def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
         for p in range(kh):
             for q in range(kw):
                 row = (c * kh + p) * kw + q
+                lo, hi = _valid(Wo, sw, q - pw, W)
                 for n in range(N):
                     for i in range(Ho):
                         r = i * sh + p - ph
                         if r < 0 or r >= H:
                             continue
                         base = (n * Ho + i) * Wo
-                        for j in range(Wo):
-                            v = j * sw + q - pw
-                            if 0 <= v < W:
-                                x[n, c, r, v] += cols[row, base + j]
+                        if sw == 1:
+                            off = q - pw
+                            for j in range(lo, hi):
+                                x[n, c, r, j + off] += cols[row, base + j]
+                        else:
+                            for j in range(lo, hi):
+                                x[n, c, r, j * sw + q - pw] += cols[row, base + j]
     return x
 
 
@@ -193,10 +220,17 @@ def conv_transpose2d_backward(dout, cache, need_dx=True):
 # --------------------------------------------------------------------------
 
 @jit
-def _max_pool(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
+def _max_pool(x, kh, kw, sh, sw, ph, pw, Ho, Wo, has_nan):
     """out, arg: (N, C, Ho, Wo); arg = p kw + q of the first max of each
     window in row-major order, padding read as -inf (as np.argmax on the
-    reference's window array, NaN included: the first NaN wins)."""
+    reference's window array, NaN included: the first NaN wins).
+
+    Each window starts from its offset (0, 0) (-inf if that is padding,
+    which then stays the answer only if every real pixel is -inf, as in
+    the reference) and scans its real pixels, rows [p0, p1) and columns
+    [q0, q1), with no bounds test inside. The NaN rule costs as much as the
+    rest of the loop (measured 12 ms against 6 ms on 128 x 16 x 28 x 28),
+    so it is only tested when ``has_nan``."""
     N, C, H, W = x.shape
     out = np.empty((N, C, Ho, Wo), x.dtype)
     arg = np.empty((N, C, Ho, Wo), np.int64)
@@ -204,15 +238,18 @@ def _max_pool(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
     for n in range(N):
         for c in range(C):
             for i in range(Ho):
+                r0 = i * sh - ph
+                p0, p1 = max(0, -r0), min(kh, H - r0)
                 for j in range(Wo):
-                    best = ninf
-                    where = -1
-                    for p in range(kh):
-                        r = i * sh + p - ph
-                        for q in range(kw):
-                            v = j * sw + q - pw
-                            val = x[n, c, r, v] if (0 <= r < H and 0 <= v < W) else ninf
-                            if where < 0 or val > best or (val != val and best == best):
+                    v0 = j * sw - pw
+                    q0, q1 = max(0, -v0), min(kw, W - v0)
+                    corner_real = p0 == 0 and q0 == 0
+                    best = x[n, c, r0, v0] if corner_real else ninf
+                    where = 0
+                    for p in range(p0, p1):
+                        for q in range(q0, q1):
+                            val = x[n, c, r0 + p, v0 + q]
+                            if val > best or (has_nan and val != val and best == best):
                                 best = val
                                 where = p * kw + q
                     out[n, c, i, j] = best
@@ -288,7 +325,8 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     cache = (arg, x.shape, (k, s, pad))."""
     k, s, pad, _, out_hw = conv_geometry("max_pool2d", x.shape[2:], kernel,
                                          kernel if stride is None else stride, padding)
-    out, arg = _max_pool(np.ascontiguousarray(x), *k, *s, *pad, *out_hw)
+    x = np.ascontiguousarray(x)
+    out, arg = _max_pool(x, *k, *s, *pad, *out_hw, bool(np.isnan(x.max())))
     return out, (arg, x.shape, (k, s, pad))
 
 

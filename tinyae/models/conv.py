@@ -330,3 +330,71 @@ CONV_VAE_DECODERS = {
                  ("upsample", 2), ("conv", 32, 3, {"padding": 1}), "relu",
                  ("upsample", 2), ("conv", 1, 3, {"padding": 1})],
 }
+
+
+# --------------------------------------------------------------------------
+# Diagnostics of upsampling decoders (Odena, Dumoulin and Olah, "Deconvolution
+# and checkerboard artifacts", Distill 2016)
+# --------------------------------------------------------------------------
+
+def overlap_map(kernel, stride, *, mode="transposed", size=8):
+    """How many kernel taps reach each output pixel of one upsampling stage.
+
+    mode "transposed": a transposed convolution of an all-ones (size, size)
+    input with an all-ones kernel and no padding: every input pixel stamps
+    the kernel onto the output, so each output pixel holds the number of
+    stamps covering it. mode "upsample": nearest upsampling by ``stride``
+    followed by a convolution with padding kernel // 2 (resize-convolution).
+    Returns the interior of the map, ``kernel`` pixels away from the borders
+    (where fewer input pixels exist), as float64.
+
+    For stride 2: kernel 3 gives counts 1, 2, 4 (max/min 4), kernel 5 gives
+    4, 6, 9 (2.25), kernel 4 is uniform (4), resize-convolution is uniform
+    (kernel^2): the kernel size must be divisible by the stride for a
+    transposed convolution to cover its output evenly.
+    """
+    kernel = check_positive_int(kernel, "kernel")
+    stride = check_positive_int(stride, "stride")
+    check_choice(mode, "mode", ("transposed", "upsample"))
+    size = check_positive_int(size, "size")
+    x = np.ones((1, 1, size, size))
+    w = np.ones((1, 1, kernel, kernel))
+    if mode == "transposed":
+        out = ops.conv_transpose2d_forward(x, w, np.zeros(1), stride, 0, 0)[0]
+    else:
+        up = ops.upsample_nearest2d_forward(x, stride)[0]
+        out = ops.conv2d_forward(up, w, np.zeros(1), 1, kernel // 2)[0]
+    m = kernel
+    if out.shape[-1] <= 2 * m:
+        raise ValueError(f"size {size} is too small for kernel {kernel} and stride "
+                         f"{stride}: no interior is left")
+    return out[0, 0, m:-m, m:-m].astype(np.float64)
+
+
+def checkerboard_power(images):
+    """Share of each image's variance in the period-2 patterns.
+
+    images: (N, H, W) or (N, 1, H, W) with H, W even. With Y the 2-D DFT of
+    an image minus its mean, the share is
+
+        (|Y(pi, pi)|^2 + |Y(pi, 0)|^2 + |Y(0, pi)|^2) / sum_k |Y(k)|^2,
+
+    i.e. the power of the patterns (-1)^(i+j), (-1)^i and (-1)^j -- the
+    checkerboard and stripes a stride-2 decoder leaves -- over the total.
+    An image with uniform random pixels has about 3 / (H W); a smooth
+    digit far less. Returns the mean over images (a float).
+    """
+    a = np.asarray(images, dtype=np.float64)
+    a = a.reshape(a.shape[0], *a.shape[-2:])
+    if a.shape[1] % 2 or a.shape[2] % 2:
+        raise ValueError(f"images must have even height and width, got shape {a.shape}")
+    a = a - a.mean(axis=(1, 2), keepdims=True)
+    h, w = a.shape[1:]
+    si = (-1.0) ** np.arange(h)[:, None]                  # (H, 1) pattern (-1)^i
+    sj = (-1.0) ** np.arange(w)[None, :]                  # (1, W) pattern (-1)^j
+    # |Y(pi, pi)|^2 / (H W) etc., by Parseval the share of sum a^2
+    parts = [np.sum(a * (si * sj), axis=(1, 2)), np.sum(a * si, axis=(1, 2)),
+             np.sum(a * sj, axis=(1, 2))]
+    total = np.sum(a * a, axis=(1, 2)) * h * w
+    power = sum(p * p for p in parts) / np.maximum(total, np.finfo(np.float64).tiny)
+    return float(np.mean(power))
