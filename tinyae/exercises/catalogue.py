@@ -19,26 +19,11 @@ from .. import functional as F
 from ..gradcheck import core as gradcheck_core
 from ..layers import Linear, Sigmoid
 from . import harness
-from .specs import Case, Exercise, Mistake, attempt
+from .catalogue_conv import CONV2D, MAX_POOL
+from .specs import DTYPES, F32, F64, Case, Exercise, Mistake, attempt
+from .specs import cast_inputs as _cast
+from .specs import cases_in_both_dtypes as _cases
 
-F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
-DTYPES = (F64, F32)
-
-
-def _cast(dtype, **arrays):
-    return {k: np.asarray(v).astype(dtype) if isinstance(v, np.ndarray) else v
-            for k, v in arrays.items()}
-
-
-def _cases(rng, specs):
-    """[(label, fn(rng) -> dict of float64 arrays and numbers)] -> Cases in
-    both dtypes (the same numbers, cast)."""
-    cases = []
-    for label, make in specs:
-        inputs = make(rng)
-        for dtype in DTYPES:
-            cases.append(Case(f"{label}, {dtype.name}", dtype, _cast(dtype, **inputs)))
-    return cases
 
 
 def _away(rng, shape, low=0.2, high=2.0):
@@ -983,7 +968,8 @@ IW_BOUND = Exercise(
     ))
 
 
-#: Exercise number -> Exercise, in course order.
+#: Exercise number -> Exercise, in course order (the image exercises are in
+#: ``catalogue_conv``).
 EXERCISES = {ex.number: ex for ex in (LINEAR, ACTIVATIONS, BCE, GRADCHECK, ADAM_EXERCISE,
                                       CORRUPTION, CONTRACTIVE, KL_SPARSITY, REPARAM,
-                                      IW_BOUND)}
+                                      IW_BOUND, CONV2D, MAX_POOL)}

@@ -115,6 +115,43 @@ def train_autoencoder(ops=None, *, activation="sigmoid", corruption=None, penalt
     return np.array(losses)
 
 
+def train_conv_autoencoder(ops=None, *, steps=150, channels=4, seed=0):
+    """Train a small convolutional autoencoder for ``steps`` minibatches of
+    32 and return the loss of every step, (steps,):
+
+        x (32, 1, 14, 14) -> conv 3x3, stride 2, padding 1 -> (32, C, 7, 7)
+        -> ReLU -> max-pool 2x2, stride 1 (overlapping windows) -> (32, C, 6, 6)
+        -> flatten -> linear -> 196 logits, BCE against x.
+
+    ``ops["conv2d_forward"]`` is called as (x, K, b, stride, padding) and
+    ``ops["max_pool2d_forward"]`` as (x, kernel, stride).
+    """
+    ops = _ops(ops)
+    x = digits().reshape(N_DIGITS, 1, 14, 14)
+    rng = np.random.default_rng(seed)
+    n_flat = channels * 36
+    params = {"K": init_weight("glorot", (channels, 1, 3, 3), 9, 9 * channels, rng,
+                               np.float64),
+              "bK": np.zeros(channels),
+              "W": init_weight("glorot", (n_flat, 196), n_flat, 196, rng, np.float64),
+              "b": np.zeros(196)}
+    state, losses = {}, []
+    for t, idx in enumerate(_batches(rng, steps), start=1):
+        xb = x[idx]                                                   # (32, 1, 14, 14)
+        a, cc = ops["conv2d_forward"](xb, params["K"], params["bK"], 2, 1)
+        h, cr = ops["relu_forward"](a)                                # (32, C, 7, 7)
+        pooled, cp = ops["max_pool2d_forward"](h, 2, 1)               # (32, C, 6, 6)
+        out, cl = ops["linear_forward"](pooled.reshape(BATCH, n_flat), params["W"],
+                                        params["b"])
+        loss, dout = ops["bce_with_logits_loss"](out, xb.reshape(BATCH, 196))
+        dflat, dW, db = ops["linear_backward"](dout, cl)
+        dh = ops["max_pool2d_backward"](dflat.reshape(pooled.shape), cp)
+        _, dK, dbK = ops["conv2d_backward"](ops["relu_backward"](dh, cr), cc)
+        _adam_step(ops, params, {"K": dK, "bK": dbK, "W": dW, "b": db}, state, t)
+        losses.append(float(loss))
+    return np.array(losses)
+
+
 def _init_vae(rng, n, hidden, latent):
     shapes = {"W1": (n, hidden), "Wmu": (hidden, latent), "Wlv": (hidden, latent),
               "W3": (latent, hidden), "W4": (hidden, n)}
@@ -217,6 +254,8 @@ def _final_loss(kind, run):
 def _train(kind, ops, settings):
     if kind == "vae":
         return train_vae(ops, return_params=True, **settings)
+    if kind == "conv":
+        return train_conv_autoencoder(ops, **settings)
     return train_autoencoder(ops, **settings)
 
 
@@ -247,7 +286,8 @@ def compare_training(kind, student_ops, *, what, tol=TOL, **settings):
     else:
         measure = (f"{s:.3f}, the reference to {reference:.3f} (mean loss of the last "
                    f"{TAIL} steps)")
-        model = "the autoencoder" + (f" ({detail})" if detail else "")
+        model = ("the convolutional autoencoder" if kind == "conv" else "the autoencoder") \
+            + (f" ({detail})" if detail else "")
     return {"passed": passed, "student": s, "reference": reference, "tol": tol,
             "text": f"{what} trains {model} for {len(losses)} steps to {measure}: "
                     f"{'pass' if passed else 'FAIL'} (tolerance {100 * tol:g}%)"}

@@ -92,6 +92,27 @@ class Case:
     inputs: dict
 
 
+F64, F32 = np.dtype(np.float64), np.dtype(np.float32)
+DTYPES = (F64, F32)
+
+
+def cast_inputs(dtype, **inputs):
+    """The arrays among ``inputs`` cast to ``dtype`` (numbers kept as they are)."""
+    return {k: np.asarray(v).astype(dtype) if isinstance(v, np.ndarray) else v
+            for k, v in inputs.items()}
+
+
+def cases_in_both_dtypes(rng, specs):
+    """[(label, make(rng) -> dict of float64 arrays and numbers)] -> Cases in
+    float64 and float32 (the same numbers, cast)."""
+    cases = []
+    for label, make in specs:
+        inputs = make(rng)
+        for dtype in DTYPES:
+            cases.append(Case(f"{label}, {dtype.name}", dtype, cast_inputs(dtype, **inputs)))
+    return cases
+
+
 @dataclass
 class Exercise:
     number: int
