@@ -486,7 +486,8 @@ ADAM_EXERCISE = Exercise(
                  ("v_hat = v / (1 - b2 ** t)", "v_hat = v"))),
         Mistake("eps_inside_sqrt",
                 "eps is inside the square root: Adam divides by sqrt(v_hat) + eps; "
-                "sqrt(v_hat + eps) caps the step for small gradients at lr m_hat / 1e-4",
+                "sqrt(v_hat + eps) is at least sqrt(eps) = 1e-4, which shrinks the steps "
+                "of every parameter whose gradients are smaller than that",
                 _adam_variant(eps_inside=True),
                 (("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"),)),
         Mistake("stale_moments",
