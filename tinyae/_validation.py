@@ -100,3 +100,37 @@ def check_choice(value, name, choices):
         raise ValueError(
             f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+# --------------------------------------------------------------------------
+# Command-line flags: argparse ``type=`` functions, one per kind of value.
+# argparse prefixes the message with the flag ("argument --epochs: ..."), so
+# every command line names the flag, the value and what was expected.
+# --------------------------------------------------------------------------
+
+def _arg_number(kind, text, ok, expected):
+    import argparse
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {expected}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def arg_positive_int(text):
+    """argparse type: an integer >= 1 (epochs, threads, steps)."""
+    return _arg_number(int, text, lambda v: v >= 1, "an integer >= 1")
+
+
+def arg_nonneg_int(text):
+    """argparse type: an integer >= 0 (seeds, warm-up steps)."""
+    return _arg_number(int, text, lambda v: v >= 0, "an integer >= 0")
+
+
+def arg_positive_float(text):
+    """argparse type: a finite number > 0 (tolerances, learning rates)."""
+    return _arg_number(float, text, lambda v: np.isfinite(v) and v > 0,
+                       "a finite number > 0")
