@@ -8,14 +8,16 @@ theta`` (as in PyTorch's SGD and Adam), applied to every parameter.
 Which arrays an optimiser holds. It is built on a model's ``params`` dict and
 keeps those very arrays; it updates nothing else. Two rules follow:
 
-* ``step(grads)`` needs exactly the keys of ``params``, each gradient with
-  its parameter's shape and dtype, and never a parameter array itself in
-  place of its gradient;
-* ``holds(params)`` says whether ``params`` are the very arrays it holds
-  (array identity, key by key), and ``check_holds(params, name)`` raises if
-  not. ``tinyae.train.fit`` calls it before training, so an optimiser built
+* ``step(grads)`` needs every key of ``params``, each gradient with its
+  parameter's shape and dtype, and never a parameter array itself in place
+  of its gradient (gradients of parameters it does not hold are ignored:
+  an optimiser built on part of a model's parameters trains that part);
+* ``check_holds(optimizer, model.params)`` raises unless every array the
+  optimiser holds *is* (array identity) the model's parameter of the same
+  name. ``tinyae.train.fit`` calls it before training, so an optimiser built
   on another model (a model re-created after its optimiser, as when one
-  notebook cell is re-run) is an error instead of a run that trains nothing.
+  notebook cell is re-run) is an error instead of a run that trains
+  nothing. Shapes cannot tell two such models apart; identity can.
 
 Settings are checked when set: ``lr > 0`` and finite (also when a schedule
 sets ``optimizer.lr``), ``weight_decay >= 0``, ``momentum`` and each of
@@ -78,39 +80,15 @@ class Optimizer:
     def lr(self, value):
         self._lr = check_positive_float(value, "lr")
 
-    def holds(self, params):
-        """Whether ``params`` are the very arrays this optimiser updates."""
-        return (isinstance(params, dict) and params.keys() == self.params.keys()
-                and all(params[k] is p for k, p in self.params.items()))
-
-    def check_holds(self, params, name="model.params"):
-        """Raise ValueError unless ``params`` are the arrays this optimiser holds."""
-        if self.holds(params):
-            return
-        if isinstance(params, dict) and params.keys() == self.params.keys():
-            why = ("same names and shapes but other arrays: the model was "
-                   "probably re-created after the optimiser (a re-run notebook cell?)")
-        else:
-            why = (f"other parameter names (optimiser: {sorted(self.params)[:4]}..., "
-                   f"{name}: {sorted(params)[:4] if isinstance(params, dict) else params}...)")
-        raise ValueError(
-            f"{type(self).__name__} was built on other arrays than {name} "
-            f"({why}); stepping it would train nothing. Build it on this "
-            f"model: {type(self).__name__}(model.params, ...)")
-
     def step(self, grads):
-        """Update every held parameter in place from ``grads`` (same keys,
-        and each gradient its parameter's shape and dtype)."""
+        """Update every held parameter in place from ``grads``: a dict with
+        (at least) the held keys, each gradient with its parameter's shape
+        and dtype. Entries for parameters not held are ignored (frozen)."""
         if not isinstance(grads, dict):
             raise TypeError(f"grads must be a dict name -> array, got {type(grads).__name__}")
         missing = self.params.keys() - grads.keys()
         if missing:
             raise KeyError(f"grads has no entry for parameter(s) {sorted(missing)}")
-        extra = grads.keys() - self.params.keys()
-        if extra:
-            raise KeyError(
-                f"grads has entries for parameter(s) {sorted(extra)} this optimiser "
-                f"does not hold: were the grads computed by another model?")
         for name, p in self.params.items():
             g = grads[name]
             if g is p:
@@ -183,6 +161,31 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         m, v = _slot(state, "m", p), _slot(state, "v", p)
         ops.adam_update(p, g, m, v, self.lr, b1, b2, self.eps, self.t)
+
+
+def check_holds(optimizer, params, name="model.params"):
+    """Raise ValueError unless each array ``optimizer.params`` holds is the
+    very array ``params`` has under that name (a subset is fine: frozen
+    parameters). Works with anything that has a ``params`` dict (an
+    optimiser or a wrapper such as ``tinyae.scores.ParameterAverage``)."""
+    held = getattr(optimizer, "params", None)
+    if not isinstance(held, dict):
+        raise TypeError(f"optimizer must hold a params dict (e.g. Adam(model.params)), "
+                        f"got {type(optimizer).__name__}")
+    unknown = sorted(held.keys() - params.keys())
+    other = sorted(k for k in held.keys() & params.keys() if held[k] is not params[k])
+    if not unknown and not other:
+        return
+    if unknown:
+        why = f"it holds parameter(s) {unknown[:4]} that {name} has not"
+    else:
+        why = (f"{len(other)} of its arrays ({other[:3]}...) have the right names but are "
+               f"not {name}'s arrays: the model was probably re-created after the "
+               f"optimiser (a re-run notebook cell?)")
+    raise ValueError(
+        f"{type(optimizer).__name__} was built on another model's parameters ({why}); "
+        f"stepping it would train nothing. Build it on this model: "
+        f"{type(optimizer).__name__}(model.params, ...)")
 
 
 OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
