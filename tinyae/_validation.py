@@ -19,12 +19,14 @@ def check_dtype(dtype, name="dtype"):
     return dt
 
 
-def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True):
+def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True,
+                allow_empty=False):
     """Validate an input array and return it.
 
     x must be a NumPy float32/float64 array with ``ndim`` dimensions (and
     ``dtype`` if given). ``shape`` may hold ints or None (any size), e.g.
-    ``(None, 784)``. With ``finite=True`` NaN or inf is an error.
+    ``(None, 784)``. With ``finite=True`` NaN or inf is an error. An array
+    with 0 rows (first axis empty) is an error unless ``allow_empty``.
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(
@@ -39,6 +41,10 @@ def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True):
     if x.ndim != ndim:
         raise ValueError(
             f"{name} must be {ndim}-D, got shape {x.shape}")
+    if not allow_empty and x.ndim and x.shape[0] == 0:
+        raise ValueError(
+            f"{name} has 0 rows (shape {x.shape}): empty data has no loss, "
+            f"code or gradient")
     if shape is not None:
         for axis, (got, want) in enumerate(zip(x.shape, shape)):
             if want is not None and got != want:

@@ -57,7 +57,9 @@ def _as_tuple(data, name):
 def _check_finite_params(model, epoch, step, loss, lr):
     """Raise DivergenceError naming the first parameter with NaN or inf."""
     for k, p in model.params.items():
-        if not np.isfinite(p.sum()) and not np.isfinite(p).all():
+        with np.errstate(all="ignore"):      # the sum is a cheap first test
+            suspicious = not np.isfinite(p.sum())
+        if suspicious and not np.isfinite(p).all():
             raise DivergenceError(
                 f"parameter {k!r} became non-finite (NaN or inf) in the optimiser "
                 f"step at epoch {epoch}, step {step} (batch loss before it "
