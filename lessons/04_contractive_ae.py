@@ -72,7 +72,7 @@ from tinyae.bench import best_time
 from tinyae.corruption import GaussianNoise
 from tinyae.data import load_mnist, swiss_roll_3d
 from tinyae.lesson import Lesson
-from tinyae.models import ContractiveAutoencoder, DenoisingAutoencoder, MLPAutoencoder
+from tinyae.models import ContractiveAutoencoder, MLPAutoencoder
 from tinyae.optim import Adam
 from tinyae.penalties import contractive, contractive_from_code, encoder_jacobian
 from tinyae.plotting import curves, grids
@@ -135,9 +135,9 @@ def mnist_part(lesson):
     seed = int(rng.integers(2**31))                              # same init for all three
     models = {
         "AE": MLPAutoencoder(sizes=(784, N_HIDDEN), rng=np.random.default_rng(seed), **shape),
-        "DAE": DenoisingAutoencoder(corruption=GaussianNoise(DAE_SIGMA), sizes=(784, N_HIDDEN),
+        "DAE": MLPAutoencoder(corruption=GaussianNoise(DAE_SIGMA), sizes=(784, N_HIDDEN),
                                     rng=np.random.default_rng(seed), **shape),
-        "CAE": ContractiveAutoencoder(n_in=784, n_hidden=N_HIDDEN, lam=LAM, tied=True,
+        "CAE": ContractiveAutoencoder(sizes=(784, N_HIDDEN), lam=LAM, tied=True,
                                       rng=np.random.default_rng(seed), dtype=np.float32),
     }
     for name, model in models.items():
@@ -246,8 +246,8 @@ def roll_part(lesson):
     epochs = 3 * ROLL_EPOCHS if lesson.full else ROLL_EPOCHS
     gain, align, v_min = {}, {}, {}
     for name, lam in (("AE", 0.0), ("CAE", ROLL_LAM)):
-        model = ContractiveAutoencoder(n_in=3, n_hidden=ROLL_HIDDEN, lam=lam, tied=True,
-                                       output="mse", rng=np.random.default_rng(seed),
+        model = ContractiveAutoencoder(sizes=(3, ROLL_HIDDEN), lam=lam, tied=True,
+                                       likelihood="mse", rng=np.random.default_rng(seed),
                                        dtype=np.float32)
         train(model, x, epochs=epochs, lr=3e-3, batch_size=50, rng=rng,
               progress=lesson.progress)

@@ -308,31 +308,60 @@ def kl_sparsity(h, rho, beta):
     return value, dh
 
 
+def reparameterize(mu, logvar, eps):
+    """The reparameterisation trick: one sample of q = N(mu, diag exp(logvar))
+    as a differentiable function of its parameters and parameter-free noise,
+
+        z = mu + sigma * eps,   sigma = exp(logvar / 2),   eps ~ N(0, I).
+
+    mu, logvar, eps: (..., d) -> ``(z, sigma)``, each (..., d). ``logvar`` is
+    a log *variance*: sampling with exp(logvar) as the standard deviation
+    would pass a finite-difference check (forward and backward would agree
+    with each other) and still sample the wrong distribution.
+
+    Backward: dz/dmu = 1 and dz/dlogvar = eps * sigma / 2 (since
+    d sigma / d logvar = sigma / 2), so ``dmu = dz``,
+    ``dlogvar = dz * eps * sigma / 2``.
+    """
+    sigma = np.exp(0.5 * logvar)
+    return mu + sigma * eps, sigma
+
+
+def gaussian_kl(mu, logvar):
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per example, in closed form:
+
+        KL = 0.5 sum_d (exp(logvar_d) + mu_d^2 - 1 - logvar_d),
+        dKL/dmu = mu,   dKL/dlogvar = 0.5 (exp(logvar) - 1).
+
+    mu, logvar: (..., d) -> (...,). Per unit, v - log v - 1 (v the variance)
+    is smallest at v = 1: the KL pulls every posterior towards unit variance.
+    """
+    return 0.5 * np.sum(np.exp(logvar) + mu * mu - 1.0 - logvar, axis=-1)
+
+
 def reparameterize_kl(mu, logvar, eps):
-    """One reparameterised sample and the KL to N(0, I), together.
+    """One reparameterised sample and the mean KL to N(0, I), together:
+    ``z, sigma = reparameterize(mu, logvar, eps)`` and
+    ``KL = (1/N) sum_n gaussian_kl(mu_n, logvar_n)`` (a float, summed in
+    float64). The VAE's training step.
 
-    mu, logvar, eps: (N, latent). With sigma = exp(logvar / 2):
-
-        z  = mu + sigma * eps                                      (N, latent)
-        KL = (1/N) sum_{n,d} 0.5 (sigma^2 + mu^2 - 1 - logvar)     a float
-
-    Returns ``(z, KL, cache)``, cache = (mu, eps, sigma).
+    mu, logvar, eps: (N, d). Returns ``(z, KL, cache)``, cache = (mu, eps, sigma).
     """
     n = mu.shape[0]
-    sigma = np.exp(0.5 * logvar)
-    z = mu + sigma * eps
-    kl = 0.5 * float(np.sum(sigma * sigma + mu * mu - 1.0 - logvar, dtype=np.float64)) / n
+    z, sigma = reparameterize(mu, logvar, eps)
+    kl = float(np.sum(gaussian_kl(mu, logvar), dtype=np.float64)) / n
     return z, kl, (mu, eps, sigma)
 
 
 def reparameterize_kl_backward(dz, cache, beta):
-    """Gradients of ``L = f(z) + beta * KL`` given dz = df/dz:
+    """Gradients of ``L = f(z) + beta * KL`` given dz = df/dz, from the
+    derivatives of ``reparameterize`` and ``gaussian_kl`` (the KL is a mean
+    over the batch, hence the 1/N):
 
         dmu     = dz + beta * mu / N
         dlogvar = dz * eps * sigma / 2 + beta * (sigma^2 - 1) / (2 N)
 
-    (dz/dlogvar = eps * sigma / 2, dKL/dmu = mu / N, dKL/dlogvar =
-    (exp(logvar) - 1) / (2 N)). dz: (N, latent) -> (dmu, dlogvar).
+    dz: (N, d) -> (dmu, dlogvar).
     """
     mu, eps, sigma = cache
     b = beta / mu.shape[0]
