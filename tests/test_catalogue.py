@@ -153,7 +153,7 @@ bad("gradcheck: directional_check of a noisy loss",
     lambda t: GC.directional_check(Quadratic(noisy=True), rng=rng()),
     NondeterministicLossError, r"fix eps/noise")
 bad("gradcheck: VAE given rng instead of eps",
-    lambda t: GC.check_model(VAE(n_in=4, hidden=(3,), latent=2, rng=rng()),
+    lambda t: GC.check_model(VAE(sizes=(4, 3, 2), rng=rng()),
                              xs(3, 4), rng=rng()),
     NondeterministicLossError, r"VAE gave two different values.*fix eps/noise")
 bad("gradcheck: check_model of a float32 model",
@@ -574,6 +574,161 @@ bad("losses: gaussian_nll logvar shape", lambda t: losses.gaussian_nll(xs(2, 3),
     backends=True)
 bad("losses: mse of 0 rows", lambda t: losses.mse(np.zeros((0, 3)), np.zeros((0, 3))),
     ValueError, r"pred has 0 rows", backends=True)
+
+# ============================================================================
+# models (both backends): support, empty data, huge inputs, shapes, dtypes
+# ============================================================================
+
+D = 6                                   # input width of every small model below
+
+
+def bernoulli_models():
+    """Every model with a Bernoulli likelihood: name -> constructor."""
+    from tinyae.corruption import GaussianNoise, MaskingNoise
+    from tinyae.models import (ContractiveAutoencoder, SparseAutoencoder,
+                               StackedAutoencoder)
+    return {
+        "MLP": lambda: ae(),
+        "denoising (Gaussian)": lambda: ae(corruption=GaussianNoise(0.3)),
+        "denoising (masking)": lambda: ae(corruption=MaskingNoise(0.25)),
+        "contractive": lambda: ContractiveAutoencoder(sizes=(D, 3), lam=0.1, rng=rng()),
+        "sparse": lambda: SparseAutoencoder(sizes=(D, 3), rng=rng()),
+        "stacked": lambda: StackedAutoencoder(sizes=(D, 4, 2), rng=rng()),
+        "VAE": lambda: VAE(sizes=(D, 4, 2), rng=rng()),
+    }
+
+
+def gaussian_models():
+    from tinyae.models import LinearAutoencoder
+    return {
+        "MLP (mse)": lambda: ae(likelihood="mse"),
+        "VAE (gaussian)": lambda: VAE(sizes=(D, 4, 2), likelihood="gaussian", rng=rng()),
+        "linear": lambda: LinearAutoencoder(sizes=(D, 2), rng=rng()),
+    }
+
+
+def loss_of(make, x):
+    return make().loss_and_grad(x, rng=rng())
+
+
+def fwd_loss_of(make, x):
+    return make().loss(x, rng=rng())
+
+
+for name, make in bernoulli_models().items():
+    for how, fn in (("loss_and_grad", loss_of), ("loss", fwd_loss_of)):
+        bad(f"{name} {how}: pixels 0..255 (Bernoulli support)",
+            lambda t, m=make, f=fn: f(m, 255 * xs()), ValueError,
+            r"x must lie in \[0, 1\] for likelihood='bernoulli', got values in "
+            r"\[\d+\.?\d*, 2\d\d.*divide by 255", backends=True)
+    bad(f"{name}: negative targets (Bernoulli support)",
+        lambda t, m=make: loss_of(m, xs() - 0.5), ValueError,
+        r"x must lie in \[0, 1\] .* got values in \[-0.4", backends=True)
+    bad(f"{name}: 1e200 inputs (Bernoulli support)",
+        lambda t, m=make: loss_of(m, np.full((3, D), 1e200)), ValueError,
+        r"x must lie in \[0, 1\] .* got values in \[1e\+200, 1e\+200\]", backends=True)
+
+for name, make in {**bernoulli_models(), **gaussian_models()}.items():
+    bad(f"{name} loss_and_grad: 0 rows",
+        lambda t, m=make: loss_of(m, np.zeros((0, D))), ValueError,
+        r"x has 0 rows \(shape \(0, 6\)\)", backends=True)
+    bad(f"{name} loss: 0 rows",
+        lambda t, m=make: fwd_loss_of(m, np.zeros((0, D))), ValueError,
+        r"x has 0 rows \(shape \(0, 6\)\)", backends=True)
+    bad(f"{name} encode: 0 rows",
+        lambda t, m=make: m().encode(np.zeros((0, D))), ValueError,
+        r"x has 0 rows \(shape \(0, 6\)\)", backends=True)
+    bad(f"{name} fit: 0 rows",
+        lambda t, m=make: fit_ae(model=m(), data=np.zeros((0, D))), ValueError,
+        r"data has 0 rows \(shape \(0, 6\)\)")
+    bad(f"{name} evaluate: 0 rows",
+        lambda t, m=make: evaluate(m(), np.zeros((0, D)), rng=rng()), ValueError,
+        r"data has 0 rows")
+    bad(f"{name}: NaN input",
+        lambda t, m=make: loss_of(m, np.where(np.eye(4, D) > 0, np.nan, 0.5)), ValueError,
+        r"x contains 4 non-finite value\(s\)", backends=True)
+    bad(f"{name}: wrong width",
+        lambda t, m=make: loss_of(m, xs(4, D + 1)), ValueError,
+        r"x must have shape \(\*, 6\), got \(4, 7\)", backends=True)
+    bad(f"{name}: float32 input to a float64 model",
+        lambda t, m=make: loss_of(m, xs().astype(np.float32)), TypeError,
+        r"x must have dtype float64 .* got float32", backends=True)
+    bad(f"{name}: a 1-D input",
+        lambda t, m=make: loss_of(m, xs()[0]), ValueError,
+        r"x must be 2-D, got shape \(6,\)", backends=True)
+    bad(f"{name}: a list input",
+        lambda t, m=make: loss_of(m, xs().tolist()), TypeError,
+        r"x must be a numpy array, got list", backends=True)
+
+for name, make in gaussian_models().items():
+    bad(f"{name}: 1e200 inputs make the loss infinite",
+        lambda t, m=make: loss_of(m, np.full((3, D), 1e200)), ValueError,
+        r"x is too large: it holds values up to 1e\+200 .* loss would be infinite; "
+        r"rescale the data", backends=True)
+bad("MLP (mse) float32: 1e19 inputs would make the loss infinite",
+    lambda t: ae(likelihood="mse", dtype=np.float32).loss_and_grad(
+        np.full((3, D), 1e19, np.float32)), ValueError,
+    r"x is too large: it holds values up to 1e\+19 .* 6 float32 values overflows",
+    backends=True)
+bad("MLP: inputs of 1e200 with a separate target in [0, 1]",
+    lambda t: ae().loss_and_grad(np.full((3, D), 1e200), target=xs(3)), ValueError,
+    r"x is too large: it holds values up to 1e\+200", backends=True)
+bad("MLP: target of another shape",
+    lambda t: ae().loss_and_grad(xs(4), target=xs(3)), ValueError,
+    r"target and x must have the same shape, got \(3, 6\) and \(4, 6\)", backends=True)
+bad("MLP: target 0..255",
+    lambda t: ae().loss_and_grad(xs(), target=255 * xs()), ValueError,
+    r"target must lie in \[0, 1\] for likelihood='bernoulli'", backends=True)
+bad("MLP decode: 0 rows", lambda t: ae().decode(np.zeros((0, 2))), ValueError,
+    r"z has 0 rows \(shape \(0, 2\)\)", backends=True)
+bad("stacked pretrain: pixels 0..255",
+    lambda t: bernoulli_models()["stacked"]().pretrain(255 * xs(), epochs=1, batch_size=4,
+                                                       rng=rng()),
+    ValueError, r"x must lie in \[0, 1\] for likelihood='bernoulli'")
+bad("stacked pretrain: 0 rows",
+    lambda t: bernoulli_models()["stacked"]().pretrain(np.zeros((0, D)), epochs=1,
+                                                       batch_size=4, rng=rng()),
+    ValueError, r"x has 0 rows")
+bad("denoising: noise of the wrong shape",
+    lambda t: bernoulli_models()["denoising (Gaussian)"]().loss_and_grad(
+        xs(4), noise=np.zeros((3, D))), ValueError,
+    r"noise must have shape \(4, 6\), got \(3, 6\)", backends=True)
+bad("denoising: neither noise nor rng",
+    lambda t: bernoulli_models()["denoising (Gaussian)"]().loss_and_grad(xs()), ValueError,
+    r"rng must be a numpy Generator when noise is not given")
+bad("MLP: noise given to a model without corruption",
+    lambda t: ae().loss_and_grad(xs(), noise=np.zeros((8, D))), ValueError,
+    r"noise was given but this autoencoder has no corruption")
+bad("gradcheck: denoising model given rng instead of noise",
+    lambda t: GC.check_model(bernoulli_models()["denoising (Gaussian)"](), xs(3), rng=rng()),
+    NondeterministicLossError, r"MLPAutoencoder gave two different values.*fix eps/noise")
+bad("VAE: eps of the wrong shape",
+    lambda t: VAE(sizes=(D, 4, 2), rng=rng()).loss_and_grad(xs(4), eps=np.zeros((4, 3))),
+    ValueError, r"eps must have shape \(4, 2\), got \(4, 3\)", backends=True)
+bad("VAE: neither eps nor rng",
+    lambda t: VAE(sizes=(D, 4, 2), rng=rng()).loss_and_grad(xs()), ValueError,
+    r"pass rng \(a numpy Generator\) or eps")
+bad("VAE: decoder_variance learned with a Bernoulli likelihood",
+    lambda t: VAE(sizes=(D, 4, 2), rng=rng(), decoder_variance="learned"), ValueError,
+    r"decoder_variance='learned' needs likelihood='gaussian'")
+bad("MLP: likelihood='poisson'", lambda t: ae(likelihood="poisson"), ValueError,
+    r"likelihood must be one of \['bernoulli', 'mse'\], got 'poisson'")
+bad("MLP: output= (the old keyword)", lambda t: ae(output="bernoulli"), TypeError,
+    r"unexpected keyword argument 'output'")
+bad("MLP: sizes=(6,)", lambda t: ae(sizes=(6,)), ValueError,
+    r"sizes must have at least 2 entries, got \(6,\)")
+bad("MLP: sizes=(6, 0)", lambda t: ae(sizes=(6, 0)), ValueError,
+    r"sizes\[1\] must be a positive integer, got 0")
+bad("MLP: sizes=6", lambda t: ae(sizes=6), TypeError,
+    r"sizes must be a sequence of layer widths .* got 6")
+bad("MLP: corruption=0.5", lambda t: ae(corruption=0.5), TypeError,
+    r"corruption must be None or a tinyae.corruption.Corruption.* got 0.5")
+bad("MLP: activation='gelu'", lambda t: ae(activation="gelu"), ValueError,
+    r"activation must be one of \[.*\], got 'gelu'")
+bad("MLP: dtype=float16", lambda t: ae(dtype=np.float16), ValueError,
+    r"dtype must be float32 or float64, got <class 'numpy.float16'>")
+bad("MLP: rng=0", lambda t: ae(rng=0) if False else MLPAutoencoder(sizes=(D, 2), rng=0),
+    TypeError, r"rng must be a numpy.random.Generator .* got int")
 
 # ============================================================================
 # valid inputs that look odd: they must run

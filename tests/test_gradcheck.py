@@ -149,7 +149,7 @@ def test_runner_fails_a_near_miss_case_at_its_default_tolerance(monkeypatch, rng
 
 def test_stochastic_model_without_fixed_noise_says_fix_eps(rng):
     from tinyae.models import VAE
-    vae = VAE(n_in=6, hidden=(5,), latent=2, rng=rng)
+    vae = VAE(sizes=(6, 5, 2), rng=rng)
     x = rng.uniform(0.1, 0.9, size=(3, 6))
     with pytest.raises(gradcheck.NondeterministicLossError, match="fix eps/noise"):
         check_model(vae, x, rng=rng)

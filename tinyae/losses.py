@@ -17,19 +17,23 @@ from .backend import ops
 
 #: Likelihood name -> the interval its targets must lie in (None: any real).
 #: The one home of the support check: the loss functions below and every
-#: model with a ``likelihood`` call ``check_support``.
+#: model with a ``likelihood`` call ``check_support`` on their targets.
 SUPPORT = {"bernoulli": (0.0, 1.0), "gaussian": None, "mse": None}
 
 
 def check_support(x, likelihood, name="x"):
-    """Raise ValueError if ``x`` has values outside the support of
-    ``likelihood`` (``SUPPORT``), e.g. grey levels 0..255 given to a
-    Bernoulli model, which drive its loss negative without bound. Returns x."""
+    """Raise ValueError if ``x`` lies outside the support of ``likelihood``.
+
+    A bounded likelihood (``SUPPORT``: Bernoulli, [0, 1]) refuses values
+    outside its interval, e.g. grey levels 0..255, which drive a Bernoulli
+    loss negative without bound. An unbounded one (Gaussian / squared
+    error) refuses values so large that the loss overflows
+    (``check_scale``). Returns x."""
     if likelihood not in SUPPORT:
         raise ValueError(f"likelihood must be one of {sorted(SUPPORT)}, got {likelihood!r}")
     bounds = SUPPORT[likelihood]
-    if bounds is None or x.size == 0:
-        return x
+    if bounds is None:
+        return check_scale(x, name)
     lo, hi = x.min(), x.max()
     if lo < bounds[0] or hi > bounds[1]:
         hint = " (grey levels 0..255? divide by 255)" if hi > 1.5 else ""
@@ -39,19 +43,21 @@ def check_support(x, likelihood, name="x"):
     return x
 
 
-def check_finite_loss(loss, inputs):
-    """Raise ValueError if ``loss`` is not finite although the ``inputs``
-    (dict name -> array, already checked finite) are: values so large that
-    the arithmetic overflows. Returns loss."""
-    if np.isfinite(loss):
-        return loss
-    name, x = max(inputs.items(), key=lambda kv: float(np.max(np.abs(kv[1]), initial=0)))
-    big = float(np.max(np.abs(x), initial=0))
-    raise ValueError(
-        f"the loss is {loss} although every input is finite: {name} holds values "
-        f"up to {big:.3g} in magnitude ({x.dtype}), too large for the arithmetic "
-        f"(squares overflow beyond ~{np.sqrt(np.finfo(x.dtype).max):.0e}); "
-        f"rescale the data, e.g. standardise it")
+def check_scale(x, name="x"):
+    """Raise ValueError if ``x`` is so large that the squared norm of one of
+    its rows overflows its dtype (|x| beyond ~1e154 / sqrt(width) in
+    float64, ~1e19 / sqrt(width) in float32): a squared error, a Gaussian
+    likelihood or a first layer's product would be infinite. Returns x."""
+    row = int(np.prod(x.shape[1:]))
+    limit = float(np.sqrt(np.finfo(x.dtype).max / max(row, 1)))
+    big = float(np.max(np.abs(x)))
+    if big > limit:
+        raise ValueError(
+            f"{name} is too large: it holds values up to {big:.3g} in magnitude, and "
+            f"beyond {limit:.2g} the squared norm of a row of {row} {x.dtype} values "
+            f"overflows, so the loss would be infinite; rescale the data (e.g. "
+            f"standardise it)")
+    return x
 
 
 def _check_pair(pred, pred_name, target):

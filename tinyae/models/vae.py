@@ -52,6 +52,7 @@ from ..distributions import LIKELIHOODS
 from ..functional import reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, Sequential
 from ..layers import activation as make_activation
+from ..losses import check_support
 from .base import Model, batched
 
 
@@ -168,10 +169,7 @@ class VAE(LatentBounds, Model):
     def _check_data(self, x, c, name="x"):
         """Validate x: (batch, n_in) and c: (batch, n_cond) (or None)."""
         self._check_x(x, self.n_in, name)
-        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(
-                f"{name} must lie in [0, 1] for likelihood='bernoulli', got values in "
-                f"[{x.min():.4g}, {x.max():.4g}]")
+        check_support(x, self.likelihood, name)
         return self._check_c(c, x.shape[0])
 
     def _check_c(self, c, n):
