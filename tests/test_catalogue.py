@@ -673,6 +673,24 @@ bad("MLP (mse) float32: 1e19 inputs would make the loss infinite",
 bad("MLP: inputs of 1e200 with a separate target in [0, 1]",
     lambda t: ae().loss_and_grad(np.full((3, D), 1e200), target=xs(3)), ValueError,
     r"x is too large: it holds values up to 1e\+200", backends=True)
+def clf():
+    from tinyae.models import SoftmaxClassifier
+    return SoftmaxClassifier(n_in=D, n_classes=3, rng=rng())
+
+
+bad("softmax: 1e200 inputs", lambda t: clf().loss_and_grad(np.full((2, D), 1e200),
+                                                          np.array([0, 1])),
+    ValueError, r"x is too large: it holds values up to 1e\+200", backends=True)
+bad("softmax: 0 rows", lambda t: clf().loss_and_grad(np.zeros((0, D)), np.zeros(0, int)),
+    ValueError, r"x has 0 rows", backends=True)
+bad("softmax: label 3 of 3 classes", lambda t: clf().loss_and_grad(xs(2), np.array([0, 3])),
+    ValueError, r"y must hold class labels in \[0, 3\), got values in \[0, 3\]", backends=True)
+bad("softmax: float labels", lambda t: clf().loss_and_grad(xs(2), np.array([0.0, 1.0])),
+    TypeError, r"y must hold integer class labels in \[0, 3\) .* got dtype float64",
+    backends=True)
+bad("softmax: one label for two rows", lambda t: clf().loss_and_grad(xs(2), np.array([0])),
+    ValueError, r"y must have shape \(2,\) \(one label per row of x\), got \(1,\)",
+    backends=True)
 bad("MLP: target of another shape",
     lambda t: ae().loss_and_grad(xs(4), target=xs(3)), ValueError,
     r"target and x must have the same shape, got \(3, 6\) and \(4, 6\)", backends=True)
@@ -750,6 +768,29 @@ valid("optim: Adam betas=(0, 0)", lambda t: Adam(ae().params, betas=(0.0, 0.0)),
 valid("optim: momentum=0", lambda t: Momentum(ae().params, lr=0.1, momentum=0.0), "plain SGD")
 valid("bernoulli targets exactly 0 and 1",
       lambda t: ae().loss_and_grad(np.tile([0.0, 1.0], (3, 3))), "the ends of the support")
+valid("MLP (mse): targets outside [0, 1]",
+      lambda t: ae(likelihood="mse").loss_and_grad(255 * xs() - 100),
+      "a Gaussian likelihood has the whole real line as support")
+valid("MLP: standardised input with a target in [0, 1]",
+      lambda t: ae().loss_and_grad(5 * xs() - 2.5, target=xs()),
+      "only the target must lie in the Bernoulli support")
+valid("denoising: corrupted input leaves [0, 1]",
+      lambda t: bernoulli_models()["denoising (Gaussian)"]().loss_and_grad(xs(), rng=rng()),
+      "Gaussian noise moves the input, the clean target stays in [0, 1]")
+valid("layers: Linear.forward of 0 rows",
+      lambda t: __import__("tinyae.layers").layers.Linear(D, 2, rng=rng()).forward(
+          np.zeros((0, D))),
+      "a layer maps rows to rows with no reduction: 0 rows in, 0 rows out, no NaN")
+valid("corruption: MaskingNoise(1.0)",
+      lambda t: __import__("tinyae.corruption").corruption.MaskingNoise(1.0),
+      "masks every input: degenerate but well defined (the model learns the mean)")
+valid("metrics: roc_auc of lists", lambda t: __import__("tinyae.metrics").metrics.roc_auc(
+          [0.1, 0.2], [0.3]), "converted to arrays; checked non-empty and finite")
+valid("data: binarize_static of 0 rows", lambda t: data.binarize_static(np.zeros((0, 3))),
+      "element-wise, no reduction: an empty array in, an empty array out")
+valid("MLP (mse) float64: inputs of 1e100",
+      lambda t: ae(likelihood="mse").loss_and_grad(np.full((2, D), 1e100)),
+      "large but the loss (~1e200) is finite; only overflow is refused")
 valid("checkpoint: NaN weights with allow_nonfinite=True",
       lambda t: checkpoint.load(ae(), saved(t, with_nan(ae())), allow_nonfinite=True),
       "explicitly asked for, e.g. to inspect a diverged run")
