@@ -16,6 +16,7 @@ import gzip
 import io
 import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,11 @@ import pytest
 from tinyae import bench, checkpoint, data, gradcheck, lesson, losses, threads
 from tinyae import backend as _backend
 from tinyae.checkpoint import CheckpointError
+from tinyae.corruption import MaskingNoise
 from tinyae.data import DataError, DataNotFoundError
 from tinyae.gradcheck import NondeterministicLossError
+from tinyae.layers import Linear
+from tinyae.metrics import roc_auc
 from tinyae.models import VAE, MLPAutoencoder
 from tinyae.optim import SGD, Adam, Momentum, cosine_decay
 from tinyae.train import DivergenceError, evaluate, fit
@@ -217,10 +221,10 @@ def forged(t, shape):
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(
         header, {"descr": "<f8", "fortran_order": False, "shape": shape})
-    with __import__("zipfile").ZipFile(path) as z:
+    with zipfile.ZipFile(path) as z:
         members = {i.filename: z.read(i) for i in z.infolist()}
     members["encoder.0.W.npy"] = header.getvalue() + bytes(192)
-    with __import__("zipfile").ZipFile(path, "w") as z:
+    with zipfile.ZipFile(path, "w") as z:
         for k, v in members.items():
             z.writestr(k, v)
     return path
@@ -778,13 +782,13 @@ valid("denoising: corrupted input leaves [0, 1]",
       lambda t: bernoulli_models()["denoising (Gaussian)"]().loss_and_grad(xs(), rng=rng()),
       "Gaussian noise moves the input, the clean target stays in [0, 1]")
 valid("layers: Linear.forward of 0 rows",
-      lambda t: __import__("tinyae.layers").layers.Linear(D, 2, rng=rng()).forward(
+      lambda t: Linear(D, 2, rng=rng()).forward(
           np.zeros((0, D))),
       "a layer maps rows to rows with no reduction: 0 rows in, 0 rows out, no NaN")
 valid("corruption: MaskingNoise(1.0)",
-      lambda t: __import__("tinyae.corruption").corruption.MaskingNoise(1.0),
+      lambda t: MaskingNoise(1.0),
       "masks every input: degenerate but well defined (the model learns the mean)")
-valid("metrics: roc_auc of lists", lambda t: __import__("tinyae.metrics").metrics.roc_auc(
+valid("metrics: roc_auc of lists", lambda t: roc_auc(
           [0.1, 0.2], [0.3]), "converted to arrays; checked non-empty and finite")
 valid("data: binarize_static of 0 rows", lambda t: data.binarize_static(np.zeros((0, 3))),
       "element-wise, no reduction: an empty array in, an empty array out")
