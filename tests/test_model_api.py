@@ -84,3 +84,34 @@ def test_a_model_without_loss_says_so():
             return 0.0, self.grads
     with pytest.raises(NotImplementedError, match="Half must implement loss"):
         Half().loss(np.zeros((1, 1)))
+
+
+def test_jacobian_diagnostics_work_for_any_one_layer_sigmoid_or_tanh_encoder():
+    """The plain AE and the DAE have the CAE's Jacobian tools (lesson 04
+    compares all three): J matches finite differences of encode."""
+    rng = np.random.default_rng(5)
+    ae = models.MLPAutoencoder(sizes=(5, 3), code_activation="tanh", rng=rng)
+    x = rng.uniform(size=(2, 5))
+    J = ae.jacobian(x)
+    h = 1e-6
+    for i in range(5):
+        e = np.zeros(5)
+        e[i] = h
+        fd = (ae.encode(x + e) - ae.encode(x - e)) / (2 * h)        # (2, 3)
+        np.testing.assert_allclose(J[:, :, i], fd, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(ae.jacobian_norm(x), np.linalg.norm(J, axis=(1, 2)),
+                               rtol=1e-12)
+    assert ae.jacobian(x.astype(np.float64), dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="one-layer encoder with a sigmoid or tanh code"):
+        models.MLPAutoencoder(sizes=(5, 4, 3), rng=rng).jacobian(x)
+
+
+def test_reconstruction_loss_is_the_clean_likelihood_term():
+    rng = np.random.default_rng(6)
+    x = rng.uniform(0.05, 0.95, size=(4, 6))
+    cae = models.ContractiveAutoencoder(sizes=(6, 3), lam=2.0, corruption=GaussianNoise(0.3),
+                                        rng=rng)
+    loss = cae.loss(x, noise=np.zeros_like(x))             # zero noise: the clean input
+    assert cae.reconstruction_loss(x) == pytest.approx(cae.last_stats["recon"], rel=1e-12)
+    assert loss - cae.reconstruction_loss(x) == pytest.approx(cae.last_stats["penalty"],
+                                                              rel=1e-9)

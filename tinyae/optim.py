@@ -188,9 +188,6 @@ def check_holds(optimizer, params, name="model.params"):
         f"{type(optimizer).__name__}(model.params, ...)")
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
-
-
 def cosine_decay(lr, epochs, *, floor=1e-3):
     """Learning-rate schedule ``epoch -> lr`` for ``fit(lr_schedule=...)``.
 

@@ -183,26 +183,43 @@ def gaussian_nll_loss(mu, logvar, target):
 # memory. The NumPy versions here are the readable definition.
 # --------------------------------------------------------------------------
 
-#: Activation name -> (forward, backward) pair of the functions above.
-ACTIVATION_OPS = {
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "tanh": (tanh_forward, tanh_backward),
-    "relu": (relu_forward, relu_backward),
-    "softplus": (softplus_forward, softplus_backward),
-    "identity": (identity_forward, identity_backward),
+def _sigmoid_slope(h):
+    """h = s(a): act'(a) = d(h) = h (1 - h), d'(h) = 1 - 2 h."""
+    return h * (1 - h), 1 - 2 * h
+
+
+def _tanh_slope(h):
+    """h = tanh(a): act'(a) = d(h) = 1 - h^2, d'(h) = -2 h."""
+    return 1 - h * h, -2 * h
+
+
+#: The one table of activations: name -> (forward, backward, slope). The
+#: layers (``tinyae.layers.ACTIVATIONS``), the fused ops below and the Numba
+#: twins are built from its names. ``slope`` gives act'(a) as a function of
+#: the output h = act(a) and its h-derivative (what the contractive penalty
+#: needs); None where act' is not a function of h alone.
+ACTIVATIONS = {
+    "sigmoid": (sigmoid_forward, sigmoid_backward, _sigmoid_slope),
+    "tanh": (tanh_forward, tanh_backward, _tanh_slope),
+    "relu": (relu_forward, relu_backward, None),
+    "softplus": (softplus_forward, softplus_backward, None),
+    "identity": (identity_forward, identity_backward, None),
 }
+
+#: Activations whose slope is a function of their output (sigmoid, tanh).
+SLOPE_ACTIVATIONS = tuple(k for k, (_, _, slope) in ACTIVATIONS.items() if slope)
 
 
 def linear_act_forward(x, W, b, activation):
     """Affine map then activation: ``out = act(x W + b)``.
 
     x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out);
-    ``activation`` is a key of ``ACTIVATION_OPS``. cache =
+    ``activation`` is a key of ``ACTIVATIONS``. cache =
     ``((x, W), act_cache, activation)``: the Linear's cache and the
     activation's, so the pair can also be run as two separate layers.
     """
     a, lin_cache = linear_forward(x, W, b)
-    out, act_cache = ACTIVATION_OPS[activation][0](a)
+    out, act_cache = ACTIVATIONS[activation][0](a)
     return out, (lin_cache, act_cache, activation)
 
 
@@ -219,7 +236,7 @@ def linear_act_backward(dout, cache, need_dx=True):
     backward FLOPs.
     """
     lin_cache, act_cache, activation = cache
-    da = ACTIVATION_OPS[activation][1](dout, act_cache)
+    da = ACTIVATIONS[activation][1](dout, act_cache)
     x, W = lin_cache
     dW = x.T @ da
     db = da.sum(axis=0)
@@ -247,25 +264,11 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, t):
     p -= step * m / denom
 
 
-def _sigmoid_slope(h):
-    """h = s(a): act'(a) = d(h) = h (1 - h), d'(h) = 1 - 2 h."""
-    return h * (1 - h), 1 - 2 * h
-
-
-def _tanh_slope(h):
-    """h = tanh(a): act'(a) = d(h) = 1 - h^2, d'(h) = -2 h."""
-    return 1 - h * h, -2 * h
-
-
-#: Activation name -> h -> (act'(a) as a function of h, its h-derivative).
-ACTIVATION_SLOPES = {"sigmoid": _sigmoid_slope, "tanh": _tanh_slope}
-
-
 def contractive_penalty(h, W, activation, lam):
     """Contractive penalty of a one-layer encoder h = act(x W + b).
 
     h: (N, n_h), W: (n_in, n_h); with d = act'(a) (a function of h, see
-    ``ACTIVATION_SLOPES``) and c_j = sum_i W_ij^2:
+    ``ACTIVATIONS``) and c_j = sum_i W_ij^2:
 
         P      = lam / N * sum_{n,j} d_nj^2 c_j      = lam * mean_n ||J_n||_F^2
         dP/dh  = lam / N * 2 d_nj d'(h_nj) c_j       (N, n_h)
@@ -275,7 +278,7 @@ def contractive_penalty(h, W, activation, lam):
     second path of W's gradient, through h.) Returns ``(P, dh, dW)``.
     """
     n = h.shape[0]
-    d, dd = ACTIVATION_SLOPES[activation](h)
+    d, dd = ACTIVATIONS[activation][2](h)
     c = np.sum(W * W, axis=0)                          # (n_h,)
     d2 = d * d
     value = lam * float(np.sum(d2 @ c)) / n

@@ -13,9 +13,8 @@ h = act(x W + b), so the penalty is exact and costs about one matmul
 
 import numpy as np
 
-from ..penalties import SLOPES, _contractive_from_code, encoder_jacobian
+from ..penalties import SLOPES, _contractive_from_code
 from .._validation import check_choice, check_nonneg_float, check_sizes
-from .base import batched
 from .mlp import MLPAutoencoder
 
 
@@ -66,22 +65,3 @@ class ContractiveAutoencoder(MLPAutoencoder):
         if grad:
             self._linear.grads["W"] += dW_pen
         return penalty, dh_pen, {"penalty": penalty}
-
-    # -- diagnostics -----------------------------------------------------------
-    def jacobian(self, x):
-        """Exact encoder Jacobian per example: x (N, n_in) -> (N, n_hidden, n_in),
-        J_n = diag(act'(a_n)) W^T. Memory N * n_hidden * n_in: pass small batches."""
-        h = self.encode(x)
-        return encoder_jacobian(h, self._linear.params["W"], activation=self.activation)
-
-    def jacobian_norm(self, x):
-        """||J_f(x_n)||_F per example, (N,), without forming the Jacobian:
-        ||J_n||_F^2 = sum_j act'(a_nj)^2 sum_i W_ij^2."""
-        W = self._linear.params["W"]
-        c = np.sum(W * W, axis=0)                            # (n_code,)
-
-        def norms(xb):
-            d, _ = SLOPES[self.activation](self.encoder.forward(xb))
-            return np.sqrt((d * d) @ c)
-        self._check_x(x, self.n_in)
-        return batched(norms, x)

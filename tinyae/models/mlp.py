@@ -17,6 +17,7 @@ from ..corruption import Corruption
 from ..layers import ACTIVATIONS, INITS, Linear, Sequential, TiedLinear
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_scale, check_support
+from ..penalties import SLOPES, encoder_jacobian
 from .base import Model, batched
 
 
@@ -167,6 +168,13 @@ class MLPAutoencoder(Model):
         self.last_stats = {"recon": recon, **stats}
         return recon + penalty
 
+    def reconstruction_loss(self, x):
+        """The likelihood term alone on the clean x: no corruption, no code
+        penalty; sum over features, mean over the rows of x (a float)."""
+        check_support(self._check_x(x, self.n_in), self.likelihood)
+        out = batched(lambda xb: self.decoder.forward(self.encoder.forward(xb)), x)
+        return getattr(ops, self._loss_op)(out, x)[0]
+
     def _code_penalty(self, code, grad):
         """A penalty on the code, for subclasses (sparse, contractive).
 
@@ -178,3 +186,37 @@ class MLPAutoencoder(Model):
         plain autoencoder has none.
         """
         return 0.0, None, {}
+
+    # -- diagnostics (one-layer encoders with sigmoid or tanh codes) --------
+    def _one_layer_encoder(self):
+        """The encoder's Linear, for the Jacobian diagnostics: they need
+        h = act(x W + b) with act' a function of h (sigmoid or tanh)."""
+        if len(self.sizes) != 2 or self.code_activation not in SLOPES:
+            raise ValueError(
+                f"the Jacobian diagnostics need a one-layer encoder with a sigmoid or "
+                f"tanh code, this model has sizes={self.sizes}, "
+                f"code_activation={self.code_activation!r}")
+        return self.encoder[0]
+
+    def jacobian(self, x, *, dtype=None):
+        """Exact encoder Jacobian per example: x (N, n_in) -> (N, n_code, n_in),
+        J_n = diag(act'(a_n)) W^T (``tinyae.penalties.encoder_jacobian``),
+        computed in ``dtype`` (default the model's; float64 for spectra of a
+        float32 model). Memory N * n_code * n_in: pass small batches."""
+        W = self._one_layer_encoder().params["W"]
+        dtype = self.dtype if dtype is None else check_dtype(dtype)
+        h = self.encode(x).astype(dtype, copy=False)
+        return encoder_jacobian(h, W.astype(dtype, copy=False),
+                                activation=self.code_activation)
+
+    def jacobian_norm(self, x):
+        """||J_f(x_n)||_F per example, (N,), without forming the Jacobian:
+        ||J_n||_F^2 = sum_j act'(a_nj)^2 sum_i W_ij^2."""
+        W = self._one_layer_encoder().params["W"]
+        c = np.sum(W * W, axis=0)                            # (n_code,)
+
+        def norms(xb):
+            d, _ = SLOPES[self.code_activation](self.encoder.forward(xb))
+            return np.sqrt((d * d) @ c)
+        self._check_x(x, self.n_in)
+        return batched(norms, x)

@@ -18,8 +18,7 @@ import numpy as np
 
 from .._validation import (check_choice, check_dtype, check_nonneg_float,
                            check_positive_int, check_rng)
-from ..layers import ACTIVATIONS, INITS, Linear, Sequential
-from ..layers import activation as make_activation
+from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
 from ..losses import check_scale
 from .base import Model, batched
 
@@ -139,15 +138,9 @@ class SoftmaxClassifier(Model):
         self.dtype = check_dtype(dtype)
 
         sizes = (self.n_in,) + self.hidden + (self.n_classes,)
-        layers = []
-        for i in range(len(sizes) - 1):
-            if i > 0:
-                layers.append(make_activation(self.activation))
-            layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init,
-                                 dtype=self.dtype))
-        self.net = Sequential(*layers)
+        self.net = dense_stack(sizes, self.activation, rng=rng, init=init, dtype=self.dtype)
         self.modules = {"net": self.net}
-        self._linears = [layer for layer in layers if isinstance(layer, Linear)]
+        self._linears = [layer for layer in self.net.layers if isinstance(layer, Linear)]
 
     # -- inference ---------------------------------------------------------
     def logits(self, x):

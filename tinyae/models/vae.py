@@ -50,8 +50,7 @@ from ..backend import ops
 from ..bounds import LatentBounds
 from ..distributions import LIKELIHOODS
 from ..functional import reparameterize
-from ..layers import ACTIVATIONS, INITS, Layer, Linear, Sequential
-from ..layers import activation as make_activation
+from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
 from ..losses import check_support
 from .base import Model, batched
 
@@ -72,17 +71,6 @@ class DecoderLogVariance(Layer):
 
     def __repr__(self):
         return f"DecoderLogVariance(size={self.params['logvar'].size})"
-
-
-def _mlp(sizes, act, *, rng, init, dtype, final_activation):
-    """Dense layers sizes[0] -> ... -> sizes[-1] with ``act`` between them
-    (and after the last one if ``final_activation``)."""
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init, dtype=dtype))
-        if final_activation or i < len(sizes) - 2:
-            layers.append(make_activation(act))
-    return Sequential(*layers)
 
 
 class VAE(LatentBounds, Model):
@@ -143,11 +131,11 @@ class VAE(LatentBounds, Model):
 
         kw = dict(rng=rng, init=init, dtype=self.dtype)
         enc_sizes = (self.n_in + self.n_cond,) + self.hidden
-        self.encoder = _mlp(enc_sizes, activation, final_activation=True, **kw)
+        self.encoder = dense_stack(enc_sizes, activation, final_activation=True, **kw)
         self.encoder_mu = Linear(enc_sizes[-1], self.n_code, **kw)
         self.encoder_logvar = Linear(enc_sizes[-1], self.n_code, **kw)
         dec_sizes = (self.n_code + self.n_cond,) + self.decoder_hidden + (self.n_in,)
-        self.decoder = _mlp(dec_sizes, activation, final_activation=False, **kw)
+        self.decoder = dense_stack(dec_sizes, activation, final_activation=False, **kw)
         self.modules = {"encoder": self.encoder, "encoder_mu": self.encoder_mu,
                         "encoder_logvar": self.encoder_logvar, "decoder": self.decoder}
         size = DECODER_VARIANCES[self.decoder_variance]
