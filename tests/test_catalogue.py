@@ -461,6 +461,19 @@ for argv, pattern in [
 bad("bench: --json in a folder that does not exist",
     lambda t: cli(bench.run, ["--json", str(t / "no" / "b.json"), "--no-torch"]), CLIError,
     r"argument --json: cannot write '.*b.json': folder '.*no' does not exist")
+def bench_json_without_write_permission(t):
+    """As root every folder is writable, so the refusal is simulated."""
+    import os
+    real = os.access
+    os.access = lambda path, mode: False
+    try:
+        cli(bench.run, ["--json", str(t / "b.json"), "--no-torch"])
+    finally:
+        os.access = real
+
+
+bad("bench: --json in a folder without write permission", bench_json_without_write_permission,
+    CLIError, r"argument --json: cannot write '.*b.json': folder '.*' is not writable")
 bad("bench: --json is a directory",
     lambda t: cli(bench.run, ["--json", str(t), "--no-torch"]), CLIError,
     r"argument --json: cannot write .*: it is a directory")
