@@ -570,6 +570,64 @@ bad("threads: set_threads(-1)", lambda t: threads.set_threads(-1), ValueError,
     r"n must be .* got -1")
 
 # ============================================================================
+# corruption, penalties, metrics, scores, layers, PCA: found by trying
+# ============================================================================
+
+from tinyae import corruption, penalties, scores  # noqa: E402
+from tinyae.models import PCA  # noqa: E402
+
+bad("corruption: GaussianNoise(-1)", lambda t: corruption.GaussianNoise(-1), ValueError,
+    r"sigma must be a finite number >= 0, got -1")
+bad("corruption: GaussianNoise(nan)", lambda t: corruption.GaussianNoise(float("nan")),
+    ValueError, r"sigma must be .* got nan")
+bad("corruption: MaskingNoise(1.5)", lambda t: MaskingNoise(1.5), ValueError,
+    r"fraction must be a number in \[0, 1\], got 1.5")
+bad("corruption: sample without rng", lambda t: corruption.GaussianNoise(0.5).sample(xs(), None),
+    TypeError, r"rng must be a numpy.random.Generator .* got NoneType")
+bad("penalties: l1 lam=-1", lambda t: penalties.l1(xs(), lam=-1), ValueError,
+    r"lam must be a finite number >= 0, got -1")
+bad("penalties: kl rho=0", lambda t: penalties.kl(xs(), rho=0.0, beta=1.0), ValueError,
+    r"rho must be a number in \(0, 1\), got 0.0")
+bad("penalties: kl rho=1", lambda t: penalties.kl(xs(), rho=1.0, beta=1.0), ValueError,
+    r"rho must be a number in \(0, 1\), got 1.0")
+bad("penalties: kl of 0 rows", lambda t: penalties.kl(np.zeros((0, 3)), rho=0.05, beta=1.0),
+    ValueError, r"h has 0 rows")
+bad("metrics: roc_auc of nothing", lambda t: roc_auc(np.array([]), np.array([1.0])),
+    ValueError, r"scores_neg must be a non-empty 1-D array of scores, got shape \(0,\)")
+bad("metrics: roc_auc with NaN", lambda t: roc_auc(np.array([np.nan, 1.0]), np.array([1.0])),
+    ValueError, r"scores_neg contains non-finite scores")
+bad("scores: dae_score sigma=0",
+    lambda t: scores.dae_score(ae(sizes=(2, 3), likelihood="mse"), xs(3, 2), 0.0),
+    ValueError, r"sigma must be a finite number > 0, got 0.0")
+bad("scores: ParameterAverage decay=1",
+    lambda t: scores.ParameterAverage(adam(ae()), decay=1.0), ValueError,
+    r"decay must be a number in \[0, 1\), got 1.0")
+bad("layers: Linear(0, 3)", lambda t: Linear(0, 3, rng=rng()), ValueError,
+    r"n_in must be a positive integer, got 0")
+bad("layers: Linear init='he2'", lambda t: Linear(2, 3, rng=rng(), init="he2"), ValueError,
+    r"init must be one of \[.*\], got 'he2'")
+bad("layers: Linear.forward of the wrong width", lambda t: Linear(2, 3, rng=rng()).forward(xs(4, 5)),
+    ValueError, r"Linear.forward: x must have 2 features on its last axis, got shape \(4, 5\)")
+bad("PCA: n_components=0", lambda t: PCA(0), ValueError,
+    r"n_components must be a positive integer, got 0")
+bad("PCA: fit of 0 rows", lambda t: PCA(2).fit(np.zeros((0, 4))), ValueError, r"x has 0 rows")
+bad("PCA: more components than features", lambda t: PCA(5).fit(xs(10, 4)), ValueError,
+    r"n_components must be <= min\(n_samples, n_features\) = min\(10, 4\) = 4, got 5")
+bad("PCA: transform before fit", lambda t: PCA(2).transform(xs(10, 4)), RuntimeError,
+    r"this PCA is not fitted yet: call fit\(x\) first")
+bad("VAE: sample n=0", lambda t: VAE(sizes=(D, 4, 2), rng=rng()).sample(0, rng=rng()),
+    ValueError, r"n must be a positive integer, got 0")
+bad("VAE: beta=-1", lambda t: VAE(sizes=(D, 4, 2), rng=rng(), beta=-1), ValueError,
+    r"beta must be a finite number >= 0, got -1")
+bad("data: ring n=0", lambda t: data.ring(0, rng=rng()), ValueError,
+    r"n must be a positive integer, got 0")
+bad("data: two_moons noise=-1", lambda t: data.two_moons(10, rng=rng(), noise=-1), ValueError,
+    r"noise must be a finite number >= 0, got -1")
+bad("data: mixture with a negative weight",
+    lambda t: data.GaussianMixture([-0.5, 1.5], [[0.0], [1.0]], [[[1.0]], [[1.0]]]),
+    ValueError, r"weights must all be finite and > 0, got \[-0.5, 1.5\]")
+
+# ============================================================================
 # losses (both backends)
 # ============================================================================
 
