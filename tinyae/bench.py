@@ -69,6 +69,7 @@ import time
 import numpy as np
 
 from . import threads
+from ._validation import arg_nonneg_int, arg_positive_int
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
@@ -80,6 +81,7 @@ from .optim import Adam
 BATCH = 128
 LR = 1e-3
 CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae", "conv")
+MNIST_TRAIN_ROWS = 60_000
 TORCH_NA = "n/a (torch not installed)"
 
 
@@ -444,11 +446,11 @@ def format_table(rows, na=TORCH_NA):
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m tinyae.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+    p.add_argument("--threads", type=arg_positive_int, default=os.cpu_count() or 1,
                    help="threads for OpenBLAS, PyTorch and Numba (default: all cores)")
-    p.add_argument("--steps", type=int, default=60, help="timed steps per round (default 60)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
-    p.add_argument("--rounds", type=int, default=3,
+    p.add_argument("--steps", type=arg_positive_int, default=60, help="timed steps per round (default 60)")
+    p.add_argument("--warmup", type=arg_nonneg_int, default=5, help="untimed steps first (default 5)")
+    p.add_argument("--rounds", type=arg_positive_int, default=3,
                    help="rounds per implementation; the best is kept (default 3)")
     p.add_argument("--configs", default=",".join(CONFIG_NAMES),
                    help=f"comma-separated subset of {','.join(CONFIG_NAMES)}")
@@ -457,8 +459,9 @@ def _parse(argv):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
     p.add_argument("--memory", action="store_true",
                    help="also run one full epoch per config and report peak memory")
-    p.add_argument("--limit", type=int, default=None,
-                   help="use only the first N training images (tests)")
+    p.add_argument("--limit", type=arg_positive_int, default=None,
+                   help=f"use only the first N training images, {BATCH} <= N <= "
+                        f"{MNIST_TRAIN_ROWS} (tests)")
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     for c in args.configs:
@@ -468,12 +471,29 @@ def _parse(argv):
     for d in args.dtypes:
         if d not in ("float32", "float64"):
             p.error(f"--dtypes: expected float32 and/or float64, got {d!r}")
-    for flag in ("threads", "steps", "rounds"):
-        if getattr(args, flag) < 1:
-            p.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")
-    if args.warmup < 0:
-        p.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.limit is not None and not BATCH <= args.limit <= MNIST_TRAIN_ROWS:
+        p.error(f"argument --limit: expected {BATCH} <= N <= {MNIST_TRAIN_ROWS} (one "
+                f"batch of {BATCH} up to the training set), got {args.limit}")
+    if args.json is not None:
+        problem = _unwritable(args.json)
+        if problem:
+            p.error(f"argument --json: cannot write {args.json!r}: {problem}")
     return args
+
+
+def _unwritable(path):
+    """Why ``path`` cannot be written (a sentence), or None if it can: checked
+    before the run so a bad path does not fail after it."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "it is a directory"
+    if not os.path.isdir(parent):
+        return f"folder {parent!r} does not exist"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "the file is not writable"
+    if not os.path.exists(path) and not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent!r} is not writable"
+    return None
 
 
 def run(argv=None, out=None):
@@ -498,7 +518,7 @@ def run(argv=None, out=None):
     for dname in args.dtypes:
         dtype = np.dtype(dname)
         x = load_mnist("train", dtype=dtype)[0]
-        if args.limit:
+        if args.limit is not None:
             x = x[:args.limit]
         for name in args.configs:
             row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,

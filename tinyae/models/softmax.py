@@ -19,6 +19,7 @@ import numpy as np
 from .._validation import (check_choice, check_dtype, check_nonneg_float,
                            check_positive_int, check_rng)
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
+from ..losses import check_scale
 from .base import Model, batched
 
 
@@ -185,7 +186,7 @@ class SoftmaxClassifier(Model):
 
     def _forward(self, x, y):
         """Validated logits: x (batch, n_in), y (batch,) -> (batch, K)."""
-        self._check_x(x, self.n_in)
+        check_scale(self._check_x(x, self.n_in))
         check_labels(y, self.n_classes, n_rows=x.shape[0])
         return self.net.forward(x)
 
