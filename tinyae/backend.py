@@ -38,6 +38,12 @@ OP_FAMILIES = {
         "reparameterize_kl", "reparameterize_kl_backward",
         "gaussian_corrupt", "masking_corrupt",
     ),
+    "transformer": (
+        "patchify", "unpatchify", "gather_tokens", "scatter_tokens",
+        "layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
+        "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
+        "masked_mse_loss",
+    ),
 }
 
 #: Every op name, in family order.
