@@ -109,15 +109,15 @@ def gelu_forward(x):
     """``out = x Phi(x)``, Phi the standard normal CDF, ``Phi(x) =
     (1 + erf(x / sqrt 2)) / 2``: the exact GELU, as PyTorch's
     ``nn.GELU()`` (not its ``approximate="tanh"`` variant). Any shape;
-    cache = x."""
-    return x * (0.5 * (1.0 + erf(x * _SQRT_HALF))), x
+    cache = (x, Phi(x)), so the backward pass needs no second erf."""
+    cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+    return x * cdf, (x, cdf)
 
 
 def gelu_backward(dout, cache):
     """``dx = dout * (Phi(x) + x phi(x))``, by the product rule, with
     ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`` = Phi'(x) the normal density."""
-    x = cache
-    cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+    x, cdf = cache
     pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
     return dout * (cdf + x * pdf)
 
@@ -158,7 +158,7 @@ def attention_forward(q, k, v):
 
     cache = (q, k, v, A); A is also what the lesson draws as an attention map.
     """
-    scale = 1.0 / np.sqrt(q.shape[-1])
+    scale = 1.0 / float(np.sqrt(q.shape[-1]))     # a Python float: keeps float32
     s = (q @ np.swapaxes(k, -1, -2)) * scale
     a, _ = softmax_forward(s)
     return a @ v, (q, k, v, a)
@@ -176,7 +176,7 @@ def attention_backward(dout, cache):
     Returns (dq, dk, dv), each (N, H, T, dh).
     """
     q, k, v, a = cache
-    scale = 1.0 / np.sqrt(q.shape[-1])
+    scale = 1.0 / float(np.sqrt(q.shape[-1]))     # a Python float: keeps float32
     da = dout @ np.swapaxes(v, -1, -2)
     dv = np.swapaxes(a, -1, -2) @ dout
     ds = softmax_backward(da, a) * scale

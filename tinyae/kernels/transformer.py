@@ -111,37 +111,41 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 @jit
 def _gelu(x):
-    """out = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2 (libm's erf)."""
-    out = np.empty_like(x)
+    """cdf = Phi(x) = (1 + erf(x / sqrt 2)) / 2 (libm's erf), out = x cdf."""
+    out, cdf = np.empty_like(x), np.empty_like(x)
     for i in range(x.size):
-        v = x[i]
-        out[i] = v * (0.5 * (1.0 + math.erf(v * _SQRT_HALF)))
-    return out
+        c = 0.5 * (1.0 + math.erf(x[i] * _SQRT_HALF))
+        cdf[i] = c
+        out[i] = x[i] * cdf[i]
+    return out, cdf
 
 
 @jit
-def _gelu_backward(dout, x):
-    """dx = dout (Phi(x) + x phi(x))."""
+def _gelu_backward(dout, x, cdf, e):
+    """dx = dout (cdf + x phi(x)), phi(x) = e / sqrt(2 pi), e = exp(-x^2/2)."""
     dx = np.empty_like(dout)
+    k = dout.dtype.type(_INV_SQRT_2PI)
     for i in range(x.size):
-        v = x[i]
-        cdf = 0.5 * (1.0 + math.erf(v * _SQRT_HALF))
-        dx[i] = dout[i] * (cdf + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+        dx[i] = dout[i] * (cdf[i] + x[i] * (k * e[i]))
     return dx
 
 
 def gelu_forward(x):
     """``out = x Phi(x)``, the exact GELU (twin of ``functional.gelu_forward``;
-    computed in double precision per element, stored in x's dtype). cache = x."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    return _gelu(flat).reshape(np.shape(x)), x
+    erf in double precision per element, stored in x's dtype).
+    cache = (x, Phi(x))."""
+    out, cdf = _gelu(np.ascontiguousarray(x).reshape(-1))
+    return out.reshape(np.shape(x)), (x, cdf.reshape(np.shape(x)))
 
 
 def gelu_backward(dout, cache):
-    """``dx = dout (Phi(x) + x phi(x))`` (``functional.gelu_backward``)."""
-    x = cache
-    return _gelu_backward(np.ascontiguousarray(dout).reshape(-1),
-                          np.ascontiguousarray(x).reshape(-1)).reshape(np.shape(dout))
+    """``dx = dout (Phi(x) + x phi(x))`` (``functional.gelu_backward``); the
+    exp by NumPy's SIMD ufunc (see ``kernels.dense._exp_neg_abs``), the rest
+    in one Numba pass."""
+    x, cdf = cache
+    e = np.exp(-0.5 * x * x)
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (dout, x, cdf, e)]
+    return _gelu_backward(*flat).reshape(np.shape(dout))
 
 
 # --------------------------------------------------------------------------
@@ -199,7 +203,7 @@ def attention_forward(q, k, v):
     """``softmax(q k^T / sqrt(dh)) v`` (twin of ``functional.attention_forward``):
     products by NumPy's batched BLAS, the softmax by the row kernel.
     q, k, v: (N, H, T, dh); cache = (q, k, v, A)."""
-    scale = 1.0 / np.sqrt(q.shape[-1])
+    scale = 1.0 / float(np.sqrt(q.shape[-1]))     # a Python float: keeps float32
     a, _ = softmax_forward((q @ np.swapaxes(k, -1, -2)) * scale)
     return a @ v, (q, k, v, a)
 
@@ -207,7 +211,7 @@ def attention_forward(q, k, v):
 def attention_backward(dout, cache):
     """(dq, dk, dv) of attention (``functional.attention_backward``)."""
     q, k, v, a = cache
-    scale = 1.0 / np.sqrt(q.shape[-1])
+    scale = 1.0 / float(np.sqrt(q.shape[-1]))     # a Python float: keeps float32
     ds = softmax_backward(dout @ np.swapaxes(v, -1, -2), a) * scale
     return ds @ k, np.swapaxes(ds, -1, -2) @ q, np.swapaxes(a, -1, -2) @ dout
 
