@@ -4,7 +4,7 @@
     python -m tinyae.bench --configs ae,vae --dtypes float32 --steps 100
     python -m tinyae.bench --threads 1 --json bench.json
 
-Five configs, all on the MNIST training images in [0, 1], batch 128, Adam
+Six configs, all on the MNIST training images in [0, 1], batch 128, Adam
 (lr 1e-3), one optimiser step per batch (``CONFIGS`` below):
 
 ==== ======================================================================
@@ -13,7 +13,15 @@ dae  ae with Gaussian input noise, sigma 0.5 (``DenoisingAutoencoder``)
 cae  784-512 sigmoid, 512-784 to logits; BCE + 0.1 * contractive penalty
 sae  as cae with 3 * sum_j KL(0.05 || rho_hat_j) (``SparseAutoencoder``)
 vae  784-512(relu) -> mu, logvar (20); 20-512(relu)-784 logits; BCE + KL
+mae  lesson 18's masked autoencoder (``MAE``): 7x7 patches (16 tokens), 75%
+     hidden, encoder width 64 (1 block, 4 heads) on the 4 visible tokens,
+     decoder width 32 (1 block, 4 heads) on all 16, MLP ratio 2, exact GELU,
+     sin-cos positions; squared error on the hidden patches
 ==== ======================================================================
+
+The FLOP count of ``mae`` covers its dense products (each on batch x tokens
+rows); the attention products (T x T scores per head) are left out: about
+2% of the step's FLOPs with 16 tokens.
 
 Every row is one (config, dtype). Columns:
 
@@ -67,13 +75,13 @@ from . import backend, threads
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
-from .models import (VAE, ContractiveAutoencoder, DenoisingAutoencoder, MLPAutoencoder,
-                     SparseAutoencoder)
+from .models import (MAE, VAE, ContractiveAutoencoder, DenoisingAutoencoder,
+                     MLPAutoencoder, SparseAutoencoder)
 from .optim import Adam
 
 BATCH = 128
 LR = 1e-3
-CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae")
+CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae", "mae")
 TORCH_NA = "n/a (torch not installed)"
 
 
@@ -108,14 +116,34 @@ def _vae(rng, dtype):
                likelihood="bernoulli", rng=rng, dtype=dtype)
 
 
+def _mae(rng, dtype):
+    return MAE(image_shape=(1, 28, 28), patch=7, dim=64, depth=1, n_heads=4, decoder_dim=32,
+               decoder_depth=1, decoder_heads=4, mlp_ratio=2, mask_ratio=0.75,
+               pos_embed="sincos", rng=rng, dtype=dtype)
+
+
 _AE_LAYERS = [(784, 512), (512, 32), (32, 512), (512, 784)]
 _ONE_LAYER = [(784, 512), (512, 784)]
 _VAE_LAYERS = [(784, 512), (512, 20), (512, 20), (20, 512), (512, 784)]
 
-#: name -> (tinyae model constructor, dense layers (n_in, n_out) in forward order;
-#: the first one reads the data, so its input gradient is not needed).
+
+def _block(dim, tokens, ratio=2):
+    """A transformer block's dense layers: qkv, proj, fc1, fc2."""
+    return [(dim, 3 * dim, tokens), (dim, dim, tokens), (dim, ratio * dim, tokens),
+            (ratio * dim, dim, tokens)]
+
+
+#: The MAE's dense layers: (n_in, n_out, tokens per image). The patch
+#: embedding reads all 16 patches (then the 4 visible are kept), the encoder
+#: and decoder_embed see 4 tokens, the decoder and head all 16.
+_MAE_LAYERS = ([(49, 64, 16)] + _block(64, 4) + [(64, 32, 4)] + _block(32, 16)
+               + [(32, 49, 16)])
+
+#: name -> (tinyae model constructor, dense layers (n_in, n_out) or (n_in,
+#: n_out, tokens per example) in forward order; the first one reads the data,
+#: so its input gradient is not needed).
 CONFIGS = {"ae": (_ae, _AE_LAYERS), "dae": (_dae, _AE_LAYERS), "cae": (_cae, _ONE_LAYER),
-           "sae": (_sae, _ONE_LAYER), "vae": (_vae, _VAE_LAYERS)}
+           "sae": (_sae, _ONE_LAYER), "vae": (_vae, _VAE_LAYERS), "mae": (_mae, _MAE_LAYERS)}
 
 
 def step_matmuls(layers, batch=BATCH):
@@ -124,12 +152,14 @@ def step_matmuls(layers, batch=BATCH):
     Per dense layer (n_in, n_out): forward x W (batch, n_in, n_out), weight
     gradient x^T da (n_in, batch, n_out), and input gradient da W^T
     (batch, n_out, n_in) for every layer but the first (it reads the data).
+    A layer (n_in, n_out, tokens) acts on every token: batch * tokens rows.
     """
     shapes = []
-    for i, (n_in, n_out) in enumerate(layers):
-        shapes += [(batch, n_in, n_out), (n_in, batch, n_out)]
+    for i, (n_in, n_out, *tokens) in enumerate(layers):
+        rows = batch * (tokens[0] if tokens else 1)
+        shapes += [(rows, n_in, n_out), (n_in, rows, n_out)]
         if i > 0:
-            shapes.append((batch, n_out, n_in))
+            shapes.append((rows, n_out, n_in))
     return shapes
 
 
@@ -146,8 +176,9 @@ def blas_only_step(layers, dtype, rng, batch=BATCH):
         return rng.random(shape).astype(dtype)
 
     ops = []
-    for i, (n_in, n_out) in enumerate(layers):
-        x, W, da = rand(batch, n_in), rand(n_in, n_out), rand(batch, n_out)
+    for i, (n_in, n_out, *tokens) in enumerate(layers):
+        rows = batch * (tokens[0] if tokens else 1)
+        x, W, da = rand(rows, n_in), rand(n_in, n_out), rand(rows, n_out)
         ops += [(x, W), (x.T, da)] + ([(da, W.T)] if i > 0 else [])
 
     def run():
@@ -161,8 +192,11 @@ def tinyae_step(name, dtype, rng):
     """(model, step(x)) for config ``name``: loss_and_grad then Adam.step."""
     model = CONFIGS[name][0](rng, dtype)
     opt = Adam(model.params, lr=LR)
+    image_shape = getattr(model, "image_shape", None)      # an image model takes NCHW
 
     def step(x):
+        if image_shape is not None:
+            x = x.reshape(-1, *image_shape)
         loss, grads = model.loss_and_grad(x, rng=rng)
         opt.step(grads)
         return loss
@@ -213,6 +247,35 @@ def torch_step(name, dtype, seed):
             kl = (rho * torch.log(rho / rho_hat)
                   + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
             return recon + 3.0 * kl
+    elif name == "mae":
+        from .functional.transformer import sincos_pos_embed
+        t, keep = 16, 4
+
+        def block(d):          # pre-norm, MLP 2d with exact GELU, as TransformerBlock
+            return nn.TransformerEncoderLayer(d, 4, dim_feedforward=2 * d, dropout=0.0,
+                                              activation="gelu", batch_first=True,
+                                              norm_first=True)
+        net = nn.ModuleDict({"embed": nn.Linear(49, 64), "enc": block(64),
+                             "enc_norm": nn.LayerNorm(64), "dec_embed": nn.Linear(64, 32),
+                             "dec": block(32), "dec_norm": nn.LayerNorm(32),
+                             "head": nn.Linear(32, 49),
+                             "mask": nn.ParameterDict({"token": nn.Parameter(torch.zeros(32))})})
+        pos = {d: torch.from_numpy(sincos_pos_embed(d, 4, 4)).to(tdtype) for d in (64, 32)}
+
+        def loss_fn(x):
+            n = x.shape[0]
+            patches = (x.reshape(n, 1, 4, 7, 4, 7).permute(0, 2, 4, 1, 3, 5)
+                       .reshape(n, t, 49))                               # as patchify
+            ids = torch.argsort(torch.rand(n, t, generator=gen), dim=1)[:, :keep]
+            mask = torch.ones(n, t, dtype=x.dtype).scatter(1, ids, 0.0)  # 1 = hidden
+            tokens = net["embed"](patches) + pos[64]
+            h = net["enc_norm"](net["enc"](torch.gather(
+                tokens, 1, ids[..., None].expand(-1, -1, 64))))
+            d = net["dec_embed"](h)
+            full = torch.zeros(n, t, 32, dtype=x.dtype).scatter(
+                1, ids[..., None].expand(-1, -1, 32), d) + mask[..., None] * net["mask"]["token"]
+            pred = net["head"](net["dec_norm"](net["dec"](full + pos[32])))
+            return (((pred - patches) ** 2).sum(dim=-1) * mask).sum() / n
     else:
         net = nn.ModuleDict({"enc": nn.Linear(784, 512), "mu": nn.Linear(512, 20),
                              "logvar": nn.Linear(512, 20),
