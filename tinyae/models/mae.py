@@ -109,7 +109,8 @@ class MAE(Model):
                                                      mlp_ratio=mlp_ratio, **kw)
                                     for _ in range(self.decoder_depth)]),
             "decoder_norm": LayerNorm(decoder_dim, dtype=dtype),
-            "head": Linear(decoder_dim, self.patch_embed.patch_dim, **kw),
+            "head": Linear(decoder_dim, self.patch_embed.patch_dim, rng=rng, init="small",
+                           dtype=dtype),
         }
 
     # -- masks -----------------------------------------------------------------
