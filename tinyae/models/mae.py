@@ -173,6 +173,20 @@ class MAE(Model):
         return normalize_patches(target, PATCH_NORM_EPS) if self.norm_pix_loss else target
 
     # -- training ----------------------------------------------------------------
+    def _forward(self, x, rng, mask):
+        """Forward pass: (loss, dpred, mask, ids_keep); sets ``last_stats``."""
+        x = self._check_x(x, self.image_shape)
+        mask, ids_keep = self._mask_and_ids(x, rng, mask)
+        pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
+        loss, dpred = ops.masked_mse_loss(pred, self._target(x), mask)
+        hidden_pixels = int(mask[0].sum()) * self.patch_embed.patch_dim
+        self.last_stats = {"masked_mse": loss, "per_pixel": loss / hidden_pixels}
+        return loss, dpred, mask, ids_keep
+
+    def loss(self, x, *, rng=None, mask=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        return self._forward(x, rng, mask)[0]
+
     def loss_and_grad(self, x, *, rng=None, mask=None):
         """Masked-patch squared error and its gradient w.r.t. every parameter.
 
@@ -180,12 +194,8 @@ class MAE(Model):
         ``last_stats``: ``masked_mse`` (the loss) and ``per_pixel`` (the loss
         over the number of hidden pixels per image).
         """
-        x = self._check_x(x, self.image_shape)
-        mask, ids_keep = self._mask_and_ids(x, rng, mask)
+        loss, dpred, mask, ids_keep = self._forward(x, rng, mask)
         m = self.modules
-        pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
-        loss, dpred = ops.masked_mse_loss(pred, self._target(x), mask)
-
         self.zero_grad()
         dy = m["decoder_norm"].backward(m["head"].backward(dpred))
         dfull = m["decoder_pos"].backward(m["decoder"].backward(dy))         # (N, T, dd)
@@ -194,8 +204,6 @@ class MAE(Model):
         dh = m["encoder"].backward(m["encoder_norm"].backward(m["decoder_embed"].backward(dd)))
         dtokens = ops.scatter_tokens(dh, ids_keep, self.n_tokens)            # (N, T, dim)
         self.patch_embed.backward(m["pos"].backward(dtokens), need_dx=False)
-        hidden_pixels = int(mask[0].sum()) * self.patch_embed.patch_dim
-        self.last_stats = {"masked_mse": loss, "per_pixel": loss / hidden_pixels}
         return loss, self.grads
 
     # -- using a trained model ----------------------------------------------------
