@@ -81,7 +81,7 @@ Run: ``python lessons/18_masked_autoencoders.py`` (~25 s of CPU);
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.functional import patchify, unpatchify
+from tinyae.functional import unpatchify
 from tinyae.imputation import GaussianImputer
 from tinyae.lesson import Lesson
 from tinyae.models import MAE, MLPAutoencoder

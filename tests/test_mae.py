@@ -10,7 +10,7 @@ import pytest
 
 from tinyae import backend
 from tinyae.functional import patchify, unpatchify
-from tinyae.gradcheck.core import check_model, rel_error
+from tinyae.gradcheck.core import check_model, numerical_gradient, rel_error
 from tinyae.imputation import GaussianImputer
 from tinyae.models import MAE
 from tinyae.optim import Adam
@@ -50,21 +50,23 @@ def test_model_gradients(kw, n, mask_rows):
 
 
 def test_model_gradient_near_miss_fails():
-    """A mask token whose gradient also collects the visible positions'
-    (a plausible slip: ``dfull.sum`` instead of ``dfull[mask].sum``) fails."""
+    """A mask token whose gradient also collects the visible positions' (a
+    plausible slip: ``dfull.sum`` instead of ``dfull[mask].sum``) fails the
+    check, and so does the right gradient off by 1e-4 relative. The slip's
+    extra term, the gradient reaching the decoder's input at the visible
+    tokens summed over them, is exactly decoder_embed's bias gradient."""
     rng = np.random.default_rng(1)
     model = _model(rng, n_heads=2, decoder_heads=2)
     x = rng.uniform(0, 1, (2, 1, 4, 4))
     mask = np.array([[True, False, True, True], [False, True, True, True]])
     _, grads = model.loss_and_grad(x, mask=mask)
     analytic = grads["mask_token.value"].copy()
-    # what the slip would give: the gradient reaching every position of dfull
-    saved = model.modules["mask_token"].params["value"]
-    from tinyae.gradcheck.core import numerical_gradient
-    num = numerical_gradient(lambda: model.loss(x, mask=mask), saved, h=1e-5)
+    slip = analytic + grads["decoder_embed.b"]
+    num = numerical_gradient(lambda: model.loss(x, mask=mask),
+                             model.params["mask_token.value"], h=1e-5)
     assert rel_error(analytic, num) < 1e-7
+    assert rel_error(slip, num) > 1e-3
     assert rel_error(analytic * (1 + 1e-4), num) > 1e-7
-    assert rel_error(analytic + 1e-3 * np.abs(analytic).max(), num) > 1e-7
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda t: t.__name__)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinyae import backend, functional, kernels
-from tinyae.gradcheck.core import check_arrays, check_layer, rel_error
+from tinyae.gradcheck.core import check_arrays, check_layer
 from tinyae.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbed,
                            PositionalEmbedding, TransformerBlock)
 
@@ -294,7 +294,7 @@ def test_masking_keeps_exactly_the_requested_count(n_tokens, n_keep):
     assert not np.any(np.take_along_axis(mask, ids_keep, axis=1))
     assert np.all(np.take_along_axis(mask, ids_masked, axis=1))
     # rows differ: the masks are drawn independently per example
-    assert len({tuple(r) for r in mask}) > 1 or n_keep == n_tokens - 1 and n_tokens <= 3
+    assert len({tuple(r) for r in mask}) > 1
 
 
 def test_masking_is_uniform_over_positions():

@@ -109,9 +109,13 @@ class MAE(Model):
                                                      mlp_ratio=mlp_ratio, **kw)
                                     for _ in range(self.decoder_depth)]),
             "decoder_norm": LayerNorm(decoder_dim, dtype=dtype),
+            # the head starts small (N(0, 0.01^2)): an O(1) start costs the first
+            # ~150 steps just shrinking 588 predicted pixels towards the data
             "head": Linear(decoder_dim, self.patch_embed.patch_dim, rng=rng, init="small",
                            dtype=dtype),
         }
+        for name, layer in self.modules.items():      # self.encoder is modules["encoder"]...
+            setattr(self, name, layer)
 
     # -- masks -----------------------------------------------------------------
     def draw_mask(self, n, rng, n_mask=None):
