@@ -38,6 +38,7 @@ OP_FAMILIES = {
         "reparameterize_kl", "reparameterize_kl_backward",
         "gaussian_corrupt", "masking_corrupt",
     ),
+    "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
 }
 
 #: Every op name, in family order.

@@ -24,7 +24,10 @@ whole reference:
 
 * ``dense`` -- affine map, activations, losses, penalties, corruptions, Adam
   and the fused ops of the MLP training step.
+* ``tsne`` -- t-SNE's perplexity-calibrated affinities and its cost and
+  gradient (the O(n^2) part of ``tinyae.tsne``).
 """
 
 from .dense import *  # noqa: F401,F403
+from .tsne import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS, ACTIVATION_OPS, ACTIVATION_SLOPES  # noqa: F401

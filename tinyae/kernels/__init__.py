@@ -54,7 +54,9 @@ elements (the log of a product); tanh comes from NumPy outright.
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
-* ``dense`` -- twins of ``functional.dense``.
+* ``dense`` -- twins of ``functional.dense``;
+* ``tsne`` -- twins of ``functional.tsne``.
 """
 
 from .dense import *  # noqa: F401,F403
+from .tsne import *  # noqa: F401,F403
