@@ -31,11 +31,12 @@ SHAPES = {
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
 
 #: The fused ops of the training step have their own inputs and tests (the
-#: end of this file); every other op goes through the generic tests.
+#: end of this file); every other dense op goes through the generic tests.
+#: Other families (t-SNE...) have their own test files.
 FUSED_OPS = ("linear_act_forward", "linear_act_backward", "adam_update",
              "contractive_penalty", "kl_sparsity", "reparameterize_kl",
              "reparameterize_kl_backward", "gaussian_corrupt", "masking_corrupt")
-BASIC_OPS = tuple(op for op in backend.OP_NAMES if op not in FUSED_OPS)
+BASIC_OPS = tuple(op for op in backend.OP_FAMILIES["dense"] if op not in FUSED_OPS)
 
 
 # --------------------------------------------------------------------------
