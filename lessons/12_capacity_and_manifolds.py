@@ -242,7 +242,7 @@ def swiss_roll(lesson):
                  "best |Spearman|", rho[plain_name], lt=0.5)
     lesson.claim("yet the folded code is trustworthy: T(10)", trust[plain_name], gt=0.95)
     lesson.claim("T(10) hardly tells folded from unrolled: |T(grown) - T(plain)|",
-                 abs(trust[grown_name] - trust[plain_name]), lt=0.03)
+                 abs(trust[grown_name] - trust[plain_name]), lt=0.05)
     scores = {name: f"|Spearman| {rho[name]:.2f}, T(10) {trust[name]:.3f}" for name in codes}
     lesson.save(swiss_roll_codes(x_test, t_test, codes, scores=scores), "swiss_roll")
     lesson.save(curves({"whole roll": h_plain["loss"], "grown (stage by stage)": h_grown},
