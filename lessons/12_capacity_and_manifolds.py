@@ -88,7 +88,7 @@ from tinyae.data import load_mnist, rectangle_outlines, swiss_roll_3d
 from tinyae.embedding_metrics import knn_accuracy, neighbour_ranks, trustworthiness
 from tinyae.lesson import Lesson
 from tinyae.metrics import roc_auc
-from tinyae.models import PCA, DenoisingAutoencoder, MLPAutoencoder
+from tinyae.models import PCA, MLPAutoencoder
 from tinyae.optim import Adam
 from tinyae.plotting import curves, grids
 from tinyae.plotting.manifolds import embeddings_by_class, error_histograms, swiss_roll_codes
@@ -143,13 +143,13 @@ def identity_trap(lesson):
     models = {                                                 # (model, lr, epochs)
         f"copier: linear 784-{WIDE}-784": (MLPAutoencoder(
             sizes=(784, WIDE), activation="identity", code_activation="identity",
-            output="mse", rng=rng, dtype=DTYPE), 3e-3, lesson.epochs),
+            likelihood="mse", rng=rng, dtype=DTYPE), 3e-3, lesson.epochs),
         f"undercomplete: ReLU 784-{NARROW}-784": (MLPAutoencoder(
             sizes=(784, NARROW), activation="relu", code_activation="relu",
-            output="mse", rng=rng, dtype=DTYPE), 3e-3, lesson.epochs),
-        f"denoising: ReLU 784-{WIDE}-784, sigma 0.5": (DenoisingAutoencoder(
+            likelihood="mse", rng=rng, dtype=DTYPE), 3e-3, lesson.epochs),
+        f"denoising: ReLU 784-{WIDE}-784, sigma 0.5": (MLPAutoencoder(
             sizes=(784, WIDE), activation="relu", code_activation="relu",
-            corruption=GaussianNoise(0.5), output="mse", rng=rng, dtype=DTYPE), 1e-3, half),
+            corruption=GaussianNoise(0.5), likelihood="mse", rng=rng, dtype=DTYPE), 1e-3, half),
     }
     errors, gaps, aucs = {}, {}, {}
     for name, (model, lr, epochs) in models.items():
@@ -209,7 +209,7 @@ def swiss_roll(lesson):
     autoencoders = {}
     for name in ("plain", "grown"):
         autoencoders[name] = MLPAutoencoder(sizes=(3, 128, 128, 2), activation="relu",
-                                            output="mse", rng=np.random.default_rng(seed),
+                                            likelihood="mse", rng=np.random.default_rng(seed),
                                             dtype=np.float64)
     plain, grown = autoencoders["plain"], autoencoders["grown"]
     h_plain = fit(plain, x, optimizer=Adam(plain.params, lr=3e-3), epochs=plain_epochs,
