@@ -117,7 +117,7 @@ def tsne_kl_grad(y, p, need_cost=True):
         d/dy_i [log Z]         = (1/Z) * 2 sum_j (-2 w_ij^2 (y_i - y_j))
                                = -4 sum_j q_ij w_ij (y_i - y_j),
 
-    and the first term does not depend on y. Together
+    while sum p log p does not depend on y. Together
 
         dC/dy_i = 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j),
 

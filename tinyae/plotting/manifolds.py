@@ -7,6 +7,14 @@ import numpy as np
 from . import scatter_by_label
 
 
+def _finish(fig, title):
+    """Shared last steps: an optional overall title, then a tight layout."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def error_histograms(errors, *, reference="test digits", title=None, bins=40):
     """One panel per model: histograms of log10 reconstruction error.
 
@@ -30,10 +38,7 @@ def error_histograms(errors, *, reference="test digits", title=None, bins=40):
         ax.set_title(model, fontsize=10)
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("images")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, title)
 
 
 def swiss_roll_codes(x, t, codes, *, scores=None, title=None):
@@ -53,12 +58,8 @@ def swiss_roll_codes(x, t, codes, *, scores=None, title=None):
         ax.scatter(z[:, 0], z[:, 1], c=t, cmap="viridis", s=2)
         extra = f"\n{scores[name]}" if scores and name in scores else ""
         ax.set_title(f"{name}{extra}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+        ax.set(xticks=[], yticks=[])
+    return _finish(fig, title)
 
 
 def embeddings_by_class(embeddings, labels, *, title=None):
@@ -67,9 +68,5 @@ def embeddings_by_class(embeddings, labels, *, title=None):
     fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.5), squeeze=False)
     for ax, (name, y) in zip(axes[0], embeddings.items()):
         scatter_by_label(y, labels, ax=ax, title=name, s=2)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+        ax.set(xticks=[], yticks=[])
+    return _finish(fig, title)
