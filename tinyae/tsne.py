@@ -42,6 +42,7 @@ from ._validation import check_array, check_choice, check_positive_float, \
     check_positive_int, check_rng
 from .backend import ops
 from .embedding_metrics import squared_distances
+from .models.linear import PCA
 
 __all__ = ["TSNE", "conditional_probabilities", "joint_probabilities", "row_perplexity"]
 
@@ -72,7 +73,12 @@ def joint_probabilities(x, perplexity):
     """Symmetric joint affinities ``p_ij = (p_{j|i} + p_{i|j}) / (2n)``:
     (n, n), zero diagonal, summing to 1."""
     p, _ = conditional_probabilities(x, perplexity)
-    return (p + p.T) / (2.0 * p.shape[0])
+    return _symmetrise(p)
+
+
+def _symmetrise(p_cond):
+    """(p_{j|i} + p_{i|j}) / 2n: (n, n) conditional -> joint, summing to 1."""
+    return (p_cond + p_cond.T) / (2.0 * p_cond.shape[0])
 
 
 def row_perplexity(p):
@@ -134,7 +140,6 @@ class TSNE:
         n, k = x.shape[0], self.n_components
         if self.init == "random":
             return 1e-4 * rng.standard_normal((n, k))
-        from .models.linear import PCA
         if k > min(x.shape):
             raise ValueError(f"init='pca' needs n_components <= min(n, d) = "
                              f"{min(x.shape)}, got {k}; use init='random'")
@@ -153,7 +158,7 @@ class TSNE:
         if self.init == "random":
             check_rng(rng)
         p_cond, self.beta_ = conditional_probabilities(x, self.perplexity)
-        p = (p_cond + p_cond.T) / (2.0 * n)                 # (n, n), sums to 1
+        p = _symmetrise(p_cond)                             # (n, n), sums to 1
         lr = (max(n / self.exaggeration / 4.0, 50.0) if self.learning_rate == "auto"
               else float(self.learning_rate))
         self.learning_rate_ = lr
