@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import arg_nonneg_int, arg_positive_int
 from .threads import THREADS_ENV, set_threads
 
 
@@ -56,6 +57,8 @@ from .threads import THREADS_ENV, set_threads
 DEFAULT_THREADS = 1
 
 FIGURES_ENV = "TINYAE_FIGURES"
+DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
+
 #: Lesson flags inside a notebook kernel, whose own argv is not the lesson's.
 NOTEBOOK_ARGS_ENV = "TINYAE_LESSON_ARGS"
 
@@ -84,7 +87,17 @@ def lesson_argv(argv=None):
     if in_notebook():
         return shlex.split(os.environ.get(NOTEBOOK_ARGS_ENV, ""))
     return None
-DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
+
+
+def threads_from_env():
+    """The thread count in ${THREADS_ENV} (an integer >= 1), else DEFAULT_THREADS."""
+    text = os.environ.get(THREADS_ENV)
+    if text is None or text == "":
+        return DEFAULT_THREADS
+    try:
+        return arg_positive_int(text)
+    except argparse.ArgumentTypeError as err:
+        raise ValueError(f"environment variable {THREADS_ENV}: {err}") from None
 
 
 class Lesson:
@@ -103,7 +116,7 @@ class Lesson:
             prog=f"python lessons/{name}.py", description=doc,
             formatter_class=argparse.RawDescriptionHelpFormatter)
         if epochs is not None:
-            parser.add_argument("--epochs", type=int, default=None,
+            parser.add_argument("--epochs", type=arg_positive_int, default=None,
                                 help=f"training epochs (default {epochs}"
                                 + (f", --full: {full_epochs})" if full_epochs else ")"))
             parser.add_argument("--full", action="store_true",
@@ -111,14 +124,15 @@ class Lesson:
         else:
             # accepted so that `tinyae lessons --full` (or --epochs) can pass
             # the flag to every lesson; this lesson says it has no use for it
-            parser.add_argument("--epochs", type=int, default=None,
+            parser.add_argument("--epochs", type=arg_positive_int, default=None,
                                 help="accepted for uniformity: this lesson does not train")
             parser.add_argument("--full", action="store_true",
                                 help="accepted for uniformity: this lesson has one run only")
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--seed", type=arg_nonneg_int, default=0,
+                            help="random seed (default 0)")
         parser.add_argument("--figures", default=None, help="folder for the PNG figures")
         parser.add_argument("--progress", action="store_true", help="show progress bars")
-        parser.add_argument("--threads", type=int, default=None,
+        parser.add_argument("--threads", type=arg_positive_int, default=None,
                             help=f"BLAS/Numba threads (default ${THREADS_ENV}, else "
                                  f"{DEFAULT_THREADS})")
         if extra is not None:
@@ -131,14 +145,17 @@ class Lesson:
             print(f"note: {name} has a single run and trains nothing for epochs; "
                   f"--full and --epochs change nothing")
         if epochs is not None:
-            self.epochs = self.args.epochs or (full_epochs if self.full and full_epochs
-                                               else epochs)
+            if self.args.epochs is not None:
+                self.epochs = self.args.epochs
+            else:
+                self.epochs = full_epochs if self.full and full_epochs else epochs
         self.seed = self.args.seed
         self.rng = np.random.default_rng(self.seed)
         base = self.args.figures or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES
         self.figure_dir = Path(base) / name
         self.progress = self.args.progress
-        self.threads = self.args.threads or int(os.environ.get(THREADS_ENV, DEFAULT_THREADS))
+        self.threads = self.args.threads if self.args.threads is not None \
+            else threads_from_env()
         set_threads(self.threads)
         self.claims = []
         self._start = time.perf_counter()
@@ -243,9 +260,9 @@ def select_lessons(scripts, only):
 #: Lesson flags the runner accepts and passes on to every lesson it runs.
 PASSED_FLAGS = (
     ("--full", dict(action="store_true", help="the longer, more faithful runs")),
-    ("--epochs", dict(type=int, help="training epochs (lessons that train)")),
-    ("--seed", dict(type=int, help="random seed (default 0)")),
-    ("--threads", dict(type=int, help="BLAS/Numba threads")),
+    ("--epochs", dict(type=arg_positive_int, help="training epochs (lessons that train)")),
+    ("--seed", dict(type=arg_nonneg_int, help="random seed (default 0)")),
+    ("--threads", dict(type=arg_positive_int, help="BLAS/Numba threads")),
     ("--progress", dict(action="store_true", help="show progress bars")),
     ("--figures", dict(help="folder for the PNG figures")),
 )
