@@ -108,8 +108,8 @@ def test_lesson_selection_is_exact(fake_lessons):
     scripts = sorted(fake_lessons.glob("*.py"))
     assert [s.stem for s in select_lessons(scripts, ["10", "0", "first"])] == \
         ["10_tenth", "00_intro", "01_first"]
-    with pytest.raises(ValueError, match="unknown lesson '2'"):
-        select_lessons(scripts, ["2"])
+    with pytest.raises(ValueError, match="no lesson matches '2', 'x'; the lessons are 00_intro"):
+        select_lessons(scripts, ["2", "first", "x"])
 
 
 # --------------------------------------------------------------------------

@@ -244,17 +244,17 @@ def find_lessons(folder=None):
 def select_lessons(scripts, only):
     """The scripts named by ``only`` (numbers such as 2 or 02, full stems
     such as 02_undercomplete_ae, or topics such as undercomplete_ae), in
-    the order given; every name must match exactly one lesson."""
-    chosen = []
-    for name in only:
-        matches = [s for s in scripts
-                   if name in (s.stem, s.stem[3:])
-                   or (name.isdigit() and int(name) == int(s.stem[:2]))]
-        if len(matches) != 1:
-            known = ", ".join(s.stem for s in scripts)
-            raise ValueError(f"unknown lesson {name!r}: the lessons are {known}")
-        chosen.append(matches[0])
-    return chosen
+    the order given. A name matches exactly (2 is lesson 02, not 12); a name
+    that matches no lesson is an error naming every such name."""
+    def matches(script, name):
+        return name in (script.stem, script.stem[3:]) or (
+            name.isdigit() and int(name) == int(script.stem[:2]))
+
+    unknown = [o for o in only if not any(matches(s, o) for s in scripts)]
+    if unknown:
+        raise ValueError(f"no lesson matches {', '.join(map(repr, unknown))}; the lessons "
+                         f"are {', '.join(s.stem for s in scripts)}")
+    return [next(s for s in scripts if matches(s, o)) for o in only]
 
 
 #: Lesson flags the runner accepts and passes on to every lesson it runs.
