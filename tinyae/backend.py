@@ -38,6 +38,7 @@ OP_FAMILIES = {
         "reparameterize_kl", "reparameterize_kl_backward",
         "gaussian_corrupt", "masking_corrupt",
     ),
+    "hashing": ("pack_bits", "hamming_distance", "hamming_rank"),
 }
 
 #: Every op name, in family order.

@@ -23,8 +23,11 @@ One module per family of ops, re-exported here, so ``functional.<op>`` is the
 whole reference:
 
 * ``dense`` -- affine map, activations, losses, penalties, corruptions, Adam
-  and the fused ops of the MLP training step.
+  and the fused ops of the MLP training step;
+* ``hashing`` -- binary codes packed into uint64 words, Hamming distances
+  and Hamming ranking (semantic hashing).
 """
 
 from .dense import *  # noqa: F401,F403
+from .hashing import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS, ACTIVATION_OPS, ACTIVATION_SLOPES  # noqa: F401

@@ -54,7 +54,10 @@ elements (the log of a product); tanh comes from NumPy outright.
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
-* ``dense`` -- twins of ``functional.dense``.
+* ``dense`` -- twins of ``functional.dense``;
+* ``hashing`` -- twins of ``functional.hashing`` (popcount by SWAR, Hamming
+  ranking by counting sort).
 """
 
 from .dense import *  # noqa: F401,F403
+from .hashing import *  # noqa: F401,F403
