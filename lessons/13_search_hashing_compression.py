@@ -38,7 +38,7 @@ training data (inverted digits) shows what "data-specific" means.
 
 **Deep compression** (Han, Mao & Dally, ICLR 2016) compresses the network
 itself: prune the smallest weights and retrain the rest, share the
-X,
+survivors' values by k-means (each weight keeps a 5-bit cluster index),
 fine-tune the shared values (the gradient of a shared value is the sum of
 its members' gradients), and Huffman-code the cluster indices and the gaps
 between kept positions. Han et al. compressed LeNet-300-100 40x, from
