@@ -132,7 +132,7 @@ def main():
     start = time.process_time()
     ae = MLPAutoencoder(sizes=(784, HIDDEN, LATENT), rng=rng, dtype=np.float32)
     train(ae, x, epochs=lesson.epochs, lr=2e-3, rng=rng)
-    vae = VAE(n_in=784, hidden=(HIDDEN,), latent=LATENT, rng=rng, dtype=np.float32)
+    vae = VAE(sizes=(784, HIDDEN, LATENT), rng=rng, dtype=np.float32)
     train(vae, x, epochs=lesson.epochs, lr=2e-3, rng=rng)
     lesson.report(f"AE and VAE 784-{HIDDEN}-{LATENT} trained "
                   f"[{time.process_time() - start:.1f} s CPU]")

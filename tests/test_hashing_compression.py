@@ -276,6 +276,14 @@ def test_shared_weight_gradient_is_the_sum_over_members():
     assert rel_error(wrong, numeric) > 1e-4
 
 
+def test_wrapped_models_loss_matches_loss_and_grad():
+    rng = np.random.default_rng(13)
+    shared, x = _shared_model(rng)
+    assert shared.loss(x) == pytest.approx(shared.loss_and_grad(x)[0])
+    masked = C.MaskedModel(_small_ae(rng), C.prune_masks(_small_ae(rng), 0.5))
+    assert masked.loss(x) == pytest.approx(masked.loss_and_grad(x)[0])
+
+
 def test_compressed_size_counts_every_part():
     rng = np.random.default_rng(11)
     shared, _ = _shared_model(rng)
@@ -306,5 +314,9 @@ def test_semantic_hashing_model():
         model.loss_and_grad(x)
     with pytest.raises(ValueError, match="noise"):
         model.loss_and_grad(x, noise=np.zeros((4, 2)))
+    assert model.loss(x, noise=noise) == pytest.approx(model.loss_and_grad(x, noise=noise)[0])
+    assert model.reconstruction_loss(x) == pytest.approx(loss0)
     with pytest.raises(TypeError, match="code_activation"):
         SemanticHashingAutoencoder(sizes=(6, 3), rng=rng, code_activation="sigmoid")
+    with pytest.raises(TypeError, match="corruption"):
+        SemanticHashingAutoencoder(sizes=(6, 3), rng=rng, corruption=None)

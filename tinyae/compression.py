@@ -333,6 +333,11 @@ class MaskedModel(Model):
         self.last_stats = self.model.last_stats
         return loss, grads
 
+    def loss(self, *args, **kwargs):
+        loss = self.model.loss(*args, **kwargs)
+        self.last_stats = self.model.last_stats
+        return loss
+
 
 def kmeans_1d(values, k, *, iters=30):
     """Lloyd's k-means on a 1-D array, centroids initialised linearly
@@ -425,6 +430,12 @@ class SharedWeightModel(Model):
                                                          2 ** self.bits)
         self.last_stats = self.model.last_stats
         return loss, self.grads
+
+    def loss(self, *args, **kwargs):
+        self.write_weights()
+        loss = self.model.loss(*args, **kwargs)
+        self.last_stats = self.model.last_stats
+        return loss
 
 
 def encode_sparse(mask, assign):

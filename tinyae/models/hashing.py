@@ -33,20 +33,22 @@ class SemanticHashingAutoencoder(MLPAutoencoder):
 
     code_noise: standard deviation s of the Gaussian noise added to the code
     pre-activation during training (0: a plain sigmoid code). Every other
-    keyword is MLPAutoencoder's (the encoder itself ends linearly: the
-    sigmoid is applied here, after the noise).
+    keyword is MLPAutoencoder's, except ``code_activation`` (the encoder
+    ends linearly: the sigmoid comes after the noise) and ``corruption``
+    (the code noise is this model's only noise).
     """
 
     def __init__(self, *, code_noise=4.0, **kwargs):
-        if "code_activation" in kwargs:
-            raise TypeError("SemanticHashingAutoencoder sets its own code activation "
-                            "(a sigmoid after the noise); do not pass code_activation")
+        for name in ("code_activation", "corruption"):
+            if name in kwargs:
+                raise TypeError(f"SemanticHashingAutoencoder does not take {name} (its "
+                                f"code is a sigmoid after the code noise)")
         self.code_noise = check_nonneg_float(code_noise, "code_noise")
         super().__init__(code_activation="identity", **kwargs)
 
     def code_logits(self, x):
         """x: (batch, n_0) -> a: (batch, bits), the pre-sigmoid code."""
-        self._check_x(x, self.sizes[0])
+        self._check_x(x, self.n_in)
         return batched(self.encoder.forward, x)
 
     def encode(self, x):
@@ -57,6 +59,29 @@ class SemanticHashingAutoencoder(MLPAutoencoder):
         """x: (batch, n_0) -> binary codes a > 0: (batch, bits) bool."""
         return self.code_logits(x) > 0
 
+    def _noise(self, x, noise, rng):
+        """The code noise of one loss evaluation: (batch, bits)."""
+        self._check_x(x, self.n_in)
+        shape = (x.shape[0], self.n_code)
+        if noise is not None:
+            return check_array(noise, "noise", shape=shape, dtype=self.dtype)
+        if self.code_noise == 0:
+            return np.zeros(shape, self.dtype)
+        if rng is None:
+            raise ValueError("rng must be a numpy Generator when noise is not given "
+                             "(the code noise is random)")
+        return self.code_noise * check_rng(rng).standard_normal(shape, dtype=self.dtype)
+
+    def _forward(self, x, noise):
+        """Loss of x through z = sigmoid(a + noise): (recon, dout, z, z_cache)."""
+        a = self.encoder.forward(x)                        # (batch, bits)
+        z, z_cache = ops.sigmoid_forward(a + noise)        # (batch, bits) in (0, 1)
+        out = self.decoder.forward(z)                      # (batch, n_0)
+        recon, dout = getattr(ops, self._loss_op)(out, x)
+        self.last_stats = {"recon": recon,
+                           "saturated": float(np.mean(np.abs(z - 0.5) > 0.45))}
+        return recon, dout, z_cache
+
     def loss_and_grad(self, x, *, noise=None, rng=None):
         """Reconstruction loss of x through z = sigmoid(a + noise).
 
@@ -64,23 +89,20 @@ class SemanticHashingAutoencoder(MLPAutoencoder):
         scaled), or None to draw ``code_noise * N(0, 1)`` from ``rng``.
         Returns (loss, grads).
         """
-        self._check_x(x, self.sizes[0])
-        shape = (x.shape[0], self.sizes[-1])
-        if noise is None:
-            if rng is None and self.code_noise > 0:
-                raise ValueError("rng must be a numpy Generator when noise is not "
-                                 "given (the code noise is random)")
-            noise = (self.code_noise * check_rng(rng).standard_normal(shape, dtype=self.dtype)
-                     if self.code_noise > 0 else np.zeros(shape, self.dtype))
-        else:
-            check_array(noise, "noise", shape=shape, dtype=self.dtype)
+        noise = self._noise(x, noise, rng)
         self.zero_grad()
-        a = self.encoder.forward(x)                        # (batch, bits)
-        z, z_cache = ops.sigmoid_forward(a + noise)        # (batch, bits) in (0, 1)
-        out = self.decoder.forward(z)                      # (batch, n_0)
-        recon, dout = getattr(ops, self._loss_op)(out, x)
+        recon, dout, z_cache = self._forward(x, noise)
         dz = self.decoder.backward(dout)                   # (batch, bits)
         self.encoder.backward(ops.sigmoid_backward(dz, z_cache), need_dx=False)
-        self.last_stats = {"recon": recon,
-                           "saturated": float(np.mean(np.abs(z - 0.5) > 0.45))}
         return recon, self.grads
+
+    def loss(self, x, *, noise=None, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        return self._forward(x, self._noise(x, noise, rng))[0]
+
+    def reconstruction_loss(self, x):
+        """The loss with no code noise (z = sigmoid(a)), on the rows of x."""
+        self._check_x(x, self.n_in)
+        out = batched(lambda xb: self.decoder.forward(
+            ops.sigmoid_forward(self.encoder.forward(xb))[0]), x)
+        return getattr(ops, self._loss_op)(out, x)[0]

@@ -12,7 +12,7 @@ def _register_semantic_hashing():
             ("tanh", (6, 5, 3), 4, {"activation": "tanh"}),
             ("sigmoid hidden, tied", (7, 4, 3), 3, {"activation": "sigmoid", "tied": True}),
             ("batch 1, 1 bit", (5, 4, 1), 1, {"activation": "tanh"}),
-            ("no hidden layer, mse", (6, 2), 2, {"output": "mse"})):
+            ("no hidden layer, mse", (6, 2), 2, {"likelihood": "mse"})):
         def case(rng, sizes=sizes, batch=batch, kw=kw):
             model = SemanticHashingAutoencoder(sizes=sizes, code_noise=2.0, rng=rng, **kw)
             x = rng.uniform(0.05, 0.95, size=(batch, sizes[0]))
