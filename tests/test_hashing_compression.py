@@ -7,7 +7,7 @@ import pytest
 
 from tinyae import backend, compression as C, functional, kernels, retrieval as R
 from tinyae.gradcheck.core import check_model, numerical_gradient, rel_error
-from tinyae.models import MLPAutoencoder, SemanticHashingAutoencoder
+from tinyae.models import PCA, MLPAutoencoder, SemanticHashingAutoencoder
 
 
 # --------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_evaluate_ranking_matches_direct_scores_in_chunks():
 def test_euclidean_rank_against_brute_force():
     rng = np.random.default_rng(5)
     q, d = rng.standard_normal((4, 6)), rng.standard_normal((30, 6))
-    brute = np.argsort(((q[:, None] - d[None]) ** 2).sum(-1), axis=1, kind="stable")
+    brute = np.argsort(((q[:, None] - d[None]) ** 2).sum(-1), axis=1)     # no ties here
     np.testing.assert_array_equal(R.euclidean_rank(q, d), brute)
 
 
@@ -145,6 +145,12 @@ def test_baseline_hashes():
     assert lsh.bits(x).shape == (50, 5) and lsh.bits(x).dtype == bool
     pca = R.PCASignHash(3).fit(x)
     np.testing.assert_array_equal(pca.bits(x), pca.pca_.transform(x) > 0)
+    reused = R.PCASignHash(3).fit(pca=PCA(5).fit(x))              # nested components
+    np.testing.assert_array_equal(reused.bits(x), pca.bits(x))
+    with pytest.raises(ValueError, match="pca"):
+        R.PCASignHash(6).fit(pca=PCA(5).fit(x))
+    with pytest.raises(ValueError, match="exactly one"):
+        R.PCASignHash(3).fit()
     with pytest.raises(RuntimeError, match="fit"):
         R.PCASignHash(3).bits(x)
 
