@@ -58,6 +58,25 @@ database and for training, 1,000 test queries, 8 epochs; ``--full``:
   on inverted digits;
 * deep compression: size before and after, ratio, and test loss change.
 
+Measured (seed 0, one thread, ~22 s CPU)
+----------------------------------------
+* search, precision@100 / mAP: raw pixels 0.72 / 0.40, PCA-30 0.76 /
+  0.41, AE-30 0.77 / 0.42 (30 numbers do as well as 784); 32-bit hashes:
+  AE 0.65 / 0.43, PCA-sign 0.55 / 0.24, LSH 0.44 / 0.24. The AE hash's mAP
+  even matches the float codes', at 32 bits instead of 30 floats;
+* ranking 1,000 queries: ~0.6 ms CPU per query by Euclidean distance on
+  raw pixels (BLAS product + sort), ~0.05 ms by Hamming distance on 32 bits
+  (popcount + counting sort): 12-25x depending on the load;
+* at 80 bits per image the AE's distortion is 9.2 against 14.2 for the best
+  quantised PCA-k (k = 50); PCA only wins above ~140 bits, where the AE's
+  reconstruction error floor (6.6) is reached. Inverted digits cost as many
+  bits but come back with an error of 549 (77x);
+* deep compression: 1633 KB of float32 parameters -> 67.5 KB (24x), 16% of
+  the weights kept, 8.2 bits per kept weight all included; test BCE 67.3 ->
+  75.8 (+13%): pruning alone gives 168.8, retraining brings it to 75.0. Han
+  et al.'s classifier lost nothing; an autoencoder's reconstruction (784
+  outputs to get right, after only 8 epochs here) is less forgiving.
+
 Run: ``python lessons/13_search_hashing_compression.py`` (``--full``).
 """
 
