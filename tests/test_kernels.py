@@ -36,14 +36,6 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
 FUSED_OPS = ("linear_act_forward", "linear_act_backward", "adam_update",
              "contractive_penalty", "kl_sparsity", "reparameterize_kl",
              "reparameterize_kl_backward", "gaussian_corrupt", "masking_corrupt")
-<<<<<<< HEAD
-#: Ops on packed integer codes are compared exactly, with their own inputs,
-#: in tests/test_hashing_compression.py.
-INTEGER_OPS = backend.OP_FAMILIES["hashing"]
-BASIC_OPS = tuple(op for op in backend.OP_NAMES if op not in FUSED_OPS + INTEGER_OPS)
-
-=======
->>>>>>> main
 
 # --------------------------------------------------------------------------
 # Inputs
