@@ -9,6 +9,9 @@ Modules (one idea each):
 * ``gradcheck`` — finite-difference checking (``python -m tinyae.gradcheck``);
 * ``data``, ``train``, ``checkpoint`` — MNIST and synthetic sets, the
   fitting loop, saving and loading without pickle;
+* ``retrieval``, ``compression`` — what codes are for: search (rankings,
+  precision@k, mAP, hash baselines) and a Huffman coder with quantisation
+  and deep compression (pruning, weight sharing);
 * ``plotting`` — figures (the only module that imports matplotlib).
 """
 
