@@ -48,7 +48,7 @@ biases included) and the change of its test reconstruction loss.
 
 What is measured (default run: a 10,000-image training subset as the
 database and for training, 1,000 test queries, 8 epochs; ``--full``:
-60,000 / 10,000 and more epochs)
+60,000 / 2,000 and more epochs)
 ------------------------------------------------------------------------
 * precision@100 and mAP of raw pixels, PCA-30 and AE-30 codes (Euclidean),
   and of 32-bit AE hashes, PCA-sign and LSH (Hamming);
@@ -159,7 +159,7 @@ def main():
     rng = lesson.rng
     x_train, y_train = load_mnist("train", dtype=np.float32)
     x_test, y_test = load_mnist("test", dtype=np.float32)
-    n_db, n_q = (60000, 10000) if full else (10000, 1000)
+    n_db, n_q = (60000, 2000) if full else (10000, 1000)
     db = rng.permutation(len(x_train))[:n_db]
     x_db, y_db = x_train[db], y_train[db]                 # database and training set
     x_q, y_q = x_test[:n_q], y_test[:n_q]                 # queries
