@@ -262,7 +262,7 @@ def variance_network(lesson, rng):
 
 
 # %%
-def variance_pathology(lesson, rng, x_train, x_test):
+def unbounded_variance(lesson, rng, x_train, x_test):
     """Unbounded decoder variance on MNIST's blank pixels, and the floor."""
     x = x_train[:15000 if lesson.full else 5000]
     blank = x.max(axis=0) == 0                                  # (784,) never inked
@@ -346,7 +346,7 @@ def main():
     x_train = x_all[rng.permutation(len(x_all))[:30_000 if lesson.full else 10_000]]
     bubbles(lesson, rng, x_train, x_test[:2000], labels[:2000])
     variance_network(lesson, rng)
-    variance_pathology(lesson, rng, x_train, x_test)
+    unbounded_variance(lesson, rng, x_train, x_test)
     gsn(lesson, rng)
     lesson.finish()
 
