@@ -70,8 +70,9 @@ def posterior_bubbles(panels, v_curve):
             ax.add_patch(Ellipse(m, 2 * s[0], 2 * s[1], color=cmap(int(c) % 10),
                                  alpha=0.35, lw=0))
         ax.add_patch(Ellipse((0, 0), 2, 2, fill=False, ls="--", color="k", lw=1))
-        ax.set_xlim(-3.5, 3.5)
-        ax.set_ylim(-3.5, 3.5)
+        lim = max(3.5, float(np.percentile(np.abs(mu) + std, 99)))
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=9)
     v, kl = v_curve
@@ -80,6 +81,7 @@ def posterior_bubbles(panels, v_curve):
     axes[-1].set_xlabel("posterior variance v")
     axes[-1].set_ylabel("v - log v - 1")
     axes[-1].set_title("KL term per unit: minimum at v = 1", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
@@ -137,4 +139,5 @@ def chain_samples(samples, density, extent, mmd_by_sigma):
     axes[-1].set_xscale("log")
     axes[-1].set_xlabel("corruption sigma")
     axes[-1].set_ylabel("MMD^2 to the data")
+    fig.tight_layout()
     return fig
