@@ -209,7 +209,7 @@ def bubbles(lesson, rng, x_train, x_test, labels):
     """Posterior standard deviations of a 2-D-latent VAE at beta 1 and 8."""
     panels, radius = {}, {}
     for beta in (1.0, 8.0):
-        model = VAE(n_in=784, hidden=(256,), latent=2, beta=beta, rng=rng, dtype=np.float32)
+        model = VAE(sizes=(784, 256, 2), beta=beta, rng=rng, dtype=np.float32)
         fit(model, x_train, optimizer=Adam(model.params, lr=1e-3),
             epochs=8 if lesson.full else 3, batch_size=100, rng=rng,
             progress=lesson.progress)
@@ -247,7 +247,7 @@ def variance_network(lesson, rng):
     """The learned variance tracks a known, position-dependent noise level."""
     y, _, _ = heteroscedastic_data(5000, rng)
     y_test, t_test, sd_test = heteroscedastic_data(2000, rng)
-    model = VarianceNetworkVAE(n_in=2, hidden=(32,), latent=1, activation="tanh", rng=rng)
+    model = VarianceNetworkVAE(sizes=(2, 32, 1), activation="tanh", rng=rng)
     fit(model, y, optimizer=Adam(model.params, lr=3e-3), epochs=60 if lesson.full else 20,
         batch_size=100, rng=rng, progress=lesson.progress)
     _, s = model.decode(model.encode(y_test)[0])                # (n, 2) log-variances
@@ -273,7 +273,7 @@ def unbounded_variance(lesson, rng, x_train, x_test):
     seed = int(rng.integers(2**31))
     histories, worst = {}, {}
     for label, floor in (("no floor", None), (f"floor {VAR_FLOOR:g}", VAR_FLOOR)):
-        model = VarianceNetworkVAE(n_in=784, hidden=(256,), latent=8, var_floor=floor,
+        model = VarianceNetworkVAE(sizes=(784, 256, 8), var_floor=floor,
                                    rng=np.random.default_rng(seed), dtype=np.float32)
         h = {"nll": [], "blank_logvar": []}
 
@@ -315,8 +315,7 @@ def gsn(lesson, rng):
     start = mmd2(x0, data, bandwidth=1.0)
     samples, dist = {}, {}
     for sigma in GSN_SIGMAS:
-        model = GaussianDenoiser(n_in=2, sigma=sigma, hidden=(32, 32), var_floor=1e-4,
-                                 rng=rng)
+        model = GaussianDenoiser(sizes=(2, 32, 32), sigma=sigma, var_floor=1e-4, rng=rng)
         fit_fresh(model, lambda n, r: mixture.sample(n, rng=r),
                   optimizer=Adam(model.params, lr=1e-2), epochs=30 if lesson.full else 10,
                   n_per_epoch=10_000, batch_size=256, rng=rng, lr_end=1e-3)

@@ -183,7 +183,7 @@ def test_angle_embedding_forward():
 
 @pytest.mark.parametrize("floor", [None, 0.2])
 def test_variance_network_gradient_and_a_near_miss(rng, floor):
-    model = VarianceNetworkVAE(n_in=5, hidden=(4,), latent=2, activation="tanh",
+    model = VarianceNetworkVAE(sizes=(5, 4, 2), activation="tanh",
                                var_floor=floor, rng=rng)
     x, eps = rng.standard_normal((3, 5)), rng.standard_normal((3, 2))
     assert check_model(model, x, eps=eps).worst < TOL
@@ -198,12 +198,12 @@ def test_variance_network_gradient_and_a_near_miss(rng, floor):
 
 
 def test_variance_floor_bounds_the_log_variance(rng):
-    model = VarianceNetworkVAE(n_in=3, hidden=(4,), latent=2, var_floor=0.01, rng=rng)
+    model = VarianceNetworkVAE(sizes=(3, 4, 2), var_floor=0.01, rng=rng)
     model.params["decoder_logvar.b"][:] = [-50.0, 0.0, 10.0]
     _, s = model.decode(rng.standard_normal((6, 2)))
     assert np.all(s >= np.log(0.01))
     np.testing.assert_allclose(s[:, 0], np.log(0.01), atol=1e-6)    # pinned at the floor
-    unfloored = VarianceNetworkVAE(n_in=3, hidden=(4,), latent=2, rng=rng)
+    unfloored = VarianceNetworkVAE(sizes=(3, 4, 2), rng=rng)
     unfloored.params["decoder_logvar.b"][:] = -50.0
     assert np.all(unfloored.decode(rng.standard_normal((6, 2)))[1] < -40)
 
@@ -211,12 +211,12 @@ def test_variance_floor_bounds_the_log_variance(rng):
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), True, "0.1"])
 def test_variance_floor_validation(rng, bad):
     with pytest.raises(ValueError, match="var_floor"):
-        VarianceNetworkVAE(n_in=3, latent=1, var_floor=bad, rng=rng)
+        VarianceNetworkVAE(sizes=(3, 4, 1), var_floor=bad, rng=rng)
 
 
 def test_variance_network_same_on_both_backends(rng):
     from tinyae import backend
-    model = VarianceNetworkVAE(n_in=6, hidden=(5,), latent=2, var_floor=0.1, rng=rng)
+    model = VarianceNetworkVAE(sizes=(6, 5, 2), var_floor=0.1, rng=rng)
     x, eps = rng.standard_normal((4, 6)), rng.standard_normal((4, 2))
     out = {}
     for name in ("numpy", "numba"):
@@ -229,7 +229,7 @@ def test_variance_network_same_on_both_backends(rng):
 
 
 def test_gaussian_denoiser_gradient(rng):
-    model = GaussianDenoiser(n_in=2, sigma=0.3, hidden=(4,), rng=rng)
+    model = GaussianDenoiser(sizes=(2, 4), sigma=0.3, rng=rng)
     x = rng.standard_normal((5, 2))
     assert check_model(model, x, noise=rng.standard_normal((5, 2))).worst < TOL
 
@@ -286,3 +286,24 @@ def test_new_cases_are_registered():
                      "model LatentEnergyAutoencoder (target prop, z_check fixed)",
                      "model GaussianDenoiser (floor 0.05)"):
         assert expected in names
+
+
+def _forward_only_cases():
+    r = np.random.default_rng
+    yield (VarianceNetworkVAE(sizes=(6, 5, 2), var_floor=0.1, rng=r(0)),
+           {"eps": r(1).standard_normal((5, 2))})
+    yield GaussianDenoiser(sizes=(6, 4), sigma=0.3, rng=r(0)), \
+        {"noise": r(2).standard_normal((5, 6))}
+    yield LatentEnergyAutoencoder(sizes=(6, 4, 2), rng=r(0)), \
+        {"z_check": r(3).standard_normal((5, 2))}
+    yield LatentEnergyAutoencoder(sizes=(6, 4, 2), training="backprop", rng=r(0)), {}
+
+
+@pytest.mark.parametrize("model, fixed", list(_forward_only_cases()))
+def test_forward_only_loss_equals_loss_and_grad(model, fixed):
+    x = np.random.default_rng(4).standard_normal((5, 6))
+    expected, grads = model.loss_and_grad(x, **fixed)
+    before = {k: g.copy() for k, g in grads.items()}
+    assert model.loss(x, **fixed) == pytest.approx(expected, rel=1e-12)
+    for k in before:
+        np.testing.assert_array_equal(model.grads[k], before[k])

@@ -40,12 +40,11 @@ ellipse decoder. Parameter names ``encoder.<i>.W``, ``decoder.<i>.b``...
 import numpy as np
 
 from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
-                           check_positive_float, check_positive_int, check_rng)
+                           check_positive_float, check_positive_int, check_rng, check_sizes)
 from ..backend import ops
 from ..energy import descend
-from ..layers import ACTIVATIONS, INITS, AngleEmbedding, Sequential
+from ..layers import ACTIVATIONS, INITS, AngleEmbedding, Sequential, dense_stack
 from .base import Model, batched
-from .vae import _check_sizes, _mlp
 
 #: training rule -> what ``loss_and_grad`` differentiates.
 TRAINING = ("target_prop", "backprop")
@@ -67,9 +66,7 @@ class LatentEnergyAutoencoder(Model):
                  training="target_prop", lam_d=0.1, infer_lr=0.1, infer_steps=20,
                  init="glorot", dtype=np.float64):
         super().__init__()
-        self.sizes = _check_sizes(sizes, "sizes")
-        if len(self.sizes) < 2:
-            raise ValueError(f"sizes must have at least 2 entries, got {sizes!r}")
+        self.sizes = check_sizes(sizes)
         check_rng(rng)
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.circular = bool(circular)
@@ -80,13 +77,13 @@ class LatentEnergyAutoencoder(Model):
         self.init = check_choice(init, "init", INITS)
         self.dtype = check_dtype(dtype)
         kw = dict(rng=rng, init=init, dtype=self.dtype, final_activation=False)
-        self.encoder = _mlp(self.sizes, activation, **kw)
+        self.encoder = dense_stack(self.sizes, activation, **kw)
         back = tuple(reversed(self.sizes))
         if self.circular:                      # code k -> [cos, sin] 2k -> ... -> n_0
             self.decoder = Sequential(AngleEmbedding(),
-                                      *_mlp((2 * back[0],) + back[1:], activation, **kw).layers)
+                                      *dense_stack((2 * back[0],) + back[1:], activation, **kw).layers)
         else:
-            self.decoder = _mlp(back, activation, **kw)
+            self.decoder = dense_stack(back, activation, **kw)
         self.modules = {"encoder": self.encoder, "decoder": self.decoder}
 
     # -- the energy and inference --------------------------------------------
@@ -135,6 +132,17 @@ class LatentEnergyAutoencoder(Model):
                        max_steps=self.infer_steps if steps is None else steps, tol=tol)
 
     # -- training: target propagation ------------------------------------------
+    def _targets(self, y, z_check):
+        """z_tilde = Enc(y) (encoder cache kept) and z_check (given, checked,
+        or inferred from z_tilde with ``infer_steps`` steps)."""
+        z_tilde = self.encoder.forward(y)                      # (n, k)
+        if z_check is None:
+            z_check = descend(lambda z: self._energy_and_grad(y, z, z_tilde), z_tilde,
+                              lr=self.infer_lr, max_steps=self.infer_steps)[0]
+        else:
+            check_array(z_check, "z_check", shape=z_tilde.shape, dtype=self.dtype)
+        return z_tilde, z_check
+
     def loss_and_grad(self, y, *, z_check=None, rng=None):
         """Gradients of C(y, Dec(z_check)) (decoder) and D(z_check, Enc(y))
         (encoder), z_check fixed. y: (n, n_0); z_check: (n, k) or None (then
@@ -148,16 +156,27 @@ class LatentEnergyAutoencoder(Model):
             self.encoder.backward(self.decoder.backward(dout), need_dx=False)
             self.last_stats = {"recon": recon, "code": 0.0}
             return recon, self.grads
-        z_tilde = self.encoder.forward(y)                      # (n, k)
-        if z_check is None:
-            z_check = descend(lambda z: self._energy_and_grad(y, z, z_tilde), z_tilde,
-                              lr=self.infer_lr, max_steps=self.infer_steps)[0]
-        else:
-            check_array(z_check, "z_check", shape=z_tilde.shape, dtype=self.dtype)
-        self.zero_grad()
+        z_tilde, z_check = self._targets(y, z_check)
+        self.zero_grad()                                       # inference touched no grads
         recon, dout = ops.mse_loss(self.decoder.forward(z_check), y)
         self.decoder.backward(dout, need_dx=False)
         code, dz_tilde = ops.mse_loss(z_tilde, z_check)        # D, mean over the batch
         self.encoder.backward(dz_tilde, need_dx=False)
         self.last_stats = {"recon": recon, "code": code}
         return recon + code, self.grads
+
+    def loss(self, y, *, z_check=None, rng=None):
+        """The loss of ``loss_and_grad`` without its parameter gradients. Under
+        target propagation with ``z_check=None`` the inference still runs
+        (it is gradient descent on z, through the decoder's backward pass,
+        and leaves the decoder's gradients cleared)."""
+        self._check_x(y, self.sizes[0], "y")
+        if self.training == "backprop":
+            recon = ops.mse_loss(self.decoder.forward(self.encoder.forward(y)), y)[0]
+            self.last_stats = {"recon": recon, "code": 0.0}
+            return recon
+        z_tilde, z_check = self._targets(y, z_check)
+        recon = ops.mse_loss(self.decoder.forward(z_check), y)[0]
+        code = ops.mse_loss(z_tilde, z_check)[0]
+        self.last_stats = {"recon": recon, "code": code}
+        return recon + code

@@ -112,25 +112,25 @@ def _register_stochastic():
     configs = {
         "no floor": dict(),
         "floor 0.5": dict(var_floor=0.5),
-        "two hidden, beta 0.4": dict(hidden=(5, 4), beta=0.4, var_floor=0.1),
+        "two hidden, beta 0.4": dict(sizes=(6, 5, 4, 3), beta=0.4, var_floor=0.1),
     }
     for label, kw in configs.items():
         def case(rng, kw=kw):
-            model = VarianceNetworkVAE(n_in=6, latent=3, activation="tanh", rng=rng,
-                                       **{"hidden": (5,), **kw})
+            model = VarianceNetworkVAE(activation="tanh", rng=rng,
+                                       **{"sizes": (6, 5, 3), **kw})
             x = rng.standard_normal((4, 6))
             return check_model(model, x, eps=rng.standard_normal((4, 3)))
         register(f"model VarianceNetworkVAE ({label})")(case)
 
     def awkward(rng):
-        model = VarianceNetworkVAE(n_in=1, hidden=(1,), latent=1, activation="softplus",
+        model = VarianceNetworkVAE(sizes=(1, 1, 1), activation="softplus",
                                    var_floor=0.3, rng=rng)
         return check_model(model, rng.standard_normal((1, 1)),
                            eps=rng.standard_normal((1, 1)))
     register("model VarianceNetworkVAE (batch 1, widths 1, floor)")(awkward)
 
     def denoiser(rng):
-        model = GaussianDenoiser(n_in=2, sigma=0.4, hidden=(5, 3), var_floor=0.05, rng=rng)
+        model = GaussianDenoiser(sizes=(2, 5, 3), sigma=0.4, var_floor=0.05, rng=rng)
         x = rng.standard_normal((5, 2))
         return check_model(model, x, noise=rng.standard_normal((5, 2)))
     register("model GaussianDenoiser (floor 0.05)")(denoiser)
