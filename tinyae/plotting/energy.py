@@ -98,10 +98,13 @@ def variance_tracking(t, true_std, learned_std):
     return fig
 
 
-def variance_pathology(histories, log_floor):
+def variance_pathology(histories, log_floor, direction=None):
     """Per-epoch training NLL and mean log-variance of the always-blank
-    pixels: dict label -> dict with lists ``nll`` and ``blank_logvar``."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.6))
+    pixels (``histories``: dict label -> dict with lists ``nll`` and
+    ``blank_logvar``), and optionally the NLL change along the unbounded
+    direction: ``direction = (deltas (k,), dict label -> (k,) changes)``."""
+    fig, axes = plt.subplots(1, 3 if direction else 2,
+                             figsize=(14 if direction else 9.5, 3.6))
     for label, h in histories.items():
         epochs = np.arange(1, len(h["nll"]) + 1)
         axes[0].plot(epochs, h["nll"], "o-", label=label)
@@ -109,9 +112,17 @@ def variance_pathology(histories, log_floor):
     axes[1].axhline(log_floor, color="gray", ls=":", label="log(floor)")
     axes[0].set_ylabel("training NLL per image (nats)")
     axes[1].set_ylabel("decoder log-variance, blank pixels")
-    for ax in axes:
+    for ax in axes[:2]:
         ax.set_xlabel("epoch")
         ax.legend(fontsize=8)
+    if direction:
+        deltas, changes = direction
+        for label, c in changes.items():
+            axes[2].plot(deltas, c, "o-", label=label)
+        axes[2].set_xlabel("delta (blank pixels: exact mean, log-variance - delta)")
+        axes[2].set_ylabel("change of the NLL per image")
+        axes[2].legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 
