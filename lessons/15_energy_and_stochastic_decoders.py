@@ -185,26 +185,29 @@ def amortised_inference(lesson, rng):
             rng=rng, progress=lesson.progress)
         z_tilde = model.encode(y_test)
         enc_err = np.mean(np.sum((model.decode(z_tilde) - y_test) ** 2, axis=1))
-        kw = dict(steps=1000, lr=0.05, tol=1e-3)
+        # the energy the descent from the encoder's guess converges to, then the
+        # steps each start needs to come within 0.001 of it (1000: never)
+        _, _, e_ref = model.infer(y_test, steps=1000, lr=0.05, tol=1e-4)
+        kw = dict(steps=1000, lr=0.05, target=e_ref + 1e-3)
         _, warm, e_warm = model.infer(y_test, **kw)
         _, cold, e_cold = model.infer(y_test, z0=np.zeros_like(z_tilde), **kw)
-        results[rule] = dict(enc=enc_err, warm=e_warm.mean(), cold=e_cold.mean(),
-                             steps_warm=np.median(warm), steps_cold=np.median(cold))
+        results[rule] = dict(enc=enc_err, ref=e_ref.mean(), never=np.mean(cold == 1000),
+                             steps_warm=warm.mean(), steps_cold=cold.mean())
         if rule == "target_prop":
             steps = {"from the encoder's guess": warm, "from z = 0": cold}
         lesson.report(f"{rule}: test squared error {enc_err:.4f} (encoder alone), "
-                      f"{e_warm.mean():.4f} (inference from Enc(y)), {e_cold.mean():.4f} "
-                      f"(inference from z = 0); median steps {np.median(warm):.0f} vs "
-                      f"{np.median(cold):.0f}")
+                      f"{e_ref.mean():.4f} (after inference from Enc(y)); steps to within "
+                      f"0.001 of it, mean (median): {warm.mean():.1f} ({np.median(warm):.0f}) "
+                      f"from Enc(y), {cold.mean():.1f} ({np.median(cold):.0f}) from z = 0 "
+                      f"({np.mean(cold == 1000):.0%} of the cold starts never get there: "
+                      f"other local minima; counted as 1000)")
     tp = results["target_prop"]
     lesson.report("data variance 2.5, noise floor 0.005 (2 x 0.05^2)")
-    lesson.claim("target prop: median inference steps from Enc(y) / from z = 0",
-                 tp["steps_warm"] / tp["steps_cold"], lt=0.75)
-    lesson.claim("target prop: energy reached from Enc(y) / from z = 0 (cold starts "
-                 "stop in local minima)", tp["warm"] / tp["cold"], lt=0.5)
+    lesson.claim("target prop: mean inference steps from Enc(y) / from z = 0",
+                 tp["steps_warm"] / tp["steps_cold"], lt=0.5)
     lesson.claim("target prop: test squared error after inference / encoder alone",
-                 tp["warm"] / tp["enc"], lt=0.5)
-    lesson.claim("target prop: test squared error after inference", tp["warm"], lt=0.1)
+                 tp["ref"] / tp["enc"], lt=0.5)
+    lesson.claim("target prop: test squared error after inference", tp["ref"], lt=0.1)
     lesson.save(step_histograms(steps), "inference_steps")
 
 

@@ -99,6 +99,19 @@ def test_descent_stops_examples_already_converged(rng):
     assert np.all(steps == 10)
 
 
+def test_descent_stops_at_a_target_energy(rng):
+    w = np.array([1.0, 2.0])
+    y, theta = ellipse_points(5, rng=rng, w=w, noise=0.0)
+    target = np.array([np.inf, 0.5, 0.1, 1e-4, -1.0])          # -1: never reached
+    _, steps, e = descend(lambda z: ellipse_energy(y, z, w), theta + 0.5, lr=0.05,
+                          max_steps=300, target=target)
+    assert steps[0] == 0 and steps[-1] == 300
+    assert np.all(e[:4] <= target[:4]) and np.all(steps[1:4] < 300)
+    with pytest.raises(ValueError, match="target must have shape"):
+        descend(lambda z: ellipse_energy(y, z, w), theta, lr=0.05, max_steps=3,
+                target=np.zeros(2))
+
+
 @pytest.mark.parametrize("beta", [0.3, 2.0, 50.0])
 def test_free_energy_of_a_quadratic_is_gaussian(beta):
     """E = a (z - z0)^2 + c: int exp(-beta E) dz = exp(-beta c) sqrt(pi / (beta a)),

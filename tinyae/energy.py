@@ -149,13 +149,15 @@ def ellipse_points(n, *, rng, w=(1.0, 2.0), noise=0.0):
 # Zero temperature: gradient descent on the latent
 # --------------------------------------------------------------------------
 
-def descend(energy_and_grad, z0, *, lr, max_steps, tol=0.0):
+def descend(energy_and_grad, z0, *, lr, max_steps, tol=0.0, target=None):
     """Minimise an energy over the latent by plain gradient descent,
     z <- z - lr dE/dz, one example at a time in a batch.
 
     energy_and_grad(z) -> (E (n,), dE/dz shaped like z); z0: (n,) or (n, k).
     An example stops (its z frozen) at the first step where the norm of its
-    gradient is <= tol; with tol = 0 every example takes ``max_steps`` steps.
+    gradient is <= tol, or its energy is <= target (an (n,) array of
+    per-example energies to reach, or None); with tol = 0 and no target
+    every example takes ``max_steps`` steps.
 
     Returns (z, steps (n,) int: the gradient steps each example took, E (n,)
     at the returned z).
@@ -166,12 +168,19 @@ def descend(energy_and_grad, z0, *, lr, max_steps, tol=0.0):
     z = np.array(z0, dtype=np.float64 if not isinstance(z0, np.ndarray) else z0.dtype)
     if z.ndim not in (1, 2):
         raise ValueError(f"z0 must have shape (n,) or (n, k), got shape {z.shape}")
+    if target is not None:
+        target = np.asarray(target, dtype=np.float64)
+        if target.shape != (z.shape[0],):
+            raise ValueError(f"target must have shape ({z.shape[0]},) (one energy per "
+                             f"example), got shape {target.shape}")
     steps = np.zeros(z.shape[0], dtype=np.int64)
     active = np.ones(z.shape[0], dtype=bool)
     for _ in range(max_steps):
         E, g = energy_and_grad(z)
         norm = np.sqrt((g * g).reshape(g.shape[0], -1).sum(axis=1))     # (n,)
         active &= norm > tol
+        if target is not None:
+            active &= E > target
         if not active.any():
             break
         z[active] -= lr * g[active]

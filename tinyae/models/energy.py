@@ -118,18 +118,20 @@ class LatentEnergyAutoencoder(Model):
         self._check_x(z, self.sizes[-1], "z")
         return batched(self.decoder.forward, z)
 
-    def infer(self, y, z0=None, *, z_tilde=None, steps=None, lr=None, tol=0.0):
+    def infer(self, y, z0=None, *, z_tilde=None, steps=None, lr=None, tol=0.0, target=None):
         """z_check by gradient descent on E(y, z) from ``z0`` (default: the
         encoder's guess). ``z_tilde`` adds the D term (training uses z_tilde =
         z0 = Enc(y)); steps, lr default to infer_steps, infer_lr; an example
-        stops once ||dE/dz|| <= tol. Returns (z_check, steps taken (n,), E (n,))."""
+        stops once ||dE/dz|| <= tol or its energy <= target[n] (``descend``).
+        Returns (z_check, steps taken (n,), E (n,))."""
         self._check_x(y, self.sizes[0], "y")
         z0 = self.encode(y) if z0 is None else self._check_x(z0, self.sizes[-1], "z0")
         if z_tilde is not None:
             check_array(z_tilde, "z_tilde", shape=z0.shape, dtype=self.dtype)
         return descend(lambda z: self._energy_and_grad(y, z, z_tilde), z0,
                        lr=self.infer_lr if lr is None else lr,
-                       max_steps=self.infer_steps if steps is None else steps, tol=tol)
+                       max_steps=self.infer_steps if steps is None else steps, tol=tol,
+                       target=target)
 
     # -- training: target propagation ------------------------------------------
     def _targets(self, y, z_check):

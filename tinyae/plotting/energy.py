@@ -51,7 +51,7 @@ def step_histograms(steps, *, bins=40):
     top = max(int(np.percentile(s, 99)) for s in steps.values()) + 1
     for label, s in steps.items():
         ax.hist(np.minimum(s, top), bins=bins, range=(0, top), alpha=0.55, label=label)
-    ax.set_xlabel("gradient steps on z to ||dE/dz|| <= tol")
+    ax.set_xlabel("gradient steps on z to reach the target energy")
     ax.legend(fontsize=8)
     return fig
 
