@@ -47,7 +47,10 @@ Part 2 -- stochastic decoders and the DAE as a generator
   (y_1 = t + small noise, y_2 = 0.5 sin 3t + sd(t) e with sd rising from
   0.02 to 0.32 along t), the learned variance at the encoded z tracks
   sd(t)^2: measured by the correlation of the log-variances and the median
-  relative error.
+  relative error. Where the true noise is smallest the learned one stays
+  about twice too large: the decoder's variance also has to cover the
+  spread of its mean over the posterior q(z | y), which a latent inferred
+  from noisy data never pins exactly (reported, not claimed).
 * The pathology: on MNIST, pixels that are blank in every training image
   can be predicted exactly, and then their NLL 0.5 (log 2 pi + s + r^2/e^s)
   falls without bound as s -> -inf. Measured on two VAEs trained alike
@@ -261,6 +264,11 @@ def variance_network(lesson, rng):
     learned = np.exp(s[:, 1])
     corr = np.corrcoef(s[:, 1], np.log(sd_test ** 2))[0, 1]
     rel = np.median(np.abs(learned / sd_test ** 2 - 1))
+    low = t_test < -0.7
+    lesson.report(f"where the noise is smallest (t < -0.7, true std 0.02-0.065) the learned "
+                  f"std is {np.median(np.sqrt(learned[low]) / sd_test[low]):.2f} x the true "
+                  f"one: the decoder variance also absorbs the spread of the mean over "
+                  f"q(z | y)")
     lesson.claim("variance network: correlation of learned and true log-variance of y_2",
                  corr, gt=0.85)
     lesson.claim("variance network: median |learned v / true v - 1| over test points",
