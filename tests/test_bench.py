@@ -27,24 +27,51 @@ def test_step_flops_by_hand():
     assert len(bench.step_matmuls(layers)) == 4 + 4 + 3
 
 
+def test_conv_step_flops_by_hand():
+    """The book's CNN: im2col products of three convs (the first without an
+    input gradient) and three transposed convs."""
+    layers = bench.CONFIGS["conv"][1]
+    macs = 0
+    for i, (c_in, c_out, hw) in enumerate([(1, 16, 28), (16, 32, 14), (32, 64, 7)]):
+        macs += (3 if i else 2) * c_out * c_in * 9 * 128 * hw * hw
+    for c_in, c_out, hw in [(64, 32, 3), (32, 16, 7), (16, 1, 14)]:
+        macs += 3 * c_in * c_out * 9 * 128 * hw * hw   # each input pixel stamps C_out k k
+    assert bench.step_flops(layers) == 2 * macs
+    assert len(bench.step_matmuls(layers)) == 2 + 5 * 3
+
+
+def test_conv_layer_list_matches_the_model():
+    """Each image layer's input size is what the model's layer receives."""
+    model, step = bench.tinyae_step("conv", np.float32, np.random.default_rng(0))
+    x = np.random.default_rng(1).random((2, 784)).astype(np.float32)
+    h = model._images(x)
+    sizes = []
+    for layer in list(model.encoder.layers) + list(model.decoder.layers):
+        if hasattr(layer, "params") and "W" in layer.params:
+            sizes.append(h.shape[2:])
+        h = layer.forward(h)
+    assert sizes == [layer[4] for layer in bench.CONFIGS["conv"][1]]
+    assert np.isfinite(step(x))
+
+
 @pytest.mark.parametrize("name", bench.CONFIG_NAMES)
 def test_config_layers_are_the_models_weights(name):
     """The FLOP count uses the shapes the library's model really has."""
     model, _ = bench.tinyae_step(name, np.float32, np.random.default_rng(0))
-    weights = sorted(p.shape for k, p in model.params.items() if p.ndim == 2)
-    assert weights == sorted(bench.CONFIGS[name][1])
+    weights = sorted(p.shape for k, p in model.params.items() if p.ndim >= 2)
+    assert weights == sorted(bench.weight_shapes(bench.CONFIGS[name][1]))
 
 
 @pytest.mark.usefixtures("no_torch")
 def test_bench_table_and_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
     result = bench.run(["--steps", "2", "--rounds", "1", "--warmup", "1", "--threads", "1",
-                        "--configs", "ae,cae,vae", "--dtypes", "float32,float64",
+                        "--configs", "ae,cae,vae,conv", "--dtypes", "float32,float64",
                         "--limit", "640", "--json", str(path)])
     out = capsys.readouterr().out
     rows = result["rows"]
     assert [(r["config"], r["dtype"]) for r in rows] == [
-        (c, d) for d in ("float32", "float64") for c in ("ae", "cae", "vae")]
+        (c, d) for d in ("float32", "float64") for c in ("ae", "cae", "vae", "conv")]
     for r in rows:
         assert r["tinyae_samples_per_s"] > 0 and r["step_ms"] > 0
         assert r["gflops"] == pytest.approx(

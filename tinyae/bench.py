@@ -4,7 +4,7 @@
     python -m tinyae.bench --configs ae,vae --dtypes float32 --steps 100
     python -m tinyae.bench --threads 1 --json bench.json
 
-Five configs, all on the MNIST training images in [0, 1], batch 128, Adam
+Six configs, all on the MNIST training images in [0, 1], batch 128, Adam
 (lr 1e-3), one optimiser step per batch (``CONFIGS`` below):
 
 ==== ======================================================================
@@ -13,6 +13,10 @@ dae  ae with Gaussian input noise, sigma 0.5 (``MLPAutoencoder(corruption=Gaussi
 cae  784-512 sigmoid, 512-784 to logits; BCE + 0.1 * contractive penalty
 sae  as cae with 3 * sum_j KL(0.05 || rho_hat_j) (``SparseAutoencoder``)
 vae  784-512(relu) -> mu, logvar (20); 20-512(relu)-784 logits; BCE + KL
+conv the PML book's CNN autoencoder (``models.conv.PML_BOOK_CNN``): three
+     3x3 convolutions (16, 32, 64 channels) with ReLU and 2x2 max pooling to
+     a (64, 3, 3) code, three stride-2 3x3 transposed convolutions back to
+     (1, 28, 28) logits; BCE
 ==== ======================================================================
 
 Every row is one (config, dtype). Columns:
@@ -25,7 +29,8 @@ Every row is one (config, dtype). Columns:
   or on-disk cache load plus one step, reported on its own;
 * ``GFLOP/s``: the matrix-multiply FLOPs of one step (2 m k n for each
   product: forward, weight gradients, input gradients except the first
-  layer's) times the steps per second;
+  layer's; for a convolution these are the im2col products, see
+  ``step_matmuls``) times the steps per second;
 * ``BLAS %``: time of those products alone (NumPy's BLAS on the same shapes)
   over the time of the step: 100% would mean the step is nothing but its
   matrix products, the limit for this step;
@@ -68,13 +73,14 @@ from ._validation import arg_nonneg_int, arg_positive_int
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
-from .models import (VAE, ContractiveAutoencoder, MLPAutoencoder,
+from .models import (VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
                      SparseAutoencoder)
+from .models.conv import PML_BOOK_CNN
 from .optim import Adam
 
 BATCH = 128
 LR = 1e-3
-CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae")
+CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae", "conv")
 MNIST_TRAIN_ROWS = 60_000
 TORCH_NA = "n/a (torch not installed)"
 
@@ -111,28 +117,70 @@ def _vae(rng, dtype):
                likelihood="bernoulli", rng=rng, dtype=dtype)
 
 
+def _conv(rng, dtype):
+    return ConvAutoencoder(**PML_BOOK_CNN, rng=rng, dtype=dtype)
+
+
 _AE_LAYERS = [(784, 512), (512, 32), (32, 512), (512, 784)]
 _ONE_LAYER = [(784, 512), (512, 784)]
 _VAE_LAYERS = [(784, 512), (512, 20), (512, 20), (20, 512), (512, 784)]
+#: (kind, C_in, C_out, kernel, input (H, W) of the layer) of the book's CNN.
+_CONV_LAYERS = [("conv", 1, 16, 3, (28, 28)), ("conv", 16, 32, 3, (14, 14)),
+                ("conv", 32, 64, 3, (7, 7)), ("convT", 64, 32, 3, (3, 3)),
+                ("convT", 32, 16, 3, (7, 7)), ("convT", 16, 1, 3, (14, 14))]
 
-#: name -> (tinyae model constructor, dense layers (n_in, n_out) in forward order;
-#: the first one reads the data, so its input gradient is not needed).
+#: name -> (tinyae model constructor, layers in forward order: dense (n_in,
+#: n_out) or image (kind, C_in, C_out, kernel, input (H, W)); the first one
+#: reads the data, so its input gradient is not needed).
 CONFIGS = {"ae": (_ae, _AE_LAYERS), "dae": (_dae, _AE_LAYERS), "cae": (_cae, _ONE_LAYER),
-           "sae": (_sae, _ONE_LAYER), "vae": (_vae, _VAE_LAYERS)}
+           "sae": (_sae, _ONE_LAYER), "vae": (_vae, _VAE_LAYERS),
+           "conv": (_conv, _CONV_LAYERS)}
+
+
+def weight_shapes(layers):
+    """The weight array of each layer: (n_in, n_out) dense, (C_out, C_in, k, k)
+    conv, (C_in, C_out, k, k) transposed conv."""
+    shapes = []
+    for layer in layers:
+        if len(layer) == 2:
+            shapes.append(tuple(layer))
+        else:
+            kind, c_in, c_out, k, _ = layer
+            shapes.append((c_out, c_in, k, k) if kind == "conv" else (c_in, c_out, k, k))
+    return shapes
+
+
+def _layer_matmuls(layer, batch):
+    """[(m, k, n) forward, weight gradient, input gradient] of one layer.
+
+    dense (n_in, n_out): x W, x^T da, da W^T. conv, as ``functional.conv2d``
+    (padding keeps the size, K = C_in k k, P = batch H W): Wm cols (C_out, K,
+    P), dout_m cols^T (C_out, P, K), Wm^T dout_m (K, C_out, P). convT, as
+    ``functional.conv_transpose2d`` (K = C_out k k, P = batch H_in W_in):
+    Wm^T x_m (K, C_in, P), x_m cols^T (C_in, P, K), Wm cols (C_in, K, P).
+    """
+    if len(layer) == 2:
+        n_in, n_out = layer
+        return [(batch, n_in, n_out), (n_in, batch, n_out), (batch, n_out, n_in)]
+    kind, c_in, c_out, k, (h, w) = layer
+    if kind == "conv":
+        K, P = c_in * k * k, batch * h * w
+        return [(c_out, K, P), (c_out, P, K), (K, c_out, P)]
+    K, P = c_out * k * k, batch * h * w
+    return [(K, c_in, P), (c_in, P, K), (c_in, K, P)]
 
 
 def step_matmuls(layers, batch=BATCH):
     """The (m, k, n) of every matrix product in one training step.
 
-    Per dense layer (n_in, n_out): forward x W (batch, n_in, n_out), weight
-    gradient x^T da (n_in, batch, n_out), and input gradient da W^T
-    (batch, n_out, n_in) for every layer but the first (it reads the data).
+    Per layer (``_layer_matmuls``): the forward product, the weight
+    gradient, and the input gradient for every layer but the first (it
+    reads the data). Dense layer (n_in, n_out): (batch, n_in, n_out),
+    (n_in, batch, n_out), (batch, n_out, n_in).
     """
     shapes = []
-    for i, (n_in, n_out) in enumerate(layers):
-        shapes += [(batch, n_in, n_out), (n_in, batch, n_out)]
-        if i > 0:
-            shapes.append((batch, n_out, n_in))
+    for i, layer in enumerate(layers):
+        shapes += _layer_matmuls(layer, batch)[:3 if i > 0 else 2]
     return shapes
 
 
@@ -149,9 +197,17 @@ def blas_only_step(layers, dtype, rng, batch=BATCH):
         return rng.random(shape).astype(dtype)
 
     ops = []
-    for i, (n_in, n_out) in enumerate(layers):
-        x, W, da = rand(batch, n_in), rand(n_in, n_out), rand(batch, n_out)
-        ops += [(x, W), (x.T, da)] + ([(da, W.T)] if i > 0 else [])
+    for i, layer in enumerate(layers):
+        if len(layer) == 2:
+            n_in, n_out = layer
+            x, W, da = rand(batch, n_in), rand(n_in, n_out), rand(batch, n_out)
+            ops += [(x, W), (x.T, da)] + ([(da, W.T)] if i > 0 else [])
+            continue
+        # image layer: a (m, k) weight matrix, a (k, n) column matrix and a
+        # (m, n) gradient, used as in the reference's three products
+        (m, k, n), _, _ = _layer_matmuls(layer, batch)
+        Wm, cols, d = rand(m, k), rand(k, n), rand(m, n)
+        ops += [(Wm, cols), (d, cols.T)] + ([(Wm.T, d)] if i > 0 else [])
 
     def run():
         for a, b in ops:
@@ -216,6 +272,21 @@ def torch_step(name, dtype, seed):
             kl = (rho * torch.log(rho / rho_hat)
                   + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))).sum()
             return recon + 3.0 * kl
+    elif name == "conv":   # PML_BOOK_CNN: padding 1 keeps the size, as "same"
+        net = nn.ModuleDict({
+            "enc": nn.Sequential(
+                nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),
+            "dec": nn.Sequential(
+                nn.ConvTranspose2d(64, 32, 3, stride=2), nn.ReLU(),
+                nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1),
+                nn.ReLU(),
+                nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1))})
+
+        def loss_fn(x):
+            img = x.reshape(-1, 1, 28, 28)          # (batch, 784) rows as images
+            return bce(net["dec"](net["enc"](img)), img)
     else:
         net = nn.ModuleDict({"enc": nn.Linear(784, 512), "mu": nn.Linear(512, 20),
                              "logvar": nn.Linear(512, 20),

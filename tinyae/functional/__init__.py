@@ -23,8 +23,12 @@ One module per family of ops, re-exported here, so ``functional.<op>`` is the
 whole reference:
 
 * ``dense`` -- affine map, activations, losses, penalties, corruptions, Adam
-  and the fused ops of the MLP training step.
+  and the fused ops of the MLP training step;
+* ``conv`` -- images (NCHW): convolution (im2col and a naive loop),
+  transposed convolution, max and average pooling, nearest and bilinear
+  upsampling, and ``conv_geometry`` (their output shapes).
 """
 
 from .dense import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
+from .conv import *  # noqa: F401,F403

@@ -42,7 +42,10 @@ choices are in ``docs/performance.md``; ``python -m tinyae.bench`` and
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
-* ``dense`` -- twins of ``functional.dense``.
+* ``dense`` -- twins of ``functional.dense``;
+* ``conv`` -- twins of ``functional.conv`` (im2col/col2im and the pooling
+  and upsampling loops in Numba, the products by NumPy's BLAS).
 """
 
 from .dense import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403

@@ -8,3 +8,4 @@ from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier
 from .stacked import StackedAutoencoder
 from .vae import VAE, ConditionalVAE
+from .conv import ConvAutoencoder, ConvVAE
