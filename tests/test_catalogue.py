@@ -795,6 +795,23 @@ bad("ConvAutoencoder: target with fewer rows than x",
     backends=True)
 
 
+def mae(**kw):
+    from tinyae.models import MAE
+    return MAE(image_shape=(1, 4, 4), patch=2, dim=4, n_heads=1, decoder_dim=4,
+               decoder_heads=1, rng=rng(), **kw)
+
+
+bad("MAE: 1e200 inputs", lambda t: mae().loss_and_grad(np.full((2, 1, 4, 4), 1e200), rng=rng()),
+    ValueError, r"x is too large: it holds values up to 1e\+200 .* row of 16 float64",
+    backends=True)
+bad("MAE: 0 rows", lambda t: mae().loss_and_grad(np.zeros((0, 1, 4, 4)), rng=rng()),
+    ValueError, r"x has 0 rows \(shape \(0, 1, 4, 4\)\)", backends=True)
+bad("MAE encode: 0 rows", lambda t: mae().encode(np.zeros((0, 1, 4, 4))),
+    ValueError, r"x has 0 rows", backends=True)
+bad("MAE: mask_ratio=1.5", lambda t: mae(mask_ratio=1.5), ValueError,
+    r"mask_ratio .*1.5")
+
+
 def clf():
     from tinyae.models import SoftmaxClassifier
     return SoftmaxClassifier(n_in=D, n_classes=3, rng=rng())
