@@ -52,6 +52,7 @@ OP_FAMILIES = {
         "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
         "masked_mse_loss",
     ),
+    "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
 }
 
 #: Every op name, in family order.
