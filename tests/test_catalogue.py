@@ -573,7 +573,7 @@ bad("threads: set_threads(-1)", lambda t: threads.set_threads(-1), ValueError,
 # corruption, penalties, metrics, scores, layers, PCA: found by trying
 # ============================================================================
 
-from tinyae import corruption, penalties, scores  # noqa: E402
+from tinyae import corruption, penalties, scores, tsne  # noqa: E402
 from tinyae.models import PCA  # noqa: E402
 
 bad("corruption: GaussianNoise(-1)", lambda t: corruption.GaussianNoise(-1), ValueError,
@@ -623,6 +623,11 @@ bad("data: ring n=0", lambda t: data.ring(0, rng=rng()), ValueError,
     r"n must be a positive integer, got 0")
 bad("data: two_moons noise=-1", lambda t: data.two_moons(10, rng=rng(), noise=-1), ValueError,
     r"noise must be a finite number >= 0, got -1")
+bad("tsne: 0 points", lambda t: tsne.conditional_probabilities(
+    np.zeros((0, 3)), 5.0), ValueError, r"x has 0 rows \(shape \(0, 3\)\)")
+bad("tsne: perplexity above n - 1", lambda t: tsne.conditional_probabilities(
+    xs(10, 3), 30.0), ValueError,
+    r"perplexity must lie in \(1, n - 1\) = \(1, 9\) for n = 10 points .* got 30.0")
 bad("data: mixture with a negative weight",
     lambda t: data.GaussianMixture([-0.5, 1.5], [[0.0], [1.0]], [[[1.0]], [[1.0]]]),
     ValueError, r"weights must all be finite and > 0, got \[-0.5, 1.5\]")
