@@ -38,6 +38,20 @@ OP_FAMILIES = {
         "reparameterize_kl", "reparameterize_kl_backward",
         "gaussian_corrupt", "masking_corrupt",
     ),
+    "conv": (
+        "conv2d_forward", "conv2d_backward",
+        "conv_transpose2d_forward", "conv_transpose2d_backward",
+        "max_pool2d_forward", "max_pool2d_backward",
+        "avg_pool2d_forward", "avg_pool2d_backward",
+        "upsample_nearest2d_forward", "upsample_nearest2d_backward",
+        "upsample_bilinear2d_forward", "upsample_bilinear2d_backward",
+    ),
+    "transformer": (
+        "patchify", "unpatchify", "gather_tokens", "scatter_tokens",
+        "layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
+        "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
+        "masked_mse_loss",
+    ),
     "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
 }
 
