@@ -29,9 +29,15 @@ whole reference:
   upsampling, and ``conv_geometry`` (their output shapes).
 * ``transformer`` -- patches, LayerNorm, GELU, softmax attention, token
   masking, positional embeddings and the masked-patch loss (the MAE).
+* ``tsne`` -- t-SNE's perplexity-calibrated affinities and its cost and
+  gradient (the O(n^2) part of ``tinyae.tsne``).
+* ``hashing`` -- binary codes packed into uint64 words, Hamming distances
+  and Hamming ranking (semantic hashing).
 """
 
 from .dense import *  # noqa: F401,F403
+from .hashing import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .tsne import *  # noqa: F401,F403

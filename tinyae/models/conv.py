@@ -41,13 +41,13 @@ reparameterisation gradient). The convolution gradients are in
 import numpy as np
 
 from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
-                           check_positive_int, check_rng)
+                           check_positive_int, check_rng, check_same_shape)
 from ..backend import ops
 from ..corruption import Corruption
 from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Flatten,
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
-from ..losses import RECONSTRUCTION
+from ..losses import RECONSTRUCTION, check_support
 from .base import Model, batched
 
 #: The PML book's CNN autoencoder for MNIST (section 20.3.1): a (64, 3, 3) code.
@@ -142,9 +142,7 @@ class _ImageModel(Model):
         """x: (N, *input_shape) or (N, D) -> (N, *input_shape) (a view)."""
         flat = isinstance(x, np.ndarray) and x.ndim == 2
         self._check_x(x, self.n_in if flat else self.input_shape, name)
-        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{name} must lie in [0, 1] for likelihood='bernoulli', got "
-                             f"values in [{x.min():.4g}, {x.max():.4g}]")
+        check_support(x, self.likelihood, name)
         return x.reshape(x.shape[0], *self.input_shape)
 
     def _check_spec_end(self, out_shape):
@@ -234,7 +232,11 @@ class ConvAutoencoder(_ImageModel):
         """(input, target) as images: x corrupted by ``noise`` (drawn from
         ``rng`` unless given) when the model has a corruption."""
         x4 = self._images(x)
-        target = x4 if target is None else self._images(target, "target")
+        if target is not None:
+            check_same_shape(target, "target", x, "x")
+            target = self._images(target, "target")
+        else:
+            target = x4
         if self.corruption is not None:
             if noise is None:
                 if rng is None:
