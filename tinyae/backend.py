@@ -38,6 +38,9 @@ OP_FAMILIES = {
         "reparameterize_kl", "reparameterize_kl_backward",
         "gaussian_corrupt", "masking_corrupt",
     ),
+    "sparse_coding": ("soft_threshold_forward", "soft_threshold_backward",
+                      "ista_step_forward", "ista_step_backward"),
+    "vq": ("vq_nearest", "vq_code_stats"),
 }
 
 #: Every op name, in family order.

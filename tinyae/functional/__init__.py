@@ -23,8 +23,14 @@ One module per family of ops, re-exported here, so ``functional.<op>`` is the
 whole reference:
 
 * ``dense`` -- affine map, activations, losses, penalties, corruptions, Adam
-  and the fused ops of the MLP training step.
+  and the fused ops of the MLP training step;
+* ``sparse_coding`` -- the soft-threshold (prox of the L1 norm) and one
+  ISTA step, with the sparse-coding energy;
+* ``vq`` -- vector quantisation: nearest code, per-code statistics, the
+  straight-through estimator, codebook/commitment losses, the EMA update.
 """
 
 from .dense import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS, ACTIVATION_OPS, ACTIVATION_SLOPES  # noqa: F401
+from .sparse_coding import *  # noqa: F401,F403
+from .vq import *  # noqa: F401,F403

@@ -54,7 +54,12 @@ elements (the log of a product); tanh comes from NumPy outright.
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
-* ``dense`` -- twins of ``functional.dense``.
+* ``dense`` -- twins of ``functional.dense``;
+* ``sparse_coding`` -- twins of the soft-threshold and the ISTA step;
+* ``vq`` -- twins of ``vq_nearest`` and ``vq_code_stats`` (the other vq ops
+  are cheap NumPy and have no twin).
 """
 
 from .dense import *  # noqa: F401,F403
+from .sparse_coding import *  # noqa: F401,F403
+from .vq import *  # noqa: F401,F403
