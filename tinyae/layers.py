@@ -389,3 +389,83 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+# --------------------------------------------------------------------------
+# Sparse coding (lesson 16): a per-unit gain and a dictionary of unit atoms
+# --------------------------------------------------------------------------
+
+class Gain(Layer):
+    """Per-feature gain ``out = x * g`` on the last axis (PSD's diagonal G).
+
+    x: (..., n) -> out: (..., n); g: (n,), initialised to ``init_value``.
+    Backward: ``dx = dout * g``, ``dg = sum over all leading axes of dout * x``.
+    """
+
+    def __init__(self, n, *, init_value=1.0, dtype=np.float64):
+        super().__init__()
+        self.n = check_positive_int(n, "n")
+        self.dtype = check_dtype(dtype)
+        self._add_param("g", np.full(self.n, init_value, dtype=self.dtype))
+
+    def forward(self, x):
+        self._check_input(x, min_ndim=2, last=self.n, dtype=self.dtype)
+        self.cache = x
+        return x * self.params["g"]
+
+    def backward(self, dout, need_dx=True):
+        x = self.cache
+        self.grads["g"] += _rows(dout * x).sum(axis=0)
+        return dout * self.params["g"] if need_dx else None
+
+    def __repr__(self):
+        return f"Gain({self.n})"
+
+
+class UnitNormDictionary(Layer):
+    """Linear synthesis from a code with unit-norm atoms: ``out = z D``.
+
+    z: (N, n_atoms) -> out: (N, n_out). The parameter is V: (n_atoms,
+    n_out) and the atoms are its rows normalised, ``D_k = V_k / ||V_k||``:
+    sparse coding's energy could otherwise shrink lam ||z||_1 for free by
+    scaling z down and D up. Normalising inside the layer (instead of
+    projecting after each optimiser step) keeps it an ordinary
+    differentiable layer. With r_k = ||V_k||, the gradient through the
+    normalisation removes the radial part of dD,
+
+        dV_k = (dD_k - D_k (dD_k . D_k)) / r_k,      dD = z^T dout,
+
+    and ``dz = dout D^T``.
+    """
+
+    def __init__(self, n_atoms, n_out, *, rng, dtype=np.float64):
+        super().__init__()
+        self.n_atoms = check_positive_int(n_atoms, "n_atoms")
+        self.n_out = check_positive_int(n_out, "n_out")
+        check_rng(rng)
+        self.dtype = check_dtype(dtype)
+        self._add_param("V", rng.standard_normal((self.n_atoms, self.n_out)).astype(self.dtype))
+
+    @property
+    def D(self):
+        """The atoms: (n_atoms, n_out), each row of unit length."""
+        V = self.params["V"]
+        return V / np.sqrt(np.sum(V * V, axis=1, keepdims=True))
+
+    def forward(self, z):
+        self._check_input(z, ndim=2, last=self.n_atoms, dtype=self.dtype)
+        D = self.D
+        out, cache = ops.linear_forward(z, D, np.zeros(self.n_out, self.dtype))
+        self.cache = cache
+        return out
+
+    def backward(self, dout, need_dx=True):
+        dz, dD, _ = ops.linear_backward(dout, self.cache, need_dx)
+        D = self.cache[1]
+        V = self.params["V"]
+        r = np.sqrt(np.sum(V * V, axis=1, keepdims=True))              # (n_atoms, 1)
+        self.grads["V"] += (dD - D * np.sum(dD * D, axis=1, keepdims=True)) / r
+        return dz
+
+    def __repr__(self):
+        return f"UnitNormDictionary({self.n_atoms}, {self.n_out})"

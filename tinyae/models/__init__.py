@@ -9,3 +9,5 @@ from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier
 from .stacked import StackedAutoencoder
 from .vae import VAE, ConditionalVAE
+from .psd import PSD
+from .recirculation import RecirculationAutoencoder
