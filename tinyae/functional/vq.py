@@ -74,27 +74,28 @@ def vq_straight_through_backward(dout, cache):
     return dout
 
 
-def vq_losses(z_e, z_e_sg, codebook, idx, beta, n):
+def vq_losses(z_e, z_q_sg, z_e_sg, codebook, idx, beta, n):
     """Codebook and commitment losses, summed over vectors, divided by n.
 
-    z_e: (M, D) encoder output (gets the commitment gradient), z_e_sg: (M, D)
-    its stop-gradient copy (the codebook loss's target), codebook: (K, D),
-    idx: (M,) the chosen codes (held fixed), n: the batch size (losses are
-    sums over an example's positions, means over the batch).
+    Each loss has one differentiated side and one stop-gradient side:
+    z_e: (M, D) the encoder output and z_q_sg: (M, D) its code as a
+    constant (the commitment loss); z_e_sg: (M, D) the encoder output as a
+    constant and codebook: (K, D) with idx: (M,) the chosen codes, held
+    fixed (the codebook loss). n: the batch size (losses are sums over an
+    example's positions, means over the batch).
 
         codebook   C = (1/n) sum_m ||z_e_sg[m] - e_{idx_m}||^2
-        commitment B = (beta/n) sum_m ||z_e[m] - sg(e_{idx_m})||^2
+        commitment B = (beta/n) sum_m ||z_e[m] - z_q_sg[m]||^2
 
-        dC/de_k   = (2/n) sum_{m: idx_m = k} (e_k - z_e_sg[m])
-                  = (2/n) (counts_k e_k - sums_k)      (vq_code_stats)
-        dB/dz_e[m] = (2 beta/n) (z_e[m] - e_{idx_m})
+        dC/de_k    = (2/n) sum_{m: idx_m = k} (e_k - z_e_sg[m])
+                   = (2/n) (counts_k e_k - sums_k)      (vq_code_stats)
+        dB/dz_e[m] = (2 beta/n) (z_e[m] - z_q_sg[m])
 
     A code that no vector chose gets no gradient at all: unless something
     moves it (a restart), it stays dead. Returns (C, B, dz_e, dcodebook).
     """
-    e = codebook[idx]                                     # (M, D)
-    diff_c = (z_e_sg - e).astype(np.float64)
-    diff_b = z_e - e
+    diff_c = (z_e_sg - codebook[idx]).astype(np.float64)     # (M, D)
+    diff_b = z_e - z_q_sg
     C = float(np.sum(diff_c * diff_c)) / n
     B = beta * float(np.sum(diff_b.astype(np.float64) ** 2)) / n
     counts, sums = vq_code_stats(z_e_sg, idx, codebook.shape[0])

@@ -11,3 +11,4 @@ from .stacked import StackedAutoencoder
 from .vae import VAE, ConditionalVAE
 from .psd import PSD
 from .recirculation import RecirculationAutoencoder
+from .vq import VQVAE, CodebookEMA
