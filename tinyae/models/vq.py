@@ -22,7 +22,8 @@ estimator (``layers.VectorQuantizer``).
 import numpy as np
 
 from .._validation import (check_array, check_choice, check_dtype, check_fraction,
-                           check_nonneg_float, check_positive_int, check_rng)
+                           check_nonneg_float, check_positive_float, check_positive_int,
+                           check_rng)
 from ..backend import ops
 from ..functional.vq import perplexity
 from ..layers import CODEBOOK_INITS, Flatten, Linear, ReLU, Reshape, Sequential, VectorQuantizer
@@ -175,7 +176,7 @@ class CodebookEMA:
                                 if isinstance(model, VQVAE) else ""))
         self.model, self.optimizer = model, optimizer
         self.decay = check_fraction(decay, "decay")
-        self.eps = check_nonneg_float(eps, "eps")
+        self.eps = check_positive_float(eps, "eps")     # 0 would divide 0 by 0
 
     @property
     def lr(self):
