@@ -198,7 +198,7 @@ def recirculation(lesson, x_train, x_test):
     epochs = 60 if lesson.full else 20
     errors, series = {}, {}
     for rule in ("recirculation", "backprop"):
-        model = RecirculationAutoencoder(n_in=RC_PATCH ** 2, n_hidden=RC_HIDDEN,
+        model = RecirculationAutoencoder(sizes=(RC_PATCH ** 2, RC_HIDDEN),
                                          regression=RC_REGRESSION, rule=rule,
                                          rng=np.random.default_rng(seed))
         track = [model.agreement(probe)]

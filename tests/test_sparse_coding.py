@@ -213,7 +213,7 @@ def test_psd_validation(rng):
 
 
 def test_recirculation_decoder_rule_is_the_scaled_gradient(rng):
-    model = RecirculationAutoencoder(n_in=7, n_hidden=4, regression=0.75, rng=rng)
+    model = RecirculationAutoencoder(sizes=(7, 4), regression=0.75, rng=rng)
     x = rng.uniform(0, 1, (5, 7))
     _, rec = model.recirculation_grads(x)
     rec = {k: v.copy() for k, v in rec.items()}
@@ -227,7 +227,7 @@ def test_recirculation_encoder_rule_is_the_gradient_for_symmetric_weights(rng):
     """W2 = W1^T and lam -> 1: the encoder's update tends to the gradient."""
     errors = []
     for lam in (0.99, 0.9999):
-        model = RecirculationAutoencoder(n_in=7, n_hidden=4, regression=lam,
+        model = RecirculationAutoencoder(sizes=(7, 4), regression=lam,
                                          rng=np.random.default_rng(0))
         model.params["decoder.0.W"][...] = model.params["encoder.0.W"].T
         x = np.random.default_rng(1).uniform(0, 1, (5, 7))
@@ -244,14 +244,14 @@ def test_recirculation_encoder_rule_is_the_gradient_for_symmetric_weights(rng):
 def test_recirculation_rules_and_validation(rng):
     x = rng.uniform(0, 1, (5, 6))
     for rule in ("recirculation", "backprop"):
-        model = RecirculationAutoencoder(n_in=6, n_hidden=3, rule=rule,
+        model = RecirculationAutoencoder(sizes=(6, 3), rule=rule,
                                          rng=np.random.default_rng(0))
         loss, grads = model.loss_and_grad(x)
         assert set(grads) == set(model.params) and np.isfinite(loss)
     with pytest.raises(ValueError, match="regression must be a number in \\(0, 1\\), got 1.0"):
-        RecirculationAutoencoder(n_in=6, n_hidden=3, regression=1.0, rng=rng)
+        RecirculationAutoencoder(sizes=(6, 3), regression=1.0, rng=rng)
     with pytest.raises(ValueError, match="rule must be one of"):
-        RecirculationAutoencoder(n_in=6, n_hidden=3, rule="hebb", rng=rng)
+        RecirculationAutoencoder(sizes=(6, 3), rule="hebb", rng=rng)
 
 
 def test_random_patches(rng):
@@ -269,3 +269,17 @@ def test_random_patches(rng):
         random_patches(images, size=30, n=1, rng=rng)
     with pytest.raises(ValueError, match="found only 0 of n=3"):
         random_patches(np.zeros((2, 784)), size=4, n=3, rng=rng, min_ink=0.5)
+
+
+def test_psd_forward_only_loss_matches_and_leaves_grads_alone(rng):
+    model = PSD(n_in=6, n_atoms=10, rng=rng)
+    x = rng.uniform(0, 1, (5, 6))
+    codes = model.infer(x)
+    expected, grads = model.loss_and_grad(x, codes=codes)
+    stats = dict(model.last_stats)
+    before = {k: g.copy() for k, g in grads.items()}
+    assert model.loss(x, codes=codes) == pytest.approx(expected, rel=1e-12)
+    assert model.loss(x) == pytest.approx(expected, rel=1e-12)   # the same inference
+    assert model.last_stats == pytest.approx(stats, rel=1e-12)
+    for k in before:
+        np.testing.assert_array_equal(model.grads[k], before[k])

@@ -206,3 +206,16 @@ def test_vector_quantizer_validation(rng):
     vq.forward(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="ema_update needs"):
         vq.ema_update(0.9)
+
+
+@pytest.mark.parametrize("update", ["loss", "ema"])
+def test_forward_only_loss_matches_and_leaves_grads_alone(rng, update):
+    model = _small(rng, codebook_update=update)
+    x = rng.uniform(0, 1, (5, 12))
+    expected, grads = model.loss_and_grad(x)
+    stats = dict(model.last_stats)
+    before = {k: g.copy() for k, g in grads.items()}
+    assert model.loss(x) == pytest.approx(expected, rel=1e-12)
+    assert model.last_stats == pytest.approx(stats, rel=1e-12)
+    for k in before:
+        np.testing.assert_array_equal(model.grads[k], before[k])

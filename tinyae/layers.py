@@ -315,14 +315,15 @@ class Reshape(Layer):
         return f"Reshape{self.shape}"
 
 
-#: Registry: activation name -> layer class.
-ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
-               "softplus": Softplus, "identity": Identity}
+#: Registry: activation name -> layer class, one class per row of the one
+#: activation table, ``tinyae.functional.ACTIVATIONS`` (a test keeps them equal).
+ACTIVATIONS = {cls._op: cls for cls in (Sigmoid, Tanh, ReLU, Softplus, Identity)}
 
 
 def activation(name):
     """A new activation layer from its name (a key of ``ACTIVATIONS``)."""
     return ACTIVATIONS[check_choice(name, "activation", ACTIVATIONS)]()
+
 
 
 class Sequential(Layer):
@@ -390,6 +391,19 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+def dense_stack(sizes, act, *, rng, init="glorot", dtype=np.float64,
+                final_activation=False):
+    """A ``Sequential`` of Linear layers sizes[0] -> ... -> sizes[-1] with the
+    activation named ``act`` between them (and after the last one if
+    ``final_activation``); the weights are drawn from ``rng`` layer by layer."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init, dtype=dtype))
+        if final_activation or i < len(sizes) - 2:
+            layers.append(activation(act))
+    return Sequential(*layers)
 
 
 # --------------------------------------------------------------------------
@@ -536,15 +550,16 @@ class VectorQuantizer(Layer):
         """Straight through: dz_e = dout (the codebook loss adds its own)."""
         return functional_vq.vq_straight_through_backward(dout, None)
 
-    def losses(self, beta, n):
+    def losses(self, beta, n, grad=True):
         """Codebook and commitment losses of the last forward
         (``functional.vq_losses``), each a sum over vectors divided by the
-        batch size n. Adds the codebook's gradient into grads (if learned)
-        and returns (codebook_loss, commitment_loss, dz_e: z_e's shape)."""
+        batch size n. With ``grad``, adds the codebook's gradient into grads
+        (if learned). Returns (codebook_loss, commitment_loss, dz_e: z_e's
+        shape)."""
         rows, z_e_sg, z_q_sg, idx, shape = self.cache
         C, B, dz_e, dcodebook = functional_vq.vq_losses(rows, z_q_sg, z_e_sg, self.codebook,
                                                         idx, beta, n)
-        if self.learned:
+        if grad and self.learned:
             self.grads["codebook"] += dcodebook
         return C, B, dz_e.reshape(shape)
 

@@ -84,6 +84,28 @@ class PSD(Model):
                      L=lipschitz_constant(self.D, self.alpha))
         return z
 
+    def _codes(self, x, codes):
+        self._check_x(x, self.n_in)
+        if codes is None:
+            return self.infer(x)
+        return check_array(codes, "codes", shape=(x.shape[0], self.n_atoms), dtype=self.dtype)
+
+    def _energy(self, x, z, grad):
+        """E(x, z) averaged over the batch; with ``grad`` its parameter
+        gradients at fixed z are added into ``grads`` (cleared first)."""
+        n = x.shape[0]
+        if grad:
+            self.zero_grad()
+        rec, drec = ops.mse_loss(self.dictionary.forward(z), x)  # sum_d (.)^2, mean over N
+        pred, dp = ops.mse_loss(self.encoder.forward(x), z)
+        if grad:
+            self.dictionary.backward(0.5 * drec, need_dx=False)
+            self.encoder.backward((0.5 * self.alpha) * dp, need_dx=False)
+        l1 = self.lam * float(np.sum(np.abs(z))) / n
+        self.last_stats = {"recon": 0.5 * rec, "l1": l1, "prediction": 0.5 * self.alpha * pred,
+                           "active": float(np.mean(z != 0))}
+        return 0.5 * rec + l1 + 0.5 * self.alpha * pred
+
     def loss_and_grad(self, x, *, codes=None, rng=None):
         """E(x, z*) averaged over the batch and its gradient at fixed z*.
 
@@ -92,18 +114,9 @@ class PSD(Model):
         is unused. dictionary.V gets the reconstruction term's gradient
         (through ``UnitNormDictionary``), the encoder the prediction term's.
         """
-        self._check_x(x, self.n_in)
-        z = self.infer(x) if codes is None else check_array(
-            codes, "codes", shape=(x.shape[0], self.n_atoms), dtype=self.dtype)
-        n = x.shape[0]
-        self.zero_grad()
-        recon = self.dictionary.forward(z)                      # (N, n_in)
-        rec, drec = ops.mse_loss(recon, x)                      # sum_d (.)^2, mean over N
-        self.dictionary.backward(0.5 * drec, need_dx=False)
-        p = self.encoder.forward(x)                             # (N, n_atoms)
-        pred, dp = ops.mse_loss(p, z)
-        self.encoder.backward((0.5 * self.alpha) * dp, need_dx=False)
-        l1 = self.lam * float(np.sum(np.abs(z))) / n
-        self.last_stats = {"recon": 0.5 * rec, "l1": l1, "prediction": 0.5 * self.alpha * pred,
-                           "active": float(np.mean(z != 0))}
-        return 0.5 * rec + l1 + 0.5 * self.alpha * pred, self.grads
+        z = self._codes(x, codes)
+        return self._energy(x, z, grad=True), self.grads
+
+    def loss(self, x, *, codes=None, rng=None):
+        """The loss of ``loss_and_grad`` without a backward pass."""
+        return self._energy(x, self._codes(x, codes), grad=False)

@@ -31,7 +31,7 @@ as backpropagation's.
 
 import numpy as np
 
-from .._validation import check_choice, check_dtype, check_positive_int
+from .._validation import check_choice, check_dtype, check_sizes
 from ..backend import ops
 from .mlp import MLPAutoencoder
 
@@ -42,7 +42,7 @@ class RecirculationAutoencoder(MLPAutoencoder):
     """A one-hidden-layer sigmoid autoencoder trained by recirculation or
     backpropagation (``rule``), the loss being the Bernoulli NLL (BCE).
 
-    n_in, n_hidden: the layer sizes; ``regression``: lam in (0, 1).
+    sizes = (n_in, n_hidden): the layer sizes; ``regression``: lam in (0, 1).
     Parameter names as ``MLPAutoencoder(sizes=(n_in, n_hidden))``:
     ``encoder.0.W`` (W1), ``encoder.0.b``, ``decoder.0.W`` (W2),
     ``decoder.0.b``. ``loss_and_grad`` returns the BCE and, for
@@ -50,17 +50,19 @@ class RecirculationAutoencoder(MLPAutoencoder):
     optimiser descends along it); ``recirculation_grads`` gives it directly.
     """
 
-    def __init__(self, *, n_in, n_hidden, rng, regression=0.75, rule="recirculation",
+    def __init__(self, *, sizes, rng, regression=0.75, rule="recirculation",
                  init="glorot", dtype=np.float64):
-        n_in = check_positive_int(n_in, "n_in")
-        n_hidden = check_positive_int(n_hidden, "n_hidden")
+        sizes = check_sizes(sizes)
+        if len(sizes) != 2:
+            raise ValueError(f"sizes must be (n_in, n_hidden): recirculation has one "
+                             f"hidden layer, got sizes={sizes!r}")
         regression = float(regression)
         if not 0.0 < regression < 1.0:
             raise ValueError(f"regression must be a number in (0, 1), got {regression!r}")
         self.regression = regression
         self.rule = check_choice(rule, "rule", RULES)
-        super().__init__(sizes=(n_in, n_hidden), rng=rng, activation="sigmoid",
-                         code_activation="sigmoid", output="bernoulli", init=init,
+        super().__init__(sizes=sizes, rng=rng, activation="sigmoid",
+                         code_activation="sigmoid", likelihood="bernoulli", init=init,
                          dtype=check_dtype(dtype))
 
     def recirculation_grads(self, x):
@@ -87,13 +89,15 @@ class RecirculationAutoencoder(MLPAutoencoder):
         self.last_stats = {"recon": loss}
         return loss, {k: g.astype(self.dtype, copy=False) for k, g in grads.items()}
 
-    def loss_and_grad(self, x, *, target=None, rng=None):
+    def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """BCE and its gradient (``rule="backprop"``) or minus the
-        recirculation update (``rule="recirculation"``). x: (N, n_in)."""
+        recirculation update (``rule="recirculation"``). x: (N, n_in).
+        ``loss`` (forward only) is ``MLPAutoencoder.loss``: the same BCE."""
         if self.rule == "backprop":
-            return super().loss_and_grad(x, target=target, rng=rng)
-        if target is not None:
-            raise ValueError("recirculation reconstructs its input: target must be None")
+            return super().loss_and_grad(x, target=target, noise=noise, rng=rng)
+        if target is not None or noise is not None:
+            raise ValueError("recirculation reconstructs its clean input: target and "
+                             "noise must be None")
         return self.recirculation_grads(x)
 
     def agreement(self, x):

@@ -120,29 +120,39 @@ class VQVAE(Model):
         idx, _ = ops.vq_nearest(z, self.quantizer.codebook)
         return idx, z.copy(), self.quantizer.codebook[idx].copy()
 
+    def _forward(self, x, frozen):
+        """Encoder, quantiser, decoder and squared error: (recon, dout)."""
+        self._check_x(x, self.n_in)
+        z_e = self.encoder.forward(x)                            # (N, P, D)
+        z_q = self.quantizer.forward(z_e, frozen)                # (N, P, D), value e_k
+        return ops.mse_loss(self.decoder.forward(z_q), x)        # out: (N, n_in)
+
+    def _total(self, recon, C, B):
+        counts = np.bincount(self.quantizer.indices.ravel(), minlength=self.n_codes)
+        self.last_stats = {"recon": recon, "codebook": C, "commitment": B,
+                           "perplexity": perplexity(counts),
+                           "codes_used": float(np.count_nonzero(counts))}
+        return recon + B + (C if self.codebook_update == "loss" else 0.0)
+
     def loss_and_grad(self, x, *, rng=None, frozen=None):
         """Loss per image (mean over the batch) and its gradients.
 
         x: (N, n_in). ``frozen``: see ``stop_gradient_values`` (default: the
         quantisation of this forward pass). ``rng`` is unused.
         """
-        self._check_x(x, self.n_in)
-        n = x.shape[0]
         self.zero_grad()
-        z_e = self.encoder.forward(x)                            # (N, P, D)
-        z_q = self.quantizer.forward(z_e, frozen)                # (N, P, D), value e_k
-        out = self.decoder.forward(z_q)                          # (N, n_in)
-        recon, dout = ops.mse_loss(out, x)
+        recon, dout = self._forward(x, frozen)
         dz_q = self.decoder.backward(dout)                       # (N, P, D)
         dz_e = self.quantizer.backward(dz_q)                     # straight through
-        C, B, dz_commit = self.quantizer.losses(self.beta, n)
+        C, B, dz_commit = self.quantizer.losses(self.beta, x.shape[0])
         self.encoder.backward(dz_e + dz_commit, need_dx=False)
-        counts = np.bincount(self.quantizer.indices.ravel(), minlength=self.n_codes)
-        self.last_stats = {"recon": recon, "codebook": C, "commitment": B,
-                           "perplexity": perplexity(counts),
-                           "codes_used": float(np.count_nonzero(counts))}
-        loss = recon + B + (C if self.codebook_update == "loss" else 0.0)
-        return loss, self.grads
+        return self._total(recon, C, B), self.grads
+
+    def loss(self, x, *, rng=None, frozen=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        recon, _ = self._forward(x, frozen)
+        C, B, _ = self.quantizer.losses(self.beta, x.shape[0], grad=False)
+        return self._total(recon, C, B)
 
     def restart_dead_codes(self, x, rng, *, min_count=1):
         """Give every code chosen fewer than ``min_count`` times over x's

@@ -79,7 +79,7 @@ def _register():
     register("model PSD (codes fixed, batch 1, 1 atom)")(psd(3, 1, 1))
 
     def recirc_backprop(rng):
-        model = RecirculationAutoencoder(n_in=6, n_hidden=3, rule="backprop", rng=rng)
+        model = RecirculationAutoencoder(sizes=(6, 3), rule="backprop", rng=rng)
         return check_model(model, rng.uniform(0.05, 0.95, (5, 6)))
     register("model RecirculationAutoencoder (backprop rule)")(recirc_backprop)
 
