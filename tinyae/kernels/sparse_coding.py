@@ -8,19 +8,23 @@ from .dense import _flat, jit
 
 
 @jit
+def _shrink(a, t, zero):
+    """One element: (sign(a) max(|a| - t, 0), |a| > t)."""
+    if a > t:
+        return a - t, True
+    if a < -t:
+        return a + t, True
+    return zero, False
+
+
+@jit
 def _soft(v, t):
     """out = sign(v) max(|v| - t, 0) and mask |v| > t, flat arrays."""
     zero = v.dtype.type(0)
     out = np.empty_like(v)
     mask = np.empty(v.size, np.bool_)
     for i in range(v.size):
-        a = v[i]
-        if a > t:
-            out[i], mask[i] = a - t, True
-        elif a < -t:
-            out[i], mask[i] = a + t, True
-        else:
-            out[i], mask[i] = zero, False
+        out[i], mask[i] = _shrink(v[i], t, zero)
     return out, mask
 
 
@@ -58,12 +62,7 @@ def _ista_update(z, G, p, step, alpha, t, has_p):
         u = z[i] - step * G[i]
         if has_p:
             u = u - sa * (z[i] - p[i])
-        if u > t:
-            out[i], mask[i] = u - t, True
-        elif u < -t:
-            out[i], mask[i] = u + t, True
-        else:
-            out[i], mask[i] = zero, False
+        out[i], mask[i] = _shrink(u, t, zero)
     return out, mask
 
 

@@ -31,7 +31,7 @@ as backpropagation's.
 
 import numpy as np
 
-from .._validation import check_choice, check_dtype, check_sizes
+from .._validation import check_choice, check_dtype, check_open_fraction, check_sizes
 from ..backend import ops
 from .mlp import MLPAutoencoder
 
@@ -56,10 +56,7 @@ class RecirculationAutoencoder(MLPAutoencoder):
         if len(sizes) != 2:
             raise ValueError(f"sizes must be (n_in, n_hidden): recirculation has one "
                              f"hidden layer, got sizes={sizes!r}")
-        regression = float(regression)
-        if not 0.0 < regression < 1.0:
-            raise ValueError(f"regression must be a number in (0, 1), got {regression!r}")
-        self.regression = regression
+        self.regression = check_open_fraction(regression, "regression")
         self.rule = check_choice(rule, "rule", RULES)
         super().__init__(sizes=sizes, rng=rng, activation="sigmoid",
                          code_activation="sigmoid", likelihood="bernoulli", init=init,

@@ -27,6 +27,7 @@ from .._validation import (check_array, check_choice, check_dtype, check_fractio
 from ..backend import ops
 from ..functional.vq import perplexity
 from ..layers import CODEBOOK_INITS, Flatten, Linear, ReLU, Reshape, Sequential, VectorQuantizer
+from ..optim import OptimizerWrapper
 from .base import Model, batched
 
 CODEBOOK_UPDATES = ("loss", "ema")
@@ -169,13 +170,13 @@ class VQVAE(Model):
         return int(dead.size)
 
 
-class CodebookEMA:
+class CodebookEMA(OptimizerWrapper):
     """An optimiser for a VQ-VAE with ``codebook_update="ema"``: ``optimizer``
     steps the encoder and decoder, then the codes move to the exponential
     moving averages of the vectors assigned to them in the batch just seen
     (``VectorQuantizer.ema_update``; decay 0.99 as in the paper).
 
-    Drop-in for ``tinyae.train.fit``: ``step(grads)`` and ``lr``.
+    Drop-in for ``tinyae.train.fit`` (``tinyae.optim.OptimizerWrapper``).
     """
 
     def __init__(self, model, optimizer, *, decay=0.99, eps=1e-5):
@@ -184,20 +185,12 @@ class CodebookEMA:
                              f"{type(model).__name__}"
                              + (f" with codebook_update={model.codebook_update!r}"
                                 if isinstance(model, VQVAE) else ""))
-        self.model, self.optimizer = model, optimizer
+        super().__init__(optimizer)
+        self.model = model
         self.decay = check_fraction(decay, "decay")
         self.eps = check_positive_float(eps, "eps")     # 0 would divide 0 by 0
 
-    @property
-    def lr(self):
-        return self.optimizer.lr
-
-    @lr.setter
-    def lr(self, value):
-        self.optimizer.lr = value
-
-    def step(self, grads):
-        self.optimizer.step(grads)
+    def after_step(self):
         self.model.quantizer.ema_update(self.decay, self.eps)
 
 
