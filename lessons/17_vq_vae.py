@@ -33,8 +33,9 @@ beta = 0.25; keras.io/examples/generative/vq_vae, Sayak Paul, 2021):
 exactly 49 x log2 128 = 49 x 7 = 343 bits per image. Issue 14 quotes that
 example at a reconstruction MSE / data variance of 0.088 after 5 epochs on
 the 60,000 training images (a training-set figure; not re-run here). It is
-a calibration point for this smaller MLP, not a claim: the MLP, trained on
-fewer images, lands about twice as high.
+a calibration point for this MLP, not a claim: the default run (12,000
+images, 4 epochs) lands about twice as high (0.17, EMA codebook), --full
+(60,000 images, 5 epochs) at 0.095 on the test set.
 
 What the lesson measures
 ------------------------
@@ -166,17 +167,17 @@ def main():
     lesson.claim("careless: codes used on the test set after the last epoch (collapse)",
                  careless["used"][-1], lt=40)
     lesson.claim("careless: test perplexity after the last epoch", careless["perplexity"][-1],
-                 lt=20)
+                 lt=30)
     lesson.claim("with dead-code restarts: codes used after the last epoch",
                  restart["used"][-1], gt=100)
     lesson.claim("with dead-code restarts: test perplexity / careless perplexity",
-                 restart["perplexity"][-1] / careless["perplexity"][-1], gt=5)
-    lesson.claim("test MSE / variance: careless minus with restarts",
-                 careless["nmse"] - restart["nmse"], gt=0.05)
+                 restart["perplexity"][-1] / careless["perplexity"][-1], gt=4)
+    lesson.claim("test MSE / variance: careless / with restarts",
+                 careless["nmse"] / restart["nmse"], gt=1.1)
     lesson.claim("EMA codebook: codes used after the last epoch", ema["used"][-1], gt=100)
     best = min(r["nmse"] for r in results.values())
     lesson.claim(f"best test MSE / variance (Keras' conv VQ-VAE: {KERAS_NMSE} after 5 epochs "
-                 "on 60,000 images)", best, lt=0.3 if not lesson.full else 0.2)
+                 "on 60,000 images)", best, lt=0.3 if not lesson.full else 0.12)
     model = ema["model"]
     lesson.claim("rate: positions x log2(codes), bits per image", model.bits_per_image,
                  within=(343.0, 0.0))
