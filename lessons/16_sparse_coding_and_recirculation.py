@@ -62,14 +62,19 @@ What the lesson measures
    encoder's), plus the CPU time as measured. And FISTA warm-started at
    F(x): how many iterations it saves. After the short default training the
    encoder picks the right atoms far above chance but predicts them shrunk
-   (about half FISTA's magnitude) with small nonzero values elsewhere, so
-   entry by entry it is still far from z* (relative error ~0.8) while its
+   (about 0.45 of FISTA's magnitude) with small nonzero values elsewhere,
+   so entry by entry it is still far from z* (relative error 0.84; 0.88
+   with --full: longer training does not close it) while its
    reconstructions are nearly as good as FISTA's.
 4. Recirculation against backpropagation on 10,000 8x8 patches, 16 sigmoid
    hidden units, plain SGD (lr 1, batches of 50, 20 epochs; --full 60):
    per epoch, on 500 test patches, the cosine between recirculation's
    update and the true gradient (decoder block, encoder block, all), the
-   symmetry cos(W1, W2^T), and the final test reconstruction error of both.
+   symmetry cos(W1, W2^T), and the test reconstruction error (BCE) of both:
+   after 20 epochs they are close (claim: ratio within 1 +- 0.3); with
+   --full (60 epochs) backprop keeps improving while recirculation, whose
+   update is not the gradient of anything, stops and drifts back up (claim:
+   ratio > 1.1; measured 1.41).
 
 Run: ``python lessons/16_sparse_coding_and_recirculation.py`` (about 25 s
 of CPU); ``--full`` for the longer training.
@@ -84,7 +89,7 @@ from tinyae.data import load_mnist, random_patches
 from tinyae.lesson import Lesson
 from tinyae.models import PSD, RecirculationAutoencoder
 from tinyae.optim import SGD, Adam
-from tinyae.plotting import image_grid
+from tinyae.plotting import curves, image_grid
 from tinyae.plotting.sparse_coding import (agreement_over_training, code_comparison,
                                            convergence_with_bounds)
 from tinyae.sparse_coding import (beck_teboulle_bounds, fista, ista, iterations_to_gap,
@@ -172,14 +177,16 @@ def psd_versus_fista(lesson, model, x):
                   f"per patch); energy per patch: FISTA {F_star / n:.3f}, encoder "
                   f"{e_enc / n:.3f}, zero code {0.5 * np.sum(x ** 2) / n:.3f}; relative "
                   f"reconstruction error: FISTA {rec(z_star):.3f}, encoder {rec(p):.3f}")
-    lesson.claim("PSD encoder vs FISTA codes: relative error ||F(x) - z*|| / ||z*||",
-                 rel, lt=0.9)
+    lesson.claim("PSD encoder vs FISTA codes: relative error ||F(x) - z*|| / ||z*|| "
+                 "(the zero code: 1)", rel, lt=0.95)
     lesson.report(f"support overlap {overlap:.3f} against {size.mean() / ATOMS:.3f} for |S| atoms "
                   f"picked at random; on FISTA's support the encoder's codes have "
                   f"{np.median(np.abs(p[active]) / np.abs(z_star[active])):.2f} times FISTA's "
                   f"magnitude (median): the right atoms, shrunk, plus small dense values")
     lesson.claim("PSD encoder vs FISTA codes: fraction of FISTA's active atoms among the "
                  "encoder's |S| largest", overlap, gt=0.45)
+    lesson.claim("PSD support overlap / the overlap of |S| atoms drawn at random",
+                 overlap / (size.mean() / ATOMS), gt=5)
     # cost in multiply-adds per patch: encoder d K; a FISTA iteration 2 d K
     lesson.report(f"FISTA reaches within 1% of F* after {k_fista} iterations: "
                   f"{2 * k_fista} encoder-sized products; measured CPU time for {n} patches: "
@@ -205,19 +212,25 @@ def recirculation(lesson, x_train, x_test):
     probe = test[:500]
     seed = int(rng.integers(2**31))                  # the same initial weights for both
     epochs = 60 if lesson.full else 20
-    errors, series = {}, {}
+    errors, series, curves_ = {}, {}, {}
     for rule in ("recirculation", "backprop"):
         model = RecirculationAutoencoder(sizes=(RC_PATCH ** 2, RC_HIDDEN),
                                          regression=RC_REGRESSION, rule=rule,
                                          rng=np.random.default_rng(seed))
-        track = [model.agreement(probe)]
+        track, probe_bce = [model.agreement(probe)], []
+
+        def after_epoch(epoch, hist, m=model, t=track, e=probe_bce):
+            t.append(m.agreement(probe))
+            e.append(m.loss(probe))
         fit(model, train, optimizer=SGD(model.params, lr=1.0), epochs=epochs, batch_size=50,
-            rng=rng, progress=lesson.progress,
-            callback=lambda epoch, hist, m=model, t=track: t.append(m.agreement(probe)))
+            rng=rng, progress=lesson.progress, callback=after_epoch)
+        curves_[rule] = probe_bce
         errors[rule] = evaluate(model, test)[0]
         series[rule] = {k: np.array([t[k] for t in track]) for k in track[0]}
         lesson.report(f"{rule}: test BCE {errors[rule]:.3f} per patch, squared error "
-                      f"{np.sum((model.reconstruct(test) - test) ** 2) / len(test):.3f}")
+                      f"{np.sum((model.reconstruct(test) - test) ** 2) / len(test):.3f}; "
+                      f"probe BCE lowest at epoch {int(np.argmin(probe_bce)) + 1} "
+                      f"({min(probe_bce):.3f}), last {probe_bce[-1]:.3f}")
     rc = series["recirculation"]
     lesson.report("recirculation-trained model, cosine with the gradient per epoch: all "
                   + " ".join(f"{v:.2f}" for v in rc["all"]) + "; encoder W "
@@ -229,8 +242,15 @@ def recirculation(lesson, x_train, x_test):
                  rc["encoder.0.W"][1:].mean(), gt=0.25)
     lesson.claim("recirculation: weight symmetry cos(W1, W2^T) after training minus at "
                  "initialisation", rc["symmetry"][-1] - rc["symmetry"][0], gt=0.2)
-    lesson.claim("test BCE, recirculation / backprop (same net, SGD, lr, epochs)",
-                 errors["recirculation"] / errors["backprop"], within=(1.0, 0.3))
+    ratio = errors["recirculation"] / errors["backprop"]
+    if lesson.full:      # 60 epochs: backprop keeps descending, recirculation drifts
+        lesson.claim("test BCE after 60 epochs, recirculation / backprop (the gap opens)",
+                     ratio, gt=1.1)
+    else:
+        lesson.claim("test BCE after 20 epochs, recirculation / backprop (same net, SGD, "
+                     "lr, epochs)", ratio, within=(1.0, 0.3))
+    lesson.save(curves({f"{rule}: BCE on 500 test patches": c for rule, c in curves_.items()},
+                       ylabel="BCE per patch"), "recirculation_error")
     lesson.save(agreement_over_training({
         "cos(update, gradient): all parameters": rc["all"],
         "cos: encoder W1": rc["encoder.0.W"],
