@@ -27,24 +27,51 @@ def test_step_flops_by_hand():
     assert len(bench.step_matmuls(layers)) == 4 + 4 + 3
 
 
+def test_conv_step_flops_by_hand():
+    """The book's CNN: im2col products of three convs (the first without an
+    input gradient) and three transposed convs."""
+    layers = bench.CONFIGS["conv"][1]
+    macs = 0
+    for i, (c_in, c_out, hw) in enumerate([(1, 16, 28), (16, 32, 14), (32, 64, 7)]):
+        macs += (3 if i else 2) * c_out * c_in * 9 * 128 * hw * hw
+    for c_in, c_out, hw in [(64, 32, 3), (32, 16, 7), (16, 1, 14)]:
+        macs += 3 * c_in * c_out * 9 * 128 * hw * hw   # each input pixel stamps C_out k k
+    assert bench.step_flops(layers) == 2 * macs
+    assert len(bench.step_matmuls(layers)) == 2 + 5 * 3
+
+
+def test_conv_layer_list_matches_the_model():
+    """Each image layer's input size is what the model's layer receives."""
+    model, step = bench.tinyae_step("conv", np.float32, np.random.default_rng(0))
+    x = np.random.default_rng(1).random((2, 784)).astype(np.float32)
+    h = model._images(x)
+    sizes = []
+    for layer in list(model.encoder.layers) + list(model.decoder.layers):
+        if hasattr(layer, "params") and "W" in layer.params:
+            sizes.append(h.shape[2:])
+        h = layer.forward(h)
+    assert sizes == [layer[4] for layer in bench.CONFIGS["conv"][1]]
+    assert np.isfinite(step(x))
+
+
 @pytest.mark.parametrize("name", bench.CONFIG_NAMES)
 def test_config_layers_are_the_models_weights(name):
     """The FLOP count uses the shapes the library's model really has."""
     model, _ = bench.tinyae_step(name, np.float32, np.random.default_rng(0))
-    weights = sorted(p.shape for k, p in model.params.items() if p.ndim == 2)
-    assert weights == sorted(bench.CONFIGS[name][1])
+    weights = sorted(p.shape for k, p in model.params.items() if p.ndim >= 2)
+    assert weights == sorted(bench.weight_shapes(bench.CONFIGS[name][1]))
 
 
 @pytest.mark.usefixtures("no_torch")
 def test_bench_table_and_json(tmp_path, capsys):
     path = tmp_path / "bench.json"
     result = bench.run(["--steps", "2", "--rounds", "1", "--warmup", "1", "--threads", "1",
-                        "--configs", "ae,cae,vae", "--dtypes", "float32,float64",
+                        "--configs", "ae,cae,vae,conv", "--dtypes", "float32,float64",
                         "--limit", "640", "--json", str(path)])
     out = capsys.readouterr().out
     rows = result["rows"]
     assert [(r["config"], r["dtype"]) for r in rows] == [
-        (c, d) for d in ("float32", "float64") for c in ("ae", "cae", "vae")]
+        (c, d) for d in ("float32", "float64") for c in ("ae", "cae", "vae", "conv")]
     for r in rows:
         assert r["tinyae_samples_per_s"] > 0 and r["step_ms"] > 0
         assert r["gflops"] == pytest.approx(
@@ -93,3 +120,24 @@ def test_blas_only_step_runs_the_step_matmuls():
     assert sum(transposed) == len(layers)          # one x^T per layer (its dW)
     assert all(a.dtype == np.float32 for a, _ in run.operands)
     run()
+
+
+def test_mae_config_counts_tokens_and_runs():
+    """The MAE's dense layers act on batch x tokens rows (4 visible in the
+    encoder, 16 in the decoder), and one step on MNIST rows runs (NCHW
+    inside) and lowers the loss on a fixed batch after a few steps."""
+    layers = bench.CONFIGS["mae"][1]
+    assert bench.step_matmuls(layers)[0] == (128 * 16, 49, 64)       # patch embedding
+    assert (128 * 4, 64, 192) in bench.step_matmuls(layers)         # encoder qkv
+    assert (128 * 16, 32, 96) in bench.step_matmuls(layers)         # decoder qkv
+    run = bench.blas_only_step(layers, np.float32, np.random.default_rng(0), batch=2)
+    assert [(a.shape[0], a.shape[1], b.shape[1]) for a, b in run.operands] == \
+        bench.step_matmuls(layers, batch=2)
+    model, step = bench.tinyae_step("mae", np.float32, np.random.default_rng(0))
+    x = np.random.default_rng(1).uniform(0, 1, (8, 784)).astype(np.float32)
+    assert np.isfinite(step(x))
+    fixed = model.draw_mask(8, np.random.default_rng(2))
+    before = model.loss(x.reshape(-1, 1, 28, 28), mask=fixed)
+    for _ in range(5):
+        step(x)
+    assert model.loss(x.reshape(-1, 1, 28, 28), mask=fixed) < before

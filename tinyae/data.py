@@ -181,8 +181,12 @@ def _decompressed_length(compressed):
 def _read_idx_gz(path, stem, expected_magic):
     """Read, decompress, checksum and parse one ``<stem>.gz``; cached."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise DataError(f"MNIST file {path} is a directory, expected a gzip file. {_RESTORE_HINT}")
+    if not path.exists():
         raise DataNotFoundError(f"MNIST file missing: {path} (folder {path.parent} exists). {_RESTORE_HINT}")
+    if not path.is_file():
+        raise DataError(f"MNIST file {path} is not a regular file. {_RESTORE_HINT}")
     key = str(path.resolve())
     stat = path.stat()
     signature = (stat.st_size, stat.st_mtime_ns)
@@ -190,7 +194,14 @@ def _read_idx_gz(path, stem, expected_magic):
     if hit is not None and hit[0] == signature:
         return hit[1]
 
-    compressed = path.read_bytes()
+    try:
+        compressed = path.read_bytes()
+    except PermissionError as exc:
+        raise DataError(
+            f"MNIST file {path} cannot be read: permission denied (check its mode and "
+            f"owner, e.g. `ls -l {path}`; `chmod a+r` makes it readable)") from exc
+    except OSError as exc:
+        raise DataError(f"MNIST file {path} cannot be read: {exc}") from exc
     try:
         raw = gzip.decompress(compressed)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
@@ -204,6 +215,10 @@ def _read_idx_gz(path, stem, expected_magic):
             f"Full path: {path}. {_RESTORE_HINT}"
         ) from exc
 
+    # the magic number first: a file of the wrong kind (labels in place of
+    # images, not IDX at all) is named as such, not as a checksum mismatch
+    if len(raw) < 4 or int.from_bytes(raw[:4], "big") != expected_magic:
+        _parse_idx(raw, expected_magic, path.name)
     expected_sum = MNIST_SHA256[stem]
     got_sum = hashlib.sha256(raw).hexdigest()
     if got_sum != expected_sum:

@@ -24,6 +24,11 @@ whole reference:
 
 * ``dense`` -- affine map, activations, losses, penalties, corruptions, Adam
   and the fused ops of the MLP training step;
+* ``conv`` -- images (NCHW): convolution (im2col and a naive loop),
+  transposed convolution, max and average pooling, nearest and bilinear
+  upsampling, and ``conv_geometry`` (their output shapes);
+* ``transformer`` -- patches, LayerNorm, GELU, softmax attention, token
+  masking, positional embeddings and the masked-patch loss (the MAE);
 * ``sparse_coding`` -- the soft-threshold (prox of the L1 norm) and one
   ISTA step, with the sparse-coding energy;
 * ``vq`` -- vector quantisation: nearest code, per-code statistics, the
@@ -32,5 +37,7 @@ whole reference:
 
 from .dense import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
+from .conv import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403

@@ -43,11 +43,16 @@ One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
 * ``dense`` -- twins of ``functional.dense``;
+* ``conv`` -- twins of ``functional.conv`` (im2col/col2im and the pooling
+  and upsampling loops in Numba, the products by NumPy's BLAS);
+* ``transformer`` -- twins of ``functional.transformer``;
 * ``sparse_coding`` -- twins of the soft-threshold and the ISTA step;
 * ``vq`` -- twins of ``vq_nearest`` and ``vq_code_stats`` (the other vq ops
   are cheap NumPy and have no twin).
 """
 
 from .dense import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403

@@ -1,0 +1,363 @@
+"""The image ops (``functional.conv`` and their Numba twins in ``kernels.conv``).
+
+* twins: every op of the "conv" family on ordinary and awkward geometries
+  (odd sizes, stride 2 padding 1, batch 1, one channel, kernel 1,
+  overlapping pooling windows, (h, w) pairs), float32 and float64, the whole
+  return value compared, caches included;
+* the naive conv2d loop equals the im2col version;
+* the adjoint identity <conv(x), y> = <x, conv_transpose(y)> to 1e-12;
+* gradients against central differences (float64), and a near miss fails;
+* small cases computed by hand (ties, padding in the divisor, bilinear);
+* geometry errors name the parameter.
+"""
+
+import numpy as np
+import pytest
+
+from tinyae import backend, functional, kernels
+from tinyae.functional import conv as F
+from tinyae.gradcheck import check_arrays
+
+REL_TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
+DTYPES = [np.float32, np.float64]
+
+#: name -> (x shape, channels out, kernel, stride, padding). Conv-like geometries.
+CONV_CASES = {
+    "ordinary": ((3, 4, 8, 8), 5, 3, 1, 1),
+    "odd, stride 2, padding 1": ((2, 3, 7, 9), 4, 3, 2, 1),
+    "batch 1, one channel": ((1, 1, 5, 5), 1, 3, 1, 0),
+    "kernel 1": ((2, 3, 4, 5), 2, 1, 1, 0),
+    "pairs": ((2, 2, 6, 7), 3, (3, 2), (2, 1), (1, 0)),
+    "kernel = input": ((2, 3, 4, 4), 2, 4, 1, 0),
+    "stride > kernel": ((2, 2, 9, 9), 3, 2, 3, 0),
+}
+#: name -> (x shape, kernel, stride, padding) for pooling.
+POOL_CASES = {
+    "2x2 stride 2": ((2, 3, 8, 8), 2, 2, 0),
+    "overlapping 3 stride 2": ((2, 3, 9, 7), 3, 2, 0),
+    "overlapping 3 stride 2 padding 1": ((2, 2, 7, 8), 3, 2, 1),
+    "stride 1": ((1, 1, 5, 6), 3, 1, 1),
+    "batch 1, one channel, kernel 1": ((1, 1, 3, 4), 1, 1, 0),
+    "pairs": ((2, 2, 7, 6), (3, 2), (2, 1), (1, 0)),
+}
+#: name -> (x shape, scale) for upsampling.
+UP_CASES = {"2": ((2, 3, 4, 5), 2), "3, odd": ((1, 1, 3, 3), 3),
+            "pair": ((2, 2, 3, 4), (2, 3)), "1x1 input": ((1, 2, 1, 1), 2),
+            "scale 1": ((2, 2, 3, 3), 1)}
+
+
+def _transposed_output_padding(x_hw, k, s, p):
+    """The output_padding that makes conv_transpose2d give back x_hw from
+    conv2d's output (the remainder conv2d's floor dropped)."""
+    k, s, p = F.as_pair(k), F.as_pair(s), F.as_pair(p)
+    return tuple((n + 2 * p_ - k_) % s_ for n, k_, s_, p_ in zip(x_hw, k, s, p))
+
+
+def _op_args(op, case, dtype, seed=0):
+    """(forward args, dout) for ``op`` in ``case``."""
+    rng = np.random.default_rng(seed)
+
+    def draw(*shape):
+        return rng.uniform(-3, 3, shape).astype(dtype)
+
+    if op.startswith("conv2d") or op.startswith("conv_transpose2d"):
+        shape, c_out, k, s, p = CONV_CASES[case]
+        kh, kw = F.as_pair(k)
+        if op.startswith("conv2d"):
+            args = (draw(*shape), draw(c_out, shape[1], kh, kw), draw(c_out), s, p)
+        else:   # input of the transposed conv: conv2d's output shape
+            *_, out_hw = F.conv_geometry("conv2d", shape[2:], k, s, p)
+            op_ = _transposed_output_padding(shape[2:], k, s, p)
+            args = (draw(shape[0], c_out, *out_hw), draw(c_out, shape[1], kh, kw),
+                    draw(shape[1]), s, p, op_)
+    elif "pool" in op:
+        shape, k, s, p = POOL_CASES[case]
+        args = (draw(*shape), k, s, p)
+    else:
+        shape, scale = UP_CASES[case]
+        args = (draw(*shape), scale)
+    fwd = op.replace("_backward", "_forward")
+    out = getattr(functional, fwd)(*args)[0]
+    return args, draw(*out.shape)
+
+
+def _cases(op):
+    if op.startswith("conv"):
+        return list(CONV_CASES)
+    return list(POOL_CASES) if "pool" in op else list(UP_CASES)
+
+
+CONV_OPS = backend.OP_FAMILIES["conv"]
+PARAMS = [(op, case) for op in CONV_OPS for case in _cases(op)]
+
+
+def _run(module, op, args, dout):
+    if op.endswith("_backward"):
+        _, cache = getattr(module, op.replace("_backward", "_forward"))(*args)
+        return getattr(module, op)(dout, cache)
+    return getattr(module, op)(*args)
+
+
+def _leaves(r):
+    if isinstance(r, tuple):
+        return [leaf for item in r for leaf in _leaves(item)]
+    return [r]
+
+
+def _assert_twins(got, ref, dtype):
+    """Same structure; arrays of the same dtype and shape within REL_TOL
+    (norm-wise); integer leaves (geometry) and index arrays equal."""
+    got, ref = _leaves(got), _leaves(ref)
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        if isinstance(r, (int, np.integer)) or r is None:
+            assert g == r
+        elif r.dtype.kind == "i":
+            np.testing.assert_array_equal(g, r)
+        else:
+            assert isinstance(g, np.ndarray) and g.shape == r.shape
+            assert g.dtype == r.dtype == np.dtype(dtype)
+            assert g.flags.c_contiguous
+            scale = max(float(np.max(np.abs(r), initial=0.0)), np.finfo(np.float64).tiny)
+            diff = float(np.max(np.abs(g.astype(np.float64) - r), initial=0.0))
+            assert diff / scale <= REL_TOL[np.dtype(dtype)], (diff / scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("op, case", PARAMS)
+def test_kernel_matches_reference(op, case, dtype):
+    args, dout = _op_args(op, case, dtype)
+    _assert_twins(_run(kernels, op, args, dout), _run(functional, op, args, dout), dtype)
+
+
+@pytest.mark.parametrize("op", [op for op in CONV_OPS if op.endswith("_backward")])
+def test_caches_are_interchangeable(op):
+    """A kernel backward accepts the reference forward's cache (same contract)."""
+    args, dout = _op_args(op, _cases(op)[1], np.float64, seed=1)
+    _, cache = getattr(functional, op.replace("_backward", "_forward"))(*args)
+    _assert_twins(getattr(kernels, op)(dout, cache), getattr(functional, op)(dout, cache),
+                  np.float64)
+
+
+def test_twins_accept_views():
+    """Non-contiguous inputs (a channel slice, a transposed copy) give the
+    reference's numbers."""
+    rng = np.random.default_rng(3)
+    big = rng.standard_normal((2, 6, 7, 7))
+    x = big[:, ::2]                                         # (2, 3, 7, 7), strided
+    W = rng.standard_normal((3, 4, 3, 3)).transpose(1, 0, 2, 3)   # (4, 3, 3, 3) view
+    b = rng.standard_normal(4)
+    _assert_twins(kernels.conv2d_forward(x, W, b, 2, 1)[0],
+                  functional.conv2d_forward(x, W, b, 2, 1)[0], np.float64)
+    _assert_twins(kernels.max_pool2d_forward(x, 3, 2)[0],
+                  functional.max_pool2d_forward(x, 3, 2)[0], np.float64)
+
+
+@pytest.mark.parametrize("case", list(CONV_CASES))
+def test_naive_conv_equals_im2col(case):
+    args, dout = _op_args("conv2d_backward", case, np.float64, seed=2)
+    out, cache = F.conv2d_forward(*args)
+    out_n, cache_n = F.conv2d_forward_naive(*args)
+    np.testing.assert_allclose(out_n, out, rtol=1e-12, atol=1e-12)
+    for g, g_n in zip(F.conv2d_backward(dout, cache), F.conv2d_backward_naive(dout, cache_n)):
+        np.testing.assert_allclose(g_n, g, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", list(CONV_CASES))
+def test_transposed_conv_is_the_adjoint(case, each_backend):
+    """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)> (no biases), and the
+    transposed conv is conv2d's input gradient."""
+    from tinyae.backend import ops
+    args, y = _op_args("conv2d_backward", case, np.float64, seed=4)
+    x, W, _, s, p = args
+    zeros_out, zeros_in = np.zeros(W.shape[0]), np.zeros(W.shape[1])
+    lhs = np.sum(ops.conv2d_forward(x, W, zeros_out, s, p)[0] * y)
+    op_ = _transposed_output_padding(x.shape[2:], W.shape[2:], s, p)
+    ty = ops.conv_transpose2d_forward(y, W, zeros_in, s, p, op_)[0]
+    assert ty.shape == x.shape
+    rhs = np.sum(x * ty)
+    assert abs(lhs - rhs) <= 1e-12 * max(1.0, abs(lhs))
+    dx = ops.conv2d_backward(y, ops.conv2d_forward(x, W, zeros_out, s, p)[1])[0]
+    np.testing.assert_allclose(ty, dx, rtol=1e-12, atol=1e-12)
+
+
+def test_adjoint_test_catches_a_near_miss():
+    """The adjoint identity is sharp: one weight entry off by 1e-6 breaks it."""
+    rng = np.random.default_rng(5)
+    x, W, y = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((4, 3, 3, 3)), None
+    out = F.conv2d_forward(x, W, np.zeros(4), 2, 1)[0]
+    y = rng.standard_normal(out.shape)
+    W2 = W.copy()
+    W2[1, 2, 0, 1] += 1e-6
+    rhs = np.sum(x * F.conv_transpose2d_forward(y, W2, np.zeros(3), 2, 1)[0])
+    assert abs(np.sum(out * y) - rhs) > 1e-12 * abs(np.sum(out * y))
+
+
+# --------------------------------------------------------------------------
+# Gradients against finite differences
+# --------------------------------------------------------------------------
+
+def _op_gradcheck(op, case, seed=7, tamper=None):
+    """Check ``op``'s backward on the scalar sum(forward(...) * r).
+    ``tamper(grads)`` perturbs the analytic gradients (near-miss test)."""
+    args, r = _op_args(op + "_backward", case, np.float64, seed=seed)
+    args = list(args)
+    fwd, bwd = getattr(functional, op + "_forward"), getattr(functional, op + "_backward")
+    n_arrays = 3 if op.startswith("conv") else 1
+    if op == "max_pool2d":   # distinct values: no ties within h of each other
+        args[0] = np.random.default_rng(seed).permutation(args[0].size).reshape(
+            args[0].shape) * 0.01
+
+    def f():
+        return float(np.sum(fwd(*args)[0] * r))
+
+    grads = bwd(r, fwd(*args)[1])
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    grads = [g.copy() for g in grads]
+    if tamper:
+        tamper(grads)
+    names = ["x", "W", "b"][:n_arrays]
+    return check_arrays(f, {k: args[i] for i, k in enumerate(names)},
+                        {k: grads[i] for i, k in enumerate(names)}, name=op)
+
+
+@pytest.mark.parametrize("op, case", [(op[:-len("_forward")], c) for op, c in PARAMS
+                                      if op.endswith("_forward")])
+def test_op_gradients(op, case):
+    report = _op_gradcheck(op, case)
+    assert report.worst < 1e-8, str(report)
+
+
+def test_gradient_check_catches_a_near_miss():
+    """A dW off by 1e-5 relative in one entry fails the check."""
+    def nudge(grads):
+        grads[1].flat[3] *= 1 + 1e-5
+    assert _op_gradcheck("conv2d", "odd, stride 2, padding 1", tamper=nudge).worst > 1e-7
+    assert _op_gradcheck("conv2d", "odd, stride 2, padding 1").worst < 1e-8
+
+
+# --------------------------------------------------------------------------
+# Small cases by hand
+# --------------------------------------------------------------------------
+
+def test_conv2d_by_hand(each_backend):
+    """x = 0..15 as 4x4, kernel [[1, 0], [0, -1]], stride 2: x[i,j] - x[i+1,j+1] = -5."""
+    from tinyae.backend import ops
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    W = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
+    out = ops.conv2d_forward(x, W, np.array([0.5]), 2, 0)[0]
+    np.testing.assert_array_equal(out, np.full((1, 1, 2, 2), -4.5))
+    # padding 1, all-ones 3x3 kernel on ones: 4 at corners, 6 on edges, 9 inside
+    out = ops.conv2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), np.zeros(1), 1, 1)[0]
+    np.testing.assert_array_equal(out[0, 0], [[4, 6, 4], [6, 9, 6], [4, 6, 4]])
+
+
+def test_transposed_conv_overlap_counts(each_backend):
+    """All-ones input and kernel: the output counts the stamps per pixel,
+    1:2:4 for k3 s2 (Odena et al. 2016), uniform inside for k4 s2."""
+    from tinyae.backend import ops
+    out = ops.conv_transpose2d_forward(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)),
+                                       np.zeros(1), 2, 0, 0)[0][0, 0]
+    assert out.shape == (7, 7)
+    np.testing.assert_array_equal(out[2:5, 2:5], [[4, 2, 4], [2, 1, 2], [4, 2, 4]])
+    out = ops.conv_transpose2d_forward(np.ones((1, 1, 4, 4)), np.ones((1, 1, 4, 4)),
+                                       np.zeros(1), 2, 1, 0)[0][0, 0]
+    assert out.shape == (8, 8)
+    np.testing.assert_array_equal(out[1:-1, 1:-1], 4.0)
+
+
+def test_max_pool_ties_go_to_the_first_element(each_backend):
+    from tinyae.backend import ops
+    x = np.array([[[[1.0, 3.0], [3.0, 3.0]]]])
+    out, cache = ops.max_pool2d_forward(x, 2)
+    assert out[0, 0, 0, 0] == 3.0
+    dx = ops.max_pool2d_backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(dx[0, 0], [[0, 1], [0, 0]])
+
+
+def test_max_pool_overlapping_windows_add_gradients(each_backend):
+    """k3 s2 on 5x5: the centre pixel is in all four windows; as the max of
+    all four it receives the sum of their gradients (1 + 2 + 3 + 4)."""
+    from tinyae.backend import ops
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, 2, 2] = 1.0
+    out, cache = ops.max_pool2d_forward(x, 3, 2)
+    np.testing.assert_array_equal(out, np.ones((1, 1, 2, 2)))
+    dx = ops.max_pool2d_backward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache)
+    assert dx[0, 0, 2, 2] == 10.0 and dx.sum() == 10.0
+
+
+def test_avg_pool_counts_padding_in_the_divisor(each_backend):
+    """Ones, kernel 3, padding 1: a corner window holds 4 real pixels of 9."""
+    from tinyae.backend import ops
+    out = ops.avg_pool2d_forward(np.ones((1, 1, 3, 3)), 3, 1, 1)[0][0, 0]
+    np.testing.assert_allclose(out, np.array([[4, 6, 4], [6, 9, 6], [4, 6, 4]]) / 9,
+                               rtol=1e-15)
+
+
+def test_bilinear_by_hand(each_backend):
+    """[[1, 2], [3, 4]] upsampled x2 with align_corners=False: edges clamp,
+    interior points sit 1/4 and 3/4 of the way between source pixels."""
+    from tinyae.backend import ops
+    out = ops.upsample_bilinear2d_forward(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), 2)[0]
+    expected = [[1.0, 1.25, 1.75, 2.0], [1.5, 1.75, 2.25, 2.5],
+                [2.5, 2.75, 3.25, 3.5], [3.0, 3.25, 3.75, 4.0]]
+    np.testing.assert_allclose(out[0, 0], expected, rtol=1e-15)
+
+
+def test_nearest_by_hand(each_backend):
+    from tinyae.backend import ops
+    out, cache = ops.upsample_nearest2d_forward(np.array([[[[1.0, 2.0]]]]), (2, 1))
+    np.testing.assert_array_equal(out[0, 0], [[1, 2], [1, 2]])
+    np.testing.assert_array_equal(ops.upsample_nearest2d_backward(out, cache)[0, 0], [[2, 4]])
+
+
+# --------------------------------------------------------------------------
+# Geometry errors
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(kernel=5, stride=1, padding=0), r"kernel \(5, 5\) is larger than the padded input"),
+    (dict(kernel=3, stride=0, padding=0), r"stride must be a positive integer.*got 0"),
+    (dict(kernel=3, stride=1.5, padding=0), r"stride must be .*got 1.5"),
+    (dict(kernel=3, stride=1, padding=-1), r"padding must be an integer >= 0.*got -1"),
+    (dict(kernel=(3, 3, 3), stride=1, padding=0), r"kernel must be"),
+    (dict(kernel=True, stride=1, padding=0), r"kernel must be"),
+])
+def test_geometry_errors_name_the_parameter(kwargs, match, each_backend):
+    from tinyae.backend import ops
+    x, W = np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3))
+    if "kernel" in kwargs and kwargs["kernel"] == 5:
+        W = np.ones((1, 1, 5, 5))
+    with pytest.raises(ValueError, match=match):
+        F.conv_geometry("conv2d", x.shape[2:], kwargs["kernel"], kwargs["stride"],
+                        kwargs["padding"])
+    if kwargs["kernel"] == 5:
+        with pytest.raises(ValueError, match=match):
+            ops.conv2d_forward(x, W, np.zeros(1), kwargs["stride"], kwargs["padding"])
+
+
+def test_geometry_errors_of_pools_and_transposed_conv():
+    with pytest.raises(ValueError, match="padding must be at most half the kernel"):
+        F.conv_geometry("max_pool2d", (5, 5), 3, 2, 2)
+    with pytest.raises(ValueError, match="output_padding must be smaller than the stride"):
+        F.conv_geometry("conv_transpose2d", (5, 5), 3, 2, 1, 2)
+    with pytest.raises(ValueError, match=r"padding 1 is too large.*would be empty"):
+        F.conv_geometry("conv_transpose2d", (1, 1), 1, 1, 1)
+    with pytest.raises(ValueError, match="scale must be a positive integer"):
+        F.upsample_nearest2d_forward(np.ones((1, 1, 2, 2)), 0)
+    assert F.conv_geometry("conv_transpose2d", (7, 7), 3, 2, 1, 1)[-1] == (14, 14)
+    assert F.conv_geometry("conv2d", (28, 28), 3, 2, 1)[-1] == (14, 14)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_max_pool_nan_is_the_first_max_on_both_backends(padding):
+    """NaN wins its window as in np.argmax (the first NaN), on both backends."""
+    x = np.arange(36.0).reshape(1, 1, 6, 6)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 1, 2] = np.nan
+    ref = functional.max_pool2d_forward(x, 3, 2, padding)
+    got = kernels.max_pool2d_forward(x, 3, 2, padding)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1][0], ref[1][0])
+    assert np.isnan(ref[0][0, 0, 0, 0])

@@ -1,0 +1,462 @@
+"""Image ops on NCHW arrays: convolution, transposed convolution, pooling and
+upsampling (conventions in ``tinyae.functional``).
+
+Layout, as PyTorch: x (N, C, H, W); a convolution weight (C_out, C_in, kh, kw);
+a transposed-convolution weight (C_in, C_out, kh, kw); biases (C_out,).
+Every size argument (kernel, stride, padding, output_padding, scale) is an
+int or a (height, width) pair.
+
+Geometry
+--------
+A window of size k moved by stride s over an input of size n padded by p on
+both sides fits ``n_out = floor((n + 2p - k) / s) + 1`` times; output pixel i
+reads the padded rows ``i s .. i s + k - 1``, i.e. input rows
+``i s - p .. i s - p + k - 1``. ``conv_geometry`` is the one place this
+arithmetic (and its error messages) lives. It is the only check in this
+package: an impossible geometry has no output shape to compute.
+
+im2col: a convolution as one matrix product
+-------------------------------------------
+Unroll every window into a column: ``cols[(c, p, q), (n, i, j)] =
+xpad[n, c, i s + p, j s + q]``, a (C kh kw, N Ho Wo) matrix. Then with
+``Wm = W.reshape(C_out, C kh kw)``
+
+    out[n, f, i, j] = sum_{c,p,q} W[f, c, p, q] xpad[n, c, i s + p, j s + q] + b[f]
+                    = (Wm cols)[f, (n, i, j)] + b[f].
+
+``col2im`` is the adjoint of ``im2col``: it adds every column entry back
+onto the pixel it was read from (pixels in several windows collect several
+contributions) and drops the padding.
+"""
+
+import numbers
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# Geometry: the one helper that turns size arguments into pairs and output
+# shapes, and says which parameter is wrong when they do not fit.
+# --------------------------------------------------------------------------
+
+#: op name -> how it uses the padding ("conv": zeros anywhere; "pool": at most
+#: half the kernel, so every window holds at least one real pixel).
+GEOMETRY_OPS = ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d")
+
+
+def as_pair(value, name="value", minimum=0):
+    """An int or an (h, w) pair of ints >= ``minimum`` -> (h, w) tuple.
+
+    Raises ValueError naming ``name`` for anything else (floats, bools,
+    three numbers, values below ``minimum``).
+    """
+    items = value if isinstance(value, (tuple, list)) else (value, value)
+    ok = len(items) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= minimum
+        for v in items)
+    if not ok:
+        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {what} or a (height, width) pair of them, "
+                         f"got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def conv_geometry(op, in_hw, kernel, stride, padding, output_padding=0):
+    """Validate the size arguments of ``op`` and compute its output size.
+
+    op: one of ``GEOMETRY_OPS``; in_hw: the input (H, W), or None to check
+    the arguments alone (a layer's constructor). Returns
+    ``(kernel, stride, padding, output_padding, out_hw)``, all (h, w) pairs
+    (out_hw None when in_hw is None):
+
+    * conv2d and the pools: ``out = (n + 2 p - k) // s + 1``; the kernel
+      must fit in the padded input;
+    * conv_transpose2d: ``out = (n - 1) s - 2 p + k + output_padding``, the
+      input size of the conv2d it is the adjoint of; ``output_padding``
+      (extra rows at the bottom/right that select which of the s input
+      sizes mapping to n is meant) must be smaller than the stride;
+    * pools: padding at most half the kernel (PyTorch's rule), so no window
+      is all padding.
+    """
+    if op not in GEOMETRY_OPS:
+        raise ValueError(f"op must be one of {list(GEOMETRY_OPS)}, got {op!r}")
+    k = as_pair(kernel, "kernel", 1)
+    s = as_pair(stride, "stride", 1)
+    p = as_pair(padding, "padding", 0)
+    op_ = as_pair(output_padding, "output_padding", 0)
+    if op != "conv_transpose2d" and op_ != (0, 0):
+        raise ValueError(f"output_padding is only for conv_transpose2d, got {output_padding!r}")
+    if op == "conv_transpose2d" and (op_[0] >= s[0] or op_[1] >= s[1]):
+        raise ValueError(f"output_padding must be smaller than the stride {s}, "
+                         f"got {output_padding!r}")
+    if op.endswith("pool2d") and (2 * p[0] > k[0] or 2 * p[1] > k[1]):
+        raise ValueError(f"padding must be at most half the kernel {k} for {op}, "
+                         f"got {padding!r}")
+    if in_hw is None:
+        return k, s, p, op_, None
+    if op == "conv_transpose2d":
+        out = tuple((n - 1) * s_ - 2 * p_ + k_ + o_
+                    for n, k_, s_, p_, o_ in zip(in_hw, k, s, p, op_))
+        if min(out) < 1:
+            raise ValueError(
+                f"padding {padding!r} is too large for conv_transpose2d of an input "
+                f"{tuple(in_hw)} with kernel {k} and stride {s}: the output "
+                f"{out} would be empty")
+        return k, s, p, op_, out
+    padded = tuple(n + 2 * p_ for n, p_ in zip(in_hw, p))
+    if k[0] > padded[0] or k[1] > padded[1]:
+        raise ValueError(
+            f"kernel {k} is larger than the padded input {padded} (input "
+            f"{tuple(in_hw)}, padding {p}): the {op} output would be empty")
+    out = tuple((n - k_) // s_ + 1 for n, k_, s_ in zip(padded, k, s))
+    return k, s, p, op_, out
+
+
+# --------------------------------------------------------------------------
+# im2col / col2im
+# --------------------------------------------------------------------------
+
+def _windows(k, s, out_hw, p, q):
+    """Slices of the padded input that kernel offset (p, q) reads, for all
+    output pixels at once: rows p, p + s, ..., p + (Ho - 1) s."""
+    return (slice(p, p + s[0] * (out_hw[0] - 1) + 1, s[0]),
+            slice(q, q + s[1] * (out_hw[1] - 1) + 1, s[1]))
+
+
+def _pad(x, pad, value=0.0):
+    """x: (N, C, H, W) -> (N, C, H + 2 ph, W + 2 pw), borders set to ``value``."""
+    return np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])),
+                  constant_values=value)
+
+
+def _crop(xp, pad):
+    """Inverse of ``_pad``: drop the borders (a C-contiguous copy)."""
+    H, W = xp.shape[2] - 2 * pad[0], xp.shape[3] - 2 * pad[1]
+    return np.ascontiguousarray(xp[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W])
+
+
+def im2col(x, k, s, pad, out_hw):
+    """x: (N, C, H, W) -> cols: (C kh kw, N Ho Wo) with
+    ``cols[(c, p, q), (n, i, j)] = xpad[n, c, i s + p, j s + q]`` (zeros in
+    the padding). One strided slice per kernel offset (p, q)."""
+    N, C = x.shape[:2]
+    xp = _pad(x, pad)
+    cols = np.empty((C, k[0], k[1], N, out_hw[0], out_hw[1]), x.dtype)
+    for p in range(k[0]):
+        for q in range(k[1]):
+            rows, cs = _windows(k, s, out_hw, p, q)
+            cols[:, p, q] = xp[:, :, rows, cs].transpose(1, 0, 2, 3)   # (C, N, Ho, Wo)
+    return cols.reshape(C * k[0] * k[1], N * out_hw[0] * out_hw[1])
+
+
+def col2im(cols, x_shape, k, s, pad, out_hw):
+    """The adjoint of ``im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
+    each entry added onto the pixel it was read from (overlapping windows
+    add up), padding dropped."""
+    N, C, H, W = x_shape
+    cols = cols.reshape(C, k[0], k[1], N, out_hw[0], out_hw[1])
+    xp = np.zeros((N, C, H + 2 * pad[0], W + 2 * pad[1]), cols.dtype)
+    for p in range(k[0]):
+        for q in range(k[1]):
+            rows, cs = _windows(k, s, out_hw, p, q)
+            xp[:, :, rows, cs] += cols[:, p, q].transpose(1, 0, 2, 3)
+    return _crop(xp, pad)
+
+
+# --------------------------------------------------------------------------
+# Convolution (cross-correlation, as in every deep-learning library)
+# --------------------------------------------------------------------------
+
+def conv2d_forward(x, W, b, stride=1, padding=0):
+    """2-D convolution by im2col and one matrix product.
+
+    x: (N, C, H, W), W: (F, C, kh, kw), b: (F,) -> out: (N, F, Ho, Wo),
+
+        out[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] xpad[n, c, i s + p, j s + q]
+
+    computed as ``Wm cols`` (module docstring), then the (F, N, Ho, Wo)
+    product is transposed to NCHW. ``conv2d_forward_naive`` is the same sum
+    written as loops over output pixels; the tests keep them equal.
+    cache = (cols, W, x.shape, (k, s, pad, out_hw)).
+    """
+    k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
+    N, F = x.shape[0], W.shape[0]
+    cols = im2col(x, k, s, pad, out_hw)                      # (C kh kw, N Ho Wo)
+    out = (W.reshape(F, -1) @ cols).reshape(F, N, *out_hw)   # (F, N, Ho, Wo)
+    out = out.transpose(1, 0, 2, 3).copy()                   # NCHW, C-contiguous
+    out += b[:, None, None]
+    return out, (cols, W, x.shape, (k, s, pad, out_hw))
+
+
+def conv2d_backward(dout, cache, need_dx=True):
+    """Backward pass of ``conv2d_forward``.
+
+    With ``out = Wm cols + b`` (per column (n, i, j)) and
+    ``dout_m = dout`` as (F, N Ho Wo):
+
+        db = sum_{n,i,j} dout[n, :, i, j]                (F,)
+        dW = dout_m cols^T, reshaped to (F, C, kh, kw)
+        dx = col2im(Wm^T dout_m)                         (N, C, H, W)
+
+    dW[f, c, p, q] = sum_{n,i,j} dout[n, f, i, j] xpad[n, c, i s + p, j s + q]
+    is a correlation of the input with dout. dx is the adjoint of the
+    forward map: every input pixel collects ``W[f, c, p, q] dout[n, f, i, j]``
+    from each output pixel (i, j) whose window reads it at offset (p, q).
+    For stride 1 that is a "full" correlation of dout with the kernel
+    flipped in both axes (dx[u] = sum_p W[p] dout[u - p]); for any stride it
+    is exactly ``conv_transpose2d`` of dout with the same weight, which is
+    why the transposed convolution is also called the gradient of a
+    convolution. ``need_dx=False`` skips dx (None) when x is the data.
+    """
+    cols, W, x_shape, (k, s, pad, out_hw) = cache
+    F = W.shape[0]
+    dout_m = dout.transpose(1, 0, 2, 3).reshape(F, -1)       # (F, N Ho Wo)
+    db = dout.sum(axis=(0, 2, 3))
+    dW = (dout_m @ cols.T).reshape(W.shape)
+    dx = col2im(W.reshape(F, -1).T @ dout_m, x_shape, k, s, pad, out_hw) if need_dx else None
+    return dx, dW, db
+
+
+def conv2d_forward_naive(x, W, b, stride=1, padding=0):
+    """``conv2d_forward`` written as the definition: one window at a time.
+
+    for each output pixel (i, j):
+        out[:, :, i, j] = b + sum over the window of xpad * W
+    Slow (a Python loop over Ho Wo pixels) and easy to read; tested equal
+    to the im2col version. Returns (out, cache) with cache = (x, W, geometry).
+    """
+    k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
+    xp = _pad(x, pad)
+    out = np.empty((x.shape[0], W.shape[0], *out_hw), x.dtype)
+    for i in range(out_hw[0]):
+        for j in range(out_hw[1]):
+            window = xp[:, :, i * s[0]:i * s[0] + k[0], j * s[1]:j * s[1] + k[1]]  # (N, C, kh, kw)
+            out[:, :, i, j] = np.tensordot(window, W, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, W, (k, s, pad, out_hw))
+
+
+def conv2d_backward_naive(dout, cache):
+    """``conv2d_backward`` one window at a time: each output pixel (i, j)
+    sends ``dout[:, :, i, j] W`` back onto its window of the input and
+    ``dout[:, :, i, j] window`` into dW. Returns (dx, dW, db)."""
+    x, W, (k, s, pad, out_hw) = cache
+    xp = _pad(x, pad)
+    dxp = np.zeros_like(xp)
+    dW = np.zeros_like(W)
+    for i in range(out_hw[0]):
+        for j in range(out_hw[1]):
+            win = (slice(None), slice(None),
+                   slice(i * s[0], i * s[0] + k[0]), slice(j * s[1], j * s[1] + k[1]))
+            g = dout[:, :, i, j]                                        # (N, F)
+            dxp[win] += np.tensordot(g, W, axes=(1, 0))                 # (N, C, kh, kw)
+            dW += np.tensordot(g, xp[win], axes=(0, 0))                 # (F, C, kh, kw)
+    return _crop(dxp, pad), dW, dout.sum(axis=(0, 2, 3))
+
+
+# --------------------------------------------------------------------------
+# Transposed convolution: the adjoint of conv2d
+# --------------------------------------------------------------------------
+
+def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
+    """Transposed convolution: the adjoint (and input gradient) of conv2d.
+
+    x: (N, C_in, H, W), W: (C_in, C_out, kh, kw), b: (C_out,) ->
+    out: (N, C_out, Ho, Wo) with ``Ho = (H - 1) s - 2 p + kh + output_padding``.
+
+    Read W as the weight of a conv2d that maps C_out channels of size
+    (Ho, Wo) to C_in channels of size (H, W) (its output size is H again,
+    since output_padding < s). conv_transpose2d is that conv2d's input
+    gradient applied to x:
+
+        out = col2im(Wm^T x_m) + b,   Wm = W.reshape(C_in, C_out kh kw),
+                                      x_m = x as (C_in, N H W),
+
+    i.e. every input pixel x[n, c, i, j] stamps the kernel W[c] scaled by
+    its value onto the output at (i s - p, j s - p); overlapping stamps add
+    up. So, for all x and y, ``<conv2d(y, W, 0), x> = <y, conv_transpose2d(x, W, 0)>``
+    (tested to 1e-12). With stride s > 1 and a kernel size not divisible by
+    s, some output pixels receive more stamps than their neighbours: the
+    checkerboard of Odena et al. (2016); ``lessons/11_conv_autoencoders.py``.
+    cache = (x_m, W, x.shape, (k, s, pad, out_hw)).
+    """
+    k, s, pad, _, out_hw = conv_geometry("conv_transpose2d", x.shape[2:], W.shape[2:],
+                                         stride, padding, output_padding)
+    N, C_in, H, Wd = x.shape
+    C_out = W.shape[1]
+    x_m = x.transpose(1, 0, 2, 3).reshape(C_in, -1)          # (C_in, N H W)
+    cols = W.reshape(C_in, -1).T @ x_m                       # (C_out kh kw, N H W)
+    out = col2im(cols, (N, C_out, *out_hw), k, s, pad, (H, Wd))
+    out += b[:, None, None]
+    return out, (x_m, W, x.shape, (k, s, pad, out_hw))
+
+
+def conv_transpose2d_backward(dout, cache, need_dx=True):
+    """Backward pass of ``conv_transpose2d_forward``.
+
+    The forward map is linear in x with the conv2d input gradient as its
+    matrix, so its adjoint -- the input gradient here -- is conv2d itself:
+    with ``cols = im2col(dout)`` (C_out kh kw, N H W),
+
+        dx = Wm cols, as (N, C_in, H, W)     (conv2d of dout with W, no bias)
+        dW = x_m cols^T, reshaped to (C_in, C_out, kh, kw)
+        db = sum_{n,i,j} dout[n, :, i, j]
+    """
+    x_m, W, x_shape, (k, s, pad, out_hw) = cache
+    N, C_in, H, Wd = x_shape
+    cols = im2col(dout, k, s, pad, (H, Wd))                  # (C_out kh kw, N H W)
+    dW = (x_m @ cols.T).reshape(W.shape)
+    dx = None
+    if need_dx:
+        dx = (W.reshape(C_in, -1) @ cols).reshape(C_in, N, H, Wd)
+        dx = dx.transpose(1, 0, 2, 3).copy()                 # back to NCHW
+    return dx, dW, dout.sum(axis=(0, 2, 3))
+
+
+# --------------------------------------------------------------------------
+# Pooling
+# --------------------------------------------------------------------------
+
+def max_pool2d_forward(x, kernel, stride=None, padding=0):
+    """Max over each window (stride defaults to the kernel, as PyTorch).
+
+    x: (N, C, H, W) -> out: (N, C, Ho, Wo). The padding holds -inf, so it
+    is never the max of a window that has a real pixel (and every window
+    has one: padding is at most half the kernel).
+
+    Ties: the gradient goes to the **first** maximal element of the window
+    in row-major order (smallest row offset, then smallest column offset),
+    as PyTorch's CPU kernel and ``np.argmax`` do.
+    cache = (arg, x.shape, (k, s, pad)) with arg: (N, C, Ho, Wo) the
+    window offset ``p kw + q`` of each max.
+    """
+    k, s, pad, _, out_hw = conv_geometry("max_pool2d", x.shape[2:], kernel,
+                                         kernel if stride is None else stride, padding)
+    xp = _pad(x, pad, -np.inf)
+    windows = np.empty((*x.shape[:2], *out_hw, k[0] * k[1]), x.dtype)
+    for p in range(k[0]):
+        for q in range(k[1]):
+            windows[..., p * k[1] + q] = xp[(slice(None), slice(None))
+                                            + _windows(k, s, out_hw, p, q)]
+    arg = windows.argmax(axis=-1)                            # first max
+    out = np.take_along_axis(windows, arg[..., None], axis=-1)[..., 0]
+    return out, (arg, x.shape, (k, s, pad))
+
+
+def max_pool2d_backward(dout, cache):
+    """``dx`` gets ``dout[n, c, i, j]`` at the pixel that was the max of
+    window (i, j), zeros elsewhere. Windows overlap when stride < kernel: a
+    pixel that is the max of several windows **adds** their gradients
+    (``np.add.at``, not an assignment that would keep only the last)."""
+    arg, x_shape, (k, s, pad) = cache
+    N, C, Ho, Wo = dout.shape
+    n, c, i, j = np.indices((N, C, Ho, Wo), sparse=True)
+    rows = i * s[0] + arg // k[1]                            # in padded coordinates
+    cols = j * s[1] + arg % k[1]
+    dxp = np.zeros((N, C, x_shape[2] + 2 * pad[0], x_shape[3] + 2 * pad[1]), dout.dtype)
+    np.add.at(dxp, (n, c, rows, cols), dout)
+    return _crop(dxp, pad)
+
+
+def avg_pool2d_forward(x, kernel, stride=None, padding=0):
+    """Mean over each window, padded zeros included in the divisor
+    (PyTorch's default ``count_include_pad=True``): ``out = sum / (kh kw)``
+    for every window, border or not.
+
+    x: (N, C, H, W) -> out: (N, C, Ho, Wo). cache = (x.shape, (k, s, pad, out_hw)).
+    """
+    k, s, pad, _, out_hw = conv_geometry("avg_pool2d", x.shape[2:], kernel,
+                                         kernel if stride is None else stride, padding)
+    xp = _pad(x, pad)
+    out = np.zeros((*x.shape[:2], *out_hw), x.dtype)
+    for p in range(k[0]):
+        for q in range(k[1]):
+            out += xp[(slice(None), slice(None)) + _windows(k, s, out_hw, p, q)]
+    out /= x.dtype.type(k[0] * k[1])
+    return out, (x.shape, (k, s, pad, out_hw))
+
+
+def avg_pool2d_backward(dout, cache):
+    """Each pixel of window (i, j) gets ``dout[n, c, i, j] / (kh kw)``;
+    overlapping windows add up; the share of the padding is dropped."""
+    x_shape, (k, s, pad, out_hw) = cache
+    N, C, H, W = x_shape
+    g = dout / dout.dtype.type(k[0] * k[1])
+    dxp = np.zeros((N, C, H + 2 * pad[0], W + 2 * pad[1]), dout.dtype)
+    for p in range(k[0]):
+        for q in range(k[1]):
+            dxp[(slice(None), slice(None)) + _windows(k, s, out_hw, p, q)] += g
+    return _crop(dxp, pad)
+
+
+# --------------------------------------------------------------------------
+# Upsampling
+# --------------------------------------------------------------------------
+
+def upsample_nearest2d_forward(x, scale):
+    """Each pixel repeated into a (sh, sw) block.
+
+    x: (N, C, H, W) -> out: (N, C, H sh, W sw), ``out[n, c, i, j] =
+    x[n, c, i // sh, j // sw]``. cache = (sh, sw).
+    """
+    sh, sw = as_pair(scale, "scale", 1)
+    return x.repeat(sh, axis=2).repeat(sw, axis=3), (sh, sw)
+
+
+def upsample_nearest2d_backward(dout, cache):
+    """``dx[n, c, u, v] = sum of dout over the (sh, sw) block of (u, v)``."""
+    sh, sw = cache
+    N, C, Ho, Wo = dout.shape
+    return dout.reshape(N, C, Ho // sh, sh, Wo // sw, sw).sum(axis=(3, 5))
+
+
+def bilinear_taps(n_in, scale, dtype):
+    """The two source pixels and weights of each output pixel along one axis,
+    align_corners=False (PyTorch's default).
+
+    Output pixel i has its centre at source coordinate
+    ``src = (i + 0.5) / scale - 0.5``, clamped at 0; it reads rows
+    ``i0 = floor(src)`` and ``i1 = min(i0 + 1, n_in - 1)`` with weights
+    ``w0 = 1 - (src - i0)`` and ``w1 = src - i0``. Returns (i0, i1, w0, w1),
+    each (n_in scale,); weights in ``dtype``.
+    """
+    src = np.maximum((np.arange(n_in * scale) + 0.5) / scale - 0.5, 0.0)
+    i0 = src.astype(np.int64)                                # floor: src >= 0
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    w1 = (src - i0).astype(dtype)
+    return i0, i1, (1 - w1).astype(dtype), w1
+
+
+def upsample_bilinear2d_forward(x, scale):
+    """Bilinear upsampling by an integer factor, align_corners=False.
+
+    x: (N, C, H, W) -> out: (N, C, H sh, W sw). Separable: interpolate
+    along the rows, then along the columns,
+
+        t[.., i, v]   = w0h[i] x[.., i0h[i], v] + w1h[i] x[.., i1h[i], v]
+        out[.., i, j] = w0w[j] t[.., i, i0w[j]] + w1w[j] t[.., i, i1w[j]]
+
+    (taps from ``bilinear_taps``). cache = (x.shape, taps_h, taps_w).
+    """
+    sh, sw = as_pair(scale, "scale", 1)
+    th = bilinear_taps(x.shape[2], sh, x.dtype)
+    tw = bilinear_taps(x.shape[3], sw, x.dtype)
+    i0, i1, w0, w1 = th
+    t = x[:, :, i0, :] * w0[:, None] + x[:, :, i1, :] * w1[:, None]   # (N, C, Ho, W)
+    i0, i1, w0, w1 = tw
+    out = t[..., i0] * w0 + t[..., i1] * w1                            # (N, C, Ho, Wo)
+    return out, (x.shape, th, tw)
+
+
+def upsample_bilinear2d_backward(dout, cache):
+    """The forward map is linear, out = A_h x A_w^T per channel, so
+    dx = A_h^T dout A_w: each output pixel sends ``w0 dout`` and ``w1 dout``
+    back to its two source pixels, columns first, then rows (``np.add.at``,
+    since many outputs share a source)."""
+    x_shape, (i0h, i1h, w0h, w1h), (i0w, i1w, w0w, w1w) = cache
+    N, C, H, W = x_shape
+    dt = np.zeros((N, C, dout.shape[2], W), dout.dtype)
+    np.add.at(dt, (Ellipsis, i0w), dout * w0w)
+    np.add.at(dt, (Ellipsis, i1w), dout * w1w)
+    dx = np.zeros(x_shape, dout.dtype)
+    np.add.at(dx, (slice(None), slice(None), i0h), dt * w0h[:, None])
+    np.add.at(dx, (slice(None), slice(None), i1h), dt * w1h[:, None])
+    return dx
