@@ -13,3 +13,6 @@ from .vae import VAE, ConditionalVAE
 from .conv import ConvAutoencoder, ConvVAE
 from .energy import LatentEnergyAutoencoder
 from .stochastic import GaussianDenoiser, VarianceNetworkVAE
+from .psd import PSD
+from .recirculation import RecirculationAutoencoder
+from .vq import VQVAE, CodebookEMA

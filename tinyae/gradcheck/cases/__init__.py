@@ -42,3 +42,5 @@ from . import transformer  # noqa: E402,F401
 from . import tsne  # noqa: E402,F401
 from . import hashing  # noqa: E402,F401
 from . import energy  # noqa: E402,F401
+from . import sparse_coding  # noqa: E402,F401
+from . import vq  # noqa: E402,F401
