@@ -86,7 +86,7 @@ P = pca.projector()                                         # (784, 784)
 
 
 def fit_ae(tied, rng):
-    model = LinearAutoencoder(n_in=784, n_code=N_CODE, tied=tied, bias=False, rng=rng,
+    model = LinearAutoencoder(sizes=(784, N_CODE), tied=tied, bias=False, rng=rng,
                               dtype=np.float32)
     track = {"test error": [], "min cosine": []}
 
@@ -172,7 +172,7 @@ coef = toy_rng.normal(size=(400, 2)) * [2.0, 0.8]           # spread in the plan
 toy = (np.array([1.0, 2.0, -1.0]) + coef[:, :1] * u + coef[:, 1:] * v
        + 0.15 * toy_rng.normal(size=(400, 1)) * normal)     # (400, 3)
 toy_pca = PCA(2).fit(toy)
-toy_ae = LinearAutoencoder(n_in=3, n_code=2, rng=toy_rng)   # with biases: raw data
+toy_ae = LinearAutoencoder(sizes=(3, 2), rng=toy_rng)   # with biases: raw data
 opt = Adam(toy_ae.params, lr=0.02)
 for _ in range(1500):                                       # full batch
     opt.step(toy_ae.loss_and_grad(toy)[1])

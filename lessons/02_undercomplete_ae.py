@@ -121,7 +121,7 @@ lesson.claim(f"PCA-{N_CODE} squared error per test image (Hinton & Salakhutdinov
 
 # ------------------------------------------------- 784-512-30 autoencoder ---
 ae = MLPAutoencoder(sizes=(784, 512, N_CODE), activation="relu",
-                    code_activation="identity", output="bernoulli", rng=lesson.rng,
+                    code_activation="identity", likelihood="bernoulli", rng=lesson.rng,
                     dtype=np.float32)
 test_error = []                                             # per epoch
 
@@ -158,7 +158,7 @@ pca2_test = squared_error(pca2_codes(x_test) @ V2 + pca.mean_, x_test)
 rng2 = np.random.default_rng(lesson.seed + 1)
 subset = rng2.choice(len(x_train), N_2D_TRAIN, replace=False)
 ae2 = MLPAutoencoder(sizes=(784, 256, 64, 2), activation="relu",
-                     code_activation="identity", output="bernoulli", rng=rng2,
+                     code_activation="identity", likelihood="bernoulli", rng=rng2,
                      dtype=np.float32)
 start = time.perf_counter()
 train(ae2, x_train[subset], epochs=EPOCHS_2D, lr=5e-3, batch_size=128, rng=rng2)

@@ -32,7 +32,7 @@ What the lesson measures
 ------------------------
 On the 1-D and 2-D Gaussian mixtures of ``tinyae.data`` (exact densities and
 scores; ``mixture.smoothed(sigma).score`` is the exact score of p_sigma) we
-train DenoisingAutoencoders with GaussianNoise(sigma): sizes (d, 24, 24),
+train denoising autoencoders (``MLPAutoencoder(corruption=GaussianNoise(sigma))``): sizes (d, 24, 24),
 which the MLPAutoencoder mirrors into d-24-24-24-d with tanh units (no
 bottleneck: a DAE here is just a smooth denoiser r), a linear output and the
 squared error, He initialisation, Adam with the learning rate decaying from
@@ -67,7 +67,7 @@ import numpy as np
 from tinyae.corruption import GaussianNoise, MaskingNoise, SaltAndPepper
 from tinyae.data import load_mnist, mixture_1d, mixture_2d
 from tinyae.lesson import Lesson
-from tinyae.models import DenoisingAutoencoder
+from tinyae.models import MLPAutoencoder
 from tinyae.optim import Adam
 from tinyae.plotting import grids
 from tinyae.plotting.scores import error_vs_sigma, score_curves_1d, score_fields_2d
@@ -87,9 +87,9 @@ MNIST_CORRUPTIONS = {"gaussian": GaussianNoise(0.5), "masking": MaskingNoise(0.5
 def train_score_dae(mixture, sigma, *, epochs, rng):
     """A Gaussian-noise DAE on fresh samples of ``mixture``; returns the model
     holding the averaged weights."""
-    model = DenoisingAutoencoder(
+    model = MLPAutoencoder(
         corruption=GaussianNoise(sigma), sizes=(mixture.dim, HIDDEN, HIDDEN), rng=rng,
-        activation="tanh", code_activation="tanh", init="he", output="mse",
+        activation="tanh", code_activation="tanh", init="he", likelihood="mse",
         dtype=np.float32)
     optimizer = ParameterAverage(Adam(model.params, lr=LR), decay=AVERAGE_DECAY)
     fit_fresh(model, lambda n, r: mixture.sample(n, rng=r, dtype=np.float32),
@@ -179,8 +179,8 @@ def mnist(lesson):
     n_train, epochs = (60_000, 10) if lesson.full else (10_000, 3)
     x_train = x_train[rng.permutation(x_train.shape[0])[:n_train]]   # (n_train, 784)
     for name, corruption in MNIST_CORRUPTIONS.items():
-        model = DenoisingAutoencoder(corruption=corruption, sizes=(784, 256, 64), rng=rng,
-                                     activation="relu", output="bernoulli",
+        model = MLPAutoencoder(corruption=corruption, sizes=(784, 256, 64), rng=rng,
+                                     activation="relu", likelihood="bernoulli",
                                      dtype=np.float32)
         fit(model, x_train, optimizer=Adam(model.params, lr=2e-3), epochs=epochs,
             batch_size=128, rng=rng, progress=lesson.progress)

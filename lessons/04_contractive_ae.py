@@ -72,9 +72,9 @@ from tinyae.bench import best_time
 from tinyae.corruption import GaussianNoise
 from tinyae.data import load_mnist, swiss_roll_3d
 from tinyae.lesson import Lesson
-from tinyae.models import ContractiveAutoencoder, DenoisingAutoencoder, MLPAutoencoder
+from tinyae.models import ContractiveAutoencoder, MLPAutoencoder
 from tinyae.optim import Adam
-from tinyae.penalties import contractive, contractive_from_code, encoder_jacobian
+from tinyae.penalties import contractive, contractive_from_code
 from tinyae.plotting import curves, grids
 from tinyae.plotting.contractive import contraction_curves, roll_directions
 from tinyae.train import fit
@@ -88,17 +88,9 @@ TOP_K = 10
 # Jacobian diagnostics for any one-layer sigmoid encoder (AE, DAE, CAE alike)
 # --------------------------------------------------------------------------
 
-def jacobians(model, x):
-    """Exact encoder Jacobians J_n = diag(h(1-h)) W^T: x (N, n_in) -> (N, n_h, n_in),
-    in float64 (the models train in float32)."""
-    h = model.encode(x).astype(np.float64)
-    W = model.encoder[0].params["W"].astype(np.float64)
-    return encoder_jacobian(h, W, activation="sigmoid")
-
-
 def spectra(model, x, chunk=50):
     """Singular values of J per example, (N, min(n_h, n_in)), in descending order."""
-    return np.concatenate([np.linalg.svd(jacobians(model, x[i:i + chunk]), compute_uv=False)
+    return np.concatenate([np.linalg.svd(model.jacobian(x[i:i + chunk], dtype=np.float64), compute_uv=False)
                            for i in range(0, len(x), chunk)])
 
 
@@ -135,16 +127,16 @@ def mnist_part(lesson):
     seed = int(rng.integers(2**31))                              # same init for all three
     models = {
         "AE": MLPAutoencoder(sizes=(784, N_HIDDEN), rng=np.random.default_rng(seed), **shape),
-        "DAE": DenoisingAutoencoder(corruption=GaussianNoise(DAE_SIGMA), sizes=(784, N_HIDDEN),
+        "DAE": MLPAutoencoder(corruption=GaussianNoise(DAE_SIGMA), sizes=(784, N_HIDDEN),
                                     rng=np.random.default_rng(seed), **shape),
-        "CAE": ContractiveAutoencoder(n_in=784, n_hidden=N_HIDDEN, lam=LAM, tied=True,
+        "CAE": ContractiveAutoencoder(sizes=(784, N_HIDDEN), lam=LAM, tied=True,
                                       rng=np.random.default_rng(seed), dtype=np.float32),
     }
     for name, model in models.items():
         start = time.perf_counter()
         train(model, x_train, epochs=lesson.epochs, lr=3e-3, batch_size=100, rng=rng,
               progress=lesson.progress)
-        recon = MLPAutoencoder.loss_and_grad(model, x_test[:2000])[0]   # clean-input BCE
+        recon = model.reconstruction_loss(x_test[:2000])                 # clean-input BCE
         lesson.report(f"{name}: trained in {time.perf_counter() - start:.1f} s, "
                       f"test reconstruction BCE {recon:.2f} nats/image")
 
@@ -190,7 +182,7 @@ def mnist_part(lesson):
     for name in ("CAE", "AE"):
         rows = []
         for i in picks:
-            _, _, vt = np.linalg.svd(jacobians(models[name], x_test[i:i + 1])[0])
+            _, _, vt = np.linalg.svd(models[name].jacobian(x_test[i:i + 1], dtype=np.float64)[0])
             rows += [x_test[i]] + list(vt[:6])                  # digit, then 6 tangents
         tangents[f"{name}: digit, then leading tangents"] = np.array(rows)
     lesson.save(grids(tangents, rows=len(picks), vmin=None, vmax=None), "tangents")
@@ -246,8 +238,8 @@ def roll_part(lesson):
     epochs = 3 * ROLL_EPOCHS if lesson.full else ROLL_EPOCHS
     gain, align, v_min = {}, {}, {}
     for name, lam in (("AE", 0.0), ("CAE", ROLL_LAM)):
-        model = ContractiveAutoencoder(n_in=3, n_hidden=ROLL_HIDDEN, lam=lam, tied=True,
-                                       output="mse", rng=np.random.default_rng(seed),
+        model = ContractiveAutoencoder(sizes=(3, ROLL_HIDDEN), lam=lam, tied=True,
+                                       likelihood="mse", rng=np.random.default_rng(seed),
                                        dtype=np.float32)
         train(model, x, epochs=epochs, lr=3e-3, batch_size=50, rng=rng,
               progress=lesson.progress)

@@ -81,7 +81,7 @@ def main():
 
     codes, filters = {}, {}
     for name, cfg in CONFIGS.items():
-        model = SparseAutoencoder(n_in=784, n_hidden=N_HIDDEN, output="mse",
+        model = SparseAutoencoder(sizes=(784, N_HIDDEN), likelihood="mse",
                                   rng=np.random.default_rng(seed), dtype=np.float32, **cfg)
         start = time.perf_counter()
         fit(model, x_train, optimizer=Adam(model.params, lr=3e-3), epochs=lesson.epochs,

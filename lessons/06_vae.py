@@ -75,7 +75,7 @@ def test_loss(model, seed):
 # -- 1. The reference model ----------------------------------------------------
 print(f"\n1. VAE 784-400-20 (ReLU, Bernoulli), Adam lr 1e-3, batch 128, "
       f"{lesson.epochs} epochs, backend {backend.get_backend()}, float32")
-model = VAE(n_in=784, hidden=(400,), latent=20, activation="relu", likelihood="bernoulli",
+model = VAE(sizes=(784, 400, 20), activation="relu", likelihood="bernoulli",
             rng=rng, dtype=DTYPE)
 track = []
 
@@ -192,7 +192,7 @@ lesson.save(estimator_variances({k: var[k] for k in estimators},
 # -- 5. A 2-latent model: the manifold and the codes -----------------------------
 print("\n5. VAE 784-400-2: the decoded latent grid and the test codes by digit")
 start = time.perf_counter()
-model2 = VAE(n_in=784, hidden=(400,), latent=2, rng=rng, dtype=DTYPE)
+model2 = VAE(sizes=(784, 400, 2), rng=rng, dtype=DTYPE)
 fit(model2, x_train, optimizer=Adam(model2.params, lr=1e-3), epochs=1, batch_size=128,
     rng=rng, progress=lesson.progress)
 lesson.report(f"1 epoch, {time.perf_counter() - start:.1f} s; test loss "

@@ -113,7 +113,7 @@ subset = x_train[rng.permutation(x_train.shape[0])[:n_sweep]]
 rates, distortions, active = [], [], []
 for beta in BETAS:
     start = time.perf_counter()
-    model = VAE(n_in=784, hidden=HIDDEN, latent=LATENT, beta=beta, rng=rng, dtype=DTYPE)
+    model = VAE(sizes=(784, *HIDDEN, LATENT), beta=beta, rng=rng, dtype=DTYPE)
     fit(model, subset, optimizer=Adam(model.params, lr=LR), epochs=lesson.epochs,
         batch_size=BATCH, rng=rng, progress=lesson.progress)
     # one z ~ q(z|x) per test image (a fixed generator): D = mean -log p(x|z),
@@ -161,7 +161,7 @@ print(f"\n3. ConditionalVAE 784-{HIDDEN[0]}-{cvae_latent} with one-hot labels (n
       f"beta {CVAE_BETA:g}, Adam lr {LR:g}, batch {BATCH}, on the 60,000 training digits, "
       f"{label_epochs} epochs")
 start = time.perf_counter()
-cvae = ConditionalVAE(n_in=784, hidden=HIDDEN, latent=cvae_latent, n_cond=10,
+cvae = ConditionalVAE(sizes=(784, *HIDDEN, cvae_latent), n_cond=10,
                       beta=CVAE_BETA, rng=rng, dtype=DTYPE)
 fit(cvae, (x_train, onehot(y_train)), optimizer=Adam(cvae.params, lr=LR),
     epochs=label_epochs, batch_size=BATCH, rng=rng, progress=lesson.progress)

@@ -77,13 +77,10 @@ for r in report:
     lesson.claim(f"greedy pretraining of level {r['level']} cuts its loss to under 80% "
                  f"(after / before)", r["loss_after"] / r["loss_before"], lt=0.8)
 
-sae.denoise_finetune = False                  # measure plain reconstruction of clean x
-loss_stacked = sae.loss(x_test)
-sae.denoise_finetune = True
+loss_stacked = sae.reconstruction_loss(x_test)      # plain reconstruction of clean x
 history = fit(sae, x_train, optimizer=Adam(sae.params, lr=1e-3), epochs=lesson.epochs,
               batch_size=64, rng=rng, progress=lesson.progress)
-sae.denoise_finetune = False
-loss_tuned = sae.loss(x_test)
+loss_tuned = sae.reconstruction_loss(x_test)
 lesson.report(f"test reconstruction loss (BCE per image) of the unrolled stack: "
               f"{loss_stacked:.2f} as stacked, {loss_tuned:.2f} after fine-tuning")
 lesson.claim("fine-tuning lowers the deep autoencoder's test loss (tuned / stacked)",

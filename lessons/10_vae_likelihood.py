@@ -91,7 +91,7 @@ lesson.report(f"evaluation: '{eval_name}', first {n_eval} test images (binarised
 
 # -- 1. Train the IWAE paper's one-stochastic-layer VAE on dynamically binarised MNIST.
 print("\n1. Training 784-200-200-50 (tanh), Bernoulli decoder, fresh binarisation each batch")
-model = VAE(n_in=784, hidden=(200, 200), latent=50, activation="tanh",
+model = VAE(sizes=(784, 200, 200, 50), activation="tanh",
             likelihood="bernoulli", rng=rng, dtype=np.float32)
 start = time.perf_counter()
 history = fit(model, x_train, optimizer=Adam(model.params, lr=1e-3), epochs=lesson.epochs,

@@ -113,7 +113,7 @@ def main():
     results = {}
     for name, model in models.items():
         bce, sec = train(model, x_train, x_test, lesson)
-        code = getattr(model, "code_size", None) or model.sizes[-1]
+        code = model.n_code
         results[name] = bce
         lesson.report(f"{name:<24s} params {model.n_params:>7,d}  code {code:>4d}  "
                       f"test BCE/image {bce:7.2f}  {sec:5.2f} s/epoch")

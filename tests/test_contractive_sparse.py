@@ -24,8 +24,8 @@ def _x(rng, n=5, d=6):
 @pytest.mark.parametrize("output", ["bernoulli", "mse"])
 def test_cae_gradient_check(act, tied, output):
     rng = np.random.default_rng(10)
-    model = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.8, activation=act,
-                                   tied=tied, output=output, rng=rng)
+    model = ContractiveAutoencoder(sizes=(6, 4), lam=0.8, activation=act,
+                                   tied=tied, likelihood=output, rng=rng)
     report = check_model(model, _x(rng))
     assert report.worst < DEFAULT_TOL, str(report)
     expected = {"encoder.0.W", "encoder.0.b", "decoder.0.b"} | (
@@ -36,7 +36,7 @@ def test_cae_gradient_check(act, tied, output):
 @pytest.mark.parametrize("act", ["sigmoid", "tanh"])
 def test_cae_jacobian_is_exact_and_penalty_is_its_norm(act):
     rng = np.random.default_rng(11)
-    model = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.5, activation=act, rng=rng)
+    model = ContractiveAutoencoder(sizes=(6, 4), lam=0.5, activation=act, rng=rng)
     model.params["encoder.0.b"][:] = rng.standard_normal(4)
     x = _x(rng)
     J = model.jacobian(x)                                       # (5, 4, 6)
@@ -52,7 +52,7 @@ def test_cae_jacobian_is_exact_and_penalty_is_its_norm(act):
 
 def test_cae_with_zero_lambda_is_the_plain_autoencoder():
     rng = np.random.default_rng(12)
-    cae = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.0, rng=np.random.default_rng(0))
+    cae = ContractiveAutoencoder(sizes=(6, 4), lam=0.0, rng=np.random.default_rng(0))
     mlp = MLPAutoencoder(sizes=(6, 4), activation="sigmoid", code_activation="sigmoid",
                          rng=np.random.default_rng(0))
     x = _x(rng)
@@ -67,7 +67,7 @@ def test_cae_with_zero_lambda_is_the_plain_autoencoder():
 
 def test_cae_target_and_float32():
     rng = np.random.default_rng(13)
-    model = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.1, rng=rng, dtype=np.float32)
+    model = ContractiveAutoencoder(sizes=(6, 4), lam=0.1, rng=rng, dtype=np.float32)
     x = _x(rng).astype(np.float32)
     noisy = np.clip(x + 0.1 * rng.standard_normal(x.shape), 0, 1).astype(np.float32)
     loss, grads = model.loss_and_grad(noisy, target=x)
@@ -77,12 +77,12 @@ def test_cae_target_and_float32():
 def test_cae_validation():
     rng = np.random.default_rng(14)
     with pytest.raises(ValueError, match="activation"):
-        ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.1, activation="relu", rng=rng)
+        ContractiveAutoencoder(sizes=(6, 4), lam=0.1, activation="relu", rng=rng)
     with pytest.raises(ValueError, match="lam"):
-        ContractiveAutoencoder(n_in=6, n_hidden=4, lam=-0.1, rng=rng)
-    with pytest.raises(TypeError):
-        ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.1, rng=rng, sizes=(6, 4))
-    model = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.1, rng=rng)
+        ContractiveAutoencoder(sizes=(6, 4), lam=-0.1, rng=rng)
+    with pytest.raises(ValueError, match=r"sizes must be \(n_in, n_code\)"):
+        ContractiveAutoencoder(sizes=(6, 5, 4), lam=0.1, rng=rng)
+    model = ContractiveAutoencoder(sizes=(6, 4), lam=0.1, rng=rng)
     with pytest.raises(ValueError, match="x must have shape"):
         model.loss_and_grad(_x(rng, d=5))
 
@@ -94,7 +94,7 @@ def test_cae_penalty_shrinks_the_jacobian_in_training():
     x = _x(rng, n=64, d=10)
     norms = {}
     for lam in (0.0, 1.0):
-        model = ContractiveAutoencoder(n_in=10, n_hidden=8, lam=lam,
+        model = ContractiveAutoencoder(sizes=(10, 8), lam=lam,
                                        rng=np.random.default_rng(1))
         opt = Adam(model.params, lr=1e-2)
         for _ in range(100):
@@ -111,16 +111,16 @@ def test_cae_penalty_shrinks_the_jacobian_in_training():
 @pytest.mark.parametrize("deep", [False, True])
 def test_sparse_gradient_check(penalty, deep):
     rng = np.random.default_rng(20)
-    shape = dict(sizes=(6, 5, 4), hidden_activation="tanh") if deep else dict(n_in=6, n_hidden=4)
+    shape = dict(sizes=(6, 5, 4), activation="tanh") if deep else dict(sizes=(6, 4))
     model = SparseAutoencoder(penalty=penalty, lam=0.3, rho=0.1, beta=2.0, rng=rng,
-                              output="mse" if deep else "bernoulli", **shape)
+                              likelihood="mse" if deep else "bernoulli", **shape)
     report = check_model(model, _x(rng))
     assert report.worst < DEFAULT_TOL, str(report)
 
 
 def test_sparse_stats():
     rng = np.random.default_rng(21)
-    model = SparseAutoencoder(n_in=6, n_hidden=4, penalty="kl", rho=0.05, beta=3.0, rng=rng)
+    model = SparseAutoencoder(sizes=(6, 4), penalty="kl", rho=0.05, beta=3.0, rng=rng)
     x = _x(rng)
     loss, _ = model.loss_and_grad(x)
     h = model.encode(x)
@@ -130,7 +130,7 @@ def test_sparse_stats():
     kl = np.sum(0.05 * np.log(0.05 / r) + 0.95 * np.log(0.95 / (1 - r)))
     assert s["penalty"] == pytest.approx(3.0 * kl, rel=1e-12)
     assert loss == pytest.approx(s["recon"] + s["penalty"], rel=1e-12)
-    l1_model = SparseAutoencoder(n_in=6, n_hidden=4, penalty="l1", lam=0.2,
+    l1_model = SparseAutoencoder(sizes=(6, 4), penalty="l1", lam=0.2,
                                  rng=np.random.default_rng(0))
     l1_model.loss_and_grad(x)
     assert l1_model.last_stats["penalty"] == pytest.approx(
@@ -139,15 +139,15 @@ def test_sparse_stats():
 
 def test_sparse_validation():
     rng = np.random.default_rng(22)
-    with pytest.raises(ValueError, match="activation='sigmoid'"):
-        SparseAutoencoder(n_in=6, n_hidden=4, penalty="kl", activation="relu", rng=rng)
+    with pytest.raises(ValueError, match="code_activation='sigmoid'"):
+        SparseAutoencoder(sizes=(6, 4), penalty="kl", code_activation="relu", rng=rng)
     with pytest.raises(ValueError, match="penalty"):
-        SparseAutoencoder(n_in=6, n_hidden=4, penalty="l2", rng=rng)
-    with pytest.raises(ValueError, match="n_hidden"):
-        SparseAutoencoder(n_in=6, rng=rng)
-    with pytest.raises(ValueError, match="not both"):
-        SparseAutoencoder(sizes=(6, 4), n_in=6, rng=rng)
+        SparseAutoencoder(sizes=(6, 4), penalty="l2", rng=rng)
+    with pytest.raises(ValueError, match="sizes must have at least 2"):
+        SparseAutoencoder(sizes=(6,), rng=rng)
+    with pytest.raises(TypeError):
+        SparseAutoencoder(sizes=(6, 4), n_in=6, rng=rng)          # one way to say a width
     with pytest.raises(ValueError, match="rho"):
-        SparseAutoencoder(n_in=6, n_hidden=4, rho=0.0, rng=rng)
-    relu_l1 = SparseAutoencoder(n_in=6, n_hidden=4, penalty="l1", activation="relu", rng=rng)
+        SparseAutoencoder(sizes=(6, 4), rho=0.0, rng=rng)
+    relu_l1 = SparseAutoencoder(sizes=(6, 4), penalty="l1", code_activation="relu", rng=rng)
     assert relu_l1.code_activation == "relu"

@@ -17,7 +17,7 @@ SMALL = {"encoder": [("conv", 2, 3, {"padding": 1}), "relu", ("maxpool", 2)],
 
 def test_the_books_cnn_has_a_64x3x3_code_and_46529_parameters(rng):
     model = ConvAutoencoder(**PML_BOOK_CNN, rng=rng, dtype=np.float32)
-    assert model.code_shape == (64, 3, 3) and model.code_size == 576
+    assert model.code_shape == (64, 3, 3) and model.n_code == 576
     # conv 1->16, 16->32, 32->64 and convT 64->32, 32->16, 16->1, all 3x3, with biases
     by_hand = (16 * 9 + 16) + (32 * 16 * 9 + 32) + (64 * 32 * 9 + 64) \
         + (64 * 32 * 9 + 32) + (32 * 16 * 9 + 16) + (16 * 9 + 1)
@@ -120,13 +120,13 @@ def test_input_errors(rng):
         model.loss(np.zeros((2, 6, 6)))
     with pytest.raises(ValueError, match=r"\[0, 1\] for likelihood='bernoulli'"):
         model.loss(np.full((2, 36), 2.0))
-    with pytest.raises(ValueError, match="noise was given but this model has no corruption"):
+    with pytest.raises(ValueError, match="noise was given but this autoencoder has no corruption"):
         model.loss(np.zeros((2, 36)), noise=np.zeros((2, 36)))
 
 
 @pytest.mark.parametrize("decoder", list(CONV_VAE_DECODERS))
 def test_conv_vae(decoder, rng):
-    model = ConvVAE(encoder=CONV_VAE_ENCODER, decoder=CONV_VAE_DECODERS[decoder], latent=4,
+    model = ConvVAE(encoder=CONV_VAE_ENCODER, decoder=CONV_VAE_DECODERS[decoder], n_code=4,
                     rng=rng, dtype=np.float32)
     x = rng.uniform(0, 1, (5, 784)).astype(np.float32)
     eps = rng.standard_normal((5, 4)).astype(np.float32)

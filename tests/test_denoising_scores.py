@@ -11,7 +11,7 @@ import pytest
 
 from tinyae.corruption import GaussianNoise
 from tinyae.data import GaussianMixture
-from tinyae.models import DenoisingAutoencoder
+from tinyae.models import MLPAutoencoder
 from tinyae.optim import SGD, Adam
 from tinyae.scores import ParameterAverage, dae_score, fit_fresh, relative_score_error
 
@@ -20,8 +20,8 @@ def test_dae_learns_the_smoothed_score_of_a_gaussian():
     m, s, sigma = 1.0, 0.7, 0.5
     gauss = GaussianMixture([1.0], [[m]], [[[s * s]]])
     rng = np.random.default_rng(0)
-    model = DenoisingAutoencoder(corruption=GaussianNoise(sigma), sizes=(1, 16, 16), rng=rng,
-                                 activation="tanh", code_activation="tanh", output="mse",
+    model = MLPAutoencoder(corruption=GaussianNoise(sigma), sizes=(1, 16, 16), rng=rng,
+                                 activation="tanh", code_activation="tanh", likelihood="mse",
                                  init="he")
     opt = ParameterAverage(Adam(model.params, lr=1e-2), decay=0.999)
     fit_fresh(model, lambda n, r: gauss.sample(n, rng=r), optimizer=opt, epochs=10,
@@ -66,8 +66,8 @@ def test_parameter_average_is_the_bias_corrected_ema():
 
 def test_fit_fresh_decays_the_learning_rate_geometrically():
     rng = np.random.default_rng(0)
-    model = DenoisingAutoencoder(corruption=GaussianNoise(0.1), sizes=(2, 3), rng=rng,
-                                 output="mse")
+    model = MLPAutoencoder(corruption=GaussianNoise(0.1), sizes=(2, 3), rng=rng,
+                                 likelihood="mse")
     opt = Adam(model.params, lr=1e-2)
     seen = []
     original = opt.step
@@ -102,8 +102,8 @@ def test_dae_score_divides_by_sigma_squared():
 
 def test_fit_fresh_draws_a_new_sample_every_epoch():
     rng = np.random.default_rng(0)
-    model = DenoisingAutoencoder(corruption=GaussianNoise(0.5), sizes=(1, 4), rng=rng,
-                                 activation="tanh", output="mse")
+    model = MLPAutoencoder(corruption=GaussianNoise(0.5), sizes=(1, 4), rng=rng,
+                                 activation="tanh", likelihood="mse")
     drawn = []
 
     def sample(n, r):

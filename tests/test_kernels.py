@@ -1,6 +1,6 @@
 """The Numba twins in ``tinyae.kernels`` against the NumPy reference.
 
-Every op in ``backend.OP_NAMES`` is run through both modules on ordinary and
+Every dense op (``backend.OP_FAMILIES["dense"]``) is run through both modules on ordinary and
 edge inputs (1x1, batch 1, width 1, zeros, magnitudes up to 1e4, transposed
 and sliced views) in float32 and float64. The whole return value is compared
 leaf by leaf, caches included: same structure, same dtype (the input's),
@@ -31,12 +31,12 @@ SHAPES = {
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
 
 #: The fused ops of the training step have their own inputs and tests (the
-#: end of this file); every other op goes through the generic tests.
+#: end of this file); every other dense op goes through the generic tests,
+#: with its inputs from the table ``INPUTS`` below (one row per op).
 FUSED_OPS = ("linear_act_forward", "linear_act_backward", "adam_update",
              "contractive_penalty", "kl_sparsity", "reparameterize_kl",
              "reparameterize_kl_backward", "gaussian_corrupt", "masking_corrupt")
-BASIC_OPS = tuple(op for op in backend.OP_FAMILIES["dense"] if op not in FUSED_OPS)
-# The image ops (family "conv") have their own inputs: tests/test_conv.py.
+# The image ops (family "conv") have their own inputs and tests: tests/test_conv.py.
 
 
 # --------------------------------------------------------------------------
@@ -72,26 +72,45 @@ def _draw(rng, shape, dtype, kind, role="x"):
     return _view(a.astype(dtype), kind)
 
 
+def _elementwise(draw, n, d):
+    return (draw((n, d)),), (n, d)
+
+
+#: Forward op or loss -> f(draw, n, d) -> (args, shape of out, or None for a
+#: loss). A ``*_backward`` op is run on its forward's cache with a random
+#: dout of that shape. A new op is one row.
+INPUTS = {
+    "linear_forward": lambda draw, n, d: (
+        # W is never square unless 1x1: catches a lost .T
+        (draw((n, d)), draw((d, max(d - 2, 1))), draw((max(d - 2, 1),))), (n, max(d - 2, 1))),
+    **{f"{act}_forward": _elementwise for act in ACTIVATIONS},
+    "mse_loss": lambda draw, n, d: ((draw((n, d)), draw((n, d))), None),
+    "bce_with_logits_loss": lambda draw, n, d: ((draw((n, d)), draw((n, d), "unit")), None),
+    "gaussian_nll_loss": lambda draw, n, d: (
+        (draw((n, d)), draw((n, d), "logvar"), draw((n, d))), None),
+}
+
+#: Every op the generic tests run: the table's, and each forward's backward.
+BASIC_OPS = tuple(op for fwd in INPUTS for op in
+                  ((fwd, fwd.replace("_forward", "_backward")) if fwd.endswith("_forward")
+                   else (fwd,)))
+
+
 def _inputs(op, dtype, kind, seed=0):
     """(args of the forward op or loss, dout or None) for ``op``."""
     rng = np.random.default_rng(seed)
     n, d = SHAPES[kind]
-    n_out = max(d - 2, 1)  # W is never square unless 1x1: catches a lost .T
 
     def draw(shape, role="x"):
         return _draw(rng, shape, dtype, kind, role)
 
-    if op.startswith("linear"):
-        args, out_shape = (draw((n, d)), draw((d, n_out)), draw((n_out,))), (n, n_out)
-    elif op == "mse_loss":
-        return (draw((n, d)), draw((n, d))), None
-    elif op == "bce_with_logits_loss":
-        return (draw((n, d)), draw((n, d), "unit")), None
-    elif op == "gaussian_nll_loss":
-        return (draw((n, d)), draw((n, d), "logvar"), draw((n, d))), None
-    else:
-        args, out_shape = (draw((n, d)),), (n, d)
+    args, out_shape = INPUTS[op.replace("_backward", "_forward")](draw, n, d)
     return args, (draw(out_shape) if op.endswith("_backward") else None)
+
+
+def test_every_dense_op_has_inputs_or_its_own_tests():
+    covered = set(BASIC_OPS) | set(FUSED_OPS)
+    assert set(backend.OP_FAMILIES["dense"]) == covered
 
 
 def _run(module, op, args, dout):

@@ -186,7 +186,7 @@ def test_principal_angle_cosines_bad_inputs():
                          ids=["untied", "tied", "no-bias", "tied-no-bias"])
 def test_linear_ae_gradients(kw):
     rng = np.random.default_rng(7)
-    model = LinearAutoencoder(n_in=7, n_code=3, rng=rng, **kw)
+    model = LinearAutoencoder(sizes=(7, 3), rng=rng, **kw)
     report = check_model(model, rng.standard_normal((6, 7)))
     assert report.worst < 1e-7, str(report)
     expected = {"encoder.W"} | ({"decoder.W"} if not kw.get("tied") else set())
@@ -205,7 +205,7 @@ def test_linear_ae_gradchecks_are_registered():
 
 def test_linear_ae_forward_is_the_formula():
     rng = np.random.default_rng(8)
-    model = LinearAutoencoder(n_in=5, n_code=2, rng=rng)
+    model = LinearAutoencoder(sizes=(5, 2), rng=rng)
     for p in model.params.values():
         p[...] = rng.standard_normal(p.shape)
     x = rng.standard_normal((4, 5))
@@ -217,7 +217,7 @@ def test_linear_ae_forward_is_the_formula():
     assert model.subspace().shape == (5, 2)
     np.testing.assert_array_equal(model.decoder_weights(), P["decoder.W"])
 
-    tied = LinearAutoencoder(n_in=5, n_code=2, rng=rng, tied=True, bias=False)
+    tied = LinearAutoencoder(sizes=(5, 2), rng=rng, tied=True, bias=False)
     assert set(tied.params) == {"encoder.W"}
     W = tied.params["encoder.W"]
     np.testing.assert_allclose(tied.reconstruct(x), x @ W @ W.T, rtol=1e-12, atol=1e-12)
@@ -227,7 +227,7 @@ def test_linear_ae_forward_is_the_formula():
 def test_linear_ae_rotation_ambiguity():
     """(W_e A, A^{-1} W_d) reconstructs exactly as (W_e, W_d) does."""
     rng = np.random.default_rng(9)
-    model = LinearAutoencoder(n_in=6, n_code=3, rng=rng, bias=False)
+    model = LinearAutoencoder(sizes=(6, 3), rng=rng, bias=False)
     x = rng.standard_normal((10, 6))
     before = model.reconstruct(x)
     A = rng.standard_normal((3, 3)) + 3 * np.eye(3)
@@ -242,7 +242,7 @@ def test_linear_ae_converges_to_the_pca_subspace(tied):
     x, _ = gaussian_data(512, rng, mean_shift=0.0)
     x = x - x.mean(axis=0)                                 # centred: no biases needed
     pca = PCA(3).fit(x)
-    model = LinearAutoencoder(n_in=8, n_code=3, rng=rng, tied=tied, bias=False)
+    model = LinearAutoencoder(sizes=(8, 3), rng=rng, tied=tied, bias=False)
     opt = Adam(model.params, lr=0.02)
     for step in range(1500):                               # full-batch Adam
         if step == 1000:
@@ -260,19 +260,19 @@ def test_linear_ae_converges_to_the_pca_subspace(tied):
 
 def test_linear_ae_bad_inputs():
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="n_code must be a positive integer, got 0"):
-        LinearAutoencoder(n_in=4, n_code=0, rng=rng)
-    with pytest.raises(ValueError, match="n_in must be a positive integer"):
-        LinearAutoencoder(n_in=-4, n_code=2, rng=rng)
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive integer, got 0"):
+        LinearAutoencoder(sizes=(4, 0), rng=rng)
+    with pytest.raises(ValueError, match=r"sizes\[0\] must be a positive integer"):
+        LinearAutoencoder(sizes=(-4, 2), rng=rng)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
-        LinearAutoencoder(n_in=4, n_code=2, rng=0)
+        LinearAutoencoder(sizes=(4, 2), rng=0)
     with pytest.raises(ValueError, match="init must be one of"):
-        LinearAutoencoder(n_in=4, n_code=2, rng=rng, init="zeros")
+        LinearAutoencoder(sizes=(4, 2), rng=rng, init="zeros")
     with pytest.raises(ValueError, match="dtype must be float32 or float64"):
-        LinearAutoencoder(n_in=4, n_code=2, rng=rng, dtype=np.int32)
+        LinearAutoencoder(sizes=(4, 2), rng=rng, dtype=np.int32)
     with pytest.raises(TypeError):
         LinearAutoencoder(4, 2, rng=rng)                   # keyword-only
-    model = LinearAutoencoder(n_in=4, n_code=2, rng=rng, dtype=np.float32)
+    model = LinearAutoencoder(sizes=(4, 2), rng=rng, dtype=np.float32)
     with pytest.raises(TypeError, match="model's dtype"):
         model.loss_and_grad(np.zeros((3, 4)))
     with pytest.raises(ValueError, match=r"x must have shape \('?\*'?, 4\)"):

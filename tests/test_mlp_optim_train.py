@@ -19,7 +19,7 @@ def small_model(seed=0, **kw):
 
 
 @pytest.mark.parametrize("kw", [
-    dict(activation="relu"), dict(activation="sigmoid", output="mse"),
+    dict(activation="relu"), dict(activation="sigmoid", likelihood="mse"),
     dict(activation="tanh", tied=True), dict(activation="softplus", code_activation="sigmoid"),
     dict(sizes=(5, 1), activation="tanh"), dict(sizes=(1, 3, 1), activation="tanh"),
 ])
@@ -53,8 +53,8 @@ def test_mlp_rejects_bad_inputs():
     with pytest.raises(ValueError, match="x contains 1 non-finite"):
         x = np.zeros((3, 6)); x[1, 2] = np.nan
         model.loss_and_grad(x)
-    with pytest.raises(ValueError, match="output"):
-        small_model(output="poisson")
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        small_model(likelihood="poisson")
     with pytest.raises(TypeError, match="unexpected keyword"):
         small_model(hidden_units=3)
 
@@ -132,7 +132,7 @@ def test_fit_is_reproducible_from_seeds():
 
 def test_non_finite_loss_stops_with_epoch_and_step():
     x = toy_data()
-    model = small_model(output="mse")
+    model = small_model(likelihood="mse")
     with pytest.raises(NonFiniteLossError, match=r"epoch 1, step \d+"):
         fit(model, x * 1e200, optimizer=SGD(model.params, lr=1.0), epochs=3, batch_size=32,
             rng=np.random.default_rng(0), progress=False)

@@ -95,3 +95,10 @@ def test_linear_weight_matches_the_matrix_initialiser(rng):
     W = Linear(5, 3, rng=np.random.default_rng(1)).W
     a = np.sqrt(6.0 / 8)
     np.testing.assert_array_equal(W, np.random.default_rng(1).uniform(-a, a, size=(5, 3)))
+
+
+def test_layer_activations_are_the_functional_table():
+    from tinyae import functional
+    assert set(ACTIVATIONS) == set(functional.ACTIVATIONS)
+    for name, cls in ACTIVATIONS.items():
+        assert cls._op == name

@@ -27,7 +27,7 @@ VAE_CASES = [name for name in CASES if "VAE" in name]
 def test_every_vae_variant_is_registered_for_gradcheck():
     labels = " ".join(VAE_CASES)
     for needed in ("bernoulli", "gaussian, fixed", "gaussian, learned variance",
-                   "learned shared", "beta 0.3", "beta 4", "ConditionalVAE", "hidden=()"):
+                   "learned shared", "beta 0.3", "beta 4", "ConditionalVAE", "no hidden layer"):
         assert needed in labels, needed
 
 
@@ -59,7 +59,7 @@ def test_gradcheck_rejects_a_wrong_reparameterisation_gradient(monkeypatch):
 def test_loss_parts_match_the_public_densities():
     """recon = mean -log p(x | z) at z = mu + exp(logvar/2) eps; kl = mean closed-form KL."""
     rng = np.random.default_rng(1)
-    model = VAE(n_in=8, hidden=(6,), latent=3, activation="tanh", rng=rng)
+    model = VAE(sizes=(8, 6, 3), activation="tanh", rng=rng)
     x = rng.uniform(0, 1, size=(5, 8))
     eps = rng.standard_normal((5, 3))
     loss, _ = model.loss_and_grad(x, eps=eps)
@@ -67,7 +67,7 @@ def test_loss_parts_match_the_public_densities():
     mu, logvar = model.encode(x)
     np.testing.assert_allclose(model.last_stats["recon"],
                                -model.log_px_given_z(x, z).mean(), rtol=1e-12)
-    np.testing.assert_allclose(model.last_stats["kl"], V.gaussian_kl(mu, logvar).mean(),
+    np.testing.assert_allclose(model.last_stats["kl"], F.gaussian_kl(mu, logvar).mean(),
                                rtol=1e-12)
     np.testing.assert_allclose(loss, model.last_stats["recon"] + model.last_stats["kl"],
                                rtol=1e-14)
@@ -78,9 +78,9 @@ def test_loss_parts_match_the_public_densities():
                                               decoder_variance="learned", fixed_logvar=-0.7)])
 def test_grad_log_px_given_z_matches_finite_differences(kw):
     rng = np.random.default_rng(16)
-    model = VAE(n_in=7, hidden=(6,), latent=3, activation="tanh", rng=rng, **kw)
+    model = VAE(sizes=(7, 6, 3), activation="tanh", rng=rng, **kw)
     if model.decoder_variance == "learned":
-        model.params["likelihood.logvar"][:] = rng.uniform(-1, 1, size=7)
+        model.params["decoder_logvar.logvar"][:] = rng.uniform(-1, 1, size=7)
     x, z = rng.uniform(0.05, 0.95, size=(5, 7)), rng.standard_normal((5, 3))
     logp, dz = model.grad_log_px_given_z(x, z)
     np.testing.assert_allclose(logp, model.log_px_given_z(x, z), rtol=1e-13)
@@ -91,7 +91,7 @@ def test_grad_log_px_given_z_matches_finite_differences(kw):
 
 def test_beta_weights_only_the_kl():
     rng = np.random.default_rng(2)
-    kw = dict(n_in=6, hidden=(5,), latent=2, activation="tanh")
+    kw = dict(sizes=(6, 5, 2), activation="tanh")
     a = VAE(rng=np.random.default_rng(0), **kw)
     b = VAE(rng=np.random.default_rng(0), beta=3.5, **kw)
     x, eps = rng.uniform(size=(4, 6)), rng.standard_normal((4, 2))
@@ -102,7 +102,7 @@ def test_beta_weights_only_the_kl():
 
 def test_backends_and_float32_agree():
     rng = np.random.default_rng(3)
-    kw = dict(n_in=12, hidden=(10,), latent=4)
+    kw = dict(sizes=(12, 10, 4))
     m64 = VAE(rng=np.random.default_rng(0), **kw)
     m32 = VAE(rng=np.random.default_rng(0), dtype=np.float32, **kw)
     x, eps = rng.uniform(size=(9, 12)), rng.standard_normal((9, 4))
@@ -128,7 +128,7 @@ def test_closed_form_kl_matches_monte_carlo():
     rng = np.random.default_rng(4)
     mu = np.array([[0.3, -1.5, 2.0, 0.0]])
     logvar = np.array([[-2.0, 1.5, 0.2, -0.7]])
-    closed = V.gaussian_kl(mu, logvar)[0]
+    closed = F.gaussian_kl(mu, logvar)[0]
     n = 200_000
     z = mu + np.sqrt(np.exp(logvar)) * rng.standard_normal((n, 4))
     # log q(z) - log p(z) with scipy's densities (independent of the model code)
@@ -136,7 +136,7 @@ def test_closed_form_kl_matches_monte_carlo():
     se = terms.std(ddof=1) / np.sqrt(n)
     assert abs(terms.mean() - closed) < 4 * se, (closed, terms.mean(), se)
     # and the exact value for one dimension by hand: KL = 0.5 (v + m^2 - 1 - log v)
-    assert V.gaussian_kl(np.array([[1.0]]), np.array([[np.log(2.0)]]))[0] == \
+    assert F.gaussian_kl(np.array([[1.0]]), np.array([[np.log(2.0)]]))[0] == \
         pytest.approx(0.5 * (2 + 1 - 1 - np.log(2)), rel=1e-14)
 
 
@@ -146,7 +146,7 @@ LOGVAR_TARGET = np.array([-2.0, 1.5, 0.0])
 
 def _fixed_posterior_model():
     """Linear VAE whose q(z | x) = N(MU_TARGET, diag exp(LOGVAR_TARGET)) for every x."""
-    model = VAE(n_in=2, hidden=(), latent=3, likelihood="gaussian",
+    model = VAE(sizes=(2, 3), likelihood="gaussian",
                 rng=np.random.default_rng(0))
     p = model.params
     p["encoder_mu.W"][:] = 0.0
@@ -181,7 +181,7 @@ def test_training_sampler_has_mean_mu_and_variance_exp_logvar(backend_name):
     with backend.use(backend_name):
         z, kl, _ = backend.ops.reparameterize_kl(mu, logvar, eps)
     assert _moments_hold(z)
-    assert kl == pytest.approx(V.gaussian_kl(MU_TARGET[None], LOGVAR_TARGET[None])[0],
+    assert kl == pytest.approx(F.gaussian_kl(MU_TARGET[None], LOGVAR_TARGET[None])[0],
                                rel=1e-12)
 
 
@@ -204,7 +204,7 @@ def test_std_bug_passes_finite_differences_but_fails_the_moment_test(monkeypatch
     monkeypatch.setattr(F, "reparameterize_kl", _std_bug)
     monkeypatch.setattr(F, "reparameterize_kl_backward", _std_bug_backward)
     rng = np.random.default_rng(7)
-    model = VAE(n_in=6, hidden=(5,), latent=3, activation="tanh", likelihood="gaussian",
+    model = VAE(sizes=(6, 5, 3), activation="tanh", likelihood="gaussian",
                 beta=0.0, rng=rng)
     x, eps = rng.uniform(0.05, 0.95, size=(4, 6)), rng.standard_normal((4, 3))
     with backend.use("numpy"):
@@ -228,7 +228,7 @@ def test_std_bug_passes_finite_differences_but_fails_the_moment_test(monkeypatch
 def _linear_gaussian(rng, *, exact_posterior, n_in=5, latent=2, sigma2=0.3):
     """Linear-Gaussian VAE with orthogonal decoder rows, so the true posterior
     is a diagonal Gaussian; returns (model, W, b, sigma2)."""
-    model = VAE(n_in=n_in, hidden=(), latent=latent, likelihood="gaussian",
+    model = VAE(sizes=(n_in, latent), likelihood="gaussian",
                 decoder_variance="learned_shared", fixed_logvar=np.log(sigma2), rng=rng)
     q, _ = np.linalg.qr(rng.standard_normal((n_in, latent)))
     s = np.array([2.0, 0.7, 1.3, 0.4][:latent])
@@ -286,7 +286,7 @@ def test_iw_bound_converges_to_log_px_from_below_with_chunks():
 
 def test_iw_bound_matches_direct_logsumexp_for_any_chunk():
     rng = np.random.default_rng(10)
-    model = VAE(n_in=7, hidden=(6,), latent=3, activation="tanh", rng=rng)
+    model = VAE(sizes=(7, 6, 3), activation="tanh", rng=rng)
     x = rng.uniform(size=(9, 7))
     k = 13
     eps = rng.standard_normal((k, 9, 3))
@@ -300,7 +300,7 @@ def test_iw_bound_matches_direct_logsumexp_for_any_chunk():
         np.testing.assert_allclose(model.iw_bound(x, k, eps=eps, chunk=chunk), direct,
                                    rtol=1e-12, err_msg=f"chunk={chunk}")
     np.testing.assert_allclose(model.elbo(x, eps=eps, chunk=4),
-                               logp_x.mean(0) - V.gaussian_kl(mu, logvar), rtol=1e-12)
+                               logp_x.mean(0) - F.gaussian_kl(mu, logvar), rtol=1e-12)
 
 
 def _bars_data(n, rng):
@@ -319,7 +319,7 @@ NEG_ELBO_TRAINED = 10.5
 @pytest.fixture(scope="module")
 def trained_bars_vae():
     rng = np.random.default_rng(11)
-    model = VAE(n_in=16, hidden=(32,), latent=4, activation="tanh", rng=rng)
+    model = VAE(sizes=(16, 32, 4), activation="tanh", rng=rng)
     fit(model, _bars_data(2000, rng), optimizer=Adam(model.params, lr=3e-3), epochs=8,
         batch_size=64, rng=rng, progress=False)
     return model
@@ -361,7 +361,7 @@ def test_iw_bounds_on_shared_draws_obey_jensen(trained_bars_vae):
 
 def test_kl_per_dimension_and_active_units():
     rng = np.random.default_rng(13)
-    model = VAE(n_in=6, hidden=(), latent=3, likelihood="gaussian", rng=rng)
+    model = VAE(sizes=(6, 3), likelihood="gaussian", rng=rng)
     model.params["encoder_mu.W"][:, 1] = 0.0             # dim 1 ignores x: inactive
     model.params["encoder_mu.W"][:, 0] *= 5.0
     x = rng.standard_normal((400, 6))
@@ -379,7 +379,7 @@ def test_kl_per_dimension_and_active_units():
 
 def test_generation_shapes_ranges_and_interpolation_paths():
     rng = np.random.default_rng(14)
-    model = VAE(n_in=9, hidden=(7,), latent=2, activation="tanh", rng=rng)
+    model = VAE(sizes=(9, 7, 2), activation="tanh", rng=rng)
     s = model.sample(5, rng=rng)
     assert s.shape == (5, 9) and (s > 0).all() and (s < 1).all()
     x = rng.uniform(size=(3, 9))
@@ -399,8 +399,8 @@ def test_generation_shapes_ranges_and_interpolation_paths():
     assert images.shape == (36, 9) and z.shape == (36, 2)
     assert z[0, 0] < z[-1, 0] and z[0, 1] > z[-1, 1]       # z1 right, z2 up
     np.testing.assert_allclose(z[:6, 0], -z[:6, 0][::-1], atol=1e-12)
-    with pytest.raises(ValueError, match="latent=2"):
-        VAE(n_in=9, latent=3, rng=rng).decode_grid(4)
+    with pytest.raises(ValueError, match="n_code=2"):
+        VAE(sizes=(9, 400, 3), rng=rng).decode_grid(4)
 
 
 def test_conditional_vae_trains_with_fit_on_tuples():
@@ -408,7 +408,7 @@ def test_conditional_vae_trains_with_fit_on_tuples():
     x = _bars_data(512, rng)
     labels = rng.integers(0, 3, size=512)
     c = np.eye(3)[labels]
-    model = ConditionalVAE(n_in=16, hidden=(16,), latent=2, n_cond=3, activation="tanh",
+    model = ConditionalVAE(sizes=(16, 16, 2), n_cond=3, activation="tanh",
                            rng=rng)
     hist = fit(model, (x, c), optimizer=Adam(model.params, lr=3e-3), epochs=4,
                batch_size=64, rng=rng, progress=False, val=(x, c))
@@ -426,7 +426,7 @@ def test_conditional_vae_trains_with_fit_on_tuples():
 # --------------------------------------------------------------------------
 
 def _model(**kw):
-    return VAE(n_in=4, hidden=(3,), latent=2, rng=np.random.default_rng(0), **kw)
+    return VAE(sizes=(4, 3, 2), rng=np.random.default_rng(0), **kw)
 
 
 @pytest.mark.parametrize("kw, match", [
@@ -435,16 +435,17 @@ def _model(**kw):
     (dict(decoder_variance="learned"), "decoder_variance"),     # bernoulli has none
     (dict(beta=-1.0), "beta"),
     (dict(n_cond=-2), "n_cond"),
-    (dict(latent=0), "latent"),
-    (dict(hidden=(3, 0)), r"hidden\[1\]"),
-    (dict(hidden=400), "hidden"),
+    (dict(sizes=(4, 3, 0)), r"sizes\[2\]"),
+    (dict(sizes=(4, 0, 2)), r"sizes\[1\]"),
+    (dict(sizes=(4,)), "sizes must have at least 2"),
+    (dict(decoder_hidden=(3, 0)), r"decoder_hidden\[1\]"),
     (dict(activation="gelu"), "activation"),
     (dict(fixed_logvar=float("nan")), "fixed_logvar"),
     (dict(dtype=np.int32), "dtype"),
 ])
 def test_bad_hyperparameters_name_the_parameter(kw, match):
     with pytest.raises(ValueError, match=match):
-        VAE(**{"n_in": 4, "rng": np.random.default_rng(0), **kw})
+        VAE(**{"sizes": (4, 3, 2), "rng": np.random.default_rng(0), **kw})
 
 
 def test_bad_inputs_name_the_parameter():
@@ -473,11 +474,11 @@ def test_bad_inputs_name_the_parameter():
         m.sample(2, rng=0)
     with pytest.raises(TypeError):
         _model(n_hidden=3)                   # unknown hyperparameter
-    cvae = ConditionalVAE(n_in=4, hidden=(3,), latent=2, n_cond=2,
+    cvae = ConditionalVAE(sizes=(4, 3, 2), n_cond=2,
                           rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="c is required"):
         cvae.loss_and_grad(x, rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="c must have shape"):
         cvae.loss_and_grad(x, np.zeros((2, 3)), rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="n_cond"):
-        ConditionalVAE(n_in=4, n_cond=0, rng=np.random.default_rng(0))
+        ConditionalVAE(sizes=(4, 400, 20), n_cond=0, rng=np.random.default_rng(0))

@@ -77,7 +77,7 @@ def fitted():
     m_true = rng.standard_normal(D)
     x = (rng.standard_normal((N, Q)) @ W_true.T + m_true
          + np.sqrt(0.3) * rng.standard_normal((N, D)))               # (n, d)
-    model = VAE(n_in=D, hidden=(), latent=Q, likelihood="gaussian",
+    model = VAE(sizes=(D, Q), likelihood="gaussian",
                 decoder_variance="learned_shared", rng=np.random.default_rng(1),
                 dtype=np.float64)
     opt = Adam(model.params, lr=SCHEDULE[0][0])
@@ -104,7 +104,7 @@ def test_decoder_spans_the_principal_subspace(fitted):
 
 def test_noise_variance_is_the_mean_of_the_discarded_eigenvalues(fitted):
     x, model, (_, _, lam, sigma2_ml, _) = fitted
-    sigma2 = float(np.exp(model.params["likelihood.logvar"][0]))
+    sigma2 = float(np.exp(model.params["decoder_logvar.logvar"][0]))
     assert sigma2 == pytest.approx(sigma2_ml, rel=0.03)
     # Not just "some small number": the smallest discarded eigenvalue and the
     # mean of all of them lie outside the tolerance.
@@ -130,7 +130,7 @@ def test_likelihood_and_elbo_reach_the_ml_optimum(fitted):
     x, model, (mean, _, _, sigma2_ml, W_ml) = fitted
     ll_ml = multivariate_normal(mean, W_ml @ W_ml.T + sigma2_ml * np.eye(D)).logpdf(x).mean()
     W = decoder_W(model)
-    C = W @ W.T + np.exp(model.params["likelihood.logvar"][0]) * np.eye(D)
+    C = W @ W.T + np.exp(model.params["decoder_logvar.logvar"][0]) * np.eye(D)
     ll = multivariate_normal(model.params["decoder.0.b"], C).logpdf(x).mean()
     elbo = model.elbo(x, rng=np.random.default_rng(3), n_samples=200).mean()
     assert ll <= ll_ml + 1e-9

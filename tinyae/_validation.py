@@ -100,3 +100,15 @@ def check_choice(value, name, choices):
         raise ValueError(
             f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def check_sizes(sizes, name="sizes", min_len=2):
+    """A tuple of >= ``min_len`` positive layer widths, e.g. (784, 256, 30)."""
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of layer widths such as "
+                        f"(784, 256, 30), got {sizes!r}") from None
+    if len(sizes) < min_len:
+        raise ValueError(f"{name} must have at least {min_len} entries, got {sizes!r}")
+    return tuple(check_positive_int(n, f"{name}[{i}]") for i, n in enumerate(sizes))

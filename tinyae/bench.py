@@ -9,7 +9,7 @@ Six configs, all on the MNIST training images in [0, 1], batch 128, Adam
 
 ==== ======================================================================
 ae   784-512(relu)-32 encoder, 32-512(relu)-784 decoder to logits; BCE
-dae  ae with Gaussian input noise, sigma 0.5 (``DenoisingAutoencoder``)
+dae  ae with Gaussian input noise, sigma 0.5 (``MLPAutoencoder(corruption=GaussianNoise(0.5))``)
 cae  784-512 sigmoid, 512-784 to logits; BCE + 0.1 * contractive penalty
 sae  as cae with 3 * sum_j KL(0.05 || rho_hat_j) (``SparseAutoencoder``)
 vae  784-512(relu) -> mu, logvar (20); 20-512(relu)-784 logits; BCE + KL
@@ -68,12 +68,12 @@ import time
 
 import numpy as np
 
-from . import backend, threads
+from . import threads
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
-from .models import (VAE, ContractiveAutoencoder, ConvAutoencoder, DenoisingAutoencoder,
-                     MLPAutoencoder, SparseAutoencoder)
+from .models import (VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
+                     SparseAutoencoder)
 from .models.conv import PML_BOOK_CNN
 from .optim import Adam
 
@@ -89,28 +89,29 @@ TORCH_NA = "n/a (torch not installed)"
 
 def _ae(rng, dtype):
     return MLPAutoencoder(sizes=(784, 512, 32), activation="relu",
-                          code_activation="identity", output="bernoulli", rng=rng,
+                          code_activation="identity", likelihood="bernoulli", rng=rng,
                           dtype=dtype)
 
 
 def _dae(rng, dtype):
-    return DenoisingAutoencoder(corruption=GaussianNoise(0.5), sizes=(784, 512, 32),
+    return MLPAutoencoder(corruption=GaussianNoise(0.5), sizes=(784, 512, 32),
                                 activation="relu", code_activation="identity",
-                                output="bernoulli", rng=rng, dtype=dtype)
+                                likelihood="bernoulli", rng=rng, dtype=dtype)
 
 
 def _cae(rng, dtype):
-    return ContractiveAutoencoder(n_in=784, n_hidden=512, lam=0.1, activation="sigmoid",
-                                  output="bernoulli", rng=rng, dtype=dtype)
+    return ContractiveAutoencoder(sizes=(784, 512), lam=0.1, activation="sigmoid",
+                                  likelihood="bernoulli", rng=rng, dtype=dtype)
 
 
 def _sae(rng, dtype):
-    return SparseAutoencoder(n_in=784, n_hidden=512, penalty="kl", rho=0.05, beta=3.0,
-                             activation="sigmoid", output="bernoulli", rng=rng, dtype=dtype)
+    return SparseAutoencoder(sizes=(784, 512), penalty="kl", rho=0.05, beta=3.0,
+                             code_activation="sigmoid", likelihood="bernoulli", rng=rng,
+                             dtype=dtype)
 
 
 def _vae(rng, dtype):
-    return VAE(n_in=784, hidden=(512,), latent=20, activation="relu",
+    return VAE(sizes=(784, 512, 20), activation="relu",
                likelihood="bernoulli", rng=rng, dtype=dtype)
 
 

@@ -314,14 +314,15 @@ class Reshape(Layer):
         return f"Reshape{self.shape}"
 
 
-#: Registry: activation name -> layer class.
-ACTIVATIONS = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU,
-               "softplus": Softplus, "identity": Identity}
+#: Registry: activation name -> layer class, one class per row of the one
+#: activation table, ``tinyae.functional.ACTIVATIONS`` (a test keeps them equal).
+ACTIVATIONS = {cls._op: cls for cls in (Sigmoid, Tanh, ReLU, Softplus, Identity)}
 
 
 def activation(name):
     """A new activation layer from its name (a key of ``ACTIVATIONS``)."""
     return ACTIVATIONS[check_choice(name, "activation", ACTIVATIONS)]()
+
 
 
 class Sequential(Layer):
@@ -389,6 +390,19 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+def dense_stack(sizes, act, *, rng, init="glorot", dtype=np.float64,
+                final_activation=False):
+    """A ``Sequential`` of Linear layers sizes[0] -> ... -> sizes[-1] with the
+    activation named ``act`` between them (and after the last one if
+    ``final_activation``); the weights are drawn from ``rng`` layer by layer."""
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init, dtype=dtype))
+        if final_activation or i < len(sizes) - 2:
+            layers.append(activation(act))
+    return Sequential(*layers)
 
 
 # --------------------------------------------------------------------------

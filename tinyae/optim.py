@@ -98,9 +98,6 @@ class Adam(Optimizer):
         ops.adam_update(p, g, m, v, self.lr, b1, b2, self.eps, self.t)
 
 
-OPTIMIZERS = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
-
-
 def cosine_decay(lr, epochs, *, floor=1e-3):
     """Learning-rate schedule ``epoch -> lr`` for ``fit(lr_schedule=...)``.
 

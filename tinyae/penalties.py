@@ -32,7 +32,7 @@ import numpy as np
 
 from ._validation import check_array, check_choice, check_nonneg_float
 from .backend import ops
-from .functional import ACTIVATION_SLOPES, sigmoid
+from .functional import ACTIVATIONS, SLOPE_ACTIVATIONS, sigmoid
 
 
 # --------------------------------------------------------------------------
@@ -43,8 +43,9 @@ from .functional import ACTIVATION_SLOPES, sigmoid
 # act'(a) = d(h), the penalty needs d and its derivative d'(h) = dd/dh:
 # sigmoid d = h (1 - h), d' = 1 - 2 h; tanh d = 1 - h^2, d' = -2 h.
 
-#: Activation name -> f(h) returning (act'(a) as a function of h, its dh-derivative).
-SLOPES = ACTIVATION_SLOPES
+#: Activation name -> f(h) returning (act'(a) as a function of h, its
+#: dh-derivative), from ``functional.ACTIVATIONS``: sigmoid and tanh.
+SLOPES = {name: ACTIVATIONS[name][2] for name in SLOPE_ACTIVATIONS}
 
 #: Activation name -> the function itself (for ``contractive``'s own forward pass).
 _ACT = {"sigmoid": sigmoid, "tanh": np.tanh}

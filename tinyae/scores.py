@@ -30,8 +30,8 @@ from .train import fit
 def dae_score(model, x, sigma):
     """The score estimate of a Gaussian-noise DAE: s_hat(x) = (r(x) - x) / sigma^2.
 
-    model: anything with ``reconstruct(x)`` (a DenoisingAutoencoder trained
-    with ``GaussianNoise(sigma)`` and ``output="mse"``). x: (n, d) in the
+    model: anything with ``reconstruct(x)`` (an MLPAutoencoder trained
+    with ``corruption=GaussianNoise(sigma)`` and ``likelihood="mse"``). x: (n, d) in the
     model's dtype. sigma: the training noise level (> 0).
     Returns (n, d) float64.
     """

@@ -31,4 +31,4 @@ whole reference:
 
 from .dense import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
-from .dense import LOG_2PI, SPARSITY_EPS, ACTIVATION_OPS, ACTIVATION_SLOPES  # noqa: F401
+from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401

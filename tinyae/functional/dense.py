@@ -183,26 +183,43 @@ def gaussian_nll_loss(mu, logvar, target):
 # memory. The NumPy versions here are the readable definition.
 # --------------------------------------------------------------------------
 
-#: Activation name -> (forward, backward) pair of the functions above.
-ACTIVATION_OPS = {
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "tanh": (tanh_forward, tanh_backward),
-    "relu": (relu_forward, relu_backward),
-    "softplus": (softplus_forward, softplus_backward),
-    "identity": (identity_forward, identity_backward),
+def _sigmoid_slope(h):
+    """h = s(a): act'(a) = d(h) = h (1 - h), d'(h) = 1 - 2 h."""
+    return h * (1 - h), 1 - 2 * h
+
+
+def _tanh_slope(h):
+    """h = tanh(a): act'(a) = d(h) = 1 - h^2, d'(h) = -2 h."""
+    return 1 - h * h, -2 * h
+
+
+#: The one table of activations: name -> (forward, backward, slope). The
+#: layers (``tinyae.layers.ACTIVATIONS``), the fused ops below and the Numba
+#: twins are built from its names. ``slope`` gives act'(a) as a function of
+#: the output h = act(a) and its h-derivative (what the contractive penalty
+#: needs); None where act' is not a function of h alone.
+ACTIVATIONS = {
+    "sigmoid": (sigmoid_forward, sigmoid_backward, _sigmoid_slope),
+    "tanh": (tanh_forward, tanh_backward, _tanh_slope),
+    "relu": (relu_forward, relu_backward, None),
+    "softplus": (softplus_forward, softplus_backward, None),
+    "identity": (identity_forward, identity_backward, None),
 }
+
+#: Activations whose slope is a function of their output (sigmoid, tanh).
+SLOPE_ACTIVATIONS = tuple(k for k, (_, _, slope) in ACTIVATIONS.items() if slope)
 
 
 def linear_act_forward(x, W, b, activation):
     """Affine map then activation: ``out = act(x W + b)``.
 
     x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out);
-    ``activation`` is a key of ``ACTIVATION_OPS``. cache =
+    ``activation`` is a key of ``ACTIVATIONS``. cache =
     ``((x, W), act_cache, activation)``: the Linear's cache and the
     activation's, so the pair can also be run as two separate layers.
     """
     a, lin_cache = linear_forward(x, W, b)
-    out, act_cache = ACTIVATION_OPS[activation][0](a)
+    out, act_cache = ACTIVATIONS[activation][0](a)
     return out, (lin_cache, act_cache, activation)
 
 
@@ -219,7 +236,7 @@ def linear_act_backward(dout, cache, need_dx=True):
     backward FLOPs.
     """
     lin_cache, act_cache, activation = cache
-    da = ACTIVATION_OPS[activation][1](dout, act_cache)
+    da = ACTIVATIONS[activation][1](dout, act_cache)
     x, W = lin_cache
     dW = x.T @ da
     db = da.sum(axis=0)
@@ -247,25 +264,11 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, t):
     p -= step * m / denom
 
 
-def _sigmoid_slope(h):
-    """h = s(a): act'(a) = d(h) = h (1 - h), d'(h) = 1 - 2 h."""
-    return h * (1 - h), 1 - 2 * h
-
-
-def _tanh_slope(h):
-    """h = tanh(a): act'(a) = d(h) = 1 - h^2, d'(h) = -2 h."""
-    return 1 - h * h, -2 * h
-
-
-#: Activation name -> h -> (act'(a) as a function of h, its h-derivative).
-ACTIVATION_SLOPES = {"sigmoid": _sigmoid_slope, "tanh": _tanh_slope}
-
-
 def contractive_penalty(h, W, activation, lam):
     """Contractive penalty of a one-layer encoder h = act(x W + b).
 
     h: (N, n_h), W: (n_in, n_h); with d = act'(a) (a function of h, see
-    ``ACTIVATION_SLOPES``) and c_j = sum_i W_ij^2:
+    ``ACTIVATIONS``) and c_j = sum_i W_ij^2:
 
         P      = lam / N * sum_{n,j} d_nj^2 c_j      = lam * mean_n ||J_n||_F^2
         dP/dh  = lam / N * 2 d_nj d'(h_nj) c_j       (N, n_h)
@@ -275,7 +278,7 @@ def contractive_penalty(h, W, activation, lam):
     second path of W's gradient, through h.) Returns ``(P, dh, dW)``.
     """
     n = h.shape[0]
-    d, dd = ACTIVATION_SLOPES[activation](h)
+    d, dd = ACTIVATIONS[activation][2](h)
     c = np.sum(W * W, axis=0)                          # (n_h,)
     d2 = d * d
     value = lam * float(np.sum(d2 @ c)) / n
@@ -308,31 +311,60 @@ def kl_sparsity(h, rho, beta):
     return value, dh
 
 
+def reparameterize(mu, logvar, eps):
+    """The reparameterisation trick: one sample of q = N(mu, diag exp(logvar))
+    as a differentiable function of its parameters and parameter-free noise,
+
+        z = mu + sigma * eps,   sigma = exp(logvar / 2),   eps ~ N(0, I).
+
+    mu, logvar, eps: (..., d) -> ``(z, sigma)``, each (..., d). ``logvar`` is
+    a log *variance*: sampling with exp(logvar) as the standard deviation
+    would pass a finite-difference check (forward and backward would agree
+    with each other) and still sample the wrong distribution.
+
+    Backward: dz/dmu = 1 and dz/dlogvar = eps * sigma / 2 (since
+    d sigma / d logvar = sigma / 2), so ``dmu = dz``,
+    ``dlogvar = dz * eps * sigma / 2``.
+    """
+    sigma = np.exp(0.5 * logvar)
+    return mu + sigma * eps, sigma
+
+
+def gaussian_kl(mu, logvar):
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per example, in closed form:
+
+        KL = 0.5 sum_d (exp(logvar_d) + mu_d^2 - 1 - logvar_d),
+        dKL/dmu = mu,   dKL/dlogvar = 0.5 (exp(logvar) - 1).
+
+    mu, logvar: (..., d) -> (...,). Per unit, v - log v - 1 (v the variance)
+    is smallest at v = 1: the KL pulls every posterior towards unit variance.
+    """
+    return 0.5 * np.sum(np.exp(logvar) + mu * mu - 1.0 - logvar, axis=-1)
+
+
 def reparameterize_kl(mu, logvar, eps):
-    """One reparameterised sample and the KL to N(0, I), together.
+    """One reparameterised sample and the mean KL to N(0, I), together:
+    ``z, sigma = reparameterize(mu, logvar, eps)`` and
+    ``KL = (1/N) sum_n gaussian_kl(mu_n, logvar_n)`` (a float, summed in
+    float64). The VAE's training step.
 
-    mu, logvar, eps: (N, latent). With sigma = exp(logvar / 2):
-
-        z  = mu + sigma * eps                                      (N, latent)
-        KL = (1/N) sum_{n,d} 0.5 (sigma^2 + mu^2 - 1 - logvar)     a float
-
-    Returns ``(z, KL, cache)``, cache = (mu, eps, sigma).
+    mu, logvar, eps: (N, d). Returns ``(z, KL, cache)``, cache = (mu, eps, sigma).
     """
     n = mu.shape[0]
-    sigma = np.exp(0.5 * logvar)
-    z = mu + sigma * eps
-    kl = 0.5 * float(np.sum(sigma * sigma + mu * mu - 1.0 - logvar, dtype=np.float64)) / n
+    z, sigma = reparameterize(mu, logvar, eps)
+    kl = float(np.sum(gaussian_kl(mu, logvar), dtype=np.float64)) / n
     return z, kl, (mu, eps, sigma)
 
 
 def reparameterize_kl_backward(dz, cache, beta):
-    """Gradients of ``L = f(z) + beta * KL`` given dz = df/dz:
+    """Gradients of ``L = f(z) + beta * KL`` given dz = df/dz, from the
+    derivatives of ``reparameterize`` and ``gaussian_kl`` (the KL is a mean
+    over the batch, hence the 1/N):
 
         dmu     = dz + beta * mu / N
         dlogvar = dz * eps * sigma / 2 + beta * (sigma^2 - 1) / (2 N)
 
-    (dz/dlogvar = eps * sigma / 2, dKL/dmu = mu / N, dKL/dlogvar =
-    (exp(logvar) - 1) / (2 N)). dz: (N, latent) -> (dmu, dlogvar).
+    dz: (N, d) -> (dmu, dlogvar).
     """
     mu, eps, sigma = cache
     b = beta / mu.shape[0]

@@ -1,6 +1,7 @@
 """Numba twins of the ops in ``tinyae.functional``.
 
-Every name in ``backend.OP_NAMES`` is defined here with the same signature,
+Every name in ``backend.OP_NAMES`` is defined here (re-exported from one
+module per family) with the same signature,
 the same return structure and the same cache as its twin in ``functional``
 (the readable reference, where each formula is derived). The numbers agree
 to 1e-12 relative in float64 and ~1e-5 in float32 (``tests/test_kernels.py``).
@@ -28,28 +29,15 @@ How a twin is built:
   in float64 and returned as a Python float (sum over features, mean over
   batch, the division by N at the end).
 
-Compilation options live in ``_JIT`` below and nowhere else: cached on disk,
-no fastmath (it lets LLVM reorder arithmetic and assume no NaN or inf, so
-the twins would drift from the reference), ``nogil``, NumPy's error model
-(1/0 -> inf, no exception). ``parallel`` is off, by measurement: on the
-2 shared cores (load average ~11), Adam on 784 x 512 float32 took 156 us
-serial and 167 us with ``prange`` on 1 thread, 246 us serial and 22 ms (!)
-with ``prange`` on 2 threads (a parallel region waits for a thread that
-another process holds); a fused bias+ReLU on 128 x 512 took 4 us either
-way. On the same cores idle (load 0.6), 2 threads: Adam 71 us serial, 45 us
-parallel -- about 2% of a 3.5 ms step to win, against 100x to lose. The training step's parallelism belongs to BLAS, whose products are
-~80% of the step (``python -m tinyae.bench``), and ``prange`` would change
-the summation order of the losses. Revisit here, and only here, with a
-benchmark that shows it pays.
-
-Speed notes. Inside Numba ``exp``, ``log1p`` and ``tanh`` are scalar libm
-calls (no SIMD vector math library is installed), while NumPy 2 runs them
-on AVX-512/AVX2 vectors. So the kernels on the training path take
-``exp(-|a|)`` from NumPy (``_exp_neg_abs``) and do the rest in one Numba
-pass, and the BCE kernel replaces the log1p per element by one log per 512
-elements (the log of a product); tanh comes from NumPy outright.
-``softplus_forward`` remains slower than NumPy (no benchmark config uses it).
-``python -m tinyae.bench`` and ``lessons/09_kernels.py`` measure the effect.
+Compilation options live in ``_JIT`` (``kernels/dense.py``) and nowhere
+else: cached on disk, no fastmath (it lets LLVM reorder arithmetic and
+assume no NaN or inf, so the twins would drift from the reference),
+``nogil``, NumPy's error model (1/0 -> inf, no exception), ``parallel``
+off: the training step's parallelism belongs to BLAS. Transcendental
+functions on the training path (``exp``, ``tanh``) come from NumPy's SIMD
+ufuncs rather than Numba's scalar libm calls. The measurements behind these
+choices are in ``docs/performance.md``; ``python -m tinyae.bench`` and
+``lessons/09_kernels.py`` measure their effect.
 
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:

@@ -55,6 +55,35 @@ def _softplus_e(v, e, zero):
     return (zero if v < zero else v) + np.log1p(e)
 
 
+# The activation derivatives, written once: da = dout * act'(a) for one
+# element, from what the activation caches (out, or the input a for
+# softplus). The element-wise backward ops and the fused linear+activation
+# backward both call these.
+
+@jit
+def _dsigmoid(g, out, one):
+    """g * out * (1 - out)."""
+    return g * out * (one - out)
+
+
+@jit
+def _dtanh(g, out, one):
+    """g * (1 - out^2)."""
+    return g * (one - out * out)
+
+
+@jit
+def _drelu(g, out, one):
+    """g * [out > 0] (0 at the kink; NaN/inf in g behave as in NumPy)."""
+    return g * (one if out > 0 else one - one)
+
+
+@jit
+def _dsoftplus(g, a, one):
+    """g * s(a)."""
+    return g * _sigmoid_e(a, np.exp(-abs(a)), one)
+
+
 # --------------------------------------------------------------------------
 # Affine map
 # --------------------------------------------------------------------------
@@ -122,7 +151,7 @@ def _sigmoid_backward(dout, out):
     one = out.dtype.type(1)
     dx = np.empty_like(dout)
     for i in range(dout.size):
-        dx[i] = dout[i] * out[i] * (one - out[i])
+        dx[i] = _dsigmoid(dout[i], out[i], one)
     return dx
 
 
@@ -132,7 +161,7 @@ def _tanh_backward(dout, out):
     one = out.dtype.type(1)
     dx = np.empty_like(dout)
     for i in range(dout.size):
-        dx[i] = dout[i] * (one - out[i] * out[i])
+        dx[i] = _dtanh(dout[i], out[i], one)
     return dx
 
 
@@ -149,10 +178,10 @@ def _relu(x):
 @jit
 def _relu_backward(dout, out):
     """dx = dout * [out > 0]: 0 at the kink; NaN/inf in dout behave as in NumPy."""
-    zero, one = out.dtype.type(0), out.dtype.type(1)
+    one = out.dtype.type(1)
     dx = np.empty_like(dout)
     for i in range(dout.size):
-        dx[i] = dout[i] * (one if out[i] > zero else zero)
+        dx[i] = _drelu(dout[i], out[i], one)
     return dx
 
 
@@ -172,7 +201,7 @@ def _softplus_backward(dout, x):
     one = x.dtype.type(1)
     dx = np.empty_like(dout)
     for i in range(dout.size):
-        dx[i] = dout[i] * _sigmoid_e(x[i], np.exp(-abs(x[i])), one)
+        dx[i] = _dsoftplus(dout[i], x[i], one)
     return dx
 
 
@@ -389,12 +418,12 @@ def _dact_identity(dout, cache):
 @jit
 def _dact_relu(dout, out):
     """da = dout * [out > 0], db = sum_n da[n], in one pass."""
-    zero, one = out.dtype.type(0), out.dtype.type(1)
+    one = out.dtype.type(1)
     da = np.empty_like(dout)
     db = np.zeros(dout.shape[1], dout.dtype)
     for n in range(dout.shape[0]):
         for j in range(dout.shape[1]):
-            v = dout[n, j] * (one if out[n, j] > zero else zero)
+            v = _drelu(dout[n, j], out[n, j], one)
             da[n, j] = v
             db[j] += v
     return da, db
@@ -408,7 +437,7 @@ def _dact_sigmoid(dout, out):
     db = np.zeros(dout.shape[1], dout.dtype)
     for n in range(dout.shape[0]):
         for j in range(dout.shape[1]):
-            v = dout[n, j] * out[n, j] * (one - out[n, j])
+            v = _dsigmoid(dout[n, j], out[n, j], one)
             da[n, j] = v
             db[j] += v
     return da, db
@@ -422,7 +451,7 @@ def _dact_tanh(dout, out):
     db = np.zeros(dout.shape[1], dout.dtype)
     for n in range(dout.shape[0]):
         for j in range(dout.shape[1]):
-            v = dout[n, j] * (one - out[n, j] * out[n, j])
+            v = _dtanh(dout[n, j], out[n, j], one)
             da[n, j] = v
             db[j] += v
     return da, db
@@ -436,7 +465,7 @@ def _dact_softplus(dout, a):
     db = np.zeros(dout.shape[1], dout.dtype)
     for n in range(dout.shape[0]):
         for j in range(dout.shape[1]):
-            v = dout[n, j] * _sigmoid_e(a[n, j], np.exp(-abs(a[n, j])), one)
+            v = _dsoftplus(dout[n, j], a[n, j], one)
             da[n, j] = v
             db[j] += v
     return da, db

@@ -2,7 +2,6 @@
 
 from .base import Model
 from .contractive import ContractiveAutoencoder
-from .denoising import DenoisingAutoencoder
 from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mlp import MLPAutoencoder
 from .sparse import SparseAutoencoder

@@ -6,22 +6,30 @@ from .._validation import check_array
 
 
 class Model:
-    """Base class of every tinyae model.
+    """Base class of every tinyae model, and the one statement of its contract.
 
     A subclass puts its layers in ``self.modules`` (an ordered dict name ->
-    Layer) and implements ``loss_and_grad``. The base class then offers:
+    Layer; the names match the attributes, e.g. ``self.encoder``) and
+    implements ``loss_and_grad`` and ``loss``. The base class then offers
+    ``params`` / ``grads`` (flat dicts ``"encoder.0.W" -> array`` pointing at
+    the very arrays the layers own, so in-place updates reach the layers),
+    ``zero_grad()`` and ``n_params``.
 
-    * ``params`` / ``grads``: flat dicts ``"encoder.0.W" -> array`` pointing at
-      the very arrays the layers own (so in-place updates reach the layers);
-    * ``zero_grad()``;
-    * ``loss(...)``: the loss alone, for validation;
-    * ``last_stats``: the parts of the last loss (for example ``recon`` and
-      ``kl``), which ``tinyae.train.fit`` averages per epoch into its history.
+    The contract of every model:
 
-    ``loss_and_grad(x, ..., rng=None, <noise>=None)`` returns
-    ``(loss, grads)``. Anything random it uses (input noise, the VAE's
-    epsilon) is drawn from ``rng`` or, for a deterministic gradient check,
-    passed in explicitly.
+    * ``loss_and_grad(*data, rng=None, <noise>=None) -> (loss, grads)``:
+      ``data`` is the batch (``x``, or ``x, c`` / ``x, y`` for conditional
+      and supervised models), first axis the batch; ``loss`` a float, the
+      sum over an example's dimensions and the mean over the batch;
+      ``grads`` the dict ``grads`` (same keys and shapes as ``params``),
+      cleared and filled by this call. Anything random (input corruption,
+      the VAE's epsilon) is drawn from ``rng`` or, for a deterministic
+      gradient check, passed in by name (``noise=``, ``eps=``).
+    * ``loss(*data, rng=None, <noise>=None) -> float``: the same number by a
+      forward pass only (validation and ``tinyae.train.evaluate`` use it).
+    * ``last_stats``: a dict of the parts of the last loss (``recon``,
+      ``kl``, ``penalty``...), which ``tinyae.train.fit`` averages per
+      epoch into its history.
     """
 
     def __init__(self):
@@ -46,12 +54,12 @@ class Model:
         for layer in self.modules.values():
             layer.zero_grad()
 
-    def loss_and_grad(self, x, **kwargs):
-        raise NotImplementedError
+    def loss_and_grad(self, *data, rng=None, **noise):
+        raise NotImplementedError(f"{type(self).__name__} must implement loss_and_grad")
 
-    def loss(self, *args, **kwargs):
-        """The loss alone (default: ``loss_and_grad`` without the grads)."""
-        return self.loss_and_grad(*args, **kwargs)[0]
+    def loss(self, *data, rng=None, **noise):
+        raise NotImplementedError(f"{type(self).__name__} must implement loss "
+                                  f"(a forward pass only)")
 
     def _check_x(self, x, shape, name="x"):
         """Check a batch against the shape of one example: ``shape`` is an

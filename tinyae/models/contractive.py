@@ -13,22 +13,23 @@ h = act(x W + b), so the penalty is exact and costs about one matmul
 
 import numpy as np
 
-from ..penalties import SLOPES, _contractive_from_code, encoder_jacobian
-from .._validation import check_choice, check_nonneg_float, check_positive_int
-from .base import batched
+from ..penalties import SLOPES, _contractive_from_code
+from .._validation import check_choice, check_nonneg_float, check_sizes
 from .mlp import MLPAutoencoder
 
 
 class ContractiveAutoencoder(MLPAutoencoder):
     """One-layer contractive autoencoder.
 
-    x: (N, n_in) -> h = act(x W + b): (N, n_hidden) -> decoder Linear (or
-    the tied W^T) -> logits (``output="bernoulli"``) or values (``"mse"``).
+    sizes = (n_in, n_code): x (N, n_in) -> h = act(x W + b): (N, n_code) ->
+    decoder Linear (or the tied W^T) -> logits (``likelihood="bernoulli"``)
+    or values (``"mse"``). Other keywords as ``MLPAutoencoder`` (with a
+    ``corruption`` it is a contractive denoising autoencoder).
 
     activation: "sigmoid" or "tanh" (their slopes are functions of h, which
     the penalty needs). lam >= 0 weighs the penalty; lam = 0 is a plain
     one-layer autoencoder with the same parameters. Parameter names as in
-    ``MLPAutoencoder``: ``encoder.0.W`` (n_in, n_hidden), ``encoder.0.b``,
+    ``MLPAutoencoder``: ``encoder.0.W`` (n_in, n_code), ``encoder.0.b``,
     ``decoder.0.W``/``decoder.0.b`` (or only ``decoder.0.b`` when tied).
 
     ``last_stats`` after ``loss_and_grad``: ``recon`` (the reconstruction
@@ -36,23 +37,23 @@ class ContractiveAutoencoder(MLPAutoencoder):
     add up to the loss.
     """
 
-    def __init__(self, *, n_in, n_hidden, lam, rng, activation="sigmoid",
-                 output="bernoulli", tied=False, init="glorot", dtype=np.float64):
-        check_positive_int(n_in, "n_in")
-        check_positive_int(n_hidden, "n_hidden")
+    def __init__(self, *, sizes, lam, rng, activation="sigmoid", likelihood="bernoulli",
+                 corruption=None, tied=False, init="glorot", dtype=np.float64):
+        if len(check_sizes(sizes)) != 2:
+            raise ValueError(f"sizes must be (n_in, n_code) for the one-layer contractive "
+                             f"autoencoder, got {tuple(sizes)!r}")
         check_choice(activation, "activation", SLOPES)
-        super().__init__(sizes=(n_in, n_hidden), rng=rng, activation=activation,
-                         code_activation=activation, output=output, tied=tied,
-                         init=init, dtype=dtype)
-        self.n_in, self.n_hidden = int(n_in), int(n_hidden)
         self.lam = check_nonneg_float(lam, "lam")
+        super().__init__(sizes=sizes, rng=rng, activation=activation,
+                         code_activation=activation, likelihood=likelihood,
+                         corruption=corruption, tied=tied, init=init, dtype=dtype)
 
     @property
     def _linear(self):
         return self.encoder[0]                       # the encoder's Linear layer
 
-    def _code_penalty(self, h):
-        """``lam * mean_n ||J_f(x_n)||_F^2`` for the code h: (N, n_hidden).
+    def _code_penalty(self, h, grad):
+        """``lam * mean_n ||J_f(x_n)||_F^2`` for the code h: (N, n_code).
 
         The penalty's gradient reaches W by two paths: its partial ``dW``
         (added straight into the Linear's grads here) and its ``dh``
@@ -61,24 +62,6 @@ class ContractiveAutoencoder(MLPAutoencoder):
         """
         penalty, dh_pen, dW_pen = _contractive_from_code(
             h, self._linear.params["W"], self.activation, self.lam)
-        self._linear.grads["W"] += dW_pen
+        if grad:
+            self._linear.grads["W"] += dW_pen
         return penalty, dh_pen, {"penalty": penalty}
-
-    # -- diagnostics -----------------------------------------------------------
-    def jacobian(self, x):
-        """Exact encoder Jacobian per example: x (N, n_in) -> (N, n_hidden, n_in),
-        J_n = diag(act'(a_n)) W^T. Memory N * n_hidden * n_in: pass small batches."""
-        h = self.encode(x)
-        return encoder_jacobian(h, self._linear.params["W"], activation=self.activation)
-
-    def jacobian_norm(self, x):
-        """||J_f(x_n)||_F per example, (N,), without forming the Jacobian:
-        ||J_n||_F^2 = sum_j act'(a_nj)^2 sum_i W_ij^2."""
-        W = self._linear.params["W"]
-        c = np.sum(W * W, axis=0)                            # (n_hidden,)
-
-        def norms(xb):
-            d, _ = SLOPES[self.activation](self.encoder.forward(xb))
-            return np.sqrt((d * d) @ c)
-        self._check_x(x, self.n_in)
-        return batched(norms, x)

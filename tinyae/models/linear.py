@@ -29,6 +29,7 @@ from .._validation import (
     check_dtype,
     check_positive_int,
     check_rng,
+    check_sizes,
 )
 from ..backend import ops
 from ..layers import INITS, Linear, TiedLinear
@@ -215,16 +216,22 @@ class LinearAutoencoder(Model):
     has orthonormal columns and W_e W_e^T is the projector onto the
     principal subspace; untied, only the span of W_d's rows is determined.
 
+    ``sizes=(n_in, n_code)`` as every autoencoder; the likelihood is the
+    squared error (the model PCA solves), so there is no ``likelihood``,
+    ``activation`` or ``corruption`` keyword.
     ``bias=False`` drops both biases: use it for centred data.
     Parameter names: ``encoder.W``, ``encoder.b``, ``decoder.W`` (untied),
     ``decoder.b``.
     """
 
-    def __init__(self, *, n_in, n_code, rng, tied=False, bias=True, init="glorot",
+    def __init__(self, *, sizes, rng, tied=False, bias=True, init="glorot",
                  dtype=np.float64):
         super().__init__()
-        self.n_in = check_positive_int(n_in, "n_in")
-        self.n_code = check_positive_int(n_code, "n_code")
+        self.sizes = check_sizes(sizes)
+        if len(self.sizes) != 2:
+            raise ValueError(f"sizes must be (n_in, n_code) for the linear autoencoder, "
+                             f"got {self.sizes!r}")
+        self.n_in, self.n_code = self.sizes
         check_rng(rng)
         self.tied = bool(tied)
         self.bias = bool(bias)
@@ -282,3 +289,10 @@ class LinearAutoencoder(Model):
         self.encoder.backward(dz, need_dx=False)         # dL/dx: nobody reads it
         self.last_stats = {"recon": loss}
         return loss, self.grads
+
+    def loss(self, x, *, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        self._check_x(x, self.n_in)
+        loss, _ = ops.mse_loss(self.decoder.forward(self.encoder.forward(x)), x)
+        self.last_stats = {"recon": loss}
+        return loss

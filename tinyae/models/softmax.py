@@ -18,8 +18,7 @@ import numpy as np
 
 from .._validation import (check_choice, check_dtype, check_nonneg_float,
                            check_positive_int, check_rng)
-from ..layers import ACTIVATIONS, INITS, Linear, Sequential
-from ..layers import activation as make_activation
+from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
 from .base import Model, batched
 
 
@@ -138,15 +137,9 @@ class SoftmaxClassifier(Model):
         self.dtype = check_dtype(dtype)
 
         sizes = (self.n_in,) + self.hidden + (self.n_classes,)
-        layers = []
-        for i in range(len(sizes) - 1):
-            if i > 0:
-                layers.append(make_activation(self.activation))
-            layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init,
-                                 dtype=self.dtype))
-        self.net = Sequential(*layers)
+        self.net = dense_stack(sizes, self.activation, rng=rng, init=init, dtype=self.dtype)
         self.modules = {"net": self.net}
-        self._linears = [layer for layer in layers if isinstance(layer, Linear)]
+        self._linears = [layer for layer in self.net.layers if isinstance(layer, Linear)]
 
     # -- inference ---------------------------------------------------------
     def logits(self, x):
@@ -176,18 +169,33 @@ class SoftmaxClassifier(Model):
         Returns (loss, grads) with grads the flat dict of this model.
         ``rng`` is unused (the classifier is deterministic).
         """
-        self._check_x(x, self.n_in)
-        check_labels(y, self.n_classes, n_rows=x.shape[0])
+        logits = self._forward(x, y)                            # (batch, K)
         self.zero_grad()
-        logits = self.net.forward(x)                           # (batch, K)
         xent, dlogits = softmax_cross_entropy(logits, y)
         self.net.backward(dlogits, need_dx=False)              # dL/dx: x is data
+        if self.weight_decay:
+            for lin in self._linears:
+                lin.grads["W"] += self.weight_decay * lin.params["W"]
+        return self._finish(xent, logits, y), self.grads
+
+    def loss(self, x, y, *, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        logits = self._forward(x, y)
+        return self._finish(softmax_cross_entropy(logits, y)[0], logits, y)
+
+    def _forward(self, x, y):
+        """Validated logits: x (batch, n_in), y (batch,) -> (batch, K)."""
+        self._check_x(x, self.n_in)
+        check_labels(y, self.n_classes, n_rows=x.shape[0])
+        return self.net.forward(x)
+
+    def _finish(self, xent, logits, y):
+        """The loss (cross-entropy + 0.5 wd ||W||^2) and ``last_stats``."""
         loss = xent
         if self.weight_decay:
             for lin in self._linears:
                 W = lin.params["W"]
                 loss += 0.5 * self.weight_decay * float(np.sum(W * W))
-                lin.grads["W"] += self.weight_decay * W
         self.last_stats = {"xent": xent,
                            "acc": float(np.mean(logits.argmax(axis=1) == y))}
-        return loss, self.grads
+        return loss

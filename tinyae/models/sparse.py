@@ -18,7 +18,7 @@ becoming the identity, and each unit tends to learn a localised feature
 import numpy as np
 
 from ..penalties import CODE_PENALTIES, _kl, _l1
-from .._validation import check_choice, check_nonneg_float, check_positive_int
+from .._validation import check_choice, check_nonneg_float
 from .mlp import MLPAutoencoder
 
 #: Penalty name -> (unvalidated core, hyperparameter names it reads).
@@ -28,44 +28,34 @@ _CORES = {"l1": (_l1, ("lam",)), "kl": (_kl, ("rho", "beta"))}
 class SparseAutoencoder(MLPAutoencoder):
     """An ``MLPAutoencoder`` with a sparsity penalty on its code.
 
-    Shape: either ``sizes=(n_0, ..., n_k)`` (code n_k) or ``n_in=``,
-    ``n_hidden=`` for the one-layer (n_in, n_hidden). ``activation`` is the
-    code's activation ("sigmoid" by default; "kl" requires it, since rho_hat
-    must be a mean of values in (0, 1)); hidden layers of a deeper encoder
-    use ``hidden_activation``.
+    ``sizes=(n_0, ..., n_k)`` (code n_k) and the other keywords as
+    ``MLPAutoencoder``, except that ``code_activation`` defaults to
+    "sigmoid" ("kl" requires it, since rho_hat must be a mean of values in
+    (0, 1)); hidden layers of a deeper encoder use ``activation``.
 
     penalty: "l1" (weight ``lam``) or "kl" (target ``rho``, weight ``beta``).
     ``last_stats``: ``recon``, ``penalty`` (the weighted term added to the
     loss) and ``rho_hat_mean`` (mean activation over units and batch).
     """
 
-    def __init__(self, *, rng, sizes=None, n_in=None, n_hidden=None, penalty="kl",
-                 rho=0.05, beta=3.0, lam=1e-3, activation="sigmoid",
-                 hidden_activation="relu", output="bernoulli", tied=False,
-                 init="glorot", dtype=np.float64):
-        if sizes is None:
-            if n_in is None or n_hidden is None:
-                raise ValueError("give either sizes=(n_in, ..., n_code) or both n_in "
-                                 f"and n_hidden, got n_in={n_in!r}, n_hidden={n_hidden!r}")
-            sizes = (check_positive_int(n_in, "n_in"),
-                     check_positive_int(n_hidden, "n_hidden"))
-        elif n_in is not None or n_hidden is not None:
-            raise ValueError("give sizes or n_in/n_hidden, not both")
+    def __init__(self, *, sizes, rng, penalty="kl", rho=0.05, beta=3.0, lam=1e-3,
+                 activation="relu", code_activation="sigmoid", likelihood="bernoulli",
+                 corruption=None, tied=False, init="glorot", dtype=np.float64):
         self.penalty = check_choice(penalty, "penalty", CODE_PENALTIES)
-        if penalty == "kl" and activation != "sigmoid":
-            raise ValueError(f"penalty='kl' needs activation='sigmoid' (codes in "
-                             f"(0, 1)), got activation={activation!r}")
+        if penalty == "kl" and code_activation != "sigmoid":
+            raise ValueError(f"penalty='kl' needs code_activation='sigmoid' (codes in "
+                             f"(0, 1)), got code_activation={code_activation!r}")
         rho = float(rho)
         if not 0.0 < rho < 1.0:
             raise ValueError(f"rho must be a number in (0, 1), got {rho!r}")
         self.rho = rho
         self.beta = check_nonneg_float(beta, "beta")
         self.lam = check_nonneg_float(lam, "lam")
-        super().__init__(sizes=sizes, rng=rng, activation=hidden_activation,
-                         code_activation=activation, output=output, tied=tied,
-                         init=init, dtype=dtype)
+        super().__init__(sizes=sizes, rng=rng, activation=activation,
+                         code_activation=code_activation, likelihood=likelihood,
+                         corruption=corruption, tied=tied, init=init, dtype=dtype)
 
-    def _code_penalty(self, h):
+    def _code_penalty(self, h, grad):
         """P(h) for the code h: (N, n_code); its dh joins the decoder's dh."""
         core, names = _CORES[self.penalty]
         penalty, dh_pen = core(h, *(getattr(self, k) for k in names))

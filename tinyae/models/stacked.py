@@ -21,16 +21,15 @@ whose every weight starts where its small AE left it, and fine-tuning trains
 all of it together on the reconstruction loss of x (from a corrupted x when
 ``corruption`` is given and ``denoise_finetune`` is on). The gradient of the
 unrolled network is the ordinary MLP-autoencoder gradient: nothing new to
-derive, which is why this class is an ``MLPAutoencoder`` (a
-``DenoisingAutoencoder``, whose loss it reuses; with ``corruption=None`` it
-is a plain autoencoder).
+derive, which is why this class is an ``MLPAutoencoder`` (denoising when
+it has a corruption and ``denoise_finetune``).
 
 Choice (documented): the deep decoder is **initialised from the pretrained
 per-level decoders** (untied, ``tied=False``, the default); with
 ``tied=True`` every level AE is tied and the deep decoder reuses the encoder
 weights transposed, so only the decoder biases are copied.
 
-Per-level losses: level 0 reconstructs x with the stack's ``output`` loss
+Per-level losses: level 0 reconstructs x with the stack's ``likelihood``
 (``"bernoulli"``: BCE on logits, for pixels in [0, 1]). A level l > 0
 reconstructs the codes h_l, which lie in (0, 1) for a sigmoid activation, so
 it uses the Bernoulli loss there (its decoder's sigmoid is then exactly the
@@ -42,16 +41,14 @@ a small mismatch fine-tuning absorbs).
 import numpy as np
 
 from .._validation import check_choice, check_positive_int, check_rng
-from ..corruption import Corruption
 from ..layers import ACTIVATIONS
 from ..optim import Adam
 from ..train import evaluate, fit
 from .base import batched
-from .denoising import DenoisingAutoencoder
-from .mlp import MLPAutoencoder
+from .mlp import MLPAutoencoder, check_corruption
 
 
-class StackedAutoencoder(DenoisingAutoencoder):
+class StackedAutoencoder(MLPAutoencoder):
     """A deep autoencoder built by greedy layer-wise (denoising) pretraining.
 
     sizes = (n_0, ..., n_k), k >= 1. Keywords as ``MLPAutoencoder``
@@ -59,8 +56,9 @@ class StackedAutoencoder(DenoisingAutoencoder):
     which defaults to ``activation`` as in the classic stacked DAE), plus:
 
     corruption: None (plain AEs) or a ``tinyae.corruption.Corruption``; it
-        is applied to each level's input during pretraining, and to x during
-        fine-tuning if ``denoise_finetune``.
+        is applied to each level's input during pretraining
+        (``pretrain_corruption``), and to x during fine-tuning if
+        ``denoise_finetune`` (``corruption``, None otherwise).
     denoise_finetune: fine-tune as a denoising AE (default True; ignored
         without a corruption).
 
@@ -78,21 +76,16 @@ class StackedAutoencoder(DenoisingAutoencoder):
     """
 
     def __init__(self, *, sizes, rng, activation="sigmoid", code_activation=None,
-                 corruption=None, denoise_finetune=True, output="bernoulli",
+                 likelihood="bernoulli", corruption=None, denoise_finetune=True,
                  tied=False, init="glorot", dtype=np.float64):
-        if corruption is not None and not isinstance(corruption, Corruption):
-            raise TypeError(
-                f"corruption must be None or a tinyae.corruption.Corruption, e.g. "
-                f"MaskingNoise(0.25), got {corruption!r}")
-        self.corruption = corruption
+        self.pretrain_corruption = check_corruption(corruption)
         self.denoise_finetune = bool(denoise_finetune)
         check_choice(activation, "activation", ACTIVATIONS)
         code_activation = activation if code_activation is None else code_activation
-        # DenoisingAutoencoder.__init__ insists on a corruption; the layers
-        # are MLPAutoencoder's either way.
-        MLPAutoencoder.__init__(self, sizes=sizes, rng=rng, activation=activation,
-                                code_activation=code_activation, output=output,
-                                tied=tied, init=init, dtype=dtype)
+        super().__init__(sizes=sizes, rng=rng, activation=activation,
+                         code_activation=code_activation, likelihood=likelihood,
+                         corruption=corruption if self.denoise_finetune else None,
+                         tied=tied, init=init, dtype=dtype)
         n = len(self.sizes) - 1
         # Level l's linear maps: encoder.layers = [lin_0, act, lin_1, act, ...];
         # decoder.layers = [lin_{k-1}, act, ..., lin_1, act, lin_0].
@@ -109,12 +102,11 @@ class StackedAutoencoder(DenoisingAutoencoder):
         kwargs = dict(
             sizes=(self.sizes[level], self.sizes[level + 1]), rng=rng,
             code_activation=self.code_activation if level == n - 1 else self.activation,
-            output=self.output if level == 0 else (
+            likelihood=self.likelihood if level == 0 else (
                 "bernoulli" if self.activation == "sigmoid" else "mse"),
+            corruption=self.pretrain_corruption,
             tied=self.tied, init=self.init, dtype=self.dtype)
-        if self.corruption is None:
-            return MLPAutoencoder(**kwargs)
-        return DenoisingAutoencoder(corruption=self.corruption, **kwargs)
+        return MLPAutoencoder(**kwargs)
 
     def pretrain(self, x, *, epochs, batch_size, rng, lr=1e-3, optimizer_factory=None,
                  progress=False):
@@ -168,19 +160,6 @@ class StackedAutoencoder(DenoisingAutoencoder):
         for mine, theirs in targets:
             for k, v in theirs.params.items():
                 mine.params[k][...] = v
-
-    # -- fine-tuning ---------------------------------------------------------
-    def loss_and_grad(self, x, *, noise=None, rng=None):
-        """Reconstruction loss of the whole deep autoencoder, and its gradient.
-
-        x: (batch, n_0). With a corruption and ``denoise_finetune``, this is
-        ``DenoisingAutoencoder``'s loss: input ``corruption.apply(x, noise)``
-        (noise drawn from ``rng`` unless given, shaped like x), target the
-        clean x. Otherwise the plain ``MLPAutoencoder`` loss of x.
-        """
-        if self.corruption is None or not self.denoise_finetune:
-            return MLPAutoencoder.loss_and_grad(self, x, rng=rng)
-        return super().loss_and_grad(x, noise=noise, rng=rng)
 
     def reconstruction_error(self, x):
         """Per-example squared error ``sum_d (x_hat - x)^2``: (batch,) float64,

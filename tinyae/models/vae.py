@@ -16,37 +16,18 @@ and both are trained together by maximising the evidence lower bound
 i.e. by minimising ``loss = recon + beta * KL`` in nats per example (sum over
 dimensions, mean over the batch; ``beta = 1`` is the true negative ELBO).
 
-The closed-form KL to the standard normal (per example, summed over dims):
+The sample z = mu + exp(logvar / 2) eps (the reparameterisation trick) and
+the closed-form KL, with their derivatives, are derived once, in
+``tinyae.functional.reparameterize``, ``gaussian_kl`` and
+``reparameterize_kl_backward``; the training step runs the fused op
+``reparameterize_kl`` (Numba twin in ``tinyae.kernels``). Sampling with
+exp(logvar) as the standard deviation would pass a finite-difference check
+and still be wrong: ``tests/test_vae.py`` has a moment test for that.
 
-    KL = 0.5 sum_d (exp(logvar_d) + mu_d^2 - 1 - logvar_d)
-    dKL/dmu = mu,    dKL/dlogvar = 0.5 (exp(logvar) - 1).
-
-The reparameterisation trick
-----------------------------
-One sample of q is written as a differentiable function of the encoder's
-outputs and parameter-free noise,
-
-    z = mu + sigma * eps,   sigma = exp(logvar / 2),   eps ~ N(0, I),
-
-so the gradient of the reconstruction term reaches the encoder through z:
-
-    dmu     = dz
-    dlogvar = dz * eps * sigma / 2       (d sigma / d logvar = sigma / 2).
-
-Note ``sigma = exp(logvar / 2)``: ``logvar`` is a log *variance*. Sampling
-with ``exp(logvar)`` as the standard deviation would still pass a finite
-difference check (forward and backward agree with each other) but sample the
-wrong distribution; ``tests/test_vae.py`` has a moment test for that.
-
-Importance weighting (Burda et al., 2016)
------------------------------------------
-With z_1..z_k ~ q(z | x) and weights w_i = p(x, z_i) / q(z_i | x),
-
-    L_k(x) = E[log (1/k) sum_i w_i],   ELBO = L_1 <= L_k <= L_{k+1} <= log p(x),
-
-and L_k -> log p(x) as k grows, so ``iw_bound(x, k=5000)`` is the standard
-log-likelihood estimate. It is computed with a running logsumexp over chunks
-of samples, so memory stays bounded whatever k is.
+Files of the VAE family: this one (the model, generation, diagnostics);
+``tinyae.distributions`` (log densities and the decoder likelihoods);
+``tinyae.bounds`` (log p(x | z), the ELBO and the importance-weighted
+bounds of Burda et al., 2016, as the mixin ``LatentBounds``).
 
 Conditional VAE (Sohn et al., 2015): with ``n_cond > 0`` a conditioning
 vector c (e.g. a one-hot label) is appended to the encoder input, (x, c), and
@@ -54,7 +35,7 @@ to the decoder input, (z, c). ``tinyae.train.fit(model, (x, c), ...)`` passes
 both positionally.
 
 Parameter names: ``encoder.<i>.W`` (hidden layers), ``encoder_mu.W``,
-``encoder_logvar.W``, ``decoder.<i>.W``, and ``likelihood.logvar`` when the
+``encoder_logvar.W``, ``decoder.<i>.W``, and ``decoder_logvar.logvar`` when the
 Gaussian decoder's variance is learned.
 """
 
@@ -63,121 +44,15 @@ import numbers
 import numpy as np
 
 from .._validation import (check_array, check_choice, check_dtype,
-                           check_nonneg_float, check_positive_int, check_rng)
+                           check_nonneg_float, check_positive_int, check_rng,
+                           check_sizes)
 from ..backend import ops
-from ..functional import LOG_2PI, sigmoid, softplus
-from ..layers import ACTIVATIONS, INITS, Layer, Linear, Sequential
-from ..layers import activation as make_activation
+from ..bounds import LatentBounds
+from ..distributions import LIKELIHOODS
+from ..functional import reparameterize
+from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
 from .base import Model, batched
 
-#: Default bound on the activations held at once by ``iw_bound``/``elbo``.
-MEMORY_BUDGET_BYTES = 64 * 2**20
-
-
-# --------------------------------------------------------------------------
-# Per-example densities and the reparameterisation (pure NumPy functions)
-# --------------------------------------------------------------------------
-
-def reparameterize(mu, logvar, eps):
-    """``z = mu + exp(logvar / 2) * eps``; returns ``(z, sigma)``.
-
-    mu, logvar, eps: (..., latent) -> z, sigma: (..., latent). With
-    eps ~ N(0, I), z ~ N(mu, diag exp(logvar)). Backward (see the module
-    docstring): dmu = dz, dlogvar = dz * eps * sigma / 2.
-    """
-    sigma = np.exp(0.5 * logvar)
-    return mu + sigma * eps, sigma
-
-
-def gaussian_kl(mu, logvar):
-    """KL(N(mu, diag exp(logvar)) || N(0, I)) per example.
-
-    mu, logvar: (batch, latent) -> (batch,),
-    ``0.5 sum_d (exp(logvar) + mu^2 - 1 - logvar)``.
-    """
-    return 0.5 * np.sum(np.exp(logvar) + mu * mu - 1.0 - logvar, axis=-1)
-
-
-def log_normal(z, mu, logvar):
-    """log N(z; mu, diag exp(logvar)) summed over the last axis.
-
-    z, mu, logvar broadcast to (..., d) -> (...,),
-    ``-0.5 sum_d (log 2 pi + logvar + (z - mu)^2 / exp(logvar))``.
-    """
-    r = z - mu
-    return -0.5 * np.sum(LOG_2PI + logvar + r * r * np.exp(-logvar), axis=-1)
-
-
-def log_standard_normal(z):
-    """log N(z; 0, I) summed over the last axis: (..., d) -> (...,)."""
-    return -0.5 * np.sum(LOG_2PI + z * z, axis=-1)
-
-
-def log_bernoulli_logits(x, logits):
-    """log Bernoulli(x; sigmoid(logits)) summed over the last axis.
-
-    x, logits broadcast to (..., d) -> (...,), ``-sum_d softplus(l) - x l``
-    (x may be grey levels in [0, 1]: then it is minus the cross-entropy).
-    """
-    return -np.sum(softplus(logits) - x * logits, axis=-1)
-
-
-# --------------------------------------------------------------------------
-# Likelihood registry: how the decoder output becomes a loss, a density and
-# a mean. ``out`` is the decoder's last affine output.
-# --------------------------------------------------------------------------
-
-def _bernoulli_recon(model, out, x):
-    """BCE on logits: (loss, dout); see ``functional.bce_with_logits_loss``."""
-    return ops.bce_with_logits_loss(out, x)
-
-
-def _gaussian_recon(model, out, x):
-    """Gaussian NLL with the decoder log-variance broadcast to (batch, n_in).
-
-    dL/dlogvar_dec is summed over the batch (and over the features when the
-    variance is shared) and added into ``likelihood.logvar``'s gradient.
-    """
-    lv = np.broadcast_to(model._decoder_logvar(), out.shape)
-    loss, dout, dlv = ops.gaussian_nll_loss(out, lv, x)
-    if model.decoder_variance != "fixed":
-        g = model.likelihood_var.grads["logvar"]
-        g += dlv.sum(axis=0) if g.size > 1 else dlv.sum()
-    return loss, dout
-
-
-def _bernoulli_logp(model, out, x):
-    return log_bernoulli_logits(x, out)
-
-
-def _gaussian_logp(model, out, x):
-    return log_normal(x, out, model._decoder_logvar())
-
-
-def _bernoulli_dlogp(model, out, x):
-    """d log p(x | z) / d logits = x - sigmoid(logits), per element."""
-    return x - sigmoid(out)
-
-
-def _gaussian_dlogp(model, out, x):
-    """d log p(x | z) / d mean = (x - mean) / v, per element."""
-    return (x - out) * np.exp(-model._decoder_logvar())
-
-
-def _bernoulli_mean(out):
-    return sigmoid(out)
-
-
-def _gaussian_mean(out):
-    return out
-
-
-#: likelihood name -> (recon loss and grad, per-example log p(x|z), mean of
-#: p(x|z), d log p(x|z) / d decoder output).
-LIKELIHOODS = {
-    "bernoulli": (_bernoulli_recon, _bernoulli_logp, _bernoulli_mean, _bernoulli_dlogp),
-    "gaussian": (_gaussian_recon, _gaussian_logp, _gaussian_mean, _gaussian_dlogp),
-}
 
 #: decoder_variance -> shape of the learned log-variance (None: fixed, no parameter).
 DECODER_VARIANCES = {"fixed": None, "learned": "n_in", "learned_shared": 1}
@@ -197,42 +72,22 @@ class DecoderLogVariance(Layer):
         return f"DecoderLogVariance(size={self.params['logvar'].size})"
 
 
-def _check_sizes(sizes, name):
-    if isinstance(sizes, (numbers.Integral, str)) or sizes is None:
-        raise ValueError(f"{name} must be a tuple of layer widths (e.g. (400,) or ()), "
-                         f"got {sizes!r}")
-    sizes = tuple(sizes)
-    for i, n in enumerate(sizes):
-        check_positive_int(n, f"{name}[{i}]")
-    return sizes
-
-
-def _mlp(sizes, act, *, rng, init, dtype, final_activation):
-    """Dense layers sizes[0] -> ... -> sizes[-1] with ``act`` between them
-    (and after the last one if ``final_activation``)."""
-    layers = []
-    for i in range(len(sizes) - 1):
-        layers.append(Linear(sizes[i], sizes[i + 1], rng=rng, init=init, dtype=dtype))
-        if final_activation or i < len(sizes) - 2:
-            layers.append(make_activation(act))
-    return Sequential(*layers)
-
-
-class VAE(Model):
+class VAE(LatentBounds, Model):
     """Variational autoencoder with a Gaussian encoder and a Bernoulli or
     Gaussian decoder (see the module docstring for the maths).
 
-    Encoder: (n_in + n_cond) -> hidden... -> [mu head, logvar head] (latent
-    each). Decoder: (latent + n_cond) -> decoder_hidden... -> n_in (logits
-    for ``likelihood="bernoulli"``, the mean for ``"gaussian"``).
-    ``decoder_hidden`` defaults to ``hidden`` reversed. ``hidden=()`` gives
-    the linear-Gaussian VAE (encoder and decoder affine), which with
-    ``likelihood="gaussian", decoder_variance="learned_shared"`` is
-    probabilistic PCA's model.
+    sizes = (n_in, *hidden, n_code), as every tinyae autoencoder: e.g.
+    (784, 400, 20). Encoder: (n_in + n_cond) -> hidden... -> [encoder_mu,
+    encoder_logvar] (n_code each). Decoder: (n_code + n_cond) ->
+    decoder_hidden... -> n_in (logits for ``likelihood="bernoulli"``, the
+    mean for ``"gaussian"``). ``decoder_hidden`` defaults to ``hidden``
+    reversed. ``sizes=(n_in, n_code)`` gives the linear-Gaussian VAE
+    (encoder and decoder affine), which with ``likelihood="gaussian",
+    decoder_variance="learned_shared"`` is probabilistic PCA's model.
 
     Hyperparameters (keyword-only):
-        n_in: data dimension. hidden, decoder_hidden: hidden widths.
-        latent: dimension of z. activation: a key of ``layers.ACTIVATIONS``.
+        sizes: layer widths, code last. decoder_hidden: the decoder's hidden
+        widths. activation: a key of ``layers.ACTIVATIONS``.
         likelihood: "bernoulli" (x in [0, 1], BCE on logits) or "gaussian".
         decoder_variance: "fixed" (log-variance ``fixed_logvar``), "learned"
             (one log-variance per feature, initialised at fixed_logvar) or
@@ -245,16 +100,14 @@ class VAE(Model):
     ``{"recon", "kl"}`` of the last call.
     """
 
-    def __init__(self, *, n_in, rng, hidden=(400,), latent=20, activation="relu",
-                 likelihood="bernoulli", decoder_variance="fixed", fixed_logvar=0.0,
-                 beta=1.0, n_cond=0, decoder_hidden=None, init="glorot",
-                 dtype=np.float64):
+    def __init__(self, *, sizes, rng, activation="relu", likelihood="bernoulli",
+                 decoder_variance="fixed", fixed_logvar=0.0, beta=1.0, n_cond=0,
+                 decoder_hidden=None, init="glorot", dtype=np.float64):
         super().__init__()
-        self.n_in = check_positive_int(n_in, "n_in")
-        self.hidden = _check_sizes(hidden, "hidden")
+        self.sizes = check_sizes(sizes)
+        self.n_in, self.hidden, self.n_code = self.sizes[0], self.sizes[1:-1], self.sizes[-1]
         self.decoder_hidden = (tuple(reversed(self.hidden)) if decoder_hidden is None
-                               else _check_sizes(decoder_hidden, "decoder_hidden"))
-        self.latent = check_positive_int(latent, "latent")
+                               else check_sizes(decoder_hidden, "decoder_hidden", min_len=0))
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.likelihood = check_choice(likelihood, "likelihood", LIKELIHOODS)
         self.decoder_variance = check_choice(decoder_variance, "decoder_variance",
@@ -277,28 +130,28 @@ class VAE(Model):
 
         kw = dict(rng=rng, init=init, dtype=self.dtype)
         enc_sizes = (self.n_in + self.n_cond,) + self.hidden
-        self.encoder = _mlp(enc_sizes, activation, final_activation=True, **kw)
-        self.mu_head = Linear(enc_sizes[-1], self.latent, **kw)
-        self.logvar_head = Linear(enc_sizes[-1], self.latent, **kw)
-        dec_sizes = (self.latent + self.n_cond,) + self.decoder_hidden + (self.n_in,)
-        self.decoder = _mlp(dec_sizes, activation, final_activation=False, **kw)
-        self.modules = {"encoder": self.encoder, "encoder_mu": self.mu_head,
-                        "encoder_logvar": self.logvar_head, "decoder": self.decoder}
+        self.encoder = dense_stack(enc_sizes, activation, final_activation=True, **kw)
+        self.encoder_mu = Linear(enc_sizes[-1], self.n_code, **kw)
+        self.encoder_logvar = Linear(enc_sizes[-1], self.n_code, **kw)
+        dec_sizes = (self.n_code + self.n_cond,) + self.decoder_hidden + (self.n_in,)
+        self.decoder = dense_stack(dec_sizes, activation, final_activation=False, **kw)
+        self.modules = {"encoder": self.encoder, "encoder_mu": self.encoder_mu,
+                        "encoder_logvar": self.encoder_logvar, "decoder": self.decoder}
         size = DECODER_VARIANCES[self.decoder_variance]
         if size is not None:
-            self.likelihood_var = DecoderLogVariance(
+            self.decoder_logvar = DecoderLogVariance(
                 self.n_in if size == "n_in" else size, init=self.fixed_logvar,
                 dtype=self.dtype)
-            self.modules["likelihood"] = self.likelihood_var
+            self.modules["decoder_logvar"] = self.decoder_logvar
         self._fixed_lv = np.full(1, self.fixed_logvar, dtype=self.dtype)
         self._recon, self._logp, self._mean, self._dlogp = LIKELIHOODS[self.likelihood]
 
     # -- input checks and plumbing -------------------------------------------
-    def _decoder_logvar(self):
+    def _logvar_x(self):
         """Decoder log-variance: (n_in,) or (1,), broadcast against (..., n_in)."""
         if self.decoder_variance == "fixed":
             return self._fixed_lv
-        return self.likelihood_var.params["logvar"]
+        return self.decoder_logvar.params["logvar"]
 
     def _check_data(self, x, c, name="x"):
         """Validate x: (batch, n_in) and c: (batch, n_cond) (or None)."""
@@ -341,68 +194,76 @@ class VAE(Model):
         return rng.standard_normal(shape, dtype=self.dtype)
 
     def _heads(self, xc):
-        """xc: (batch, n_in + n_cond) -> (mu, logvar), each (batch, latent)."""
+        """xc: (batch, n_in + n_cond) -> (mu, logvar), each (batch, n_code)."""
         h = self.encoder.forward(xc)
-        return self.mu_head.forward(h), self.logvar_head.forward(h)
+        return self.encoder_mu.forward(h), self.encoder_logvar.forward(h)
 
     # -- training --------------------------------------------------------------
     def loss_and_grad(self, x, c=None, *, eps=None, rng=None):
         """Negative (beta-)ELBO with one reparameterised sample per example.
 
-        x: (batch, n_in); c: (batch, n_cond) or None; eps: (batch, latent)
+        x: (batch, n_in); c: (batch, n_cond) or None; eps: (batch, n_code)
         (drawn from ``rng`` when None; pass it for a deterministic loss).
 
             loss = recon + beta * KL,  recon = (1/N) sum_n -log p(x_n | z_n),
             KL = (1/N) sum_n KL(q(z | x_n) || N(0, I)),  z_n = mu_n + sigma_n eps_n.
 
-        Backward: the decoder returns dz; then
-            dmu     = dz + beta * mu / N
-            dlogvar = dz * eps * sigma / 2 + beta * (exp(logvar) - 1) / (2 N)
-        flow into the two heads and the shared encoder body.
+        Backward: the decoder returns dz; ``reparameterize_kl_backward``
+        (derived in ``tinyae.functional``) turns it into dmu and dlogvar,
+        which flow into the two heads and the shared encoder body.
         Returns (loss, grads) with grads the flat dict (keys of ``params``).
         """
         c = self._check_data(x, c)
         n = x.shape[0]
-        eps = self._draw_eps(eps, rng, (n, self.latent))
+        eps = self._draw_eps(eps, rng, (n, self.n_code))
         self.zero_grad()
-        mu, logvar = self._heads(self._cat(x, c))               # (N, latent) each
-        # z = mu + exp(logvar / 2) eps and the mean KL, in one op (the same
-        # formulas as ``reparameterize`` and ``gaussian_kl`` above)
+        mu, logvar = self._heads(self._cat(x, c))               # (N, n_code) each
+        # z = mu + exp(logvar / 2) eps and the mean KL, in one op
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         out = self.decoder.forward(self._cat(z, c))              # (N, n_in)
-        recon, dout = self._recon(self, out, x)                  # mean over batch
-        dz = self.decoder.backward(dout)[:, :self.latent]        # drop dc
+        recon, dout = self._recon(self, out, x, grad=True)       # mean over batch
+        dz = self.decoder.backward(dout)[:, :self.n_code]        # drop dc
         dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
-        dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)
+        dh = self.encoder_mu.backward(dmu) + self.encoder_logvar.backward(dlogvar)
         self.encoder.backward(dh, need_dx=False)                 # nobody needs dL/dx
         self.last_stats = {"recon": recon, "kl": kl}
         return recon + self.beta * kl, self.grads
 
+    def loss(self, x, c=None, *, eps=None, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        c = self._check_data(x, c)
+        eps = self._draw_eps(eps, rng, (x.shape[0], self.n_code))
+        mu, logvar = self._heads(self._cat(x, c))
+        z, kl, _ = ops.reparameterize_kl(mu, logvar, eps)
+        recon, _ = self._recon(self, self.decoder.forward(self._cat(z, c)), x, grad=False)
+        self.last_stats = {"recon": recon, "kl": kl}
+        return recon + self.beta * kl
+
     # -- inference and generation ------------------------------------------------
     def encode(self, x, c=None):
-        """x: (batch, n_in) -> (mu, logvar) of q(z | x), each (batch, latent)."""
+        """x: (batch, n_in) -> (mu, logvar) of q(z | x), each (batch, n_code)."""
         c = self._check_data(x, c)
         both = batched(lambda xc: np.concatenate(self._heads(xc), axis=1),
                        self._cat(x, c))
-        return both[:, :self.latent], both[:, self.latent:]
+        return both[:, :self.n_code], both[:, self.n_code:]
 
     def sample_posterior(self, x, c=None, *, rng=None, eps=None):
         """One draw z ~ q(z | x) per row: mu + exp(logvar / 2) * eps.
 
-        x: (batch, n_in) -> z: (batch, latent); eps: (batch, latent) or None.
+        x: (batch, n_in) -> z: (batch, n_code); eps: (batch, n_code) or None.
         """
         mu, logvar = self.encode(x, c)
         eps = self._draw_eps(eps, rng, mu.shape)
         return reparameterize(mu, logvar, eps)[0]
 
     def _decode_out(self, z, c):
-        """z: (rows, latent), c: (rows, n_cond) or None -> decoder output (rows, n_in)."""
+        """z: (rows, n_code), c: (rows, n_cond) or None -> decoder output (rows, n_in)."""
         return batched(self.decoder.forward, self._cat(z, c))
 
     def decode(self, z, c=None):
-        """z: (batch, latent) -> mean of p(x | z): probabilities (bernoulli)
+        """z: (batch, n_code) -> mean of p(x | z): probabilities (bernoulli)
         or Gaussian means, (batch, n_in)."""
-        self._check_x(z, self.latent, "z")
+        self._check_x(z, self.n_code, "z")
         c = self._check_c(c, z.shape[0])
         return self._mean(self._decode_out(z, c))
 
@@ -419,7 +280,7 @@ class VAE(Model):
         """
         n = check_positive_int(n, "n")
         check_rng(rng)
-        return self.decode(rng.standard_normal((n, self.latent), dtype=self.dtype), c)
+        return self.decode(rng.standard_normal((n, self.n_code), dtype=self.dtype), c)
 
     def interpolate(self, x_a, x_b, steps, *, mode="linear", c=None):
         """Decode ``steps`` points on the path between the posterior means of
@@ -445,12 +306,12 @@ class VAE(Model):
         m = xa.shape[0]
         if c is not None and isinstance(c, np.ndarray) and c.ndim == 1:
             c = np.broadcast_to(c, (m, c.shape[0]))
-        a = self.encode(xa, c)[0]                        # (m, latent)
+        a = self.encode(xa, c)[0]                        # (m, n_code)
         b = self.encode(xb, c)[0]
         t = np.linspace(0.0, 1.0, steps, dtype=self.dtype)[None, :, None]   # (1, steps, 1)
-        z = _PATHS[mode](a[:, None, :], b[:, None, :], t)                   # (m, steps, latent)
+        z = _PATHS[mode](a[:, None, :], b[:, None, :], t)                   # (m, steps, n_code)
         cc = None if c is None else np.repeat(c, steps, axis=0)              # (m*steps, n_cond)
-        out = self.decode(np.ascontiguousarray(z.reshape(m * steps, self.latent),
+        out = self.decode(np.ascontiguousarray(z.reshape(m * steps, self.n_code),
                                                dtype=self.dtype), cc)
         out = out.reshape(m, steps, self.n_in)           # rows back to (m, steps, n_in)
         return out[0] if single else out
@@ -467,9 +328,9 @@ class VAE(Model):
         """
         from scipy.special import ndtri
 
-        if self.latent != 2:
-            raise ValueError(f"decode_grid needs a model with latent=2, this one has "
-                             f"latent={self.latent}")
+        if self.n_code != 2:
+            raise ValueError(f"decode_grid needs a model with n_code=2, this one has "
+                             f"n_code={self.n_code}")
         n = check_positive_int(n, "n")
         lo, hi = quantiles
         if not 0 < lo < hi < 1:
@@ -480,136 +341,10 @@ class VAE(Model):
         cc = None if c is None else np.broadcast_to(c, (n * n, np.shape(c)[-1]))
         return self.decode(z, None if cc is None else np.ascontiguousarray(cc)), z
 
-    def log_px_given_z(self, x, z, c=None):
-        """log p(x | z) summed over features: x: (batch, n_in), z: (batch,
-        latent) -> (batch,)."""
-        c = self._check_data(x, c)
-        self._check_x(z, self.latent, "z")
-        if z.shape[0] != x.shape[0]:
-            raise ValueError(f"z must have one row per row of x ({x.shape[0]}), "
-                             f"got shape {z.shape}")
-        return self._logp(self, self._decode_out(z, c), x)
-
-    def grad_log_px_given_z(self, x, z, c=None):
-        """log p(x | z) and its gradient with respect to z, per row.
-
-        x: (batch, n_in), z: (batch, latent) -> (logp (batch,), dz (batch,
-        latent)) with dz[n] = d log p(x_n | z_n) / d z_n, obtained by running
-        the decoder's backward pass on d log p / d output. This is the
-        quantity the reparameterisation estimator averages:
-        d/dmu E_q[log p(x|z)] = E[dz], d/dlogvar = E[dz * eps * sigma / 2].
-        The decoder's parameter gradients are cleared afterwards.
-        """
-        c = self._check_data(x, c)
-        self._check_x(z, self.latent, "z")
-        if z.shape[0] != x.shape[0]:
-            raise ValueError(f"z must have one row per row of x ({x.shape[0]}), "
-                             f"got shape {z.shape}")
-        out = self.decoder.forward(self._cat(z, c))              # (batch, n_in)
-        dz = self.decoder.backward(self._dlogp(self, out, x))[:, :self.latent]
-        self.decoder.zero_grad()
-        return self._logp(self, out, x), dz
-
-    # -- bounds on log p(x) -------------------------------------------------------
-    def _rows_per_chunk(self, chunk):
-        """Rows (sample, example pairs) decoded at once: ``chunk`` or what fits
-        in MEMORY_BUDGET_BYTES (decoder activations + a few (rows, n_in)
-        temporaries for log p(x | z))."""
-        if chunk is not None:
-            return check_positive_int(chunk, "chunk")
-        per_row = (sum(self.decoder_hidden) + 5 * self.n_in + 4 * self.latent
-                   + self.n_cond) * self.dtype.itemsize
-        return max(1, MEMORY_BUDGET_BYTES // per_row)
-
-    def _log_weight_terms(self, x, c, k, *, rng, eps, chunk):
-        """Yield (rows, cols, log p(x|z), log p(z) - log q(z|x)) for chunks.
-
-        For example rows i0:i1 and samples s0:s1 the two arrays are
-        (s1 - s0, i1 - i0), in float64; z = mu + sigma * eps with eps from
-        ``eps`` (k, batch, latent) or ``rng``. At most ``chunk`` (sample,
-        example) pairs are decoded at once.
-        """
-        c = self._check_data(x, c)
-        k = check_positive_int(k, "k")
-        n = x.shape[0]
-        if eps is not None:
-            self._check_eps(eps, (k, n, self.latent))
-        elif rng is None:
-            raise ValueError("pass rng (a numpy Generator) or eps of shape "
-                             f"({k}, {n}, {self.latent})")
-        else:
-            check_rng(rng)
-        rows = self._rows_per_chunk(chunk)
-        s_chunk = min(k, rows)
-        b_chunk = max(1, rows // s_chunk)
-        mu, logvar = self.encode(x, c)                               # (n, latent)
-        for i0 in range(0, n, b_chunk):
-            i1 = min(n, i0 + b_chunk)
-            xb, mb, lb = x[i0:i1], mu[i0:i1], logvar[i0:i1]
-            cb = None if c is None else c[i0:i1]
-            for s0 in range(0, k, s_chunk):
-                s1 = min(k, s0 + s_chunk)
-                shape = (s1 - s0, i1 - i0, self.latent)
-                e = (eps[s0:s1, i0:i1] if eps is not None
-                     else rng.standard_normal(shape, dtype=self.dtype))
-                z = reparameterize(mb, lb, e)[0]                     # (s, b, latent)
-                zc = z.reshape(-1, self.latent)                      # (s*b, latent)
-                cc = None if cb is None else np.tile(cb, (s1 - s0, 1))
-                out = self.decoder.forward(self._cat(zc, cc))        # (s*b, n_in)
-                out = out.reshape(s1 - s0, i1 - i0, self.n_in)       # back to (s, b, n_in)
-                logp_x = self._logp(self, out, xb).astype(np.float64)
-                log_ratio = (log_standard_normal(z) - log_normal(z, mb, lb)
-                             ).astype(np.float64)
-                yield slice(i0, i1), logp_x, log_ratio
-
-    def iw_bound(self, x, k, *, rng=None, c=None, eps=None, chunk=None):
-        """Importance-weighted bound L_k per example (nats), Burda et al. (2016).
-
-            L_k(x) = log (1/k) sum_{i=1..k} p(x | z_i) p(z_i) / q(z_i | x),
-            z_i ~ q(z | x),
-
-        evaluated with a running logsumexp (max-shifted, float64) over chunks
-        of at most ``chunk`` (sample, example) pairs (default: what fits in
-        MEMORY_BUDGET_BYTES), so k = 5000 needs no more memory than k = 50.
-        x: (batch, n_in) -> (batch,). eps: optional (k, batch, latent).
-        L_1 is a one-sample ELBO; L_k increases with k towards log p(x).
-        """
-        n = x.shape[0] if isinstance(x, np.ndarray) else 0
-        top = np.full(n, -np.inf)                       # running max of log w
-        total = np.zeros(n)                             # sum exp(log w - top)
-        for rows, logp_x, log_ratio in self._log_weight_terms(
-                x, c, k, rng=rng, eps=eps, chunk=chunk):
-            logw = logp_x + log_ratio                   # (s, b)
-            new_top = np.maximum(top[rows], logw.max(axis=0))
-            total[rows] = (total[rows] * np.exp(top[rows] - new_top)
-                           + np.exp(logw - new_top).sum(axis=0))
-            top[rows] = new_top
-        return top + np.log(total) - np.log(k)
-
-    def elbo(self, x, c=None, *, rng=None, eps=None, n_samples=1, chunk=None):
-        """ELBO per example, with the KL in closed form:
-
-            ELBO(x) = (1/S) sum_s log p(x | z_s) - KL(q(z | x) || N(0, I)),
-
-        S = ``n_samples`` draws z_s ~ q, or S = eps.shape[0] when eps
-        (S, batch, latent) is given. x: (batch, n_in) -> (batch,). Its
-        expectation is L_1 = E[iw_bound(k=1)].
-        """
-        if isinstance(eps, np.ndarray) and eps.ndim == 3:
-            n_samples = eps.shape[0]
-        n = x.shape[0] if isinstance(x, np.ndarray) else 0
-        rec = np.zeros(n)
-        for rows, logp_x, _ in self._log_weight_terms(
-                x, c, n_samples, rng=rng, eps=eps, chunk=chunk):
-            rec[rows] += logp_x.sum(axis=0)
-        mu, logvar = self.encode(x, c)
-        return rec / n_samples - gaussian_kl(mu.astype(np.float64),
-                                             logvar.astype(np.float64))
-
     # -- diagnostics ----------------------------------------------------------------
     def kl_per_dimension(self, x, c=None):
         """Mean over the rows of x of each latent dimension's KL to N(0, 1):
-        (latent,), ``0.5 mean_n (exp(logvar) + mu^2 - 1 - logvar)``. Sums to
+        (n_code,), ``0.5 mean_n (exp(logvar) + mu^2 - 1 - logvar)``. Sums to
         the model's mean KL; dims near 0 are unused ("posterior collapse")."""
         mu, logvar = (a.astype(np.float64) for a in self.encode(x, c))
         return 0.5 * np.mean(np.exp(logvar) + mu * mu - 1.0 - logvar, axis=0)
@@ -618,7 +353,7 @@ class VAE(Model):
         """Active latent units (Burda et al., 2016): A_d = Cov_x(E_q[z_d]) =
         Var over the rows of x of mu_d(x); a unit is active if A_d > threshold.
 
-        Returns (count, A) with A: (latent,).
+        Returns (count, A) with A: (n_code,).
         """
         threshold = check_nonneg_float(threshold, "threshold")
         mu = self.encode(x, c)[0].astype(np.float64)
@@ -631,7 +366,7 @@ def _lerp(a, b, t):
 
 
 def _slerp(a, b, t):
-    """Spherical interpolation; a, b: (m, 1, latent), t: (1, steps, 1)."""
+    """Spherical interpolation; a, b: (m, 1, n_code), t: (1, steps, 1)."""
     na = np.linalg.norm(a, axis=-1, keepdims=True)
     nb = np.linalg.norm(b, axis=-1, keepdims=True)
     cos = np.sum(a * b, axis=-1, keepdims=True) / np.maximum(na * nb, 1e-30)

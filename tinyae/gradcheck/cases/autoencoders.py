@@ -1,23 +1,23 @@
 """Denoising, softmax, stacked, linear, contractive and sparse models, and the penalties."""
 
-from ..core import check_arrays, check_layer, check_loss, check_model, directional_check  # noqa: F401
-from . import away_from_zero, layer_case, register  # noqa: F401
+from ..core import check_arrays, check_loss, check_model, directional_check
+from . import away_from_zero, register
 
 
 
 
 def _register_denoising():
     from ...corruption import CORRUPTIONS
-    from ...models import DenoisingAutoencoder
+    from ...models import MLPAutoencoder
 
     for cname, level in (("gaussian", 0.5), ("masking", 0.3), ("salt_and_pepper", 0.3)):
         def case(rng, cname=cname, level=level):
-            model = DenoisingAutoencoder(corruption=CORRUPTIONS[cname](level),
+            model = MLPAutoencoder(corruption=CORRUPTIONS[cname](level),
                                          sizes=(6, 5, 3), activation="tanh", rng=rng)
             x = rng.uniform(0.05, 0.95, size=(4, 6))
             noise = model.corruption.sample(x, rng)       # fixed: f is deterministic
             return check_model(model, x, noise=noise)
-        register(f"model DenoisingAutoencoder ({cname})")(case)
+        register(f"model MLPAutoencoder (denoising, {cname})")(case)
 
 
 _register_denoising()
@@ -79,7 +79,7 @@ def _register_linear():
                       ("no bias", {"bias": False}),
                       ("tied, no bias", {"tied": True, "bias": False})):
         def case(rng, kw=kw):
-            model = LinearAutoencoder(n_in=6, n_code=3, rng=rng, **kw)
+            model = LinearAutoencoder(sizes=(6, 3), rng=rng, **kw)
             return check_model(model, rng.standard_normal((5, 6)))
         register(f"model LinearAutoencoder ({label})")(case)
 
@@ -108,14 +108,14 @@ def _register_penalties():
 
     for act, tied in (("sigmoid", False), ("sigmoid", True), ("tanh", False), ("tanh", True)):
         def cae(rng, act=act, tied=tied):
-            model = ContractiveAutoencoder(n_in=6, n_hidden=4, lam=0.8, activation=act,
+            model = ContractiveAutoencoder(sizes=(6, 4), lam=0.8, activation=act,
                                            tied=tied, rng=rng)
             return check_model(model, rng.uniform(0.05, 0.95, size=(5, 6)))
         register(f"model ContractiveAutoencoder ({act}{', tied' if tied else ''})")(cae)
     for pen in ("l1", "kl"):
         def sparse(rng, pen=pen):
             model = SparseAutoencoder(sizes=(6, 5, 4), penalty=pen, lam=0.3, rho=0.1,
-                                      beta=2.0, hidden_activation="tanh", rng=rng)
+                                      beta=2.0, activation="tanh", rng=rng)
             return check_model(model, rng.uniform(0.05, 0.95, size=(5, 6)))
         register(f"model SparseAutoencoder ({pen})")(sparse)
 

@@ -1,7 +1,7 @@
 """Layers, losses and the MLP autoencoder."""
 
-from ..core import check_arrays, check_layer, check_loss, check_model, directional_check  # noqa: F401
-from . import away_from_zero, layer_case, register  # noqa: F401
+from ..core import check_layer, check_loss, check_model, directional_check
+from . import away_from_zero, layer_case, register
 
 
 def _register_core():
@@ -49,7 +49,7 @@ def _register_core():
             return check_model(model, x)
         return case
     register("model MLPAutoencoder (relu, bernoulli)")(mlp(activation="relu"))
-    register("model MLPAutoencoder (sigmoid, mse)")(mlp(activation="sigmoid", output="mse"))
+    register("model MLPAutoencoder (sigmoid, mse)")(mlp(activation="sigmoid", likelihood="mse"))
     register("model MLPAutoencoder (tanh, tied)")(mlp(activation="tanh", tied=True))
 
     def mlp_directional(rng):

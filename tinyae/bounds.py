@@ -1,0 +1,155 @@
+"""Bounds on log p(x) for a latent-variable model: the ELBO and the
+importance-weighted bounds of Burda et al. (2016).
+
+With z_1..z_k ~ q(z | x) and weights w_i = p(x, z_i) / q(z_i | x),
+
+    L_k(x) = E[log (1/k) sum_i w_i],   ELBO = L_1 <= L_k <= L_{k+1} <= log p(x),
+
+and L_k -> log p(x) as k grows, so ``iw_bound(x, k=5000)`` is the standard
+log-likelihood estimate. It is computed with a running logsumexp over chunks
+of samples, so memory stays bounded whatever k is.
+
+``LatentBounds`` is a mixin: a model with a Gaussian ``encode(x, c) -> (mu,
+logvar)``, a ``decoder`` Sequential, ``_logp`` (from
+``tinyae.distributions.LIKELIHOODS``) and the VAE's input plumbing gets
+``log_px_given_z``, ``grad_log_px_given_z``, ``iw_bound`` and ``elbo``.
+"""
+
+import numpy as np
+
+from ._validation import check_positive_int, check_rng
+from .distributions import log_normal, log_standard_normal
+from .functional import gaussian_kl, reparameterize
+
+#: Default bound on the activations held at once by ``iw_bound``/``elbo``.
+MEMORY_BUDGET_BYTES = 64 * 2**20
+
+
+class LatentBounds:
+    """log p(x | z), its z-gradient, and the bounds on log p(x) (see module)."""
+
+    def log_px_given_z(self, x, z, c=None):
+        """log p(x | z) summed over features: x: (batch, n_in), z: (batch,
+        latent) -> (batch,)."""
+        c = self._check_data(x, c)
+        self._check_x(z, self.n_code, "z")
+        if z.shape[0] != x.shape[0]:
+            raise ValueError(f"z must have one row per row of x ({x.shape[0]}), "
+                             f"got shape {z.shape}")
+        return self._logp(self, self._decode_out(z, c), x)
+
+    def grad_log_px_given_z(self, x, z, c=None):
+        """log p(x | z) and its gradient with respect to z, per row.
+
+        x: (batch, n_in), z: (batch, n_code) -> (logp (batch,), dz (batch,
+        latent)) with dz[n] = d log p(x_n | z_n) / d z_n, obtained by running
+        the decoder's backward pass on d log p / d output. This is the
+        quantity the reparameterisation estimator averages:
+        d/dmu E_q[log p(x|z)] = E[dz], d/dlogvar = E[dz * eps * sigma / 2].
+        The decoder's parameter gradients are cleared afterwards.
+        """
+        c = self._check_data(x, c)
+        self._check_x(z, self.n_code, "z")
+        if z.shape[0] != x.shape[0]:
+            raise ValueError(f"z must have one row per row of x ({x.shape[0]}), "
+                             f"got shape {z.shape}")
+        out = self.decoder.forward(self._cat(z, c))              # (batch, n_in)
+        dz = self.decoder.backward(self._dlogp(self, out, x))[:, :self.n_code]
+        self.decoder.zero_grad()
+        return self._logp(self, out, x), dz
+
+    # -- bounds on log p(x) -------------------------------------------------------
+    def _rows_per_chunk(self, chunk):
+        """Rows (sample, example pairs) decoded at once: ``chunk`` or what fits
+        in MEMORY_BUDGET_BYTES (decoder activations + a few (rows, n_in)
+        temporaries for log p(x | z))."""
+        if chunk is not None:
+            return check_positive_int(chunk, "chunk")
+        per_row = (sum(self.decoder_hidden) + 5 * self.n_in + 4 * self.n_code
+                   + self.n_cond) * self.dtype.itemsize
+        return max(1, MEMORY_BUDGET_BYTES // per_row)
+
+    def _log_weight_terms(self, x, c, k, *, rng, eps, chunk):
+        """Yield (rows, cols, log p(x|z), log p(z) - log q(z|x)) for chunks.
+
+        For example rows i0:i1 and samples s0:s1 the two arrays are
+        (s1 - s0, i1 - i0), in float64; z = mu + sigma * eps with eps from
+        ``eps`` (k, batch, n_code) or ``rng``. At most ``chunk`` (sample,
+        example) pairs are decoded at once.
+        """
+        c = self._check_data(x, c)
+        k = check_positive_int(k, "k")
+        n = x.shape[0]
+        if eps is not None:
+            self._check_eps(eps, (k, n, self.n_code))
+        elif rng is None:
+            raise ValueError("pass rng (a numpy Generator) or eps of shape "
+                             f"({k}, {n}, {self.n_code})")
+        else:
+            check_rng(rng)
+        rows = self._rows_per_chunk(chunk)
+        s_chunk = min(k, rows)
+        b_chunk = max(1, rows // s_chunk)
+        mu, logvar = self.encode(x, c)                               # (n, n_code)
+        for i0 in range(0, n, b_chunk):
+            i1 = min(n, i0 + b_chunk)
+            xb, mb, lb = x[i0:i1], mu[i0:i1], logvar[i0:i1]
+            cb = None if c is None else c[i0:i1]
+            for s0 in range(0, k, s_chunk):
+                s1 = min(k, s0 + s_chunk)
+                shape = (s1 - s0, i1 - i0, self.n_code)
+                e = (eps[s0:s1, i0:i1] if eps is not None
+                     else rng.standard_normal(shape, dtype=self.dtype))
+                z = reparameterize(mb, lb, e)[0]                     # (s, b, n_code)
+                zc = z.reshape(-1, self.n_code)                      # (s*b, n_code)
+                cc = None if cb is None else np.tile(cb, (s1 - s0, 1))
+                out = self.decoder.forward(self._cat(zc, cc))        # (s*b, n_in)
+                out = out.reshape(s1 - s0, i1 - i0, self.n_in)       # back to (s, b, n_in)
+                logp_x = self._logp(self, out, xb).astype(np.float64)
+                log_ratio = (log_standard_normal(z) - log_normal(z, mb, lb)
+                             ).astype(np.float64)
+                yield slice(i0, i1), logp_x, log_ratio
+
+    def iw_bound(self, x, k, *, rng=None, c=None, eps=None, chunk=None):
+        """Importance-weighted bound L_k per example (nats), Burda et al. (2016).
+
+            L_k(x) = log (1/k) sum_{i=1..k} p(x | z_i) p(z_i) / q(z_i | x),
+            z_i ~ q(z | x),
+
+        evaluated with a running logsumexp (max-shifted, float64) over chunks
+        of at most ``chunk`` (sample, example) pairs (default: what fits in
+        MEMORY_BUDGET_BYTES), so k = 5000 needs no more memory than k = 50.
+        x: (batch, n_in) -> (batch,). eps: optional (k, batch, n_code).
+        L_1 is a one-sample ELBO; L_k increases with k towards log p(x).
+        """
+        n = x.shape[0] if isinstance(x, np.ndarray) else 0
+        top = np.full(n, -np.inf)                       # running max of log w
+        total = np.zeros(n)                             # sum exp(log w - top)
+        for rows, logp_x, log_ratio in self._log_weight_terms(
+                x, c, k, rng=rng, eps=eps, chunk=chunk):
+            logw = logp_x + log_ratio                   # (s, b)
+            new_top = np.maximum(top[rows], logw.max(axis=0))
+            total[rows] = (total[rows] * np.exp(top[rows] - new_top)
+                           + np.exp(logw - new_top).sum(axis=0))
+            top[rows] = new_top
+        return top + np.log(total) - np.log(k)
+
+    def elbo(self, x, c=None, *, rng=None, eps=None, n_samples=1, chunk=None):
+        """ELBO per example, with the KL in closed form:
+
+            ELBO(x) = (1/S) sum_s log p(x | z_s) - KL(q(z | x) || N(0, I)),
+
+        S = ``n_samples`` draws z_s ~ q, or S = eps.shape[0] when eps
+        (S, batch, n_code) is given. x: (batch, n_in) -> (batch,). Its
+        expectation is L_1 = E[iw_bound(k=1)].
+        """
+        if isinstance(eps, np.ndarray) and eps.ndim == 3:
+            n_samples = eps.shape[0]
+        n = x.shape[0] if isinstance(x, np.ndarray) else 0
+        rec = np.zeros(n)
+        for rows, logp_x, _ in self._log_weight_terms(
+                x, c, n_samples, rng=rng, eps=eps, chunk=chunk):
+            rec[rows] += logp_x.sum(axis=0)
+        mu, logvar = self.encode(x, c)
+        return rec / n_samples - gaussian_kl(mu.astype(np.float64),
+                                             logvar.astype(np.float64))
