@@ -43,6 +43,7 @@ import numpy as np
 from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
                            check_positive_int, check_rng)
 from ..backend import ops
+from ..corruption import corrupt
 from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Flatten,
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
@@ -211,24 +212,12 @@ class ConvAutoencoder(_ImageModel):
     # -- training ----------------------------------------------------------
     def _inputs(self, x, target, noise, rng):
         """(input, target) as images: x corrupted by ``noise`` (shaped like
-        x, drawn from ``rng`` unless given) when the model has a corruption,
-        and the clean x unless ``target`` is given."""
+        x as given, drawn from ``rng`` unless given) when the model has a
+        corruption (``tinyae.corruption.corrupt``), and the clean x unless
+        ``target`` is given."""
         x4 = self._images(x)
         target = x4 if target is None else self._images(target, "target")
-        if self.corruption is None:
-            if noise is not None:
-                raise ValueError("noise was given but this autoencoder has no "
-                                 "corruption (corruption=None)")
-            return x4, target
-        if noise is None:
-            if rng is None:
-                raise ValueError("rng must be a numpy Generator when noise is not "
-                                 "given (the corruption is random)")
-            noise = self.corruption.sample(x4, check_rng(rng))
-        else:
-            check_array(noise, "noise", ndim=x.ndim, shape=x.shape)
-            noise = noise.reshape(x4.shape)
-        return self.corruption.apply(x4, noise), target
+        return corrupt(self.corruption, x, noise, rng).reshape(x4.shape), target
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean x) from x,
