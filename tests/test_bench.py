@@ -120,3 +120,24 @@ def test_blas_only_step_runs_the_step_matmuls():
     assert sum(transposed) == len(layers)          # one x^T per layer (its dW)
     assert all(a.dtype == np.float32 for a, _ in run.operands)
     run()
+
+
+def test_mae_config_counts_tokens_and_runs():
+    """The MAE's dense layers act on batch x tokens rows (4 visible in the
+    encoder, 16 in the decoder), and one step on MNIST rows runs (NCHW
+    inside) and lowers the loss on a fixed batch after a few steps."""
+    layers = bench.CONFIGS["mae"][1]
+    assert bench.step_matmuls(layers)[0] == (128 * 16, 49, 64)       # patch embedding
+    assert (128 * 4, 64, 192) in bench.step_matmuls(layers)         # encoder qkv
+    assert (128 * 16, 32, 96) in bench.step_matmuls(layers)         # decoder qkv
+    run = bench.blas_only_step(layers, np.float32, np.random.default_rng(0), batch=2)
+    assert [(a.shape[0], a.shape[1], b.shape[1]) for a, b in run.operands] == \
+        bench.step_matmuls(layers, batch=2)
+    model, step = bench.tinyae_step("mae", np.float32, np.random.default_rng(0))
+    x = np.random.default_rng(1).uniform(0, 1, (8, 784)).astype(np.float32)
+    assert np.isfinite(step(x))
+    fixed = model.draw_mask(8, np.random.default_rng(2))
+    before = model.loss(x.reshape(-1, 1, 28, 28), mask=fixed)
+    for _ in range(5):
+        step(x)
+    assert model.loss(x.reshape(-1, 1, 28, 28), mask=fixed) < before

@@ -78,3 +78,100 @@ def test_command_line_lists_cases_and_fails_on_a_bad_tolerance():
     strict = subprocess.run([sys.executable, "-m", "tinyae.gradcheck", "-k", "layer Sigmoid",
                              "--tol", "1e-30"], capture_output=True, text=True)
     assert strict.returncode == 1 and "FAIL" in strict.stdout
+
+
+# -- the checker at its own threshold ------------------------------------------
+# Each test below fails if the default tolerance were loosened (1e-7 -> 1e-3)
+# or the default floor raised (1e-10 -> 1.0): a near miss must not pass.
+
+class _FakeModel:
+    """loss = scale * sum(w^2) / 2, whose true gradient is scale * w; the
+    returned gradient is ``factor`` times that (factor 1 = correct)."""
+
+    def __init__(self, scale, factor, rng):
+        self.params = {"w": rng.uniform(0.5, 1.5, size=5)}
+        self.scale, self.factor = scale, factor
+
+    def loss_and_grad(self, *args, **kwargs):
+        w = self.params["w"]
+        return self.scale * 0.5 * float(w @ w), {"w": self.factor * self.scale * w}
+
+
+def _sq_loss(factor, scale=1.0):
+    def loss(x):
+        return scale * 0.5 * float(np.sum(x * x)), factor * scale * x
+    return loss
+
+
+def test_default_tolerance_and_floor_are_pinned():
+    assert gradcheck.DEFAULT_TOL == 1e-7 and gradcheck.DEFAULT_FLOOR == 1e-10
+
+
+@pytest.mark.parametrize("check", ["loss", "model", "directional"])
+def test_gradient_off_by_1e_5_fails_at_the_default_tolerance(check, rng):
+    """A gradient 1 + 1e-5 times too large has relative error ~5e-6: between
+    a correct float64 gradient (<1e-8) and the 1e-3 a loose check would allow."""
+    def report(factor):
+        if check == "loss":
+            return gradcheck.check_loss(_sq_loss(factor), rng.uniform(0.5, 1.5, size=(3, 4)))
+        model = _FakeModel(1.0, factor, rng)
+        if check == "model":
+            return check_model(model)
+        return directional_check(model, rng=rng)
+    near_miss = report(1 + 1e-5)
+    assert 1e-6 < near_miss.worst < 1e-4
+    assert not near_miss.passed()                       # the default tolerance
+    assert report(1.0).passed()
+
+
+@pytest.mark.parametrize("check", ["loss", "model", "directional"])
+def test_tiny_wrong_gradient_fails_with_the_default_floor(check, rng):
+    """A gradient of size 1e-8 off by a factor 2: relative error 1/3 with the
+    1e-10 floor; a floor of 1.0 would turn it into 1e-8 and pass it."""
+    def report(factor):
+        if check == "loss":
+            return gradcheck.check_loss(_sq_loss(factor, 1e-8), rng.uniform(0.5, 1.5, size=4))
+        model = _FakeModel(1e-8, factor, rng)
+        if check == "model":
+            return check_model(model)
+        return directional_check(model, rng=rng)
+    assert report(2.0).worst > 0.1 and not report(2.0).passed()
+    assert report(1.0).passed()
+
+
+def test_runner_fails_a_near_miss_case_at_its_default_tolerance(monkeypatch, rng):
+    from tinyae.gradcheck import cases
+    monkeypatch.setitem(cases.CASES, "near miss", lambda r: gradcheck.check_loss(
+        _sq_loss(1 + 1e-5), r.uniform(0.5, 1.5, size=(2, 3))))
+    ok, reports = gradcheck.run("near miss", stream=open("/dev/null", "w"))
+    assert not ok and reports[0].worst > 1e-6
+
+
+def test_stochastic_model_without_fixed_noise_says_fix_eps(rng):
+    from tinyae.models import VAE
+    vae = VAE(sizes=(6, 5, 2), rng=rng)
+    x = rng.uniform(0.1, 0.9, size=(3, 6))
+    with pytest.raises(gradcheck.NondeterministicLossError, match="fix eps/noise"):
+        check_model(vae, x, rng=rng)
+    with pytest.raises(ValueError, match="eps"):      # directional_check keeps its rng
+        directional_check(vae, x, rng=rng)
+    eps = rng.standard_normal((3, 2))
+    assert check_model(vae, x, eps=eps).passed()
+
+
+def test_a_check_of_nothing_is_refused(rng):
+    model = _FakeModel(1.0, 1.0, rng)
+    with pytest.raises(ValueError, match="n_directions"):
+        directional_check(model, rng=rng, n_directions=0)
+    with pytest.raises(ValueError, match="empty"):
+        gradcheck.check_arrays(lambda: 0.0, {"x": np.zeros((0, 3))}, {"x": np.zeros((0, 3))})
+    with pytest.raises(ValueError, match="no arrays"):
+        gradcheck.check_arrays(lambda: 0.0, {}, {})
+    with pytest.raises(ValueError, match="checked no array"):
+        gradcheck.GradReport("nothing").passed()
+    with pytest.raises(ValueError, match="empty"):
+        rel_error(np.zeros(0), np.zeros(0))
+
+
+def test_nan_gradient_is_a_failure_not_a_pass():
+    assert rel_error(np.array([np.nan, 1.0]), np.array([1.0, 1.0])) == np.inf

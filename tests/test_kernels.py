@@ -36,8 +36,7 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
 FUSED_OPS = ("linear_act_forward", "linear_act_backward", "adam_update",
              "contractive_penalty", "kl_sparsity", "reparameterize_kl",
              "reparameterize_kl_backward", "gaussian_corrupt", "masking_corrupt")
-# The image ops (family "conv") have their own inputs and tests: tests/test_conv.py.
-
+# Other families (conv, ...) have their own inputs in tests/test_<family>.py.
 
 # --------------------------------------------------------------------------
 # Inputs

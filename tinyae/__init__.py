@@ -9,6 +9,8 @@ Modules (one idea each):
 * ``gradcheck`` — finite-difference checking (``python -m tinyae.gradcheck``);
 * ``data``, ``train``, ``checkpoint`` — MNIST and synthetic sets, the
   fitting loop, saving and loading without pickle;
+* ``imputation`` — exact baselines for hidden pixels (the mean, the
+  conditional-Gaussian fill in closed form);
 * ``plotting`` — figures (the only module that imports matplotlib).
 """
 

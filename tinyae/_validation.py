@@ -19,12 +19,14 @@ def check_dtype(dtype, name="dtype"):
     return dt
 
 
-def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True):
+def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True,
+                allow_empty=False):
     """Validate an input array and return it.
 
     x must be a NumPy float32/float64 array with ``ndim`` dimensions (and
     ``dtype`` if given). ``shape`` may hold ints or None (any size), e.g.
-    ``(None, 784)``. With ``finite=True`` NaN or inf is an error.
+    ``(None, 784)``. With ``finite=True`` NaN or inf is an error. An array
+    with 0 rows (first axis empty) is an error unless ``allow_empty``.
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(
@@ -39,6 +41,10 @@ def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True):
     if x.ndim != ndim:
         raise ValueError(
             f"{name} must be {ndim}-D, got shape {x.shape}")
+    if not allow_empty and x.ndim and x.shape[0] == 0:
+        raise ValueError(
+            f"{name} has 0 rows (shape {x.shape}): empty data has no loss, "
+            f"code or gradient")
     if shape is not None:
         for axis, (got, want) in enumerate(zip(x.shape, shape)):
             if want is not None and got != want:
@@ -112,3 +118,37 @@ def check_sizes(sizes, name="sizes", min_len=2):
     if len(sizes) < min_len:
         raise ValueError(f"{name} must have at least {min_len} entries, got {sizes!r}")
     return tuple(check_positive_int(n, f"{name}[{i}]") for i, n in enumerate(sizes))
+
+
+# --------------------------------------------------------------------------
+# Command-line flags: argparse ``type=`` functions, one per kind of value.
+# argparse prefixes the message with the flag ("argument --epochs: ..."), so
+# every command line names the flag, the value and what was expected.
+# --------------------------------------------------------------------------
+
+def _arg_number(kind, text, ok, expected):
+    import argparse
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected {expected}, got {text!r}") from None
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def arg_positive_int(text):
+    """argparse type: an integer >= 1 (epochs, threads, steps)."""
+    return _arg_number(int, text, lambda v: v >= 1, "an integer >= 1")
+
+
+def arg_nonneg_int(text):
+    """argparse type: an integer >= 0 (seeds, warm-up steps)."""
+    return _arg_number(int, text, lambda v: v >= 0, "an integer >= 0")
+
+
+def arg_positive_float(text):
+    """argparse type: a finite number > 0 (tolerances, learning rates)."""
+    return _arg_number(float, text, lambda v: np.isfinite(v) and v > 0,
+                       "a finite number > 0")

@@ -46,6 +46,13 @@ OP_FAMILIES = {
         "upsample_nearest2d_forward", "upsample_nearest2d_backward",
         "upsample_bilinear2d_forward", "upsample_bilinear2d_backward",
     ),
+    "transformer": (
+        "patchify", "unpatchify", "gather_tokens", "scatter_tokens",
+        "layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
+        "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
+        "masked_mse_loss",
+    ),
+    "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
 }
 
 #: Every op name, in family order.

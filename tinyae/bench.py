@@ -17,7 +17,15 @@ conv the PML book's CNN autoencoder (``models.conv.PML_BOOK_CNN``): three
      3x3 convolutions (16, 32, 64 channels) with ReLU and 2x2 max pooling to
      a (64, 3, 3) code, three stride-2 3x3 transposed convolutions back to
      (1, 28, 28) logits; BCE
+mae  lesson 18's masked autoencoder (``MAE``): 7x7 patches (16 tokens), 75%
+     hidden, encoder width 64 (1 block, 4 heads) on the 4 visible tokens,
+     decoder width 32 (1 block, 4 heads) on all 16, MLP ratio 2, exact GELU,
+     sin-cos positions; squared error on the hidden patches
 ==== ======================================================================
+
+The FLOP count of ``mae`` covers its dense products (each on batch x tokens
+rows); the attention products (T x T scores per head) are left out: about
+2% of the step's FLOPs with 16 tokens.
 
 Every row is one (config, dtype). Columns:
 
@@ -69,17 +77,19 @@ import time
 import numpy as np
 
 from . import threads
+from ._validation import arg_nonneg_int, arg_positive_int
 from .backend import get_backend
 from .corruption import GaussianNoise
 from .data import load_mnist
-from .models import (VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
+from .models import (MAE, VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
                      SparseAutoencoder)
 from .models.conv import PML_BOOK_CNN
 from .optim import Adam
 
 BATCH = 128
 LR = 1e-3
-CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae", "conv")
+CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae", "conv", "mae")
+MNIST_TRAIN_ROWS = 60_000
 TORCH_NA = "n/a (torch not installed)"
 
 
@@ -119,6 +129,12 @@ def _conv(rng, dtype):
     return ConvAutoencoder(**PML_BOOK_CNN, rng=rng, dtype=dtype)
 
 
+def _mae(rng, dtype):
+    return MAE(image_shape=(1, 28, 28), patch=7, dim=64, depth=1, n_heads=4, decoder_dim=32,
+               decoder_depth=1, decoder_heads=4, mlp_ratio=2, mask_ratio=0.75,
+               pos_embed="sincos", rng=rng, dtype=dtype)
+
+
 _AE_LAYERS = [(784, 512), (512, 32), (32, 512), (512, 784)]
 _ONE_LAYER = [(784, 512), (512, 784)]
 _VAE_LAYERS = [(784, 512), (512, 20), (512, 20), (20, 512), (512, 784)]
@@ -127,12 +143,30 @@ _CONV_LAYERS = [("conv", 1, 16, 3, (28, 28)), ("conv", 16, 32, 3, (14, 14)),
                 ("conv", 32, 64, 3, (7, 7)), ("convT", 64, 32, 3, (3, 3)),
                 ("convT", 32, 16, 3, (7, 7)), ("convT", 16, 1, 3, (14, 14))]
 
+
+def _block(dim, tokens, ratio=2):
+    """A transformer block's dense layers: qkv, proj, fc1, fc2."""
+    return [(dim, 3 * dim, tokens), (dim, dim, tokens), (dim, ratio * dim, tokens),
+            (ratio * dim, dim, tokens)]
+
+
+#: The MAE's dense layers: (n_in, n_out, tokens per image). The patch
+#: embedding reads all 16 patches (then the 4 visible are kept), the encoder
+#: and decoder_embed see 4 tokens, the decoder and head all 16.
+_MAE_LAYERS = ([(49, 64, 16)] + _block(64, 4) + [(64, 32, 4)] + _block(32, 16)
+               + [(32, 49, 16)])
+
 #: name -> (tinyae model constructor, layers in forward order: dense (n_in,
-#: n_out) or image (kind, C_in, C_out, kernel, input (H, W)); the first one
-#: reads the data, so its input gradient is not needed).
+#: n_out), or (n_in, n_out, tokens per example) for a dense layer on tokens,
+#: or image (kind, C_in, C_out, kernel, input (H, W)); the first one reads the
+#: data, so its input gradient is not needed).
 CONFIGS = {"ae": (_ae, _AE_LAYERS), "dae": (_dae, _AE_LAYERS), "cae": (_cae, _ONE_LAYER),
            "sae": (_sae, _ONE_LAYER), "vae": (_vae, _VAE_LAYERS),
-           "conv": (_conv, _CONV_LAYERS)}
+           "conv": (_conv, _CONV_LAYERS), "mae": (_mae, _MAE_LAYERS)}
+
+
+def _is_image(layer):
+    return isinstance(layer[0], str)
 
 
 def weight_shapes(layers):
@@ -140,8 +174,8 @@ def weight_shapes(layers):
     conv, (C_in, C_out, k, k) transposed conv."""
     shapes = []
     for layer in layers:
-        if len(layer) == 2:
-            shapes.append(tuple(layer))
+        if not _is_image(layer):
+            shapes.append(tuple(layer[:2]))
         else:
             kind, c_in, c_out, k, _ = layer
             shapes.append((c_out, c_in, k, k) if kind == "conv" else (c_in, c_out, k, k))
@@ -151,15 +185,17 @@ def weight_shapes(layers):
 def _layer_matmuls(layer, batch):
     """[(m, k, n) forward, weight gradient, input gradient] of one layer.
 
-    dense (n_in, n_out): x W, x^T da, da W^T. conv, as ``functional.conv2d``
-    (padding keeps the size, K = C_in k k, P = batch H W): Wm cols (C_out, K,
-    P), dout_m cols^T (C_out, P, K), Wm^T dout_m (K, C_out, P). convT, as
-    ``functional.conv_transpose2d`` (K = C_out k k, P = batch H_in W_in):
-    Wm^T x_m (K, C_in, P), x_m cols^T (C_in, P, K), Wm cols (C_in, K, P).
+    dense (n_in, n_out[, tokens]) on rows = batch * tokens: x W, x^T da,
+    da W^T. conv, as ``functional.conv2d`` (padding keeps the size, K = C_in
+    k k, P = batch H W): Wm cols (C_out, K, P), dout_m cols^T (C_out, P, K),
+    Wm^T dout_m (K, C_out, P). convT, as ``functional.conv_transpose2d`` (K =
+    C_out k k, P = batch H_in W_in): Wm^T x_m (K, C_in, P), x_m cols^T (C_in,
+    P, K), Wm cols (C_in, K, P).
     """
-    if len(layer) == 2:
-        n_in, n_out = layer
-        return [(batch, n_in, n_out), (n_in, batch, n_out), (batch, n_out, n_in)]
+    if not _is_image(layer):
+        n_in, n_out, *tokens = layer
+        rows = batch * (tokens[0] if tokens else 1)
+        return [(rows, n_in, n_out), (n_in, rows, n_out), (rows, n_out, n_in)]
     kind, c_in, c_out, k, (h, w) = layer
     if kind == "conv":
         K, P = c_in * k * k, batch * h * w
@@ -196,9 +232,10 @@ def blas_only_step(layers, dtype, rng, batch=BATCH):
 
     ops = []
     for i, layer in enumerate(layers):
-        if len(layer) == 2:
-            n_in, n_out = layer
-            x, W, da = rand(batch, n_in), rand(n_in, n_out), rand(batch, n_out)
+        if not _is_image(layer):
+            n_in, n_out, *tokens = layer
+            rows = batch * (tokens[0] if tokens else 1)
+            x, W, da = rand(rows, n_in), rand(n_in, n_out), rand(rows, n_out)
             ops += [(x, W), (x.T, da)] + ([(da, W.T)] if i > 0 else [])
             continue
         # image layer: a (m, k) weight matrix, a (k, n) column matrix and a
@@ -218,8 +255,11 @@ def tinyae_step(name, dtype, rng):
     """(model, step(x)) for config ``name``: loss_and_grad then Adam.step."""
     model = CONFIGS[name][0](rng, dtype)
     opt = Adam(model.params, lr=LR)
+    image_shape = getattr(model, "image_shape", None)      # an image model takes NCHW
 
     def step(x):
+        if image_shape is not None:
+            x = x.reshape(-1, *image_shape)
         loss, grads = model.loss_and_grad(x, rng=rng)
         opt.step(grads)
         return loss
@@ -285,6 +325,35 @@ def torch_step(name, dtype, seed):
         def loss_fn(x):
             img = x.reshape(-1, 1, 28, 28)          # (batch, 784) rows as images
             return bce(net["dec"](net["enc"](img)), img)
+    elif name == "mae":
+        from .functional.transformer import sincos_pos_embed
+        t, keep = 16, 4
+
+        def block(d):          # pre-norm, MLP 2d with exact GELU, as TransformerBlock
+            return nn.TransformerEncoderLayer(d, 4, dim_feedforward=2 * d, dropout=0.0,
+                                              activation="gelu", batch_first=True,
+                                              norm_first=True)
+        net = nn.ModuleDict({"embed": nn.Linear(49, 64), "enc": block(64),
+                             "enc_norm": nn.LayerNorm(64), "dec_embed": nn.Linear(64, 32),
+                             "dec": block(32), "dec_norm": nn.LayerNorm(32),
+                             "head": nn.Linear(32, 49),
+                             "mask": nn.ParameterDict({"token": nn.Parameter(torch.zeros(32))})})
+        pos = {d: torch.from_numpy(sincos_pos_embed(d, 4, 4)).to(tdtype) for d in (64, 32)}
+
+        def loss_fn(x):
+            n = x.shape[0]
+            patches = (x.reshape(n, 1, 4, 7, 4, 7).permute(0, 2, 4, 1, 3, 5)
+                       .reshape(n, t, 49))                               # as patchify
+            ids = torch.argsort(torch.rand(n, t, generator=gen), dim=1)[:, :keep]
+            mask = torch.ones(n, t, dtype=x.dtype).scatter(1, ids, 0.0)  # 1 = hidden
+            tokens = net["embed"](patches) + pos[64]
+            h = net["enc_norm"](net["enc"](torch.gather(
+                tokens, 1, ids[..., None].expand(-1, -1, 64))))
+            d = net["dec_embed"](h)
+            full = torch.zeros(n, t, 32, dtype=x.dtype).scatter(
+                1, ids[..., None].expand(-1, -1, 32), d) + mask[..., None] * net["mask"]["token"]
+            pred = net["head"](net["dec_norm"](net["dec"](full + pos[32])))
+            return (((pred - patches) ** 2).sum(dim=-1) * mask).sum() / n
     else:
         net = nn.ModuleDict({"enc": nn.Linear(784, 512), "mu": nn.Linear(512, 20),
                              "logvar": nn.Linear(512, 20),
@@ -444,11 +513,11 @@ def format_table(rows, na=TORCH_NA):
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m tinyae.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+    p.add_argument("--threads", type=arg_positive_int, default=os.cpu_count() or 1,
                    help="threads for OpenBLAS, PyTorch and Numba (default: all cores)")
-    p.add_argument("--steps", type=int, default=60, help="timed steps per round (default 60)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
-    p.add_argument("--rounds", type=int, default=3,
+    p.add_argument("--steps", type=arg_positive_int, default=60, help="timed steps per round (default 60)")
+    p.add_argument("--warmup", type=arg_nonneg_int, default=5, help="untimed steps first (default 5)")
+    p.add_argument("--rounds", type=arg_positive_int, default=3,
                    help="rounds per implementation; the best is kept (default 3)")
     p.add_argument("--configs", default=",".join(CONFIG_NAMES),
                    help=f"comma-separated subset of {','.join(CONFIG_NAMES)}")
@@ -457,8 +526,9 @@ def _parse(argv):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
     p.add_argument("--memory", action="store_true",
                    help="also run one full epoch per config and report peak memory")
-    p.add_argument("--limit", type=int, default=None,
-                   help="use only the first N training images (tests)")
+    p.add_argument("--limit", type=arg_positive_int, default=None,
+                   help=f"use only the first N training images, {BATCH} <= N <= "
+                        f"{MNIST_TRAIN_ROWS} (tests)")
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     for c in args.configs:
@@ -468,12 +538,29 @@ def _parse(argv):
     for d in args.dtypes:
         if d not in ("float32", "float64"):
             p.error(f"--dtypes: expected float32 and/or float64, got {d!r}")
-    for flag in ("threads", "steps", "rounds"):
-        if getattr(args, flag) < 1:
-            p.error(f"--{flag} must be >= 1, got {getattr(args, flag)}")
-    if args.warmup < 0:
-        p.error(f"--warmup must be >= 0, got {args.warmup}")
+    if args.limit is not None and not BATCH <= args.limit <= MNIST_TRAIN_ROWS:
+        p.error(f"argument --limit: expected {BATCH} <= N <= {MNIST_TRAIN_ROWS} (one "
+                f"batch of {BATCH} up to the training set), got {args.limit}")
+    if args.json is not None:
+        problem = _unwritable(args.json)
+        if problem:
+            p.error(f"argument --json: cannot write {args.json!r}: {problem}")
     return args
+
+
+def _unwritable(path):
+    """Why ``path`` cannot be written (a sentence), or None if it can: checked
+    before the run so a bad path does not fail after it."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "it is a directory"
+    if not os.path.isdir(parent):
+        return f"folder {parent!r} does not exist"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "the file is not writable"
+    if not os.path.exists(path) and not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent!r} is not writable"
+    return None
 
 
 def run(argv=None, out=None):
@@ -498,7 +585,7 @@ def run(argv=None, out=None):
     for dname in args.dtypes:
         dtype = np.dtype(dname)
         x = load_mnist("train", dtype=dtype)[0]
-        if args.limit:
+        if args.limit is not None:
             x = x[:args.limit]
         for name in args.configs:
             row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,

@@ -1,33 +1,97 @@
-"""Save and load a model's parameters as ``.npz`` — no pickle anywhere.
+"""Save and load a model's parameters as ``.npz``: no pickle anywhere.
 
 Saving writes a temporary file beside the target and renames it over the
 target (``os.replace`` is atomic on POSIX and Windows), so a crash mid-write
-never leaves a half-written checkpoint. Loading opens the archive with
-``allow_pickle=False``, checks that names, shapes and dtypes match the model
+never leaves a half-written checkpoint. The temporary file is named
+``<target>.<pid>.<random>.tmp`` after the process writing it; a save removes
+the temporary files of earlier saves of the same target whose process no
+longer runs (left by a killed or interrupted save), and
+``clean_stale_temporaries(path)`` does it on request.
+
+Loading never calls ``np.load`` and never unpickles. It opens the archive as
+a zip file and, for every member, reads only the ``.npy`` header (format,
+dtype, shape) first. Before a single byte of array data is read it refuses:
+object dtypes (the only way a ``.npy`` can hold a pickle), names, shapes or
+dtypes that differ from the model's, and any array larger than ``max_bytes``
+or than the member really holds (a forged header claiming a huge shape).
+Then it reads the data, refuses NaN or inf (unless ``allow_nonfinite=True``)
 and copies the values into the model's arrays in place.
 """
 
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from ._validation import check_positive_int
+
+#: Largest array ``load`` accepts by default (bytes): 1 GiB.
+DEFAULT_MAX_BYTES = 1 << 30
 
 
 class CheckpointError(ValueError):
     """A checkpoint that does not match the model, or is not readable."""
 
 
-def save(model, path):
-    """Write ``model.params`` to ``path`` (``.npz``) atomically. Returns the path."""
+def _check_path(path):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
     path = Path(path)
     if path.suffix != ".npz":
         raise ValueError(f"path must end in .npz, got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    return path
+
+
+def _tmp_pattern(path):
+    return re.compile(re.escape(path.name) + r"\.(\d+)\.[0-9a-f]+\.tmp")
+
+
+def _process_alive(pid):
     try:
-        with os.fdopen(fd, "wb") as f:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:          # exists, owned by someone else
+        return True
+    return True
+
+
+def clean_stale_temporaries(path):
+    """Remove ``<path>.<pid>.<hex>.tmp`` files left beside ``path`` by saves
+    whose process no longer runs. Returns the removed paths."""
+    path = _check_path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern, removed = _tmp_pattern(path), []
+    for entry in path.parent.iterdir():
+        match = pattern.fullmatch(entry.name)
+        if match and int(match.group(1)) != os.getpid() \
+                and not _process_alive(int(match.group(1))) and entry.is_file():
+            try:
+                entry.unlink()
+            except FileNotFoundError:    # another process cleaned it first
+                continue
+            removed.append(entry)
+    return removed
+
+
+def save(model, path):
+    """Write ``model.params`` to ``path`` (``.npz``) atomically. Returns the path.
+
+    Also removes the temporary files of earlier interrupted saves of ``path``
+    (see ``clean_stale_temporaries``).
+    """
+    path = _check_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(f"path {str(path)!r} is a directory, expected a file")
+    clean_stale_temporaries(path)
+    tmp = path.parent / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as f:
             np.savez(f, **model.params)
             f.flush()
             os.fsync(f.fileno())
@@ -39,42 +103,119 @@ def save(model, path):
     return path
 
 
-def load(model, path):
+def _read_header(member, path, name):
+    """(shape, fortran_order, dtype) of one ``.npy`` member, data not read."""
+    try:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(member)
+        if version in ((2, 0), (3, 0)):
+            return np.lib.format.read_array_header_2_0(member)
+    except ValueError as err:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r}: array {name!r} has a corrupted .npy header: "
+            f"{err}") from err
+    raise CheckpointError(
+        f"checkpoint {str(path)!r}: array {name!r} has unsupported .npy format "
+        f"version {version}")
+
+
+def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
     """Copy the arrays saved at ``path`` into ``model.params`` (in place).
 
+    allow_nonfinite: accept NaN or inf in the saved arrays (default: an error
+        naming each array and how many values are not finite).
+    max_bytes: refuse any array whose header announces more bytes than this.
+
     Raises CheckpointError saying what differs: missing or unexpected names,
-    a shape or a dtype that does not match, or a file that is not a readable
-    ``.npz`` archive.
+    a shape or a dtype that does not match, an object array (a pickle), a
+    header announcing more data than the file holds, non-finite values, or
+    a file that is not a readable ``.npz`` archive. The model is changed
+    only if every check passes.
     """
-    path = Path(path)
+    path = _check_path(path)
+    max_bytes = check_positive_int(max_bytes, "max_bytes")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {str(path)!r} is a directory, expected a file")
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     params = model.params
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            saved = {k: archive[k] for k in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as err:
+        with zipfile.ZipFile(path) as archive:
+            saved = _read_archive(archive, path, model, max_bytes)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
         raise CheckpointError(
             f"checkpoint {str(path)!r} is not a readable .npz archive "
             f"(truncated or corrupted?): {err}") from err
+    if not allow_nonfinite:
+        bad = {k: int(a.size - np.count_nonzero(np.isfinite(a)))
+               for k, a in saved.items()}
+        bad = {k: n for k, n in bad.items() if n}
+        if bad:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} holds non-finite values (NaN or inf): "
+                + ", ".join(f"{k}: {n}" for k, n in sorted(bad.items()))
+                + "; it was probably saved after training diverged. Pass "
+                  "allow_nonfinite=True to load it anyway")
+    for k, p in params.items():
+        p[...] = saved[k]
+    return model
+
+
+def _read_archive(archive, path, model, max_bytes):
+    """Check every member's header against ``model.params``, then read the data."""
+    params = model.params
+    members = {}
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy"):
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: member {info.filename!r} is not a .npy array")
+        members[info.filename[:-4]] = info
     problems = []
-    missing = sorted(params.keys() - saved.keys())
-    extra = sorted(saved.keys() - params.keys())
+    missing = sorted(params.keys() - members.keys())
+    extra = sorted(members.keys() - params.keys())
     if missing:
         problems.append(f"missing parameters {missing}")
     if extra:
         problems.append(f"unexpected parameters {extra}")
-    for k in sorted(params.keys() & saved.keys()):
-        if saved[k].shape != params[k].shape:
-            problems.append(f"{k}: shape {saved[k].shape} in file, "
-                            f"{params[k].shape} in model")
-        elif saved[k].dtype != params[k].dtype:
-            problems.append(f"{k}: dtype {saved[k].dtype} in file, "
-                            f"{params[k].dtype} in model")
+    headers = {}
+    for k in sorted(params.keys() & members.keys()):
+        with archive.open(members[k]) as member:
+            shape, fortran, dtype = _read_header(member, path, k)
+            header_len = member.tell()
+        if dtype.hasobject:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: array {k!r} has dtype {dtype} (Python "
+                f"objects, i.e. a pickle); tinyae checkpoints hold numbers only and "
+                f"never unpickle")
+        nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        if nbytes > max_bytes:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: array {k!r} announces shape {shape} "
+                f"({nbytes} bytes), more than max_bytes={max_bytes}")
+        held = members[k].file_size - header_len
+        if nbytes > held:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: array {k!r} announces shape {shape} "
+                f"({nbytes} bytes) but the file holds {held} bytes of data "
+                f"(forged or truncated header)")
+        if shape != params[k].shape:
+            problems.append(f"{k}: shape {shape} in file, {params[k].shape} in model")
+        elif dtype != params[k].dtype:
+            problems.append(f"{k}: dtype {dtype} in file, {params[k].dtype} in model")
+        headers[k] = (shape, fortran, dtype, header_len, nbytes)
     if problems:
         raise CheckpointError(
-            f"checkpoint {str(path)!r} does not match {type(model).__name__}: "
-            + "; ".join(problems))
-    for k, p in params.items():
-        p[...] = saved[k]
-    return model
+            f"checkpoint {str(path)!r} does not match {type(model).__name__}: " + "; ".join(problems))
+    saved = {}
+    for k, (shape, fortran, dtype, header_len, nbytes) in headers.items():
+        with archive.open(members[k]) as member:
+            member.read(header_len)
+            data = member.read(nbytes)
+        if len(data) != nbytes:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r}: array {k!r} is truncated: expected "
+                f"{nbytes} bytes, got {len(data)}")
+        saved[k] = np.frombuffer(data, dtype=dtype).reshape(
+            shape, order="F" if fortran else "C")
+    return saved

@@ -44,7 +44,7 @@ class GaussianNoise(Corruption):
 
     def sample(self, x, rng):
         """noise = e ~ N(0, I), shaped like x (float64 draws)."""
-        return rng.standard_normal(x.shape)
+        return check_rng(rng).standard_normal(x.shape)
 
     def apply(self, x, noise):
         """``x + sigma * noise`` in one pass (``ops.gaussian_corrupt``)."""
@@ -67,7 +67,7 @@ class MaskingNoise(Corruption):
 
     def sample(self, x, rng):
         """noise = u ~ U[0, 1), shaped like x."""
-        return rng.random(x.shape)
+        return check_rng(rng).random(x.shape)
 
     def apply(self, x, noise):
         """``x * [noise >= fraction]`` in one pass (``ops.masking_corrupt``)."""
@@ -88,7 +88,7 @@ class SaltAndPepper(Corruption):
         self.fraction = check_fraction(fraction, "fraction")
 
     def sample(self, x, rng):
-        hit = rng.random(x.shape) < self.fraction
+        hit = check_rng(rng).random(x.shape) < self.fraction
         sign = np.where(rng.random(x.shape) < 0.5, 1.0, -1.0)
         return (hit * sign).astype(x.dtype)
 

@@ -17,6 +17,7 @@ Public API
   ``density``, ``score``, ``responsibilities``, ``smoothed``, ``mean``, ``cov``;
   factories ``mixture_1d()`` and ``mixture_2d()``
 - ``ring``, ``swiss_roll_2d``, ``swiss_roll_3d``, ``two_moons``
+- ``rectangle_outlines`` (non-digit 28 x 28 images, for outlier tests)
 - ``minibatches(*arrays, batch_size, rng=None, shuffle=True, drop_last=False)``
 - ``DataError`` (corrupted data) and ``DataNotFoundError`` (missing data)
 """
@@ -57,6 +58,7 @@ __all__ = [
     "swiss_roll_2d",
     "swiss_roll_3d",
     "two_moons",
+    "rectangle_outlines",
     "minibatches",
 ]
 
@@ -181,8 +183,12 @@ def _decompressed_length(compressed):
 def _read_idx_gz(path, stem, expected_magic):
     """Read, decompress, checksum and parse one ``<stem>.gz``; cached."""
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise DataError(f"MNIST file {path} is a directory, expected a gzip file. {_RESTORE_HINT}")
+    if not path.exists():
         raise DataNotFoundError(f"MNIST file missing: {path} (folder {path.parent} exists). {_RESTORE_HINT}")
+    if not path.is_file():
+        raise DataError(f"MNIST file {path} is not a regular file. {_RESTORE_HINT}")
     key = str(path.resolve())
     stat = path.stat()
     signature = (stat.st_size, stat.st_mtime_ns)
@@ -190,7 +196,14 @@ def _read_idx_gz(path, stem, expected_magic):
     if hit is not None and hit[0] == signature:
         return hit[1]
 
-    compressed = path.read_bytes()
+    try:
+        compressed = path.read_bytes()
+    except PermissionError as exc:
+        raise DataError(
+            f"MNIST file {path} cannot be read: permission denied (check its mode and "
+            f"owner, e.g. `ls -l {path}`; `chmod a+r` makes it readable)") from exc
+    except OSError as exc:
+        raise DataError(f"MNIST file {path} cannot be read: {exc}") from exc
     try:
         raw = gzip.decompress(compressed)
     except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
@@ -204,6 +217,10 @@ def _read_idx_gz(path, stem, expected_magic):
             f"Full path: {path}. {_RESTORE_HINT}"
         ) from exc
 
+    # the magic number first: a file of the wrong kind (labels in place of
+    # images, not IDX at all) is named as such, not as a checksum mismatch
+    if len(raw) < 4 or int.from_bytes(raw[:4], "big") != expected_magic:
+        _parse_idx(raw, expected_magic, path.name)
     expected_sum = MNIST_SHA256[stem]
     got_sum = hashlib.sha256(raw).hexdigest()
     if got_sum != expected_sum:
@@ -602,6 +619,37 @@ def two_moons(n, *, rng, noise=0.1, dtype=np.float64):
     x = np.where(labels[:, None] == 0, np.stack([c, s], 1), np.stack([1.0 - c, 0.5 - s], 1))  # (n, 2)
     x += noise * rng.standard_normal((n, 2))
     return x.astype(dt, copy=False), labels
+
+
+def rectangle_outlines(n, *, rng, count=2, stroke=2, dtype=np.float32):
+    """Images of a kind MNIST never shows: ``count`` rectangle outlines each.
+
+    Each 28 x 28 image (flattened to 784, like ``load_mnist``) holds
+    ``count`` axis-aligned rectangles drawn as white outlines ``stroke``
+    pixels wide (pixels 1.0 on 0.0), overlapping freely. A rectangle's top
+    left corner is uniform on rows and columns 4..13 and its height and width
+    uniform on 6..11, so every outline lies inside the central 20 x 20 box
+    where MNIST's digits live (MNIST centres each digit's mass in that box).
+    Returns (n, 784) with values in {0, 1}.
+    """
+    n = check_positive_int(n, "n")
+    check_rng(rng)
+    count = check_positive_int(count, "count")
+    stroke = check_positive_int(stroke, "stroke")
+    if stroke > 2:
+        raise ValueError(f"stroke must be 1 or 2 (the smallest rectangle is 6 pixels "
+                         f"wide), got {stroke}")
+    dt = check_dtype(dtype)
+    images = np.zeros((n, 28, 28), dtype=dt)
+    corner = rng.integers(4, 14, size=(n, count, 2))            # (n, count, [row, col])
+    extent = rng.integers(6, 12, size=(n, count, 2))            # (n, count, [height, width])
+    for i in range(n):
+        for (r, c), (h, w) in zip(corner[i], extent[i]):   # four bands per rectangle
+            images[i, r:r + stroke, c:c + w] = 1
+            images[i, r + h - stroke:r + h, c:c + w] = 1
+            images[i, r:r + h, c:c + stroke] = 1
+            images[i, r:r + h, c + w - stroke:c + w] = 1
+    return images.reshape(n, 784)
 
 
 # --------------------------------------------------------------------------

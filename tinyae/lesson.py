@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import arg_nonneg_int, arg_positive_int
 from .threads import THREADS_ENV, set_threads
 
 
@@ -42,6 +43,17 @@ DEFAULT_THREADS = 1
 
 FIGURES_ENV = "TINYAE_FIGURES"
 DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
+
+
+def threads_from_env():
+    """The thread count in ${THREADS_ENV} (an integer >= 1), else DEFAULT_THREADS."""
+    text = os.environ.get(THREADS_ENV)
+    if text is None or text == "":
+        return DEFAULT_THREADS
+    try:
+        return arg_positive_int(text)
+    except argparse.ArgumentTypeError as err:
+        raise ValueError(f"environment variable {THREADS_ENV}: {err}") from None
 
 
 class Lesson:
@@ -60,15 +72,16 @@ class Lesson:
             prog=f"python lessons/{name}.py", description=doc,
             formatter_class=argparse.RawDescriptionHelpFormatter)
         if epochs is not None:
-            parser.add_argument("--epochs", type=int, default=None,
+            parser.add_argument("--epochs", type=arg_positive_int, default=None,
                                 help=f"training epochs (default {epochs}"
                                 + (f", --full: {full_epochs})" if full_epochs else ")"))
             parser.add_argument("--full", action="store_true",
                                 help="the longer, more faithful run")
-        parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        parser.add_argument("--seed", type=arg_nonneg_int, default=0,
+                            help="random seed (default 0)")
         parser.add_argument("--figures", default=None, help="folder for the PNG figures")
         parser.add_argument("--progress", action="store_true", help="show progress bars")
-        parser.add_argument("--threads", type=int, default=None,
+        parser.add_argument("--threads", type=arg_positive_int, default=None,
                             help=f"BLAS/Numba threads (default ${THREADS_ENV}, else "
                                  f"{DEFAULT_THREADS})")
         if extra is not None:
@@ -77,14 +90,17 @@ class Lesson:
         self.name = name
         self.full = bool(getattr(self.args, "full", False))
         if epochs is not None:
-            self.epochs = self.args.epochs or (full_epochs if self.full and full_epochs
-                                               else epochs)
+            if self.args.epochs is not None:
+                self.epochs = self.args.epochs
+            else:
+                self.epochs = full_epochs if self.full and full_epochs else epochs
         self.seed = self.args.seed
         self.rng = np.random.default_rng(self.seed)
         base = self.args.figures or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES
         self.figure_dir = Path(base) / name
         self.progress = self.args.progress
-        self.threads = self.args.threads or int(os.environ.get(THREADS_ENV, DEFAULT_THREADS))
+        self.threads = self.args.threads if self.args.threads is not None \
+            else threads_from_env()
         set_threads(self.threads)
         self.claims = []
         self._start = time.perf_counter()
@@ -175,8 +191,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     scripts = find_lessons(args.lessons)
     if args.only:
-        scripts = [s for s in scripts if any(s.stem.startswith(o) or o in s.stem
-                                             for o in args.only)]
+        def matches(script, o):
+            return script.stem.startswith(o) or o in script.stem
+        unknown = [o for o in args.only if not any(matches(s, o) for s in scripts)]
+        if unknown:
+            parser.error(f"no lesson matches {', '.join(map(repr, unknown))}; the lessons "
+                         f"are {', '.join(s.stem for s in scripts)}")
+        scripts = [s for s in scripts if any(matches(s, o) for o in args.only)]
     rows = []
     for script in scripts:
         start = time.perf_counter()

@@ -10,8 +10,54 @@ per test image for PCA with 30 components), and a VAE's loss is in nats per
 example. The formulas and derivatives are in ``tinyae.functional``.
 """
 
+import numpy as np
+
 from ._validation import check_array, check_same_shape
 from .backend import ops
+
+#: Likelihood name -> the interval its targets must lie in (None: any real).
+#: The one home of the support check: the loss functions below and every
+#: model with a ``likelihood`` call ``check_support`` on their targets.
+SUPPORT = {"bernoulli": (0.0, 1.0), "gaussian": None, "mse": None}
+
+
+def check_support(x, likelihood, name="x"):
+    """Raise ValueError if ``x`` lies outside the support of ``likelihood``.
+
+    A bounded likelihood (``SUPPORT``: Bernoulli, [0, 1]) refuses values
+    outside its interval, e.g. grey levels 0..255, which drive a Bernoulli
+    loss negative without bound. An unbounded one (Gaussian / squared
+    error) refuses values so large that the loss overflows
+    (``check_scale``). Returns x."""
+    if likelihood not in SUPPORT:
+        raise ValueError(f"likelihood must be one of {sorted(SUPPORT)}, got {likelihood!r}")
+    bounds = SUPPORT[likelihood]
+    if bounds is None:
+        return check_scale(x, name)
+    lo, hi = x.min(), x.max()
+    if lo < bounds[0] or hi > bounds[1]:
+        hint = " (grey levels 0..255? divide by 255)" if hi > 1.5 else ""
+        raise ValueError(
+            f"{name} must lie in [{bounds[0]:g}, {bounds[1]:g}] for "
+            f"likelihood={likelihood!r}, got values in [{lo:.4g}, {hi:.4g}]{hint}")
+    return x
+
+
+def check_scale(x, name="x"):
+    """Raise ValueError if ``x`` is so large that the squared norm of one of
+    its rows overflows its dtype (|x| beyond ~1e154 / sqrt(width) in
+    float64, ~1e19 / sqrt(width) in float32): a squared error, a Gaussian
+    likelihood or a first layer's product would be infinite. Returns x."""
+    row = int(np.prod(x.shape[1:]))
+    limit = float(np.sqrt(np.finfo(x.dtype).max / max(row, 1)))
+    big = float(np.max(np.abs(x)))
+    if big > limit:
+        raise ValueError(
+            f"{name} is too large: it holds values up to {big:.3g} in magnitude, and "
+            f"beyond {limit:.2g} the squared norm of a row of {row} {x.dtype} values "
+            f"overflows, so the loss would be infinite; rescale the data (e.g. "
+            f"standardise it)")
+    return x
 
 
 def _check_pair(pred, pred_name, target):
@@ -35,10 +81,7 @@ def bce_with_logits(logits, target):
     logits, target: (batch, d) -> (loss, dlogits). Finite for any logit.
     """
     _check_pair(logits, "logits", target)
-    if (target < 0).any() or (target > 1).any():
-        raise ValueError(
-            f"target must lie in [0, 1] for a Bernoulli likelihood, got values "
-            f"in [{target.min():.4g}, {target.max():.4g}]")
+    check_support(target, "bernoulli", "target")
     return ops.bce_with_logits_loss(logits, target)
 
 

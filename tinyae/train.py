@@ -15,24 +15,88 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._validation import check_positive_int, check_rng
+from ._validation import check_positive_float, check_positive_int, check_rng
 from .data import minibatches
+from .optim import check_holds
 
 
-class NonFiniteLossError(FloatingPointError):
+class DivergenceError(FloatingPointError):
+    """Training diverged: the loss grew by orders of magnitude over its
+    running minimum, or a parameter became NaN or infinite."""
+
+
+class NonFiniteLossError(DivergenceError):
     """Training produced a NaN or infinite loss."""
+
+
+#: ``fit(divergence=...)`` default: a batch loss more than this many times
+#: the loss scale above the running minimum stops training.
+DEFAULT_DIVERGENCE = 100.0
 
 
 def _as_tuple(data, name):
     arrays = data if isinstance(data, tuple) else (data,)
+    if not arrays:
+        raise ValueError(f"{name} must be an array or a tuple of arrays, got ()")
     for i, a in enumerate(arrays):
+        label = name if len(arrays) == 1 else f"{name}[{i}]"
         if not isinstance(a, np.ndarray):
-            raise TypeError(f"{name}[{i}] must be a numpy array, got {type(a).__name__}")
+            raise TypeError(f"{label} must be a numpy array, got {type(a).__name__}")
+        if a.ndim == 0:
+            raise ValueError(f"{label} must have a first (batch) axis, got a scalar")
+        if a.shape[0] == 0:
+            raise ValueError(f"{label} has 0 rows (shape {a.shape}): nothing to "
+                             f"train on or evaluate")
         if a.shape[0] != arrays[0].shape[0]:
             raise ValueError(
                 f"{name} arrays must have the same number of rows, got "
                 f"{[b.shape[0] for b in arrays]}")
     return arrays
+
+
+def _check_finite_params(model, epoch, step, loss, lr):
+    """Raise DivergenceError naming the first parameter with NaN or inf."""
+    for k, p in model.params.items():
+        with np.errstate(all="ignore"):      # the sum is a cheap first test
+            suspicious = not np.isfinite(p.sum())
+        if suspicious and not np.isfinite(p).all():
+            raise DivergenceError(
+                f"parameter {k!r} became non-finite (NaN or inf) in the optimiser "
+                f"step at epoch {epoch}, step {step} (batch loss before it "
+                f"{loss:.4g}); likely cause: the learning rate lr={lr:g} is too "
+                f"large for this model, or an exploding gradient")
+
+
+class _DivergenceWatch:
+    """Stops a loss that has grown ``factor`` times its scale above its
+    running minimum: ``loss - min > factor * max(|min|, |first|, 1)``.
+
+    The scale is the larger of the minimum's and the first loss's magnitude
+    (and 1 nat), so a loss near zero does not make every wobble look like
+    divergence, and a loss that starts large is judged by that size."""
+
+    def __init__(self, factor):
+        self.factor = factor
+        self.first = self.best = None
+        self.where = None
+
+    def __call__(self, loss, epoch, step, lr):
+        if self.factor is None:
+            return
+        if self.first is None:
+            self.first = loss
+        if self.best is None or loss < self.best:
+            self.best, self.where = loss, (epoch, step)
+            return
+        scale = max(abs(self.best), abs(self.first), 1.0)
+        if loss - self.best > self.factor * scale:
+            raise DivergenceError(
+                f"training diverged at epoch {epoch}, step {step}: batch loss "
+                f"{loss:.4g} is more than {self.factor:g} x {scale:.4g} above its "
+                f"running minimum {self.best:.4g} (epoch {self.where[0]}, step "
+                f"{self.where[1]}); likely cause: the learning rate lr={lr:g} is "
+                f"too large (try a tenth of it). Pass divergence=None to fit to "
+                f"switch this check off")
 
 
 class _WeightedMean:
@@ -60,9 +124,11 @@ def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
     """Mean loss over ``data`` (weighted by batch size) and mean ``last_stats``.
 
     Uses ``model.loss``; ``rng`` feeds stochastic models (a fixed generator
-    gives a reproducible number). Returns ``(loss, stats)``.
+    gives a reproducible number). Returns ``(loss, stats)``. Empty data is
+    an error.
     """
     arrays = _as_tuple(data, "data")
+    batch_size = check_positive_int(batch_size, "batch_size")
     mean = _WeightedMean()
     for batch in minibatches(*arrays, batch_size=batch_size, shuffle=False):
         if transform is not None:
@@ -73,7 +139,8 @@ def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
 
 
 def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
-        progress=True, transform=None, callback=None, lr_schedule=None):
+        progress=True, transform=None, callback=None, lr_schedule=None,
+        divergence=DEFAULT_DIVERGENCE):
     """Train ``model`` with ``optimizer`` and return the history.
 
     data: array (n, features) or tuple of aligned arrays.
@@ -89,17 +156,35 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
         start of each epoch (epochs count from 1), e.g.
         ``tinyae.optim.cosine_decay(1e-3, epochs)``.
     progress: show a tqdm progress bar (switch off for tests and CI logs).
+    divergence: stop with DivergenceError when a batch loss rises more than
+        ``divergence`` times its scale above the running minimum (see
+        ``_DivergenceWatch``; default 100); None switches this off.
 
     history: dict of per-epoch lists: ``loss``, ``val_loss`` (if ``val``),
     one list per key of ``model.last_stats`` (``recon``, ``kl``...), and
-    ``seconds``. A NaN or infinite loss raises NonFiniteLossError naming the
-    epoch and step.
+    ``seconds``. Training stops with an error naming the epoch, the step and
+    the likely cause when it diverges: a NaN or infinite loss
+    (NonFiniteLossError), a loss grown by orders of magnitude (see
+    ``divergence``) or a parameter that became NaN or inf after a step
+    (both DivergenceError).
+
+    ``optimizer`` must hold this model's parameters (see
+    ``tinyae.optim.check_holds``): one built on another model's arrays is
+    an error.
     """
     arrays = _as_tuple(data, "data")
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     check_rng(rng)
+    check_holds(optimizer, model.params)
+    if divergence is not None:
+        divergence = check_positive_float(divergence, "divergence")
+    for fn_name, fn in (("transform", transform), ("callback", callback),
+                        ("lr_schedule", lr_schedule)):
+        if fn is not None and not callable(fn):
+            raise TypeError(f"{fn_name} must be callable or None, got {type(fn).__name__}")
     val_arrays = _as_tuple(val, "val") if val is not None else None
+    watch = _DivergenceWatch(divergence)
     steps_per_epoch = math.ceil(arrays[0].shape[0] / batch_size)
     history = {"loss": [], "seconds": []}
     bar = tqdm(total=epochs * steps_per_epoch, disable=not progress,
@@ -108,7 +193,13 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             if lr_schedule is not None:
-                optimizer.lr = lr_schedule(epoch)
+                lr = lr_schedule(epoch)
+                try:
+                    optimizer.lr = lr
+                except ValueError:
+                    raise ValueError(
+                        f"lr_schedule returned {lr!r} for epoch {epoch}; a learning "
+                        f"rate must be a finite number > 0") from None
             mean = _WeightedMean()
             batches = minibatches(*arrays, batch_size=batch_size, rng=rng)
             for step, batch in enumerate(batches, 1):
@@ -120,7 +211,9 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
                         f"loss became {loss} at epoch {epoch}, step {step} "
                         f"(of {steps_per_epoch}); try a smaller learning rate "
                         f"or check the inputs for NaN")
+                watch(loss, epoch, step, optimizer.lr)
                 optimizer.step(grads)
+                _check_finite_params(model, epoch, step, loss, optimizer.lr)
                 mean.add(loss, model.last_stats, batch[0].shape[0])
                 bar.update(1)
                 if step % 20 == 0:

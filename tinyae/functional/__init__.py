@@ -27,8 +27,14 @@ whole reference:
 * ``conv`` -- images (NCHW): convolution (im2col and a naive loop),
   transposed convolution, max and average pooling, nearest and bilinear
   upsampling, and ``conv_geometry`` (their output shapes).
+* ``transformer`` -- patches, LayerNorm, GELU, softmax attention, token
+  masking, positional embeddings and the masked-patch loss (the MAE).
+* ``tsne`` -- t-SNE's perplexity-calibrated affinities and its cost and
+  gradient (the O(n^2) part of ``tinyae.tsne``).
 """
 
 from .dense import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
+from .conv import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
+from .tsne import *  # noqa: F401,F403

@@ -22,6 +22,14 @@ there the two one-sided slopes differ and finite differences mean nothing.
 Run ``python -m tinyae.gradcheck`` to check every registered layer, loss,
 penalty and model; it prints one row each and exits non-zero if any worst
 relative error reaches the tolerance (1e-7).
+
+A check that checks nothing is an error, not a pass: no arrays, an empty
+array, ``n_directions=0``, a step ``h``, ``floor`` or ``tol`` that is not a
+finite positive number. So is a loss that is not a function of the
+parameters alone: before differencing, the loss is evaluated twice at the
+same parameters, and if the two values differ (a stochastic model whose
+noise or ``eps`` was drawn afresh on each call) the check stops with
+``NondeterministicLossError`` telling you to fix the noise.
 """
 
 import time
@@ -29,21 +37,52 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validation import check_positive_float, check_positive_int, check_rng
+
 DEFAULT_H = 1e-6
 DEFAULT_FLOOR = 1e-10
 DEFAULT_TOL = 1e-7
 
+#: Two evaluations of the loss at the same parameters may differ by this
+#: much (relative) and still count as the same number.
+_REPEAT_RTOL = 1e-12
+
+
+class NondeterministicLossError(ValueError):
+    """The checked function gave two different values at the same point."""
+
 
 def rel_error(a, n, floor=DEFAULT_FLOOR):
-    """``max|a - n| / max(max(|a| + |n|), floor)`` over all elements."""
+    """``max|a - n| / max(max(|a| + |n|), floor)`` over all elements.
+
+    Empty arrays are an error (comparing nothing proves nothing); a NaN or
+    inf in either gradient gives ``inf`` (a failed check, never a pass).
+    """
+    floor = check_positive_float(floor, "floor")
     a = np.asarray(a, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     if a.shape != n.shape:
         raise ValueError(f"analytic and numerical gradients differ in shape: "
                          f"{a.shape} vs {n.shape}")
     if a.size == 0:
-        return 0.0
+        raise ValueError(f"rel_error got empty gradients (shape {a.shape}): "
+                         f"a check of nothing cannot pass")
+    if not (np.isfinite(a).all() and np.isfinite(n).all()):
+        return float("inf")
     return float(np.max(np.abs(a - n)) / max(float(np.max(np.abs(a) + np.abs(n))), floor))
+
+
+def _check_repeatable(f, what):
+    """Evaluate ``f()`` twice; raise NondeterministicLossError if they differ."""
+    first, second = float(f()), float(f())
+    if first != second and not abs(first - second) <= _REPEAT_RTOL * max(
+            abs(first), abs(second)):
+        raise NondeterministicLossError(
+            f"{what} gave two different values at the same parameters "
+            f"({first!r} then {second!r}), so finite differences measure its "
+            f"noise, not its slope: fix eps/noise (pass the model's noise, "
+            f"e.g. eps=... for a VAE or noise=... for a denoising model, "
+            f"drawn once) and do not pass rng=")
 
 
 def _require_float64(x, name):
@@ -63,6 +102,7 @@ def numerical_gradient(f, x, h=DEFAULT_H):
     Returns an array shaped like x.
     """
     _require_float64(x, "x")
+    h = check_positive_float(h, "h")
     grad = np.zeros_like(x)
     for idx in np.ndindex(*x.shape):
         old = x[idx]
@@ -92,6 +132,11 @@ class GradReport:
         return max(self.errors, key=self.errors.get) if self.errors else "-"
 
     def passed(self, tol=DEFAULT_TOL):
+        """Whether every checked array's error is below ``tol``. A report
+        that checked nothing is an error, not a pass."""
+        tol = check_positive_float(tol, "tol")
+        if not self.errors:
+            raise ValueError(f"report {self.name!r} checked no array: it cannot pass")
         return self.worst < tol
 
     def __str__(self):
@@ -102,8 +147,20 @@ class GradReport:
 
 def check_arrays(f, arrays, analytic, *, name="function", h=DEFAULT_H, floor=DEFAULT_FLOOR):
     """Compare ``analytic[k]`` with finite differences of ``f()`` w.r.t.
-    ``arrays[k]`` for every key. Returns a GradReport."""
+    ``arrays[k]`` for every key. Returns a GradReport.
+
+    Refuses an empty ``arrays``, an empty array, and an ``f`` that gives two
+    different values at the same point (see NondeterministicLossError)."""
+    h = check_positive_float(h, "h")
+    floor = check_positive_float(floor, "floor")
+    if not arrays:
+        raise ValueError(f"{name}: no arrays to check (arrays is empty)")
+    for key, x in arrays.items():
+        if np.size(x) == 0:
+            raise ValueError(f"{name}: array {key!r} is empty (shape "
+                             f"{np.shape(x)}); a check of nothing cannot pass")
     report = GradReport(name)
+    _check_repeatable(f, name)
     start = time.perf_counter()
     for key, x in arrays.items():
         num = numerical_gradient(f, x, h)
@@ -189,10 +246,18 @@ def directional_check(model, *args, rng, n_directions=3, h=1e-3,
     near 1e-12. Costs four loss evaluations per direction instead of two per
     parameter.
     """
+    n_directions = check_positive_int(n_directions, "n_directions")
+    h = check_positive_float(h, "h")
+    floor = check_positive_float(floor, "floor")
+    check_rng(rng)
     params = model.params
+    if not params or all(p.size == 0 for p in params.values()):
+        raise ValueError(f"{type(model).__name__} has no parameters to check")
     for k, p in params.items():
         _require_float64(p, k)
     report = GradReport(name or f"{type(model).__name__} (directional)")
+    _check_repeatable(lambda: model.loss_and_grad(*args, **kwargs)[0],
+                      f"{type(model).__name__}.loss_and_grad")
     start = time.perf_counter()
     _, grads = model.loss_and_grad(*args, **kwargs)
     grads = {k: g.copy() for k, g in grads.items()}

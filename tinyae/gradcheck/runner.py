@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 
+from .._validation import arg_nonneg_int, arg_positive_float, check_positive_float
 from .cases import CASES
 from .core import DEFAULT_TOL
 
@@ -14,6 +15,7 @@ def run(pattern=None, *, seed=0, tol=DEFAULT_TOL, stream=sys.stdout):
 
     Prints a table and returns ``(all_passed, reports)``.
     """
+    tol = check_positive_float(tol, "tol")
     reports = []
     names = [n for n in CASES if pattern is None or pattern.lower() in n.lower()]
     if not names:
@@ -45,8 +47,11 @@ def main(argv=None):
                         help="only cases whose name contains this text")
     parser.add_argument("--backend", choices=["numpy", "numba"], default=None,
                         help="backend to check (default: the current one)")
-    parser.add_argument("--tol", type=float, default=DEFAULT_TOL)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tol", type=arg_positive_float, default=DEFAULT_TOL,
+                        help=f"fail a case whose worst relative error reaches this "
+                             f"(default {DEFAULT_TOL:g})")
+    parser.add_argument("--seed", type=arg_nonneg_int, default=0,
+                        help="seed of the random inputs (default 0)")
     args = parser.parse_args(argv)
     if args.backend:
         from .. import backend

@@ -45,7 +45,11 @@ here so ``kernels.<op>`` is the whole fast backend:
 * ``dense`` -- twins of ``functional.dense``;
 * ``conv`` -- twins of ``functional.conv`` (im2col/col2im and the pooling
   and upsampling loops in Numba, the products by NumPy's BLAS).
+* ``transformer`` -- twins of ``functional.transformer``.
+* ``tsne`` -- twins of ``functional.tsne``.
 """
 
 from .dense import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
+from .tsne import *  # noqa: F401,F403

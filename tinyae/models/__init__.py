@@ -3,6 +3,7 @@
 from .base import Model
 from .contractive import ContractiveAutoencoder
 from .linear import PCA, LinearAutoencoder, principal_angle_cosines
+from .mae import MAE
 from .mlp import MLPAutoencoder
 from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier

@@ -47,7 +47,7 @@ from ..corruption import corrupt
 from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Flatten,
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
-from ..losses import RECONSTRUCTION
+from ..losses import RECONSTRUCTION, check_support
 from .base import Model, batched
 from .mlp import check_corruption
 
@@ -143,9 +143,8 @@ class _ImageModel(Model):
         """x: (N, *input_shape) or (N, D) -> (N, *input_shape) (a view)."""
         flat = isinstance(x, np.ndarray) and x.ndim == 2
         self._check_x(x, self.n_in if flat else self.input_shape, name)
-        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{name} must lie in [0, 1] for likelihood='bernoulli', got "
-                             f"values in [{x.min():.4g}, {x.max():.4g}]")
+        if x.size:
+            check_support(x, self.likelihood, name)       # as MLPAutoencoder
         return x.reshape(x.shape[0], *self.input_shape)
 
     def _check_spec_end(self, out_shape):

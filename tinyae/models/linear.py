@@ -33,6 +33,7 @@ from .._validation import (
 )
 from ..backend import ops
 from ..layers import INITS, Linear, TiedLinear
+from ..losses import check_support
 from .base import Model, batched
 
 
@@ -280,7 +281,7 @@ class LinearAutoencoder(Model):
         Returns (loss, grads), grads the flat dict of this model (same keys as
         ``params``). ``rng`` is unused (the model is deterministic).
         """
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), "mse")
         self.zero_grad()
         z = self.encoder.forward(x)                      # (batch, n_code)
         x_hat = self.decoder.forward(z)                  # (batch, n_in)
@@ -292,7 +293,7 @@ class LinearAutoencoder(Model):
 
     def loss(self, x, *, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), "mse")
         loss, _ = ops.mse_loss(self.decoder.forward(self.encoder.forward(x)), x)
         self.last_stats = {"recon": loss}
         return loss

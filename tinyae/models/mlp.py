@@ -10,12 +10,12 @@ which is what makes the DAE cheap (and why it is a setting, not a class).
 
 import numpy as np
 
-from .._validation import check_choice, check_dtype, check_rng, check_sizes
+from .._validation import check_choice, check_dtype, check_rng, check_same_shape, check_sizes
 from ..backend import ops
 from ..corruption import Corruption, corrupt
 from ..layers import ACTIVATIONS, INITS, Linear, Sequential, TiedLinear
 from ..layers import activation as make_activation
-from ..losses import RECONSTRUCTION
+from ..losses import RECONSTRUCTION, check_scale, check_support
 from ..penalties import SLOPES, encoder_jacobian
 from .base import Model, batched
 
@@ -116,9 +116,13 @@ class MLPAutoencoder(Model):
         denoising autoencoder) and the clean x, unless ``target`` is given."""
         self._check_x(x, self.n_in)
         if target is None:
-            target = x
+            target, target_name = x, "x"
         else:
             self._check_x(target, self.n_in, "target")
+            check_same_shape(target, "target", x, "x")
+            check_scale(x, "x")
+            target_name = "target"
+        check_support(target, self.likelihood, target_name)
         return corrupt(self.corruption, x, noise, rng), target
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
@@ -153,7 +157,7 @@ class MLPAutoencoder(Model):
     def reconstruction_loss(self, x):
         """The likelihood term alone on the clean x: no corruption, no code
         penalty; sum over features, mean over the rows of x (a float)."""
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), self.likelihood)
         out = batched(lambda xb: self.decoder.forward(self.encoder.forward(xb)), x)
         return getattr(ops, self._loss_op)(out, x)[0]
 

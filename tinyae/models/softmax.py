@@ -19,6 +19,7 @@ import numpy as np
 from .._validation import (check_choice, check_dtype, check_nonneg_float,
                            check_positive_int, check_rng)
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
+from ..losses import check_scale
 from .base import Model, batched
 
 
@@ -185,7 +186,7 @@ class SoftmaxClassifier(Model):
 
     def _forward(self, x, y):
         """Validated logits: x (batch, n_in), y (batch,) -> (batch, K)."""
-        self._check_x(x, self.n_in)
+        check_scale(self._check_x(x, self.n_in))
         check_labels(y, self.n_classes, n_rows=x.shape[0])
         return self.net.forward(x)
 
@@ -199,3 +200,25 @@ class SoftmaxClassifier(Model):
         self.last_stats = {"xent": xent,
                            "acc": float(np.mean(logits.argmax(axis=1) == y))}
         return loss
+
+
+def linear_probe(f_train, y_train, f_test, y_test, *, rng, epochs=5, lr=1e-3,
+                 batch_size=128, progress=False):
+    """Test accuracy of a linear read-out of a representation: the question
+    "how linearly separable are the classes in these features?".
+
+    Features f_train: (n, k), f_test: (m, k), labels (n,), (m,) ints.
+    Each feature is standardised with the training mean and standard
+    deviation (+ 1e-2, so constant features stay finite), then a
+    ``SoftmaxClassifier`` with no hidden layer is fitted by Adam.
+    """
+    from ..optim import Adam
+    from ..train import fit
+    mean, std = f_train.mean(axis=0), f_train.std(axis=0) + 1e-2   # train statistics only
+    f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    clf = SoftmaxClassifier(n_in=f_train.shape[1], n_classes=n_classes, rng=rng,
+                            dtype=f_train.dtype)
+    fit(clf, (f_train, y_train), optimizer=Adam(clf.params, lr=lr), epochs=epochs,
+        batch_size=batch_size, rng=rng, progress=progress)
+    return clf.accuracy(f_test, y_test)

@@ -51,6 +51,7 @@ from ..bounds import LatentBounds
 from ..distributions import LIKELIHOODS
 from ..functional import reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
+from ..losses import check_support
 from .base import Model, batched
 
 
@@ -156,10 +157,7 @@ class VAE(LatentBounds, Model):
     def _check_data(self, x, c, name="x"):
         """Validate x: (batch, n_in) and c: (batch, n_cond) (or None)."""
         self._check_x(x, self.n_in, name)
-        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(
-                f"{name} must lie in [0, 1] for likelihood='bernoulli', got values in "
-                f"[{x.min():.4g}, {x.max():.4g}]")
+        check_support(x, self.likelihood, name)
         return self._check_c(c, x.shape[0])
 
     def _check_c(self, c, n):

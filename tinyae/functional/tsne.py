@@ -1,0 +1,141 @@
+"""t-SNE's O(n^2) ops (van der Maaten and Hinton, 2008): the affinities of the
+data, calibrated to a perplexity, and the cost with its gradient w.r.t. the
+embedding. The optimiser around them (symmetrisation, early exaggeration,
+momentum, gains) is ``tinyae.tsne``; the twins are ``tinyae.kernels.tsne``.
+
+Both ops work in float64 (the public ``tinyae.tsne`` converts): t-SNE sums
+n^2 terms of very different sizes, and the bisection compares entropies to
+1e-5.
+"""
+
+import numpy as np
+
+__all__ = ["tsne_conditional_p", "tsne_kl_grad", "PERPLEXITY_TOL", "PERPLEXITY_MAX_ITER"]
+
+#: The bisection stops when |H_i - log(perplexity)| < PERPLEXITY_TOL (nats),
+#: or after PERPLEXITY_MAX_ITER halvings/doublings of beta_i.
+PERPLEXITY_TOL = 1e-5
+PERPLEXITY_MAX_ITER = 200
+
+
+def tsne_conditional_p(dist2, perplexity):
+    """Conditional affinities ``p_{j|i}`` with a per-point precision found by
+    bisection so that every row has the requested perplexity.
+
+    dist2: (n, n) squared distances ||x_i - x_j||^2 (the diagonal is ignored);
+    perplexity: a float in (1, n - 1). Returns ``(p, beta)``: p (n, n), each
+    row a distribution over j != i (p[i, i] = 0), and beta (n,), the
+    precisions beta_i = 1 / (2 sigma_i^2).
+
+    Row i is a Gaussian kernel centred on x_i,
+
+        p_{j|i} = exp(-beta_i d_ij) / sum_{k != i} exp(-beta_i d_ik),
+
+    whose Shannon entropy (in nats) is, with d'_ij = d_ij - min_k d_ik (the
+    shift cancels in p and keeps every exp <= 1),
+
+        H_i(beta) = -sum_j p_{j|i} log p_{j|i}
+                  = log S_i + beta sum_j d'_ij p_{j|i},    S_i = sum_j exp(-beta d'_ij).
+
+    H_i falls monotonically from log(n - 1) (beta = 0, all neighbours equal)
+    towards 0 (beta -> inf, only the nearest), so ``H_i(beta) = log(perp)``
+    has one root, found by bisection: start at beta = 1; while the entropy
+    is too high, beta is too small (lower bound <- beta, beta doubles until
+    an upper bound exists, then moves to the midpoint); while too low, upper
+    bound <- beta and beta moves to the midpoint of (lower, beta). Stop when
+    ``|H_i - log(perp)| < PERPLEXITY_TOL`` or after PERPLEXITY_MAX_ITER steps
+    (a row whose target is unreachable, e.g. more exact duplicates than the
+    perplexity, gets the p of its last beta). The perplexity 2^{H in bits} = e^{H in
+    nats} is the effective number of neighbours.
+
+    All rows are bisected together here (a mask of unfinished rows); the
+    twin does one row at a time. Each row makes the same decisions in both.
+    """
+    n = dist2.shape[0]
+    target = np.log(perplexity)
+    off = ~np.eye(n, dtype=bool)                                   # (n, n), False on i = j
+    d = np.where(off, dist2, np.inf)                               # self never a neighbour
+    d = d - d.min(axis=1, keepdims=True)                           # (n, n): d'_ij >= 0
+    d[~off] = 0.0                                                  # exp(-beta * 0) is masked below
+    beta = np.ones(n)
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
+    active = np.ones(n, dtype=bool)                                # rows still bisecting
+    p = np.zeros((n, n))
+    for _ in range(PERPLEXITY_MAX_ITER):
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
+            break
+        e = np.exp(-beta[rows, None] * d[rows]) * off[rows]        # (r, n)
+        s = e.sum(axis=1)                                          # (r,)
+        p[rows] = e / s[:, None]
+        h = np.log(s) + beta[rows] * (d[rows] * p[rows]).sum(axis=1)
+        done = np.abs(h - target) < PERPLEXITY_TOL
+        too_flat = (h > target) & ~done                            # beta too small
+        too_sharp = (h <= target) & ~done                          # beta too large
+        r = rows[too_flat]
+        lo[r] = beta[r]
+        beta[r] = np.where(np.isinf(hi[r]), 2.0 * beta[r], 0.5 * (beta[r] + hi[r]))
+        r = rows[too_sharp]
+        hi[r] = beta[r]
+        beta[r] = 0.5 * (beta[r] + lo[r])
+        active[rows[done]] = False
+    rows = np.flatnonzero(active)                                  # ran out of steps:
+    if rows.size:                                                  # p at the final beta
+        e = np.exp(-beta[rows, None] * d[rows]) * off[rows]
+        p[rows] = e / e.sum(axis=1, keepdims=True)
+    return p, beta
+
+
+def tsne_kl_grad(y, p, need_cost=True):
+    """The t-SNE cost of an embedding and its gradient.
+
+    y: (n, k) the embedding; p: (n, n) symmetric, non-negative, zero diagonal
+    (the joint affinities, summing to 1, or alpha times them during early
+    exaggeration). Returns ``(cost, dy)``: cost a float (None if not
+    ``need_cost``: it costs two logs per pair, the gradient none), dy (n, k).
+
+    The embedding's affinities are Student-t (one degree of freedom):
+
+        w_ij = 1 / (1 + ||y_i - y_j||^2)  (w_ii = 0),   Z = sum_{a != b} w_ab,
+        q_ij = w_ij / Z.
+
+    The cost is
+
+        C(y) = sum_{i != j} p_ij log p_ij - sum_{i != j} p_ij log w_ij + log Z,
+
+    which is KL(P || Q) = sum p log(p / q) when P sums to 1 (log q = log w -
+    log Z). With P scaled by alpha it is not alpha KL, but the objective whose
+    gradient is the early-exaggeration update below (alpha p in place of p).
+
+    Gradient. d w_ab / d y_i is non-zero only for pairs holding i:
+    d w_ij / d y_i = -2 w_ij^2 (y_i - y_j), so d log w_ij / d y_i =
+    -2 w_ij (y_i - y_j). Each unordered pair {i, j} appears twice in the sums
+    (as ij and ji, with p_ij = p_ji), hence
+
+        d/dy_i [-sum p log w]  = 2 * 2 sum_j p_ij w_ij (y_i - y_j),
+        d/dy_i [log Z]         = (1/Z) * 2 sum_j (-2 w_ij^2 (y_i - y_j))
+                               = -4 sum_j q_ij w_ij (y_i - y_j),
+
+    while sum p log p does not depend on y. Together
+
+        dC/dy_i = 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j),
+
+    the formula of the paper (its eq. 5, written with (1 + ||.||^2)^{-1} for
+    w): attraction along p, repulsion along q. Note that the repulsion uses
+    q, normalised by Z, whatever P sums to. ``log w = -log1p(d2)`` keeps the
+    cost exact for close pairs; p log p is taken as 0 where p = 0.
+    """
+    diff = y[:, None, :] - y[None, :, :]                           # (n, n, k): y_i - y_j
+    d2 = np.einsum("ijk,ijk->ij", diff, diff)                      # (n, n) squared distances
+    w = 1.0 / (1.0 + d2)
+    np.fill_diagonal(w, 0.0)
+    z = w.sum()
+    m = (p - w / z) * w                                            # (n, n): (p_ij - q_ij) w_ij
+    dy = 4.0 * np.einsum("ij,ijk->ik", m, diff)                    # (n, k)
+    if not need_cost:
+        return None, dy
+    off = ~np.eye(y.shape[0], dtype=bool)
+    plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    cost = float(np.sum(plogp) + np.sum(p * np.log1p(d2) * off) + np.log(z))
+    return cost, dy

@@ -1,0 +1,74 @@
+"""Figures of the masked autoencoder lesson: masked inputs and
+reconstructions, attention maps of one head, and the mask-ratio sweep."""
+
+import numpy as np
+
+from . import plt
+
+
+def masked_reconstructions(rows, *, shape=(28, 28), title=None):
+    """One row of images per entry of ``rows`` ({label: (n, H*W) images});
+    NaN pixels (the hidden patches of a masked input) are drawn in a
+    neutral colour. Returns the figure."""
+    n_rows = len(rows)
+    n = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(n_rows, n, figsize=(1.1 * n + 1.6, 1.15 * n_rows), squeeze=False)
+    cmap = plt.get_cmap("gray").copy()
+    cmap.set_bad("tab:blue")
+    for r, (label, images) in enumerate(rows.items()):
+        for c in range(n):
+            ax = axes[r, c]
+            ax.set_axis_off()
+            if c < len(images):
+                ax.imshow(np.ma.masked_invalid(images[c].reshape(shape)), cmap=cmap,
+                          vmin=0, vmax=1)
+        axes[r, 0].text(-4, shape[0] / 2, label, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def attention_maps(images, attention, *, grid, query, head=0, title=None):
+    """For each image: the image, the head's full attention matrix (T x T,
+    row = query token, each row sums to 1) and the weights of one ``query``
+    token over the patch grid, drawn over the image.
+
+    images: (n, H*W); attention: (n, heads, T, T); grid: (rows, cols) of
+    patches; query: a token index."""
+    n = len(images)
+    side = int(np.sqrt(images.shape[1]))
+    fig, axes = plt.subplots(3, n, figsize=(1.7 * n, 5.2), squeeze=False)
+    for i in range(n):
+        a = attention[i, head]
+        axes[0, i].imshow(images[i].reshape(side, side), cmap="gray", vmin=0, vmax=1)
+        axes[1, i].imshow(a, cmap="viridis", vmin=0, vmax=a.max())
+        axes[2, i].imshow(images[i].reshape(side, side), cmap="gray", vmin=0, vmax=1)
+        axes[2, i].imshow(a[query].reshape(grid), cmap="magma", alpha=0.6,
+                          extent=(-0.5, side - 0.5, side - 0.5, -0.5))
+        r, c = divmod(query, grid[1])
+        ph, pw = side / grid[0], side / grid[1]
+        axes[2, i].add_patch(plt.Rectangle((c * pw - 0.5, r * ph - 0.5), pw, ph, fill=False,
+                                           ec="cyan", lw=1.5))
+        for ax in axes[:, i]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("input", fontsize=8)
+    axes[1, 0].set_ylabel(f"head {head}: query x key", fontsize=8)
+    axes[2, 0].set_ylabel(f"query token {query} (cyan)", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def ratio_sweep(ratios, named_errors, *, ylabel, title=None):
+    """Error against mask ratio, one line per method ({label: errors})."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.6))
+    for label, errs in named_errors.items():
+        ax.plot(100 * np.asarray(ratios), errs, marker="o", label=label)
+    ax.set_xlabel("patches hidden (%)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,72 @@
+"""Figures of lesson 12: reconstruction-error histograms (the identity trap),
+the swiss roll and its 2-D codes, and 2-D embeddings coloured by class."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import scatter_by_label
+
+
+def _finish(fig, title):
+    """Shared last steps: an optional overall title, then a tight layout."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def error_histograms(errors, *, reference="test digits", title=None, bins=40):
+    """One panel per model: histograms of log10 reconstruction error.
+
+    errors: {model name: {input set: (n,) errors}}; the set named
+    ``reference`` is drawn filled, the others as outlines, on a shared
+    logarithmic axis per panel.
+    """
+    k = len(errors)
+    fig, axes = plt.subplots(1, k, figsize=(4.2 * k, 3.4), squeeze=False)
+    for ax, (model, sets) in zip(axes[0], errors.items()):
+        logs = {name: np.log10(np.maximum(e, 1e-12)) for name, e in sets.items()}
+        lo = min(v.min() for v in logs.values())
+        hi = max(v.max() for v in logs.values())
+        edges = np.linspace(lo, hi, bins + 1)
+        for name, v in logs.items():
+            if name == reference:
+                ax.hist(v, bins=edges, alpha=0.5, color="gray", label=name)
+            else:
+                ax.hist(v, bins=edges, histtype="step", lw=1.5, label=name)
+        ax.set_xlabel("log10 squared reconstruction error")
+        ax.set_title(model, fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("images")
+    return _finish(fig, title)
+
+
+def swiss_roll_codes(x, t, codes, *, scores=None, title=None):
+    """The 3-D roll coloured by its intrinsic coordinate t, then each 2-D code.
+
+    x: (n, 3); t: (n,); codes: {name: (n, 2)}; scores: optional {name: text}
+    appended to each panel's title (e.g. the measured Spearman and T).
+    """
+    k = len(codes)
+    fig = plt.figure(figsize=(4 * (k + 1), 3.8))
+    ax = fig.add_subplot(1, k + 1, 1, projection="3d")
+    ax.scatter(x[:, 0], x[:, 1], x[:, 2], c=t, cmap="viridis", s=2)
+    ax.set_title("swiss roll (colour: t)", fontsize=10)
+    ax.view_init(elev=10, azim=-80)
+    for i, (name, z) in enumerate(codes.items(), start=2):
+        ax = fig.add_subplot(1, k + 1, i)
+        ax.scatter(z[:, 0], z[:, 1], c=t, cmap="viridis", s=2)
+        extra = f"\n{scores[name]}" if scores and name in scores else ""
+        ax.set_title(f"{name}{extra}", fontsize=9)
+        ax.set(xticks=[], yticks=[])
+    return _finish(fig, title)
+
+
+def embeddings_by_class(embeddings, labels, *, title=None):
+    """Side-by-side 2-D embeddings ({name: (n, 2)}) coloured by class label."""
+    k = len(embeddings)
+    fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.5), squeeze=False)
+    for ax, (name, y) in zip(axes[0], embeddings.items()):
+        scatter_by_label(y, labels, ax=ax, title=name, s=2)
+        ax.set(xticks=[], yticks=[])
+    return _finish(fig, title)
