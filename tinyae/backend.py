@@ -53,6 +53,7 @@ OP_FAMILIES = {
         "masked_mse_loss",
     ),
     "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
+    "hashing": ("pack_bits", "hamming_distance", "hamming_rank"),
 }
 
 #: Every op name, in family order.

@@ -47,9 +47,12 @@ here so ``kernels.<op>`` is the whole fast backend:
   and upsampling loops in Numba, the products by NumPy's BLAS).
 * ``transformer`` -- twins of ``functional.transformer``.
 * ``tsne`` -- twins of ``functional.tsne``.
+* ``hashing`` -- twins of ``functional.hashing`` (popcount by SWAR, Hamming
+  ranking by counting sort).
 """
 
 from .dense import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .tsne import *  # noqa: F401,F403
+from .hashing import *  # noqa: F401,F403

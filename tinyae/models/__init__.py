@@ -4,6 +4,7 @@ from .base import Model
 from .contractive import ContractiveAutoencoder
 from .linear import PCA, LinearAutoencoder, principal_angle_cosines
 from .mae import MAE
+from .hashing import SemanticHashingAutoencoder
 from .mlp import MLPAutoencoder
 from .sparse import SparseAutoencoder
 from .softmax import SoftmaxClassifier

@@ -34,4 +34,4 @@ def layer_case(make_layer, shape=(4, 5)):
 
 
 # One line per family (each module registers its cases on import).
-from . import dense, autoencoders, vae, conv, transformer, tsne  # noqa: E402,F401
+from . import dense, autoencoders, vae, conv, transformer, tsne, hashing  # noqa: E402,F401
