@@ -13,7 +13,7 @@ the kernel onto the output) or by resizing (nearest-neighbour upsampling)
 followed by an ordinary convolution.
 
 Part 1: CNN versus MLP. The PML book (Murphy, *Probabilistic Machine
-Learning: An Introduction*, 2022, section 20.3.1, Fig. 20.4) trains an MLP
+Learning: An Introduction*, 2022, section 20.3.1) trains an MLP
 autoencoder with a 30-unit bottleneck and a CNN autoencoder -- three 3x3
 convolutions (16, 32, 64 channels), each followed by 2x2 max pooling, down
 to a (64, 3, 3) code, then three stride-2 transposed convolutions back up,
