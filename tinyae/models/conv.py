@@ -15,11 +15,11 @@ a tuple ``(kind, *args)`` optionally ending in a dict of keywords:
 Input channels are never written: each layer is built for the shape the
 previous one produces (worked out on a one-example batch of zeros). So the
 PML book's CNN autoencoder (Murphy, *Probabilistic Machine Learning*, 2022,
-section 20.3.1, after Geron's notebook) is ``PML_BOOK_CNN`` below: three
+section 20.3.1) is ``PML_BOOK_CNN`` below: three
 3x3 "same" convolutions (16, 32, 64 channels) each followed by 2x2 max
 pooling, 28 -> 14 -> 7 -> 3, a (64, 3, 3) code of 576 numbers; the decoder
 mirrors it with three stride-2 transposed convolutions, 3 -> 7 -> 14 -> 28.
-(The book uses SELU units; tinyae has ReLU, used here.)
+(The hidden units here are ReLUs.)
 
 Inputs
 ------
