@@ -836,3 +836,33 @@ class PositionalEmbedding(Layer):
 
     def __repr__(self):
         return f"PositionalEmbedding({self.grid}, {self.dim}, kind={self.kind!r})"
+
+
+# --------------------------------------------------------------------------
+# Energy-based latent models (lesson 15): a circular latent
+# --------------------------------------------------------------------------
+
+class AngleEmbedding(Layer):
+    """A latent read as angles: ``out = [cos z, sin z]``.
+
+    z: (..., k) -> out: (..., 2k) (the k cosines, then the k sines), so a
+    decoder that starts with this layer is 2 pi-periodic in every latent,
+    like the course's ellipse decoder g(z) = [w1 cos z, w2 sin z]. Backward,
+    with dout = (dc, ds) split the same way:
+
+        dz = -sin z * dc + cos z * ds.
+    """
+
+    def forward(self, x):
+        self._check_input(x, min_ndim=2)
+        c, s = np.cos(x), np.sin(x)
+        self.cache = (c, s)
+        return np.concatenate([c, s], axis=-1)
+
+    def backward(self, dout, need_dx=True):
+        c, s = self.cache
+        k = c.shape[-1]
+        return -s * dout[..., :k] + c * dout[..., k:]
+
+    def __repr__(self):
+        return "AngleEmbedding()"

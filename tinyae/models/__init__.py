@@ -11,3 +11,5 @@ from .softmax import SoftmaxClassifier
 from .stacked import StackedAutoencoder
 from .vae import VAE, ConditionalVAE
 from .conv import ConvAutoencoder, ConvVAE
+from .energy import LatentEnergyAutoencoder
+from .stochastic import GaussianDenoiser, VarianceNetworkVAE

@@ -41,7 +41,7 @@ reparameterisation gradient). The convolution gradients are in
 import numpy as np
 
 from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
-                           check_positive_int, check_rng)
+                           check_positive_int, check_rng, check_same_shape)
 from ..backend import ops
 from ..corruption import corrupt
 from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Flatten,
@@ -215,7 +215,11 @@ class ConvAutoencoder(_ImageModel):
         corruption (``tinyae.corruption.corrupt``), and the clean x unless
         ``target`` is given."""
         x4 = self._images(x)
-        target = x4 if target is None else self._images(target, "target")
+        if target is None:
+            target = x4
+        else:
+            check_same_shape(target, "target", x, "x")
+            target = self._images(target, "target")
         return corrupt(self.corruption, x, noise, rng).reshape(x4.shape), target
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
