@@ -45,7 +45,7 @@ Figures: reconstructions of test digits side by side, the overlap maps,
 decoder logits of each variant, and the CNN's first-layer filters.
 
 Defaults (seed 0, one thread): 2,000 training images, 3 epochs, batch 128,
-Adam 2e-3, 500 test images, about 30 s of CPU; ``--full`` trains on all
+Adam 2e-3, 500 test images, 23-28 s of CPU; ``--full`` trains on all
 60,000 images for 5 epochs (the book's budget) and tests on 10,000.
 
 Measured (default run, seed 0; per epoch on 2,000 images, under load):
