@@ -41,9 +41,9 @@ def run(pattern=None, *, seed=0, tol=DEFAULT_TOL, stream=sys.stdout):
     return ok, reports
 
 
-def main(argv=None):
+def main(argv=None, prog="python -m tinyae.gradcheck"):
     parser = argparse.ArgumentParser(
-        prog="python -m tinyae.gradcheck",
+        prog=prog,
         description="Check every registered layer, loss, penalty and model "
                     "against central finite differences in float64.")
     parser.add_argument("-k", dest="pattern", default=None,
@@ -59,6 +59,9 @@ def main(argv=None):
     if args.backend:
         from .. import backend
         backend.set_backend(args.backend)
-    ok, _ = run(args.pattern, seed=args.seed, tol=args.tol)
+    try:
+        ok, _ = run(args.pattern, seed=args.seed, tol=args.tol)
+    except ValueError as e:                            # no case matches -k
+        parser.error(str(e))
     return 0 if ok else 1
 
