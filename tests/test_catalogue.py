@@ -765,7 +765,7 @@ def conv_models():
     return {
         "ConvAutoencoder": lambda **kw: ConvAutoencoder(**SMALL_CONV, input_shape=(1, 6, 6),
                                                         rng=rng(), **kw),
-        "ConvVAE": lambda **kw: ConvVAE(**SMALL_CONV_VAE, latent=2, input_shape=(1, 6, 6),
+        "ConvVAE": lambda **kw: ConvVAE(**SMALL_CONV_VAE, n_code=2, input_shape=(1, 6, 6),
                                         rng=rng(), **kw),
     }
 
