@@ -44,22 +44,26 @@ hidden pixels per image against two exact baselines:
   1e-3 on S_vv handles the pixels that never vary). It is the best a linear
   function of the visible pixels can do, so it is a demanding baseline.
 
-Claim: the MAE beats the mean image (by more than 5% at 75% masking). Its
-standing against the Gaussian imputation is reported, not claimed: in the
-default run (about 90,000 images seen) the linear imputation is still
-clearly better; --full narrows the gap. The MAE paper trains for 800-1600
-epochs and warns that reconstructions are blurry; the point of MAE is the
-representation, not the pixels.
+Claim: the MAE beats the mean image (by more than 5% at 75% masking;
+measured 0.89 of its error with seeds 0 and 1). Its standing against the
+Gaussian imputation is reported, not claimed, because it depends on the
+budget: in the default run (90,000 images seen) the linear imputation is
+clearly better (the MAE's error is 1.23-1.25 times its error); with --full
+(20 epochs on all 60,000 digits, 1.2 million images seen) the MAE edges
+past it (26.1 against 26.8 per image, seed 0). The MAE paper trains for
+800-1600 epochs and notes that its reconstructions are blurry; the point
+of MAE is the representation, not the pixels.
 
 Then:
 
 * a sweep of the mask ratio (25/50/75/90% of patches hidden), error per
   hidden pixel against both baselines. By default it evaluates the model
-  trained at 75% at every ratio, which shows how specialised it is to the
-  number of visible tokens it saw in training (it is no better than the
-  mean image at the other ratios); ``--full`` also trains one MAE per ratio,
-  as in He et al.'s Figure 5. The claim is the baseline's law: the less
-  is visible, the worse the best linear fill;
+  trained at 75% at every ratio, which shows how specialised a briefly
+  trained model is to the number of visible tokens it saw (by default it is
+  worse than the mean image at 25, 50 and 90%; after --full it beats the
+  mean image at every ratio); ``--full`` also trains one MAE per ratio, as
+  in He et al.'s Figure 5. The claim is the baseline's law: the less is
+  visible, the worse the best linear fill;
 * a linear probe (``SoftmaxClassifier``, no hidden layer, on standardised
   features): the MAE encoder's mean token (64 numbers, nothing hidden),
   raw pixels (784), and the codes of a same-width MLP autoencoder
@@ -186,9 +190,10 @@ def main():
                  "(smallest step, 25 -> 50 -> 75 -> 90%)",
                  min(np.diff(per_pixel["Gaussian imputation"])), gt=0.0)
     best = RATIOS[int(np.argmin(np.divide(per_pixel["MAE"], per_pixel["mean image"])))]
-    lesson.report(f"the 75%-trained MAE is best, relative to the mean image, at {100 * best:.0f}% "
-                  f"hidden: it is specialised to the number of visible tokens it was "
-                  f"trained with")
+    lesson.report(f"relative to the mean image, the 75%-trained MAE does best at "
+                  f"{100 * best:.0f}% hidden; it is worse than the mean image at "
+                  + (", ".join(f"{100 * r:.0f}%" for r in RATIOS
+                               if sweep[r]["MAE"] > sweep[r]["mean image"]) or "no ratio"))
     curves = {f"{k} (trained at 75%)" if k == "MAE" else k: v for k, v in per_pixel.items()}
     if lesson.full:
         trained = []
