@@ -514,7 +514,7 @@ def unreadable(t, monkeypatch_target=Path):
         return real(self)
     Path.read_bytes = deny
     try:
-        data._CACHE.clear()
+        data.mnist._CACHE.clear()
         data.load_mnist("test", data_dir=d)
     finally:
         Path.read_bytes = real

@@ -118,7 +118,7 @@ def test_copy(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
     for name in TEST_FILES:
-        shutil.copy(D._DEFAULT_DATA_DIR / name, folder / name)
+        shutil.copy(D.mnist._DEFAULT_DATA_DIR / name, folder / name)
     return folder
 
 
@@ -202,9 +202,9 @@ def _idx(magic, dims, payload_len=None):
 
 
 def test_parse_idx_valid():
-    arr = D._parse_idx(_idx(2051, (3, 4, 5)), 2051, "fake")
+    arr = D.mnist._parse_idx(_idx(2051, (3, 4, 5)), 2051, "fake")
     assert arr.shape == (3, 4, 5) and arr.dtype == np.uint8
-    assert D._parse_idx(_idx(2049, (7,)), 2049, "fake").shape == (7,)
+    assert D.mnist._parse_idx(_idx(2049, (7,)), 2049, "fake").shape == (7,)
 
 
 @pytest.mark.parametrize(
@@ -219,7 +219,7 @@ def test_parse_idx_valid():
 )
 def test_parse_idx_errors(raw, expected_magic, pattern):
     with pytest.raises(DataError, match=pattern):
-        D._parse_idx(raw, expected_magic, "fake")
+        D.mnist._parse_idx(raw, expected_magic, "fake")
 
 
 # --------------------------------------------------------------------------
