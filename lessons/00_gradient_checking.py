@@ -30,6 +30,7 @@ or 1. Check away from kinks, and know why a check near one "fails".
 Run: python lessons/00_gradient_checking.py
 """
 
+# %%
 import numpy as np
 
 from tinyae.gradcheck import (check_layer, check_model, directional_check, numerical_gradient,
@@ -41,14 +42,17 @@ from tinyae.models import MLPAutoencoder
 lesson = Lesson("00_gradient_checking", __doc__)
 rng = lesson.rng
 
+# %%
 # -- 1. Finite differences from scratch on a function we can differentiate by hand.
 print("\n1. h(x) = x1^2 + 3 x1 x2 at (4, 10); by hand: dh/dx = (2 x1 + 3 x2, 3 x1) = (38, 12)")
 
 
+# %%
 def h_fn(x):
     return x[0] ** 2 + 3 * x[0] * x[1]
 
 
+# %%
 def central_difference(f, x, h):
     """The whole idea in five lines: nudge one coordinate both ways."""
     grad = np.zeros_like(x)
@@ -72,6 +76,7 @@ wrong = np.array([2 * x0[0] + 3 * x0[1], x0[0]])          # forgot the 3 in d/dx
 lesson.claim("a wrong derivative (3 x1 written as x1) is caught: error > 1e-2",
              rel_error(wrong, numeric), gt=1e-2)
 
+# %%
 # -- 2. Why float64: the error as a function of h, in both precisions.
 print("\n2. The U-shaped error: truncation ~ h^2, rounding ~ eps/h")
 hs = np.logspace(-12, -1, 23)
@@ -113,6 +118,7 @@ best_h = hs[int(np.argmin(layer_errors["float64"]))]
 lesson.claim("float64: the best h lies in the middle of the U (log10 h in [-8, -3])",
              np.log10(best_h), within=(-5.5, 2.5))
 
+# %%
 # -- 3. Why a floor: two gradients that are both exactly zero.
 print("\n3. The floor")
 zero = np.zeros(3)
@@ -122,6 +128,7 @@ lesson.report(f"without a floor: 0/0 = {no_floor}; with the floor: {rel_error(ze
 lesson.claim("with a floor, two zero gradients agree (error 0, not NaN)",
              rel_error(zero, zero), within=(0.0, 0.0))
 
+# %%
 # -- 4. Kinks: ReLU at 0.
 print("\n4. What a kink does")
 xk = np.array([0.0, 0.3, -0.3])
@@ -134,6 +141,7 @@ lesson.claim("at the kink the finite difference measures the mean slope 0.5",
 lesson.claim("away from the kink the check passes (error < 1e-9)",
              rel_error(analytic_k[1:], num_k[1:]), lt=1e-9)
 
+# %%
 # -- 5. The library's tool on a layer and on a whole model.
 print("\n5. tinyae.gradcheck on Linear + Sigmoid and on the MLP autoencoder")
 net = Sequential(Linear(8, 5, rng=rng), Sigmoid())
@@ -148,6 +156,7 @@ lesson.claim("MLP autoencoder: every parameter's relative error < 1e-7", rep.wor
 rep_dir = directional_check(model, xm, rng=rng, n_directions=5)
 lesson.claim("MLP autoencoder, 5 random directions: error < 1e-7", rep_dir.worst, lt=1e-7)
 
+# %%
 # -- figure
 from tinyae.plotting import plt  # noqa: E402
 

@@ -36,6 +36,7 @@ The lesson measures:
 Run: ``python lessons/01_linear_ae_vs_pca.py`` (``--epochs``, ``--full``).
 """
 
+# %%
 import time
 
 import numpy as np
@@ -52,6 +53,7 @@ N_CODE = 30
 PCA30_HINTON = 13.87           # Hinton & Salakhutdinov (2006), PCA-30, MNIST test
 
 
+# %%
 def train_linear_ae(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
     """Adam with a cosine learning-rate decay from ``lr`` to 0 over ``epochs``."""
     return fit(model, x, optimizer=Adam(model.params, lr=lr), epochs=epochs,
@@ -61,6 +63,7 @@ def train_linear_ae(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
 
 lesson = Lesson("01_linear_ae_vs_pca", __doc__, epochs=6, full_epochs=20)
 
+# %%
 # ---------------------------------------------------------------- PCA ------
 x_train, _ = load_mnist("train", dtype=np.float32)          # (60000, 784) in [0, 1]
 x_test, _ = load_mnist("test", dtype=np.float32)            # (10000, 784)
@@ -78,6 +81,7 @@ lesson.claim("PCA training error / sum of the discarded eigenvalues",
 lesson.report(f"PCA-{N_CODE} training error {pca_train:.6f}, sum of the "
               f"{784 - N_CODE} discarded eigenvalues {pca.discarded_variance_:.6f}")
 
+# %%
 # ------------------------------------------- linear AE on centred MNIST ----
 mean = pca.mean_.astype(np.float32)
 xc_train, xc_test = x_train - mean, x_test - mean           # centred: no biases needed
@@ -85,6 +89,7 @@ pca_basis = pca.components_.T                               # (784, 30) orthonor
 P = pca.projector()                                         # (784, 784)
 
 
+# %%
 def fit_ae(tied, rng):
     model = LinearAutoencoder(sizes=(784, N_CODE), tied=tied, bias=False, rng=rng,
                               dtype=np.float32)
@@ -146,6 +151,7 @@ lesson.report("PCA within the AE's span recovers the components: |cos| with "
               "components 1-5: " + " ".join(f"{m:.4f}" for m in match[:5])
               + f"; 26-30: " + " ".join(f"{m:.3f}" for m in match[-5:]))
 
+# %%
 # ------------------------------------------------------------ figures ------
 lesson.save(grids({"PCA components (orthonormal, by variance)": pca.components_,
                    "untied AE decoder rows W_d (a skewed basis)": S.T,
@@ -162,6 +168,7 @@ lesson.save(curves({"untied AE (test)": ae_track["test error"],
                        f"PCA-{N_CODE} {pca_test:.2f}": pca_test},
                    title="linear AE training"), "learning_curves")
 
+# %%
 # --------------------------------------------------------- 3-D toy ---------
 toy_rng = np.random.default_rng(lesson.seed + 1)
 normal = np.array([1.0, -2.0, 2.0]) / 3.0                   # the plane's normal

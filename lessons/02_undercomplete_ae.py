@@ -53,6 +53,7 @@ on 2-D codes: PCA-2 0.41, the autoencoder 0.66.
 Run: ``python lessons/02_undercomplete_ae.py`` (``--epochs``, ``--full``).
 """
 
+# %%
 import time
 
 import numpy as np
@@ -73,6 +74,7 @@ EPOCHS_2D = 8
 N_KNN_TEST = 2000              # test codes classified by 5-NN among training codes
 
 
+# %%
 def squared_error(x_hat, x):
     """Squared error per image: (1/N) sum_n ||x_hat_n - x_n||^2, in float64.
 
@@ -82,6 +84,7 @@ def squared_error(x_hat, x):
     return float(np.mean(np.sum(diff * diff, axis=1)))
 
 
+# %%
 def train(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
     """Adam with a cosine learning-rate decay from ``lr`` towards 0 over ``epochs``."""
     return fit(model, x, optimizer=Adam(model.params, lr=lr), epochs=epochs,
@@ -89,6 +92,7 @@ def train(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
                lr_schedule=cosine_decay(lr, epochs), callback=on_epoch)
 
 
+# %%
 def knn_accuracy(z_train, y_train, z_test, y_test, *, k=5, chunk=500):
     """Fraction of test codes whose k nearest training codes vote their label.
 
@@ -108,6 +112,7 @@ def knn_accuracy(z_train, y_train, z_test, y_test, *, k=5, chunk=500):
 
 lesson = Lesson("02_undercomplete_ae", __doc__, epochs=8, full_epochs=40)
 
+# %%
 # ---------------------------------------------------------------- PCA ------
 x_train, y_train = load_mnist("train", dtype=np.float32)    # (60000, 784) in [0, 1]
 x_test, y_test = load_mnist("test", dtype=np.float32)       # (10000, 784)
@@ -119,6 +124,7 @@ lesson.report(f"PCA-{N_CODE} fitted on the 60000 centred training images in "
 lesson.claim(f"PCA-{N_CODE} squared error per test image (Hinton & Salakhutdinov 2006)",
              pca_test, within=(PCA30_HINTON, 0.02))
 
+# %%
 # ------------------------------------------------- 784-512-30 autoencoder ---
 ae = MLPAutoencoder(sizes=(784, 512, N_CODE), activation="relu",
                     code_activation="identity", likelihood="bernoulli", rng=lesson.rng,
@@ -126,6 +132,7 @@ ae = MLPAutoencoder(sizes=(784, 512, N_CODE), activation="relu",
 test_error = []                                             # per epoch
 
 
+# %%
 def track(epoch, history):
     test_error.append(squared_error(ae.reconstruct(x_test), x_test))
 
@@ -147,6 +154,7 @@ lesson.report(f"for reference: Hinton & Salakhutdinov's pretrained 784-1000-500-
               f"({ae_test / DEEP_AE_HINTON:.2f}x theirs)"
               + ("" if lesson.full else "; --full trains longer"))
 
+# %%
 # --------------------------------------------------------- 2-unit codes -----
 def pca2_codes(x):
     """PCA-2 codes, x: (N, 784) -> (N, 2): the first two PCA-30 coordinates."""
@@ -175,6 +183,7 @@ lesson.report(f"5-NN digit accuracy on 2-D codes ({N_KNN_TEST} test digits): "
               f"PCA-2 {acc_pca2:.3f}, AE-2 {acc_ae2:.3f}")
 lesson.claim("5-NN accuracy on 2-D codes, AE-2 minus PCA-2", acc_ae2 - acc_pca2, gt=0.15)
 
+# %%
 # ------------------------------------------------------------ figures ------
 show = x_test[:20]
 lesson.save(grids({"test digits": show,

@@ -62,6 +62,7 @@ Run: ``python lessons/03_denoising_scores.py`` (~10 s); ``--full`` trains
 three times longer on the mixtures and on all 60,000 MNIST images.
 """
 
+# %%
 import numpy as np
 
 from tinyae.corruption import GaussianNoise, MaskingNoise, SaltAndPepper
@@ -84,6 +85,7 @@ MNIST_CORRUPTIONS = {"gaussian": GaussianNoise(0.5), "masking": MaskingNoise(0.5
                      "salt_and_pepper": SaltAndPepper(0.2)}
 
 
+# %%
 def train_score_dae(mixture, sigma, *, epochs, rng):
     """A Gaussian-noise DAE on fresh samples of ``mixture``; returns the model
     holding the averaged weights."""
@@ -99,6 +101,7 @@ def train_score_dae(mixture, sigma, *, epochs, rng):
     return model
 
 
+# %%
 def score_errors(model, mixture, sigma, rng):
     """err against the smoothed and the clean score on y ~ p_sigma, and the
     bias alone (exact smoothed vs clean)."""
@@ -112,6 +115,7 @@ def score_errors(model, mixture, sigma, rng):
             "bias": relative_score_error(s_smooth, s_clean)}
 
 
+# %%
 def one_d(lesson):
     mixture = mixture_1d()
     errors, models = {}, {}
@@ -153,6 +157,7 @@ def one_d(lesson):
         title=f"1-D mixture, sigma = {MAIN_SIGMA}"), "score_1d")
 
 
+# %%
 def two_d(lesson):
     mixture, sigma = mixture_2d(), MAIN_SIGMA
     model = train_score_dae(mixture, sigma, epochs=lesson.epochs, rng=lesson.rng)
@@ -172,6 +177,7 @@ def two_d(lesson):
         title=f"2-D mixture, sigma = {sigma}: contours of p_sigma"), "score_field_2d")
 
 
+# %%
 def mnist(lesson):
     rng = lesson.rng
     x_train, _ = load_mnist("train", dtype=np.float32)
@@ -196,6 +202,7 @@ def mnist(lesson):
                            "denoised": denoised[:20]}, rows=2), f"mnist_{name}")
 
 
+# %%
 def main():
     lesson = Lesson("03_denoising_scores", __doc__, epochs=20, full_epochs=60)
     one_d(lesson)
@@ -204,5 +211,6 @@ def main():
     lesson.finish()
 
 
+# %%
 if __name__ == "__main__":
     main()

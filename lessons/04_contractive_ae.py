@@ -64,6 +64,7 @@ Run: ``python lessons/04_contractive_ae.py`` (~15 s);
 ``--full`` trains on all of MNIST for 20 epochs.
 """
 
+# %%
 import time
 
 import numpy as np
@@ -84,6 +85,7 @@ ROLL_SCALE, ROLL_HIDDEN, ROLL_LAM, ROLL_EPOCHS = 8.0, 128, 3.0, 60
 TOP_K = 10
 
 
+# %%
 # --------------------------------------------------------------------------
 # Jacobian diagnostics for any one-layer sigmoid encoder (AE, DAE, CAE alike)
 # --------------------------------------------------------------------------
@@ -94,6 +96,7 @@ def spectra(model, x, chunk=50):
                            for i in range(0, len(x), chunk)])
 
 
+# %%
 def contraction_ratios(model, x, radii, rng):
     """Mean over x of ||f(x + r u) - f(x)|| / r, u a random unit direction: (R,)."""
     h0 = model.encode(x)
@@ -106,12 +109,14 @@ def contraction_ratios(model, x, radii, rng):
     return np.array(out)
 
 
+# %%
 def train(model, x, *, epochs, lr, batch_size, rng, progress):
     fit(model, x, optimizer=Adam(model.params, lr=lr), epochs=epochs,
         batch_size=batch_size, rng=rng, progress=progress)
     return model
 
 
+# %%
 # --------------------------------------------------------------------------
 # MNIST
 # --------------------------------------------------------------------------
@@ -205,6 +210,7 @@ def mnist_part(lesson):
                   f"penalty from the code, {t_brute / t_full:.0f}x with its full gradient")
 
 
+# %%
 def _brute_force_penalty(model, x, h=1e-2):
     """lam * mean ||J||_F^2 from a central-difference Jacobian, column by column:
     2 n_in encoder passes (float32, so a large step; for timing only)."""
@@ -218,6 +224,7 @@ def _brute_force_penalty(model, x, h=1e-2):
     return model.lam * total / x.shape[0]
 
 
+# %%
 # --------------------------------------------------------------------------
 # Swiss roll
 # --------------------------------------------------------------------------
@@ -269,6 +276,7 @@ def roll_part(lesson):
         for name, v in v_min.items()}, colour=t[show], scale=0.45), "swiss_roll_directions")
 
 
+# %%
 def main():
     lesson = Lesson("04_contractive_ae", __doc__, epochs=5, full_epochs=20)
     mnist_part(lesson)
@@ -276,5 +284,6 @@ def main():
     lesson.finish()
 
 
+# %%
 if __name__ == "__main__":
     main()

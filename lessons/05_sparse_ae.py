@@ -49,6 +49,7 @@ Run: ``python lessons/05_sparse_ae.py`` (~15 s); ``--full`` trains on
 all of MNIST for 15 epochs.
 """
 
+# %%
 import time
 
 import numpy as np
@@ -70,6 +71,7 @@ CONFIGS = {
 }
 
 
+# %%
 def main():
     lesson = Lesson("05_sparse_ae", __doc__, epochs=5, full_epochs=15)
     rng = lesson.rng
@@ -112,5 +114,6 @@ def main():
     lesson.finish()
 
 
+# %%
 if __name__ == "__main__":
     main()

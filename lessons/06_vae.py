@@ -43,6 +43,7 @@ Run: python lessons/06_vae.py            (5 epochs, < 60 s)
      python lessons/06_vae.py --epochs 10  (the published 10-epoch figure)
 """
 
+# %%
 import time
 
 import numpy as np
@@ -66,12 +67,14 @@ x_train, _ = load_mnist("train", dtype=DTYPE)
 x_test, y_test = load_mnist("test", dtype=DTYPE)
 
 
+# %%
 def test_loss(model, seed):
     """The PyTorch example's number: sum over the test set of (BCE summed over
     pixels + KL) with one eps per image, divided by 10,000 = -mean ELBO."""
     return float(-model.elbo(x_test, rng=np.random.default_rng(seed)).mean())
 
 
+# %%
 # -- 1. The reference model ----------------------------------------------------
 print(f"\n1. VAE 784-400-20 (ReLU, Bernoulli), Adam lr 1e-3, batch 128, "
       f"{lesson.epochs} epochs, backend {backend.get_backend()}, float32")
@@ -80,6 +83,7 @@ model = VAE(sizes=(784, 400, 20), activation="relu", likelihood="bernoulli",
 track = []
 
 
+# %%
 def after_epoch(epoch, history):
     track.append(test_loss(model, [lesson.seed, 1000 + epoch]))
     lesson.report(f"epoch {epoch:2d}: train loss {history['loss'][-1]:7.2f} "
@@ -103,6 +107,7 @@ if lesson.epochs >= 2:
     lesson.claim("test loss falls with training: epoch 1 minus last epoch (nats)",
                  track[0] - track[-1], gt=0.0)
 
+# %%
 # -- 2. Reparameterisation vs score-function gradients ---------------------------
 print("\n2. Gradient of E_q[log p(x|z)] w.r.t. the encoder outputs mu, logvar: "
       "single-sample estimators")
@@ -150,6 +155,7 @@ lesson.report(f"mean gradients agree: |z| max {np.abs(zscore).max():.2f}, "
 lesson.claim("same mean: mean z^2 of (reparam - REINFORCE) / standard error (320 "
              "coordinates; 1 if both unbiased)", np.mean(zscore**2), within=(1.0, 0.35))
 
+# %%
 # -- 3. Bounds on log p(x), and what the 20 dimensions do ------------------------
 print("\n3. ELBO <= L_k <= log p(x) on 500 test images; KL per latent dimension")
 xb = x_test[:500]
@@ -165,6 +171,7 @@ n_active, activity = model.active_units(x_test)
 lesson.report(f"active units (Cov_x E_q[z_d] > 0.01): {n_active} of 20; KL per dim "
               f"from {kl_dim.min():.3f} to {kl_dim.max():.2f}, total {kl_dim.sum():.2f}")
 
+# %%
 # -- 4. Pictures of the 20-latent model ---------------------------------------
 print("\n4. Samples, reconstructions, interpolations, KL per dimension, curves")
 fig_rng = np.random.default_rng(lesson.seed + 7)
@@ -189,6 +196,7 @@ lesson.save(estimator_variances({k: var[k] for k in estimators},
                                 title="gradient of E_q[log p(x|z)] w.r.t. (mu, logvar)"),
             "estimator_variance")
 
+# %%
 # -- 5. A 2-latent model: the manifold and the codes -----------------------------
 print("\n5. VAE 784-400-2: the decoded latent grid and the test codes by digit")
 start = time.perf_counter()

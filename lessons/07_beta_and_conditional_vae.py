@@ -58,6 +58,7 @@ Run: python lessons/07_beta_and_conditional_vae.py          (~30 s)
          60,000 training images; 10 epochs for every model)
 """
 
+# %%
 import time
 
 import numpy as np
@@ -84,6 +85,7 @@ N_PER_LABEL, N_SHOWN = 100, 12         # CVAE samples classified per label / dra
 CVAE_BETA = 2.0                        # see the docstring: fewer prior draws off-class
 
 
+# %%
 def extra_flags(parser):
     parser.add_argument("--cvae-latent", type=int, default=2,
                         help="latent size of the conditional VAE (default 2; try 16)")
@@ -99,11 +101,13 @@ x_test, y_test = load_mnist("test", dtype=DTYPE)
 n_sweep = x_train.shape[0] if lesson.full else N_SWEEP
 
 
+# %%
 def onehot(labels):
     """labels: (n,) ints in [0, 10) -> (n, 10) one-hot rows in DTYPE."""
     return np.eye(10, dtype=DTYPE)[labels]
 
 
+# %%
 # -- 1. The beta sweep: rate against distortion ---------------------------------
 print(f"\n1. beta-VAE 784-{HIDDEN[0]}-{LATENT} (ReLU, Bernoulli), Adam lr {LR:g}, "
       f"batch {BATCH}, "
@@ -145,6 +149,7 @@ lesson.save(rate_distortion(rates, distortions, BETAS,
                                   f"rate against distortion"), "rate_distortion")
 lesson.save(active_units_vs_beta(BETAS, active, latent=LATENT), "active_units")
 
+# %%
 # -- 2. A classifier trained on real digits: the judge ---------------------------
 print("\n2. SoftmaxClassifier 784-256-10 (ReLU) on the 60,000 real training digits, "
       f"Adam lr 1e-3, batch 128, {label_epochs} epochs")
@@ -156,6 +161,7 @@ acc = judge.accuracy(x_test, y_test)
 lesson.report(f"{time.perf_counter() - start:.1f} s")
 lesson.claim("classifier accuracy on the 10,000 real test digits", acc, gt=0.95)
 
+# %%
 # -- 3. The conditional VAE: does it write the digit it is asked for? -------------
 print(f"\n3. ConditionalVAE 784-{HIDDEN[0]}-{cvae_latent} with one-hot labels (n_cond=10), "
       f"beta {CVAE_BETA:g}, Adam lr {LR:g}, batch {BATCH}, on the 60,000 training digits, "

@@ -39,6 +39,7 @@ Run: python lessons/08_stacked_and_outliers.py   [--full: all 60000 digits,
 more epochs]
 """
 
+# %%
 import numpy as np
 
 from tinyae.corruption import MaskingNoise, SaltAndPepper
@@ -65,6 +66,7 @@ x_train, y_train = x_all[idx], y_all[idx]                   # (N_TRAIN, 784), (N
 x_test, y_test = load_mnist("test", dtype=DTYPE)            # (10000, 784), (10000,)
 lesson.report(f"{N_TRAIN} training digits, {x_test.shape[0]} test digits, float32")
 
+# %%
 # -- 1. Greedy layer-wise pretraining, then fine-tuning ----------------------
 print(f"\n1. Stacked denoising autoencoder {SIZES}, sigmoid units, masking noise 25%")
 sae = StackedAutoencoder(sizes=SIZES, activation="sigmoid", corruption=MaskingNoise(0.25),
@@ -97,6 +99,7 @@ lesson.save(image_grid(W0[:, :64].T, rows=8, vmin=None, vmax=None,
 lesson.save(grids({"test digits": x_test[:12], "reconstructions": sae.reconstruct(x_test[:12])},
                   rows=2), "reconstructions")
 
+# %%
 # -- 2. Codes vs raw pixels vs random projections, same classifier -----------
 print("\n2. The same softmax classifier on three representations")
 width = SIZES[-1]
@@ -123,6 +126,7 @@ lesson.claim(f"{width} learned codes come within 3 points of all 784 pixels "
 lesson.save(bars(accuracy, ylabel="test accuracy (softmax classifier)",
                  title="what a linear read-out finds"), "accuracy")
 
+# %%
 # -- 3. Outlier detection by reconstruction error ----------------------------
 print("\n3. Outlier score = squared reconstruction error; clean vs foreign inputs")
 clean = x_test[:N_OUTLIER]                                 # negatives: held-out digits

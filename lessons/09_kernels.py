@@ -44,6 +44,7 @@ generous bounds.
 Run: python lessons/09_kernels.py
 """
 
+# %%
 import numba
 import numpy as np
 
@@ -62,6 +63,7 @@ lesson = Lesson("09_kernels", __doc__)
 rng = lesson.rng
 
 
+# %%
 # -- 1. Where a step's time goes ------------------------------------------------
 print("\n1. One training step of the ae config (float32, batch 128), by part")
 x_all = load_mnist("train", dtype=np.float32)[0][:128 * 40]
@@ -85,6 +87,7 @@ best = {}
 stream = iter(batches * 100)
 
 
+# %%
 def keep_best(key, seconds):
     best[key] = min(best.get(key, np.inf), seconds)
 
@@ -131,6 +134,7 @@ lesson.claim("step time, NumPy reference / Numba kernels",
 lesson.claim("Adam step time, NumPy / fused kernel",
              parts["numpy"]["Adam"] / parts["numba"]["Adam"], gt=2.0)
 
+# %%
 # -- 2. Why fusion helps: passes over memory -------------------------------------
 print("\n2. Memory passes: Adam and bias + sigmoid on 784 x 512 float32 arrays")
 shape = (784, 512)
@@ -167,10 +171,12 @@ lesson.save(fig, "fusion")
 lesson.claim("Adam in memory passes, NumPy / fused", t_np_adam / t_fu_adam, gt=2.0)
 
 
+# %%
 # -- 3. Three matrix multiplies ---------------------------------------------------
 print(f"\n3. Naive triple loop, tiled loop and BLAS (float32, {lesson.threads} BLAS thread(s))")
 
 
+# %%
 @numba.njit(cache=True)
 def naive_matmul(A, B):
     """C = A B by the definition: C[i, j] = sum_p A[i, p] B[p, j]."""
@@ -186,6 +192,7 @@ def naive_matmul(A, B):
     return C
 
 
+# %%
 @numba.njit(cache=True)
 def tiled_matmul(A, B):
     """C = A B in 64 x 64 tiles; the inner loop runs along a row of B and C.

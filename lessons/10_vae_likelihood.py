@@ -52,6 +52,7 @@ float32; evaluation in float32 with the logsumexp accumulated in float64.
 Run: python lessons/10_vae_likelihood.py [--full]
 """
 
+# %%
 import time
 
 import numpy as np
@@ -73,6 +74,7 @@ EVALS = {"default": (200, (1, 5, 50, 500, 5000)),
          "full": (1000, (1, 5, 50, 500, 5000))}
 
 
+# %%
 def extra(parser):
     parser.add_argument("--eval", choices=sorted(EVALS), default=None,
                         help="evaluation size (default: 'default', with --full: 'full')")
@@ -89,6 +91,7 @@ x_eval = binarize_dynamic(x_test[:1000], np.random.default_rng(TEST_BINARIZE_SEE
 lesson.report(f"evaluation: '{eval_name}', first {n_eval} test images (binarised once with "
               f"default_rng({TEST_BINARIZE_SEED})), k in {ks}; {lesson.epochs} epochs")
 
+# %%
 # -- 1. Train the IWAE paper's one-stochastic-layer VAE on dynamically binarised MNIST.
 print("\n1. Training 784-200-200-50 (tanh), Bernoulli decoder, fresh binarisation each batch")
 model = VAE(sizes=(784, 200, 200, 50), activation="tanh",
@@ -103,6 +106,7 @@ history = fit(model, x_train, optimizer=Adam(model.params, lr=1e-3), epochs=less
                   f"{h['val_loss'][-1]:.2f} ({h['seconds'][-1]:.1f} s)"))
 lesson.report(f"training took {time.perf_counter() - start:.1f} s")
 
+# %%
 # -- 2. Bounds on the evaluation images.
 print(f"\n2. Bounds on log p(x): -ELBO and -L_k, k = {', '.join(map(str, ks))}")
 start = time.perf_counter()
@@ -133,6 +137,7 @@ else:
     lesson.report(f"(the 96-102 nats claim needs 10 epochs and the full evaluation, i.e. "
                   f"--full; this run: {lesson.epochs} epochs, '{eval_name}' evaluation)")
 
+# %%
 # -- 3. Figures.
 refs = {f"Burda et al. 2016, 3,280 passes: {BURDA_VAE_NLL}": BURDA_VAE_NLL}
 lesson.save(bound_vs_k(list(ks), [neg_L[k] for k in ks], neg_elbo=neg_elbo,

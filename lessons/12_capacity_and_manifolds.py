@@ -76,7 +76,13 @@ usually quoted on scikit-learn's 8x8 digits are PCA-2 T(5) 0.83 and 5-NN
 check this t-SNE on Gaussian clusters with a known answer instead).
 
 Run: ``python lessons/12_capacity_and_manifolds.py`` (~30 s of CPU);
-``--full`` trains longer and embeds 3,000 digits with 1,000 t-SNE steps.
+``--full`` grows the swiss roll longer and embeds 3,000 digits with 1,000
+t-SNE steps. Section 1 keeps its budget (600 steps): trained ten times
+longer at the same learning rate, the copier drifted *away* from the
+identity off the digits' span (measured: AUC 0.90 on the rectangles, and an
+error on uniform noise 3.5 times the noise's energy: the encoder weights
+from the border pixels, 0 in every training digit, never receive a gradient,
+and what they feed into the code is amplified as the rest trains).
 """
 
 # %%
@@ -131,8 +137,7 @@ def identity_trap(lesson):
     rng = lesson.rng
     x_all, _ = load_mnist("train", dtype=DTYPE)
     x_test, _ = load_mnist("test", dtype=DTYPE)
-    n_train = 20_000 if lesson.full else 5_000
-    x_train = x_all[rng.permutation(len(x_all))[:n_train]]
+    x_train = x_all[rng.permutation(len(x_all))[:5_000]]      # the same with --full
     sets = {"test digits": x_test[:N_OUT],
             "rectangles": rectangle_outlines(N_OUT, rng=rng, dtype=DTYPE),
             "uniform noise": rng.random((N_OUT, 784)).astype(DTYPE)}
@@ -291,7 +296,7 @@ def tsne_of_codes(lesson):
 
 # %%
 def main():
-    lesson = Lesson("12_capacity_and_manifolds", __doc__, epochs=6, full_epochs=15)
+    lesson = Lesson("12_capacity_and_manifolds", __doc__, epochs=6)   # section 1 only
     print("\n1. Capacity and the identity trap")
     identity_trap(lesson)
     print("\n2. Unrolling the swiss roll")

@@ -573,7 +573,7 @@ bad("threads: set_threads(-1)", lambda t: threads.set_threads(-1), ValueError,
 # corruption, penalties, metrics, scores, layers, PCA: found by trying
 # ============================================================================
 
-from tinyae import corruption, penalties, scores  # noqa: E402
+from tinyae import corruption, penalties, scores, tsne  # noqa: E402
 from tinyae.models import PCA  # noqa: E402
 
 bad("corruption: GaussianNoise(-1)", lambda t: corruption.GaussianNoise(-1), ValueError,
@@ -623,6 +623,11 @@ bad("data: ring n=0", lambda t: data.ring(0, rng=rng()), ValueError,
     r"n must be a positive integer, got 0")
 bad("data: two_moons noise=-1", lambda t: data.two_moons(10, rng=rng(), noise=-1), ValueError,
     r"noise must be a finite number >= 0, got -1")
+bad("tsne: 0 points", lambda t: tsne.conditional_probabilities(
+    np.zeros((0, 3)), 5.0), ValueError, r"x has 0 rows \(shape \(0, 3\)\)")
+bad("tsne: perplexity above n - 1", lambda t: tsne.conditional_probabilities(
+    xs(10, 3), 30.0), ValueError,
+    r"perplexity must lie in \(1, n - 1\) = \(1, 9\) for n = 10 points .* got 30.0")
 bad("data: mixture with a negative weight",
     lambda t: data.GaussianMixture([-0.5, 1.5], [[0.0], [1.0]], [[[1.0]], [[1.0]]]),
     ValueError, r"weights must all be finite and > 0, got \[-0.5, 1.5\]")
@@ -748,6 +753,70 @@ bad("MLP (mse) float32: 1e19 inputs would make the loss infinite",
 bad("MLP: inputs of 1e200 with a separate target in [0, 1]",
     lambda t: ae().loss_and_grad(np.full((3, D), 1e200), target=xs(3)), ValueError,
     r"x is too large: it holds values up to 1e\+200", backends=True)
+SMALL_CONV = {"encoder": [("conv", 2, 3, {"padding": 1}), "relu", ("maxpool", 2)],
+              "decoder": [("convT", 1, 4, {"stride": 2, "padding": 1})]}
+SMALL_CONV_VAE = {"encoder": [("conv", 2, 3, {"padding": 1}), "relu"],
+                  "decoder": [("linear", 18), "relu", ("reshape", 2, 3, 3),
+                              ("convT", 1, 4, {"stride": 2, "padding": 1})]}
+
+
+def conv_models():
+    from tinyae.models import ConvAutoencoder, ConvVAE
+    return {
+        "ConvAutoencoder": lambda **kw: ConvAutoencoder(**SMALL_CONV, input_shape=(1, 6, 6),
+                                                        rng=rng(), **kw),
+        "ConvVAE": lambda **kw: ConvVAE(**SMALL_CONV_VAE, n_code=2, input_shape=(1, 6, 6),
+                                        rng=rng(), **kw),
+    }
+
+
+def images(n=4, seed=1):
+    return rng(seed).uniform(0.05, 0.95, size=(n, 1, 6, 6))
+
+
+for name, make in conv_models().items():
+    bad(f"{name}: pixels 0..255 (Bernoulli support)",
+        lambda t, m=make: m().loss_and_grad(255 * images(), rng=rng()), ValueError,
+        r"x must lie in \[0, 1\] for likelihood='bernoulli', got values in .*divide by 255",
+        backends=True)
+    bad(f"{name} loss: 0 rows", lambda t, m=make: m().loss(np.zeros((0, 1, 6, 6)), rng=rng()),
+        ValueError, r"x has 0 rows \(shape \(0, 1, 6, 6\)\)", backends=True)
+    bad(f"{name} loss_and_grad: 0 flat rows",
+        lambda t, m=make: m().loss_and_grad(np.zeros((0, 36)), rng=rng()),
+        ValueError, r"x has 0 rows \(shape \(0, 36\)\)", backends=True)
+    bad(f"{name} encode: 0 rows", lambda t, m=make: m().encode(np.zeros((0, 1, 6, 6))),
+        ValueError, r"x has 0 rows", backends=True)
+    bad(f"{name} fit: 0 rows",
+        lambda t, m=make: fit_ae(model=m(), data=np.zeros((0, 36))), ValueError,
+        r"data has 0 rows")
+    bad(f"{name} (mse): 1e200 inputs",
+        lambda t, m=make: m(likelihood="mse").loss_and_grad(np.full((2, 1, 6, 6), 1e200),
+                                                            rng=rng()),
+        ValueError, r"x is too large: it holds values up to 1e\+200 .* row of 36 float64",
+        backends=True)
+bad("ConvAutoencoder: target with fewer rows than x",
+    lambda t: conv_models()["ConvAutoencoder"]().loss_and_grad(images(4), target=images(2)),
+    ValueError, r"target and x must have the same shape, got \(2, 1, 6, 6\) and \(4, 1, 6, 6\)",
+    backends=True)
+
+
+def mae(**kw):
+    from tinyae.models import MAE
+    return MAE(image_shape=(1, 4, 4), patch=2, dim=4, n_heads=1, decoder_dim=4,
+               decoder_heads=1, rng=rng(), **kw)
+
+
+bad("MAE: 1e200 inputs", lambda t: mae().loss_and_grad(np.full((2, 1, 4, 4), 1e200), rng=rng()),
+    ValueError, r"x is too large: it holds values up to 1e\+200 .* row of 16 float64",
+    backends=True)
+bad("MAE: 0 rows", lambda t: mae().loss_and_grad(np.zeros((0, 1, 4, 4)), rng=rng()),
+    ValueError, r"x has 0 rows \(shape \(0, 1, 4, 4\)\)", backends=True)
+bad("MAE encode: 0 rows", lambda t: mae().encode(np.zeros((0, 1, 4, 4))),
+    ValueError, r"x has 0 rows", backends=True)
+bad("MAE: mask_ratio=1.5", lambda t: mae(mask_ratio=1.5), ValueError,
+    r"mask_ratio .*1.5")
+
+
 def clf():
     from tinyae.models import SoftmaxClassifier
     return SoftmaxClassifier(n_in=D, n_classes=3, rng=rng())

@@ -18,7 +18,7 @@ from tinyae import backend, functional, kernels
 from tinyae.functional import conv as F
 from tinyae.gradcheck import check_arrays
 
-REL_TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-12}
+REL_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 DTYPES = [np.float32, np.float64]
 
 #: name -> (x shape, channels out, kernel, stride, padding). Conv-like geometries.
@@ -128,6 +128,17 @@ def _assert_twins(got, ref, dtype):
 def test_kernel_matches_reference(op, case, dtype):
     args, dout = _op_args(op, case, dtype)
     _assert_twins(_run(kernels, op, args, dout), _run(functional, op, args, dout), dtype)
+
+
+def test_twin_comparison_catches_a_near_miss():
+    """One element of a twin's dW off by 1e-11 relative fails the check."""
+    args, dout = _op_args("conv2d_backward", "ordinary", np.float64)
+    ref = _run(functional, "conv2d_backward", args, dout)
+    got = tuple(a.copy() for a in ref)
+    got[1].flat[5] += 1e-11 * np.abs(ref[1]).max()
+    with pytest.raises(AssertionError):
+        _assert_twins(got, ref, np.float64)
+    _assert_twins(tuple(a.copy() for a in ref), ref, np.float64)
 
 
 @pytest.mark.parametrize("op", [op for op in CONV_OPS if op.endswith("_backward")])

@@ -17,7 +17,7 @@ SMALL = {"encoder": [("conv", 2, 3, {"padding": 1}), "relu", ("maxpool", 2)],
 
 def test_the_books_cnn_has_a_64x3x3_code_and_46529_parameters(rng):
     model = ConvAutoencoder(**PML_BOOK_CNN, rng=rng, dtype=np.float32)
-    assert model.code_shape == (64, 3, 3) and model.code_size == 576
+    assert model.code_shape == (64, 3, 3) and model.n_code == 576
     # conv 1->16, 16->32, 32->64 and convT 64->32, 32->16, 16->1, all 3x3, with biases
     by_hand = (16 * 9 + 16) + (32 * 16 * 9 + 32) + (64 * 32 * 9 + 64) \
         + (64 * 32 * 9 + 32) + (32 * 16 * 9 + 16) + (16 * 9 + 1)
@@ -120,13 +120,13 @@ def test_input_errors(rng):
         model.loss(np.zeros((2, 6, 6)))
     with pytest.raises(ValueError, match=r"\[0, 1\] for likelihood='bernoulli'"):
         model.loss(np.full((2, 36), 2.0))
-    with pytest.raises(ValueError, match="noise was given but this model has no corruption"):
+    with pytest.raises(ValueError, match="noise was given but this autoencoder has no corruption"):
         model.loss(np.zeros((2, 36)), noise=np.zeros((2, 36)))
 
 
 @pytest.mark.parametrize("decoder", list(CONV_VAE_DECODERS))
 def test_conv_vae(decoder, rng):
-    model = ConvVAE(encoder=CONV_VAE_ENCODER, decoder=CONV_VAE_DECODERS[decoder], latent=4,
+    model = ConvVAE(encoder=CONV_VAE_ENCODER, decoder=CONV_VAE_DECODERS[decoder], n_code=4,
                     rng=rng, dtype=np.float32)
     x = rng.uniform(0, 1, (5, 784)).astype(np.float32)
     eps = rng.standard_normal((5, 4)).astype(np.float32)
@@ -141,3 +141,38 @@ def test_conv_vae(decoder, rng):
     history = fit(model, x, optimizer=Adam(model.params, lr=1e-3), epochs=3, batch_size=5,
                   rng=rng, progress=False)
     assert history["loss"][-1] < history["loss"][0]
+
+
+def test_overlap_maps_by_hand():
+    from tinyae.models.conv import overlap_map
+    assert sorted(set(overlap_map(3, 2).ravel())) == [1.0, 2.0, 4.0]
+    assert sorted(set(overlap_map(5, 2).ravel())) == [4.0, 6.0, 9.0]
+    assert set(overlap_map(4, 2).ravel()) == {4.0}
+    assert set(overlap_map(3, 2, mode="upsample").ravel()) == {9.0}
+    assert set(overlap_map(3, 3).ravel()) == {1.0}              # kernel = stride: a tiling
+    with pytest.raises(ValueError, match="kernel must be a positive integer, got 0"):
+        overlap_map(0, 2)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        overlap_map(3, 2, mode="bilinear")
+    with pytest.raises(ValueError, match="size 2 is too small"):
+        overlap_map(5, 2, size=2)
+
+
+def test_checkerboard_power():
+    from tinyae.models.conv import checkerboard_power
+    i, j = np.indices((8, 6))
+    board = (-1.0) ** (i + j)
+    assert checkerboard_power(board[None]) == pytest.approx(1.0, rel=1e-12)
+    stripes = (-1.0) ** i + 5.0                                  # the mean does not count
+    assert checkerboard_power(stripes[None, None]) == pytest.approx(1.0, rel=1e-12)
+    i, j = np.indices((28, 28))
+    board = (-1.0) ** (i + j)
+    smooth = np.exp(-((i - 13.5) ** 2 + (j - 13.5) ** 2) / 20.0)    # a blob: no period 2
+    assert checkerboard_power(smooth[None]) < 1e-6
+    mixed = smooth + 0.5 * board
+    share = 0.25 * board.size / np.sum((mixed - mixed.mean()) ** 2)
+    assert checkerboard_power(mixed[None]) == pytest.approx(share, rel=0.05)
+    noise = np.random.default_rng(0).random((400, 28, 28))
+    assert checkerboard_power(noise) == pytest.approx(3 / 784, rel=0.1)
+    with pytest.raises(ValueError, match="even height and width"):
+        checkerboard_power(np.zeros((1, 7, 8)))

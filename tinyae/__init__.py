@@ -11,6 +11,9 @@ Modules (one idea each):
   fitting loop, saving and loading without pickle;
 * ``imputation`` — exact baselines for hidden pixels (the mean, the
   conditional-Gaussian fill in closed form);
+* ``retrieval``, ``compression`` — what codes are for: search (rankings,
+  precision@k, mAP, hash baselines) and a Huffman coder with quantisation
+  and deep compression (pruning, weight sharing);
 * ``plotting`` — figures (the only module that imports matplotlib).
 """
 

@@ -93,6 +93,14 @@ def check_fraction(value, name):
     return float(value)
 
 
+def check_open_fraction(value, name):
+    """A number strictly between 0 and 1 (a target rate, a mixing weight)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
 def check_rng(rng, name="rng"):
     if not isinstance(rng, np.random.Generator):
         raise TypeError(

@@ -53,6 +53,10 @@ OP_FAMILIES = {
         "masked_mse_loss",
     ),
     "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
+    "hashing": ("pack_bits", "hamming_distance", "hamming_rank"),
+    "sparse_coding": ("soft_threshold_forward", "soft_threshold_backward",
+                      "ista_step_forward", "ista_step_backward"),
+    "vq": ("vq_nearest", "vq_code_stats"),
 }
 
 #: Every op name, in family order.

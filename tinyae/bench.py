@@ -510,8 +510,8 @@ def format_table(rows, na=TORCH_NA):
     return "\n".join(lines)
 
 
-def _parse(argv):
-    p = argparse.ArgumentParser(prog="python -m tinyae.bench", description=__doc__,
+def _parse(argv, prog="python -m tinyae.bench"):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=arg_positive_int, default=os.cpu_count() or 1,
                    help="threads for OpenBLAS, PyTorch and Numba (default: all cores)")
@@ -563,11 +563,11 @@ def _unwritable(path):
     return None
 
 
-def run(argv=None, out=None):
+def run(argv=None, out=None, prog="python -m tinyae.bench"):
     """Run the benchmark from command-line arguments (``out``: a text file,
     default sys.stdout); returns the result dict (rows, memory, settings)."""
     out = out or sys.stdout
-    args = _parse(argv)
+    args = _parse(argv, prog)
     if get_backend() != "numba":
         print(f"note: backend is {get_backend()!r}; benchmarking the NumPy reference",
               file=out)

@@ -14,7 +14,7 @@ x: (batch, features) in every method; the output has x's shape and dtype.
 
 import numpy as np
 
-from ._validation import check_fraction, check_nonneg_float, check_rng
+from ._validation import check_array, check_fraction, check_nonneg_float, check_rng
 from .backend import ops
 
 
@@ -97,6 +97,26 @@ class SaltAndPepper(Corruption):
 
     def __repr__(self):
         return f"SaltAndPepper(fraction={self.fraction})"
+
+
+def corrupt(corruption, x, noise=None, rng=None):
+    """The input a model sees: x itself when ``corruption`` is None, else
+    ``corruption.apply(x, noise)`` with ``noise`` (shaped like x) as given
+    or drawn from ``rng``. The one place models check that pair (noise
+    without a corruption, or neither noise nor rng, is an error)."""
+    if corruption is None:
+        if noise is not None:
+            raise ValueError("noise was given but this autoencoder has no "
+                             "corruption (corruption=None)")
+        return x
+    if noise is None:
+        if rng is None:
+            raise ValueError("rng must be a numpy Generator when noise is not given "
+                             "(the corruption is random)")
+        noise = corruption.sample(x, check_rng(rng))
+    else:
+        check_array(noise, "noise", ndim=x.ndim, shape=x.shape)
+    return corruption.apply(x, noise)
 
 
 #: Registry: corruption name -> class (constructed with its one parameter).

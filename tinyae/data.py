@@ -708,3 +708,48 @@ def _iter_batches(arrays, n, batch_size, order, drop_last):
         else:
             idx = order[start:end]
             yield tuple(a[idx] for a in arrays)
+
+
+# --------------------------------------------------------------------------
+# Image patches (sparse coding, lesson 16)
+# --------------------------------------------------------------------------
+
+def random_patches(images, *, size, n, rng, side=28, min_ink=0.0):
+    """``n`` random ``size`` x ``size`` patches from square images.
+
+    images: (N, side*side) flattened (e.g. MNIST rows) -> (n, size*size),
+    same dtype. Each patch comes from a random image at a random position;
+    with ``min_ink`` > 0 only patches whose mean pixel value is at least
+    ``min_ink`` are kept (MNIST is mostly background: a blank patch teaches
+    a dictionary nothing), drawing until n are found.
+    """
+    images = np.asarray(images)
+    if images.ndim != 2 or images.shape[1] != side * side:
+        raise ValueError(f"images must have shape (N, {side * side}), got {images.shape}")
+    size = check_positive_int(size, "size")
+    n = check_positive_int(n, "n")
+    check_rng(rng)
+    if size > side:
+        raise ValueError(f"size must be at most side={side}, got {size}")
+    if not 0.0 <= min_ink < 1.0:
+        raise ValueError(f"min_ink must be in [0, 1), got {min_ink!r}")
+    square = images.reshape(-1, side, side)                    # (N, side, side)
+    out, found = np.empty((n, size * size), images.dtype), 0
+    for _ in range(1000):
+        if found == n:
+            break
+        m = 2 * (n - found)
+        which = rng.integers(0, square.shape[0], m)
+        r, c = rng.integers(0, side - size + 1, (2, m))
+        rows = r[:, None] + np.arange(size)                     # (m, size)
+        cols = c[:, None] + np.arange(size)
+        patches = square[which[:, None, None], rows[:, :, None], cols[:, None, :]]
+        patches = patches.reshape(m, size * size)              # (m, size*size)
+        keep = patches[patches.mean(axis=1) >= min_ink][:n - found]
+        out[found:found + len(keep)] = keep
+        found += len(keep)
+    else:
+        if found < n:
+            raise ValueError(f"found only {found} of n={n} patches with mean >= "
+                             f"min_ink={min_ink!r} in 1000 rounds; lower min_ink")
+    return out

@@ -16,11 +16,26 @@ whether the library still reproduces the literature.
 
 Figures go to ``lessons/figures/<lesson name>/`` (or ``$TINYAE_FIGURES/<name>``,
 or ``--figures DIR``).
+
+Lessons as notebooks
+--------------------
+Every lesson is also a notebook: it is written in jupytext's percent format
+(the module docstring first, then a ``# %%`` line before each top-level
+block: the imports, each function, each section, the ``if __name__ ==
+"__main__":`` block), so ``python lessons/NN_topic.py`` runs it as a script
+and jupytext (``tinyae notebooks DIR``) opens it as a notebook. Inside a
+notebook kernel the command line belongs to the kernel (``ipykernel_launcher
+-f kernel.json``), so ``Lesson`` ignores ``sys.argv`` there and reads its
+flags from the environment variable ``TINYAE_LESSON_ARGS`` instead (for
+example ``"--full --seed 1"``; empty: the defaults), and ``finish()`` does
+not exit the kernel: it returns when every claim holds and raises
+``ClaimsFailed`` otherwise.
 """
 
 import argparse
 import math
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -43,6 +58,35 @@ DEFAULT_THREADS = 1
 
 FIGURES_ENV = "TINYAE_FIGURES"
 DEFAULT_FIGURES = Path(__file__).resolve().parent.parent / "lessons" / "figures"
+
+#: Lesson flags inside a notebook kernel, whose own argv is not the lesson's.
+NOTEBOOK_ARGS_ENV = "TINYAE_LESSON_ARGS"
+
+
+class ClaimsFailed(AssertionError):
+    """Raised by ``Lesson.finish`` in a notebook when a claim failed."""
+
+
+def in_notebook():
+    """True inside a Jupyter kernel, whose argv (``ipykernel_launcher -f
+    kernel.json``) is not a lesson's flags."""
+    argv0 = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if argv0.startswith("ipykernel_launcher"):
+        return True
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def lesson_argv(argv=None):
+    """The flags a lesson parses: ``argv`` if given; in a notebook kernel
+    the words of $TINYAE_LESSON_ARGS; otherwise None (argparse reads
+    sys.argv)."""
+    if argv is not None:
+        return list(argv)
+    if in_notebook():
+        return shlex.split(os.environ.get(NOTEBOOK_ARGS_ENV, ""))
+    return None
 
 
 def threads_from_env():
@@ -77,6 +121,13 @@ class Lesson:
                                 + (f", --full: {full_epochs})" if full_epochs else ")"))
             parser.add_argument("--full", action="store_true",
                                 help="the longer, more faithful run")
+        else:
+            # accepted so that `tinyae lessons --full` (or --epochs) can pass
+            # the flag to every lesson; this lesson says it has no use for it
+            parser.add_argument("--epochs", type=arg_positive_int, default=None,
+                                help="accepted for uniformity: this lesson does not train")
+            parser.add_argument("--full", action="store_true",
+                                help="accepted for uniformity: this lesson has one run only")
         parser.add_argument("--seed", type=arg_nonneg_int, default=0,
                             help="random seed (default 0)")
         parser.add_argument("--figures", default=None, help="folder for the PNG figures")
@@ -86,9 +137,13 @@ class Lesson:
                                  f"{DEFAULT_THREADS})")
         if extra is not None:
             extra(parser)
-        self.args = parser.parse_args(argv)
+        self.notebook = in_notebook() and argv is None
+        self.args = parser.parse_args(lesson_argv(argv))
         self.name = name
         self.full = bool(getattr(self.args, "full", False))
+        if epochs is None and (self.full or self.args.epochs is not None):
+            print(f"note: {name} has a single run and trains nothing for epochs; "
+                  f"--full and --epochs change nothing")
         if epochs is not None:
             if self.args.epochs is not None:
                 self.epochs = self.args.epochs
@@ -150,13 +205,21 @@ class Lesson:
         print(f"   {text}", flush=True)
 
     def finish(self):
-        """Print the summary and exit: 0 if every claim held, 1 otherwise."""
+        """Print the summary and exit: 0 if every claim held, 1 otherwise.
+
+        In a notebook kernel it does not exit: it returns if every claim
+        held and raises ``ClaimsFailed`` otherwise.
+        """
         failed = [c for c in self.claims if not c[3]]
         seconds = time.perf_counter() - self._start
         print(f"== {self.name}: {len(self.claims) - len(failed)}/{len(self.claims)} "
               f"claims hold ({seconds:.1f} s)")
         for text, value, bound, _ in failed:
             print(f"   failed: {text}: {value:.6g}, expected {bound}")
+        if self.notebook:
+            if failed or not self.claims:
+                raise ClaimsFailed(f"{len(failed)} of {len(self.claims)} claims failed")
+            return
         sys.exit(1 if failed or not self.claims else 0)
 
 
@@ -178,31 +241,70 @@ def find_lessons(folder=None):
         f"run from the repository root or pass --lessons DIR")
 
 
-def main(argv=None):
+def select_lessons(scripts, only):
+    """The scripts named by ``only`` (numbers such as 2 or 02, full stems
+    such as 02_undercomplete_ae, or topics such as undercomplete_ae), in
+    the order given. A name matches exactly (2 is lesson 02, not 12); a name
+    that matches no lesson is an error naming every such name."""
+    def matches(script, name):
+        return name in (script.stem, script.stem[3:]) or (
+            name.isdigit() and int(name) == int(script.stem[:2]))
+
+    unknown = [o for o in only if not any(matches(s, o) for s in scripts)]
+    if unknown:
+        raise ValueError(f"no lesson matches {', '.join(map(repr, unknown))}; the lessons "
+                         f"are {', '.join(s.stem for s in scripts)}")
+    return [next(s for s in scripts if matches(s, o)) for o in only]
+
+
+#: Lesson flags the runner accepts and passes on to every lesson it runs.
+PASSED_FLAGS = (
+    ("--full", dict(action="store_true", help="the longer, more faithful runs")),
+    ("--epochs", dict(type=arg_positive_int, help="training epochs (lessons that train)")),
+    ("--seed", dict(type=arg_nonneg_int, help="random seed (default 0)")),
+    ("--threads", dict(type=arg_positive_int, help="BLAS/Numba threads")),
+    ("--progress", dict(action="store_true", help="show progress bars")),
+    ("--figures", dict(help="folder for the PNG figures")),
+)
+
+
+def main(argv=None, prog="python -m tinyae.lesson"):
     import subprocess
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = []
+    if "--" in argv:                                   # lesson-specific flags after --
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
     parser = argparse.ArgumentParser(
-        prog="python -m tinyae.lesson",
-        description="Run the lessons in order with their default settings and "
-                    "summarise every claim. Exits non-zero if any claim fails.")
+        prog=prog,
+        description="Run the lessons in order and summarise every claim. Exits "
+                    "non-zero if any claim fails. The flags below are passed to every "
+                    "lesson; anything after -- too (e.g. -- --k 5000).")
     parser.add_argument("only", nargs="*",
                         help="lesson numbers or names to run (default: all)")
     parser.add_argument("--lessons", default=None, help="folder holding the lessons")
+    for flag, kwargs in PASSED_FLAGS:
+        parser.add_argument(flag, **kwargs)
     args = parser.parse_args(argv)
-    scripts = find_lessons(args.lessons)
-    if args.only:
-        def matches(script, o):
-            return script.stem.startswith(o) or o in script.stem
-        unknown = [o for o in args.only if not any(matches(s, o) for s in scripts)]
-        if unknown:
-            parser.error(f"no lesson matches {', '.join(map(repr, unknown))}; the lessons "
-                         f"are {', '.join(s.stem for s in scripts)}")
-        scripts = [s for s in scripts if any(matches(s, o) for o in args.only)]
+    try:
+        scripts = find_lessons(args.lessons)
+        if args.only:
+            scripts = select_lessons(scripts, args.only)
+    except (ValueError, FileNotFoundError) as e:
+        parser.error(str(e))
+    passed = []
+    for flag, kwargs in PASSED_FLAGS:
+        value = getattr(args, flag[2:])
+        if kwargs.get("action") == "store_true":
+            passed += [flag] if value else []
+        elif value is not None:
+            passed += [flag, str(value)]
     rows = []
     for script in scripts:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen([sys.executable, str(script), *passed, *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         claims = []
         for line in proc.stdout:
             print(line, end="", flush=True)
@@ -212,8 +314,8 @@ def main(argv=None):
         rows.append((script.stem, code, sum(claims), len(claims),
                      time.perf_counter() - start))
     print("\nlesson                             claims   seconds  result")
-    for stem, code, passed, total, seconds in rows:
-        print(f"{stem:<34s} {passed:>3d}/{total:<3d} {seconds:8.1f}  "
+    for stem, code, passed_claims, total, seconds in rows:
+        print(f"{stem:<34s} {passed_claims:>3d}/{total:<3d} {seconds:8.1f}  "
               f"{'ok' if code == 0 else 'FAILED'}")
     failed = [r for r in rows if r[1] != 0]
     return 1 if failed else 0

@@ -188,6 +188,33 @@ def check_holds(optimizer, params, name="model.params"):
         f"{type(optimizer).__name__}(model.params, ...)")
 
 
+class OptimizerWrapper:
+    """Used in place of an optimiser: runs the wrapped ``optimizer``'s step,
+    then ``after_step()`` (a subclass's extra work: a parameter average, a
+    codebook's moving averages). ``params`` and ``lr`` are the wrapped
+    optimiser's, read and set through here (so ``fit(lr_schedule=...)``
+    reaches it)."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        self.params = optimizer.params
+
+    @property
+    def lr(self):
+        return self.optimizer.lr
+
+    @lr.setter
+    def lr(self, value):
+        self.optimizer.lr = value
+
+    def step(self, grads):
+        self.optimizer.step(grads)
+        self.after_step()
+
+    def after_step(self):
+        raise NotImplementedError
+
+
 def cosine_decay(lr, epochs, *, floor=1e-3):
     """Learning-rate schedule ``epoch -> lr`` for ``fit(lr_schedule=...)``.
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ._validation import (check_array, check_positive_float, check_positive_int,
                           check_rng, check_same_shape)
+from .optim import OptimizerWrapper
 from .train import fit
 
 
@@ -100,7 +101,7 @@ def fit_fresh(model, sample, *, optimizer, epochs, n_per_epoch, batch_size, rng,
     return losses
 
 
-class ParameterAverage:
+class ParameterAverage(OptimizerWrapper):
     """Exponential moving average of the parameters an optimiser updates.
 
     Wraps ``optimizer`` (anything with ``params`` and ``step(grads)``, e.g.
@@ -116,25 +117,14 @@ class ParameterAverage:
     """
 
     def __init__(self, optimizer, *, decay=0.999):
-        self.optimizer = optimizer
-        self.params = optimizer.params
+        super().__init__(optimizer)
         if not isinstance(decay, (int, float)) or not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
         self.decay = float(decay)
         self.avg = {k: np.zeros_like(p, dtype=np.float64) for k, p in self.params.items()}
         self.t = 0
 
-    @property
-    def lr(self):
-        """The wrapped optimiser's learning rate (read and set through here)."""
-        return self.optimizer.lr
-
-    @lr.setter
-    def lr(self, value):
-        self.optimizer.lr = value
-
-    def step(self, grads):
-        self.optimizer.step(grads)
+    def after_step(self):
         self.t += 1
         for k, p in self.params.items():
             a = self.avg[k]

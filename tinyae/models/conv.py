@@ -15,11 +15,11 @@ a tuple ``(kind, *args)`` optionally ending in a dict of keywords:
 Input channels are never written: each layer is built for the shape the
 previous one produces (worked out on a one-example batch of zeros). So the
 PML book's CNN autoencoder (Murphy, *Probabilistic Machine Learning*, 2022,
-section 20.3.1, after Geron's notebook) is ``PML_BOOK_CNN`` below: three
+section 20.3.1) is ``PML_BOOK_CNN`` below: three
 3x3 "same" convolutions (16, 32, 64 channels) each followed by 2x2 max
 pooling, 28 -> 14 -> 7 -> 3, a (64, 3, 3) code of 576 numbers; the decoder
 mirrors it with three stride-2 transposed convolutions, 3 -> 7 -> 14 -> 28.
-(The book uses SELU units; tinyae has ReLU, used here.)
+(The hidden units here are ReLUs.)
 
 Inputs
 ------
@@ -41,14 +41,15 @@ reparameterisation gradient). The convolution gradients are in
 import numpy as np
 
 from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
-                           check_positive_int, check_rng)
+                           check_positive_int, check_rng, check_same_shape)
 from ..backend import ops
-from ..corruption import Corruption
+from ..corruption import corrupt
 from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Flatten,
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
-from ..losses import RECONSTRUCTION
+from ..losses import RECONSTRUCTION, check_support
 from .base import Model, batched
+from .mlp import check_corruption
 
 #: The PML book's CNN autoencoder for MNIST (section 20.3.1): a (64, 3, 3) code.
 PML_BOOK_CNN = {
@@ -142,9 +143,8 @@ class _ImageModel(Model):
         """x: (N, *input_shape) or (N, D) -> (N, *input_shape) (a view)."""
         flat = isinstance(x, np.ndarray) and x.ndim == 2
         self._check_x(x, self.n_in if flat else self.input_shape, name)
-        if self.likelihood == "bernoulli" and x.size and (x.min() < 0 or x.max() > 1):
-            raise ValueError(f"{name} must lie in [0, 1] for likelihood='bernoulli', got "
-                             f"values in [{x.min():.4g}, {x.max():.4g}]")
+        if x.size:
+            check_support(x, self.likelihood, name)       # as MLPAutoencoder
         return x.reshape(x.shape[0], *self.input_shape)
 
     def _check_spec_end(self, out_shape):
@@ -173,8 +173,9 @@ class ConvAutoencoder(_ImageModel):
     (logits for ``likelihood="bernoulli"``, values for the squared error).
     corruption: None or a ``tinyae.corruption.Corruption`` (a convolutional
     denoising autoencoder: the loss reconstructs clean x from the corrupted
-    input, as ``DenoisingAutoencoder``). ``ConvAutoencoder(**PML_BOOK_CNN,
-    rng=rng)`` is the PML book's model.
+    input, as ``MLPAutoencoder(corruption=...)``). ``ConvAutoencoder(
+    **PML_BOOK_CNN, rng=rng)`` is the PML book's model. ``code_shape`` is the
+    shape of one code, ``n_code`` the number of values in it.
 
     Parameter names: ``encoder.<i>.W``, ``decoder.<i>.b``... (i = index in
     the spec). Loss: sum over pixels, mean over the batch.
@@ -185,15 +186,12 @@ class ConvAutoencoder(_ImageModel):
         super().__init__()
         self._init_common(input_shape, likelihood, init, dtype)
         check_rng(rng)
-        if corruption is not None and not isinstance(corruption, Corruption):
-            raise TypeError(f"corruption must be None or a tinyae.corruption.Corruption, "
-                            f"e.g. MaskingNoise(0.25), got {corruption!r}")
-        self.corruption = corruption
+        self.corruption = check_corruption(corruption)
         kw = dict(rng=rng, init=init, dtype=self.dtype)
         self.encoder, self.code_shape = build(encoder, self.input_shape, name="encoder", **kw)
         self.decoder, out_shape = build(decoder, self.code_shape, name="decoder", **kw)
         self._check_spec_end(out_shape)
-        self.code_size = int(np.prod(self.code_shape))
+        self.n_code = int(np.prod(self.code_shape))
         self.modules = {"encoder": self.encoder, "decoder": self.decoder}
 
     # -- inference ---------------------------------------------------------
@@ -211,13 +209,26 @@ class ConvAutoencoder(_ImageModel):
         return self.decode(self.encode(x)).reshape(x.shape)
 
     # -- training ----------------------------------------------------------
+    def _inputs(self, x, target, noise, rng):
+        """(input, target) as images: x corrupted by ``noise`` (shaped like
+        x as given, drawn from ``rng`` unless given) when the model has a
+        corruption (``tinyae.corruption.corrupt``), and the clean x unless
+        ``target`` is given."""
+        x4 = self._images(x)
+        if target is None:
+            target = x4
+        else:
+            check_same_shape(target, "target", x, "x")
+            target = self._images(target, "target")
+        return corrupt(self.corruption, x, noise, rng).reshape(x4.shape), target
+
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
-        """Reconstruction loss of ``target`` (default: x) from x, corrupted
-        first if the model has a corruption (by ``noise`` shaped like x if
-        given, else drawn from ``rng``). Returns (loss, grads)."""
-        x4, target = self._inputs(x, target, noise, rng)
+        """Reconstruction loss of ``target`` (default: the clean x) from x,
+        corrupted first if the model has a corruption; see ``Model``.
+        x, target, noise: (N, *input_shape) or (N, D)."""
+        x_in, target = self._inputs(x, target, noise, rng)
         self.zero_grad()
-        out = self.decoder.forward(self.encoder.forward(x4))    # (N, *input_shape)
+        out = self.decoder.forward(self.encoder.forward(x_in))  # (N, *input_shape)
         recon, dout = self._recon_loss(out, target)
         self.encoder.backward(self.decoder.backward(dout), need_dx=False)
         self.last_stats = {"recon": recon}
@@ -225,37 +236,18 @@ class ConvAutoencoder(_ImageModel):
 
     def loss(self, x, *, target=None, noise=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
-        x4, target = self._inputs(x, target, noise, rng)
-        recon, _ = self._recon_loss(self.decoder.forward(self.encoder.forward(x4)), target)
+        x_in, target = self._inputs(x, target, noise, rng)
+        recon, _ = self._recon_loss(self.decoder.forward(self.encoder.forward(x_in)), target)
         self.last_stats = {"recon": recon}
         return recon
-
-    def _inputs(self, x, target, noise, rng):
-        """(input, target) as images: x corrupted by ``noise`` (drawn from
-        ``rng`` unless given) when the model has a corruption."""
-        x4 = self._images(x)
-        target = x4 if target is None else self._images(target, "target")
-        if self.corruption is not None:
-            if noise is None:
-                if rng is None:
-                    raise ValueError("rng must be a numpy Generator when noise is not "
-                                     "given (the corruption is random)")
-                noise = self.corruption.sample(x4, check_rng(rng))
-            else:
-                check_array(noise, "noise", ndim=x.ndim, shape=x.shape)
-                noise = noise.reshape(x4.shape)
-            x4 = self.corruption.apply(x4, noise)
-        elif noise is not None:
-            raise ValueError("noise was given but this model has no corruption")
-        return x4, target
 
 
 class ConvVAE(_ImageModel):
     """A variational autoencoder with convolutional encoder and decoder.
 
     encoder: spec from ``input_shape`` to features, flattened and sent to
-    two linear heads, mu and logvar (``latent`` each); decoder: spec from
-    (latent,) back to ``input_shape`` -- e.g. ("linear", 64*7*7), "relu",
+    two linear heads, mu and logvar (``n_code`` each); decoder: spec from
+    (n_code,) back to ``input_shape`` -- e.g. ("linear", 64*7*7), "relu",
     ("reshape", 64, 7, 7), then transposed convolutions, or upsample + conv
     (see ``CONV_VAE_DECODERS``). Loss ``recon + beta * KL`` in nats per
     example with z = mu + exp(logvar / 2) eps (``ops.reparameterize_kl``;
@@ -263,35 +255,35 @@ class ConvVAE(_ImageModel):
     ``encoder_mu.W``, ``encoder_logvar.W``, ``decoder.<i>.W``.
     """
 
-    def __init__(self, *, encoder, decoder, latent, rng, input_shape=(1, 28, 28),
+    def __init__(self, *, encoder, decoder, n_code, rng, input_shape=(1, 28, 28),
                  likelihood="bernoulli", beta=1.0, init="glorot", dtype=np.float64):
         super().__init__()
         self._init_common(input_shape, likelihood, init, dtype)
-        self.latent = check_positive_int(latent, "latent")
+        self.n_code = check_positive_int(n_code, "n_code")
         self.beta = check_nonneg_float(beta, "beta")
         check_rng(rng)
         kw = dict(rng=rng, init=init, dtype=self.dtype)
         body, feat = build(list(encoder) + ["flatten"], self.input_shape, name="encoder", **kw)
         self.encoder = body
-        self.mu_head = Linear(feat[0], self.latent, **kw)
-        self.logvar_head = Linear(feat[0], self.latent, **kw)
-        self.decoder, out_shape = build(decoder, (self.latent,), name="decoder", **kw)
+        self.encoder_mu = Linear(feat[0], self.n_code, **kw)
+        self.encoder_logvar = Linear(feat[0], self.n_code, **kw)
+        self.decoder, out_shape = build(decoder, (self.n_code,), name="decoder", **kw)
         self._check_spec_end(out_shape)
-        self.modules = {"encoder": self.encoder, "encoder_mu": self.mu_head,
-                        "encoder_logvar": self.logvar_head, "decoder": self.decoder}
+        self.modules = {"encoder": self.encoder, "encoder_mu": self.encoder_mu,
+                        "encoder_logvar": self.encoder_logvar, "decoder": self.decoder}
 
     def _heads(self, x4):
         h = self.encoder.forward(x4)                             # (N, features)
-        return self.mu_head.forward(h), self.logvar_head.forward(h)
+        return self.encoder_mu.forward(h), self.encoder_logvar.forward(h)
 
     def encode(self, x):
-        """x -> (mu, logvar) of q(z | x), each (N, latent)."""
+        """x -> (mu, logvar) of q(z | x), each (N, n_code)."""
         both = batched(lambda b: np.concatenate(self._heads(b), axis=1), self._images(x))
-        return both[:, :self.latent], both[:, self.latent:]
+        return both[:, :self.n_code], both[:, self.n_code:]
 
     def decode(self, z):
-        """z: (N, latent) -> mean of p(x | z), (N, *input_shape)."""
-        self._check_x(z, self.latent, "z")
+        """z: (N, n_code) -> mean of p(x | z), (N, *input_shape)."""
+        self._check_x(z, self.n_code, "z")
         return self._mean(batched(self.decoder.forward, z))
 
     def reconstruct(self, x):
@@ -301,24 +293,33 @@ class ConvVAE(_ImageModel):
     def sample(self, n, *, rng):
         """n draws z ~ N(0, I) decoded to means: (n, *input_shape)."""
         n = check_positive_int(n, "n")
-        return self.decode(check_rng(rng).standard_normal((n, self.latent), dtype=self.dtype))
+        return self.decode(check_rng(rng).standard_normal((n, self.n_code), dtype=self.dtype))
+
+    def _eps(self, eps, rng, n):
+        """eps as given (checked, (n, n_code)) or drawn from rng."""
+        if eps is None:
+            if rng is None:
+                raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
+                                 "z = mu + sigma * eps")
+            return check_rng(rng).standard_normal((n, self.n_code), dtype=self.dtype)
+        return check_array(eps, "eps", shape=(n, self.n_code), dtype=self.dtype)
 
     def loss_and_grad(self, x, *, eps=None, rng=None):
         """Negative ELBO (beta-weighted) of the batch and its gradients.
 
-        eps: (N, latent) standard-normal draws (for a deterministic check),
+        eps: (N, n_code) standard-normal draws (for a deterministic check),
         else drawn from ``rng``. ``last_stats`` = {"recon", "kl"}.
         """
         x4 = self._images(x)
         eps = self._eps(eps, rng, x4.shape[0])
         self.zero_grad()
-        mu, logvar = self._heads(x4)                             # (N, latent) each
+        mu, logvar = self._heads(x4)                             # (N, n_code) each
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         out = self.decoder.forward(z)                            # (N, *input_shape)
         recon, dout = self._recon_loss(out, x4)
         dmu, dlogvar = ops.reparameterize_kl_backward(self.decoder.backward(dout),
                                                       rep_cache, self.beta)
-        dh = self.mu_head.backward(dmu) + self.logvar_head.backward(dlogvar)
+        dh = self.encoder_mu.backward(dmu) + self.encoder_logvar.backward(dlogvar)
         self.encoder.backward(dh, need_dx=False)
         self.last_stats = {"recon": recon, "kl": kl}
         return recon + self.beta * kl, self.grads
@@ -332,15 +333,6 @@ class ConvVAE(_ImageModel):
         recon, _ = self._recon_loss(self.decoder.forward(z), x4)
         self.last_stats = {"recon": recon, "kl": kl}
         return recon + self.beta * kl
-
-    def _eps(self, eps, rng, n):
-        """eps: (n, latent), checked, or drawn from ``rng``."""
-        if eps is None:
-            if rng is None:
-                raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
-                                 "z = mu + sigma * eps")
-            return check_rng(rng).standard_normal((n, self.latent), dtype=self.dtype)
-        return check_array(eps, "eps", shape=(n, self.latent), dtype=self.dtype)
 
 
 #: Two decoders for a 28x28 ConvVAE: transposed convolutions, or nearest

@@ -38,6 +38,7 @@ from ..functional.transformer import (PATCH_NORM_EPS, normalize_patches,
                                       random_token_permutation, split_tokens)
 from ..layers import (INITS, POS_EMBEDS, Layer, LayerNorm, Linear, PatchEmbed,
                       PositionalEmbedding, Sequential, TransformerBlock)
+from ..losses import check_support
 from .base import Model, batched
 
 
@@ -179,7 +180,7 @@ class MAE(Model):
     # -- training ----------------------------------------------------------------
     def _forward(self, x, rng, mask):
         """Forward pass: (loss, dpred, mask, ids_keep); sets ``last_stats``."""
-        x = self._check_x(x, self.image_shape)
+        x = check_support(self._check_x(x, self.image_shape), "mse")      # squared error
         mask, ids_keep = self._mask_and_ids(x, rng, mask)
         pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
         loss, dpred = ops.masked_mse_loss(pred, self._target(x), mask)

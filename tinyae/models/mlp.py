@@ -10,10 +10,9 @@ which is what makes the DAE cheap (and why it is a setting, not a class).
 
 import numpy as np
 
-from .._validation import (check_array, check_choice, check_dtype, check_rng,
-                           check_same_shape, check_sizes)
+from .._validation import check_choice, check_dtype, check_rng, check_same_shape, check_sizes
 from ..backend import ops
-from ..corruption import Corruption
+from ..corruption import Corruption, corrupt
 from ..layers import ACTIVATIONS, INITS, Linear, Sequential, TiedLinear
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_scale, check_support
@@ -124,20 +123,7 @@ class MLPAutoencoder(Model):
             check_scale(x, "x")
             target_name = "target"
         check_support(target, self.likelihood, target_name)
-        if self.corruption is None:
-            if noise is not None:
-                raise ValueError("noise was given but this autoencoder has no "
-                                 "corruption (corruption=None)")
-            return x, target
-        if noise is None:
-            if rng is None:
-                raise ValueError(
-                    "rng must be a numpy Generator when noise is not given "
-                    "(the corruption is random)")
-            noise = self.corruption.sample(x, check_rng(rng))
-        else:
-            check_array(noise, "noise", shape=x.shape)
-        return self.corruption.apply(x, noise), target
+        return corrupt(self.corruption, x, noise, rng), target
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean ``x``) from

@@ -18,7 +18,7 @@ becoming the identity, and each unit tends to learn a localised feature
 import numpy as np
 
 from ..penalties import CODE_PENALTIES, _kl, _l1
-from .._validation import check_choice, check_nonneg_float
+from .._validation import check_choice, check_nonneg_float, check_open_fraction
 from .mlp import MLPAutoencoder
 
 #: Penalty name -> (unvalidated core, hyperparameter names it reads).
@@ -45,10 +45,7 @@ class SparseAutoencoder(MLPAutoencoder):
         if penalty == "kl" and code_activation != "sigmoid":
             raise ValueError(f"penalty='kl' needs code_activation='sigmoid' (codes in "
                              f"(0, 1)), got code_activation={code_activation!r}")
-        rho = float(rho)
-        if not 0.0 < rho < 1.0:
-            raise ValueError(f"rho must be a number in (0, 1), got {rho!r}")
-        self.rho = rho
+        self.rho = check_open_fraction(rho, "rho")
         self.beta = check_nonneg_float(beta, "beta")
         self.lam = check_nonneg_float(lam, "lam")
         super().__init__(sizes=sizes, rng=rng, activation=activation,

@@ -13,9 +13,9 @@ def overlap_maps(named_maps, *, title=None):
     fig, axes = plt.subplots(1, k, figsize=(2.8 * k, 3.0), squeeze=False)
     for ax, (label, m) in zip(axes[0], named_maps.items()):
         m = m[:6, :6]                                   # a corner shows the period
-        ax.imshow(m, cmap="viridis", vmin=0, vmax=m.max())
+        ax.imshow(m, cmap="Blues", vmin=0, vmax=1.5 * m.max())
         for (i, j), v in np.ndenumerate(m):
-            ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=7, color="w")
+            ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=7, color="k")
         ax.set_title(f"{label}\nmax/min {m.max() / m.min():.3g}", fontsize=9)
         ax.set_axis_off()
     if title:

@@ -34,4 +34,13 @@ def layer_case(make_layer, shape=(4, 5)):
 
 
 # One line per family (each module registers its cases on import).
-from . import dense, autoencoders, vae, conv, transformer, tsne  # noqa: E402,F401
+from . import dense  # noqa: E402,F401
+from . import autoencoders  # noqa: E402,F401
+from . import vae  # noqa: E402,F401
+from . import conv  # noqa: E402,F401
+from . import transformer  # noqa: E402,F401
+from . import tsne  # noqa: E402,F401
+from . import hashing  # noqa: E402,F401
+from . import energy  # noqa: E402,F401
+from . import sparse_coding  # noqa: E402,F401
+from . import vq  # noqa: E402,F401

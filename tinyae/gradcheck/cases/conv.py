@@ -151,7 +151,7 @@ def _register_models():
             model = ConvVAE(
                 encoder=[("conv", 2, 3, {"stride": 2, "padding": 1}), "tanh",
                          ("avgpool", 3, {"stride": 2, "padding": 1})],
-                decoder=decoder, latent=2, input_shape=(1, 6, 6), rng=rng)
+                decoder=decoder, n_code=2, input_shape=(1, 6, 6), rng=rng)
             x = rng.uniform(0.05, 0.95, size=(3, 1, 6, 6))
             # h = 1e-5: the loss is ~25 nats, so h = 1e-6 leaves rounding
             # errors of ~1e-9 against gradients of ~1e-2

@@ -1,0 +1,288 @@
+"""Stochastic decoders: a mean network AND a variance network.
+
+The VAE tutorial's Gaussian decoder (Doersch, 2016; Kingma and Welling,
+2014, appendix C.2) is
+
+    p(x | z) = N(x; mu(z), diag exp(s(z))),
+
+with the log-variance s(z) an output of the network like the mean, not one
+learned constant: the model can say "this pixel is certain here, uncertain
+there". One trunk h = trunk(z) feeds two linear heads,
+
+    mu = h W_mu + b_mu,     raw = h W_s + b_s,     s = floor(raw),
+
+and the loss per example is the Gaussian NLL summed over features,
+``functional.gaussian_nll_loss(mu, s, x)`` (its docstring has dL/dmu and
+dL/ds; the per-element log-variance is exactly what it takes).
+
+The pathology, and the floor
+----------------------------
+On a feature that is (nearly) constant in the data, e.g. MNIST's border
+pixels (always 0), the mean network can hit the value exactly; then the NLL
+of that feature, 0.5 (log 2 pi + s + r^2 / exp(s)) with r = 0, decreases
+without bound as s -> -inf. The likelihood is unbounded: training drives
+the log-variance of such features down forever and the reported NLL runs
+away to -inf, saying nothing about the model. The fix used here is a floor
+on the variance, v >= var_floor, written smoothly so it stays differentiable:
+
+    s = l + softplus(raw - l),   l = log(var_floor),
+    ds/draw = sigmoid(raw - l)                       (in (0, 1)),
+
+so s > l always and s ~ raw when raw >> l. ``var_floor=None`` (the default)
+leaves s = raw, unbounded, to show the pathology.
+
+Two models share this decoder (``GaussianNet``):
+
+* ``VarianceNetworkVAE``: a VAE (encoder, reparameterisation and KL as in
+  ``models.vae``) whose decoder is the Gaussian net of z;
+* ``GaussianDenoiser``: a denoising autoencoder whose output is a Gaussian
+  reconstruction distribution p(x | x_tilde) of the clean x given the
+  corrupted x_tilde = x + sigma e; the Markov chain of a generative
+  stochastic network samples from it (``tinyae.generative.gsn_chain``).
+"""
+
+import numbers
+
+import numpy as np
+
+from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
+                           check_rng, check_sizes)
+from ..backend import ops
+from ..distributions import log_normal
+from ..functional import gaussian_kl, sigmoid, softplus
+from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
+from .base import Model, batched
+
+
+def _check_floor(var_floor):
+    if var_floor is None:
+        return None
+    if isinstance(var_floor, bool) or not isinstance(var_floor, numbers.Real) \
+            or not np.isfinite(var_floor) or var_floor <= 0:
+        raise ValueError(f"var_floor must be None (no floor) or a finite number > 0, "
+                         f"got {var_floor!r}")
+    return float(var_floor)
+
+
+class GaussianNet:
+    """u -> (mu, s): a trunk of dense layers and two linear heads (mean and
+    log-variance, the latter floored when ``var_floor`` is set; module
+    docstring). Not a Layer (two outputs): the owning model registers
+    ``trunk``, ``mean`` and ``logvar`` as its modules (``modules(prefix)``
+    names them ``prefix``, ``prefix_mean``, ``prefix_logvar``).
+
+    forward(u): (n, n_u) -> (mu, s), each (n, n_out).
+    backward(dmu, ds, need_du): adds the parameter gradients, returns du or None.
+    """
+
+    def __init__(self, sizes, n_out, *, activation, var_floor, rng, init, dtype):
+        kw = dict(rng=rng, init=init, dtype=dtype)
+        self.trunk = dense_stack(sizes, activation, final_activation=True, **kw)
+        self.mean = Linear(sizes[-1], n_out, **kw)
+        self.logvar = Linear(sizes[-1], n_out, **kw)
+        self.var_floor = var_floor
+        self._log_floor = None if var_floor is None else np.log(var_floor)
+
+    def modules(self, prefix):
+        return {prefix: self.trunk, f"{prefix}_mean": self.mean,
+                f"{prefix}_logvar": self.logvar}
+
+    def forward(self, u):
+        """u: (n, n_u) -> (mu, s), each (n, n_out); keeps the caches for backward."""
+        h = self.trunk.forward(u)                              # (n, hidden)
+        mu, raw = self.mean.forward(h), self.logvar.forward(h)
+        if self._log_floor is None:
+            self._raw = None
+            return mu, raw
+        self._raw = raw
+        return mu, self._log_floor + softplus(raw - self._log_floor)
+
+    def backward(self, dmu, ds, need_du=True):
+        if self._raw is not None:                              # through the floor
+            ds = ds * sigmoid(self._raw - self._log_floor)
+        dh = self.mean.backward(dmu) + self.logvar.backward(ds)
+        return self.trunk.backward(dh, need_dx=need_du)
+
+    def predict(self, u):
+        """(mu, s) for many rows, in chunks (no gradients kept)."""
+        both = batched(lambda b: np.concatenate(self.forward(b), axis=1), u)
+        k = both.shape[1] // 2
+        return both[:, :k], both[:, k:]
+
+
+class VarianceNetworkVAE(Model):
+    """A VAE whose Gaussian decoder has a mean network and a variance network.
+
+    Encoder (as ``models.VAE``): sizes = (n_in, hidden..., n_code), hidden
+    layers ``activation``, then the mu and logvar heads; z = mu + exp(logvar
+    / 2) eps. Decoder: ``GaussianNet`` n_code -> decoder_hidden... ->
+    (mean, log-variance), each n_in. Loss: NLL(x | z) + beta KL(q || N(0, I))
+    in nats per example; ``last_stats``: ``recon``, ``kl`` and ``min_logvar``
+    (the smallest decoder log-variance in the batch: the one the pathology
+    drives to -inf).
+
+    Hyperparameters (keyword-only): sizes (at least one hidden width), rng,
+    activation, decoder_hidden (default: the hidden widths reversed; at
+    least one), beta, var_floor (None: unbounded variance; a number > 0:
+    v >= var_floor), init, dtype. Modules (and attributes): ``encoder``,
+    ``encoder_mu``, ``encoder_logvar``, ``decoder``, ``decoder_mean``,
+    ``decoder_logvar``.
+    """
+
+    def __init__(self, *, sizes, rng, activation="relu", decoder_hidden=None, beta=1.0,
+                 var_floor=None, init="glorot", dtype=np.float64):
+        super().__init__()
+        self.sizes = check_sizes(sizes, min_len=3)
+        self.n_in, self.hidden, self.n_code = self.sizes[0], self.sizes[1:-1], self.sizes[-1]
+        self.decoder_hidden = (tuple(reversed(self.hidden)) if decoder_hidden is None
+                               else check_sizes(decoder_hidden, "decoder_hidden", min_len=1))
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
+        self.beta = check_nonneg_float(beta, "beta")
+        self.var_floor = _check_floor(var_floor)
+        check_rng(rng)
+        self.init = check_choice(init, "init", INITS)
+        self.dtype = check_dtype(dtype)
+        kw = dict(rng=rng, init=init, dtype=self.dtype)
+        self.encoder = dense_stack(self.sizes[:-1], activation, final_activation=True, **kw)
+        self.encoder_mu = Linear(self.hidden[-1], self.n_code, **kw)
+        self.encoder_logvar = Linear(self.hidden[-1], self.n_code, **kw)
+        self.net = GaussianNet((self.n_code,) + self.decoder_hidden, self.n_in,
+                               activation=activation, var_floor=self.var_floor, **kw)
+        self.decoder, self.decoder_mean, self.decoder_logvar = (
+            self.net.trunk, self.net.mean, self.net.logvar)
+        self.modules = {"encoder": self.encoder, "encoder_mu": self.encoder_mu,
+                        "encoder_logvar": self.encoder_logvar, **self.net.modules("decoder")}
+
+    def _heads(self, x):
+        h = self.encoder.forward(x)
+        return self.encoder_mu.forward(h), self.encoder_logvar.forward(h)
+
+    def encode(self, x):
+        """x: (n, n_in) -> (mu, logvar) of q(z | x), each (n, n_code)."""
+        self._check_x(x, self.n_in)
+        both = batched(lambda b: np.concatenate(self._heads(b), axis=1), x)
+        return both[:, :self.n_code], both[:, self.n_code:]
+
+    def decode(self, z):
+        """z: (n, n_code) -> (mean, log-variance) of p(x | z), each (n, n_in)."""
+        self._check_x(z, self.n_code, "z")
+        return self.net.predict(z)
+
+    def _eps(self, x, eps, rng):
+        shape = (x.shape[0], self.n_code)
+        if eps is None:
+            if rng is None:
+                raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
+                                 "z = mu + sigma * eps")
+            return check_rng(rng).standard_normal(shape, dtype=self.dtype)
+        return check_array(eps, "eps", shape=shape, dtype=self.dtype)
+
+    def _forward(self, x, eps):
+        """Shared forward pass: returns (kl, mean, s, rep_cache)."""
+        mu, logvar = self._heads(x)                            # (n, n_code) each
+        z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
+        mean, s = self.net.forward(z)                          # (n, n_in) each
+        return kl, mean, s, rep_cache
+
+    def loss_and_grad(self, x, *, eps=None, rng=None):
+        """-ELBO (beta-weighted) and its gradients. x: (n, n_in); eps: (n,
+        n_code) fixes the reparameterisation noise, else drawn from rng."""
+        self._check_x(x, self.n_in)
+        eps = self._eps(x, eps, rng)
+        self.zero_grad()
+        kl, mean, s, rep_cache = self._forward(x, eps)
+        recon, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
+        dz = self.net.backward(dmean, ds)
+        dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
+        self.encoder.backward(self.encoder_mu.backward(dmu)
+                              + self.encoder_logvar.backward(dlogvar), need_dx=False)
+        self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
+        return recon + self.beta * kl, self.grads
+
+    def loss(self, x, *, eps=None, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        self._check_x(x, self.n_in)
+        kl, mean, s, _ = self._forward(x, self._eps(x, eps, rng))
+        recon = ops.gaussian_nll_loss(mean, s, x)[0]
+        self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
+        return recon + self.beta * kl
+
+    def kl(self, x):
+        """KL(q(z | x) || N(0, I)) per example: (n,)."""
+        return gaussian_kl(*self.encode(x))
+
+    def recon_nll(self, x):
+        """-log p(x | z = posterior mean) per example, float64: (n, n_in) -> (n,)."""
+        mean, s = self.decode(self.encode(x)[0])
+        return -log_normal(x.astype(np.float64), mean.astype(np.float64),
+                           s.astype(np.float64))
+
+
+class GaussianDenoiser(Model):
+    """A denoising autoencoder with a Gaussian reconstruction distribution:
+
+        x_tilde = x + sigma e,   p(x | x_tilde) = N(mu(x_tilde), diag exp(s(x_tilde))),
+
+    trained on the NLL of the clean x (sum over features, mean over the
+    batch). With a learned variance, sampling x ~ p(x | x_tilde) is the
+    second half of the generative stochastic network's chain
+    (``tinyae.generative.gsn_chain``; Bengio et al., 2013).
+
+    Hyperparameters (keyword-only): sizes = (n_in, hidden...) the trunk's
+    widths (at least one hidden; the two heads map back to n_in), sigma >= 0
+    (the corruption level), rng, activation="tanh", var_floor, init, dtype.
+    Modules (and attributes): ``net``, ``net_mean``, ``net_logvar``.
+    """
+
+    def __init__(self, *, sizes, sigma, rng, activation="tanh", var_floor=None,
+                 init="glorot", dtype=np.float64):
+        super().__init__()
+        self.sizes = check_sizes(sizes)
+        self.n_in = self.sizes[0]
+        self.sigma = check_nonneg_float(sigma, "sigma")
+        self.activation = check_choice(activation, "activation", ACTIVATIONS)
+        self.var_floor = _check_floor(var_floor)
+        check_rng(rng)
+        self.init = check_choice(init, "init", INITS)
+        self.dtype = check_dtype(dtype)
+        self.gaussian = GaussianNet(self.sizes, self.n_in, activation=activation,
+                                    var_floor=self.var_floor, rng=rng, init=init,
+                                    dtype=self.dtype)
+        self.net, self.net_mean, self.net_logvar = (
+            self.gaussian.trunk, self.gaussian.mean, self.gaussian.logvar)
+        self.modules = self.gaussian.modules("net")
+
+    def reconstruction_distribution(self, x_tilde):
+        """(mean, log-variance) of p(x | x_tilde): (n, n_in) -> two (n, n_in)."""
+        self._check_x(x_tilde, self.n_in, "x_tilde")
+        return self.gaussian.predict(x_tilde)
+
+    def _corrupt(self, x, noise, rng):
+        if noise is None:
+            if rng is None:
+                raise ValueError("pass rng (a numpy Generator) or noise: the "
+                                 "corruption is random")
+            noise = check_rng(rng).standard_normal(x.shape)
+        else:
+            check_array(noise, "noise", shape=x.shape)
+        return ops.gaussian_corrupt(x, noise.astype(self.dtype, copy=False), self.sigma)
+
+    def loss_and_grad(self, x, *, noise=None, rng=None):
+        """NLL of clean x under p(x | x + sigma noise). x: (n, n_in); noise
+        (shaped like x) fixes the corruption, else e ~ N(0, I) from rng."""
+        self._check_x(x, self.n_in)
+        x_tilde = self._corrupt(x, noise, rng)
+        self.zero_grad()
+        mean, s = self.gaussian.forward(x_tilde)
+        loss, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
+        self.gaussian.backward(dmean, ds, need_du=False)
+        self.last_stats = {"recon": loss}
+        return loss, self.grads
+
+    def loss(self, x, *, noise=None, rng=None):
+        """The loss of ``loss_and_grad`` by a forward pass only."""
+        self._check_x(x, self.n_in)
+        mean, s = self.gaussian.forward(self._corrupt(x, noise, rng))
+        loss = ops.gaussian_nll_loss(mean, s, x)[0]
+        self.last_stats = {"recon": loss}
+        return loss

@@ -1,0 +1,36 @@
+"""Figures of lesson 17: codebook usage and perplexity over epochs, and
+reconstructions through the discrete code."""
+
+import numpy as np
+
+from . import image_grid, plt
+
+
+def codebook_usage(usage, perplexities, *, n_codes):
+    """Two panels over epochs (epoch 1 first): codes used, and perplexity,
+    one line per run ({label: values})."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label in usage:
+        e = np.arange(1, len(usage[label]) + 1)
+        axes[0].plot(e, usage[label], marker="o", ms=3, label=label)
+        axes[1].plot(e, perplexities[label], marker="o", ms=3, label=label)
+    for ax, title in zip(axes, ("codes used (test set, after each epoch)",
+                                "perplexity of code usage (test set)")):
+        ax.axhline(n_codes, color="gray", ls="--", lw=1)
+        ax.set_xlabel("epoch")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylim(0, n_codes * 1.08)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    return fig
+
+
+def reconstructions(x, named_recons, *, n=10):
+    """Rows of images: the input, then each model's reconstruction
+    ({label: (N, 784)}), the first ``n`` of each."""
+    rows = [("input", x[:n])] + [(k, v[:n]) for k, v in named_recons.items()]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.7, 0.9 * len(rows)))
+    for ax, (label, imgs) in zip(np.atleast_1d(axes), rows):
+        image_grid(np.clip(imgs, 0, 1), rows=1, ax=ax)
+        ax.set_title(label, fontsize=8, loc="left")
+    return fig
