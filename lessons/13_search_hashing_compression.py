@@ -77,6 +77,12 @@ Measured (seed 0, one thread, ~22 s CPU)
   et al.'s classifier lost nothing; an autoencoder's reconstruction (784
   outputs to get right, after only 8 epochs here) is less forgiving.
 
+``--full`` (30 epochs, all 60,000 training digits as database, 2,000
+queries; about 7 min CPU): precision@100 / mAP raw 0.85 / 0.39, PCA-30
+0.87 / 0.41, AE-30 0.89 / 0.43; 32-bit AE hash 0.79 / 0.39, PCA-sign 0.69 /
+0.24, LSH 0.54 / 0.24; at 80 bits per image the AE (test error 3.6) reaches
+6.7 against 13.7 for the best PCA-k.
+
 Run: ``python lessons/13_search_hashing_compression.py`` (``--full``).
 """
 
