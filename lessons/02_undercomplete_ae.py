@@ -85,10 +85,10 @@ def squared_error(x_hat, x):
 
 
 # %%
-def train(model, x, *, epochs, lr, batch_size, rng, on_epoch=None):
+def train(model, x, *, epochs, lr, batch_size, rng, progress, on_epoch=None):
     """Adam with a cosine learning-rate decay from ``lr`` towards 0 over ``epochs``."""
     return fit(model, x, optimizer=Adam(model.params, lr=lr), epochs=epochs,
-               batch_size=batch_size, rng=rng, progress=lesson.progress,
+               batch_size=batch_size, rng=rng, progress=progress,
                lr_schedule=cosine_decay(lr, epochs), callback=on_epoch)
 
 
@@ -110,93 +110,125 @@ def knn_accuracy(z_train, y_train, z_test, y_test, *, k=5, chunk=500):
     return correct / len(z_test)
 
 
-lesson = Lesson("02_undercomplete_ae", __doc__, epochs=8, full_epochs=40)
-
 # %%
 # ---------------------------------------------------------------- PCA ------
-x_train, y_train = load_mnist("train", dtype=np.float32)    # (60000, 784) in [0, 1]
-x_test, y_test = load_mnist("test", dtype=np.float32)       # (10000, 784)
-start = time.perf_counter()
-pca = PCA(N_CODE).fit(x_train)
-pca_test = pca.reconstruction_error(x_test)
-lesson.report(f"PCA-{N_CODE} fitted on the 60000 centred training images in "
-              f"{time.perf_counter() - start:.1f} s")
-lesson.claim(f"PCA-{N_CODE} squared error per test image (Hinton & Salakhutdinov 2006)",
-             pca_test, within=(PCA30_HINTON, 0.02))
+
+def pca_part(lesson):
+    """Returns the MNIST images and labels, the fitted PCA-30 and its test error."""
+    x_train, y_train = load_mnist("train", dtype=np.float32)    # (60000, 784) in [0, 1]
+    x_test, y_test = load_mnist("test", dtype=np.float32)       # (10000, 784)
+    start = time.perf_counter()
+    pca = PCA(N_CODE).fit(x_train)
+    pca_test = pca.reconstruction_error(x_test)
+    lesson.report(f"PCA-{N_CODE} fitted on the 60000 centred training images in "
+                  f"{time.perf_counter() - start:.1f} s")
+    lesson.claim(f"PCA-{N_CODE} squared error per test image (Hinton & Salakhutdinov 2006)",
+                 pca_test, within=(PCA30_HINTON, 0.02))
+    return x_train, y_train, x_test, y_test, pca, pca_test
+
 
 # %%
 # ------------------------------------------------- 784-512-30 autoencoder ---
-ae = MLPAutoencoder(sizes=(784, 512, N_CODE), activation="relu",
-                    code_activation="identity", likelihood="bernoulli", rng=lesson.rng,
-                    dtype=np.float32)
-test_error = []                                             # per epoch
 
+def ae30_part(lesson, x_train, x_test, pca_test):
+    """Returns the trained AE, its final test error and the error after each epoch."""
+    ae = MLPAutoencoder(sizes=(784, 512, N_CODE), activation="relu",
+                        code_activation="identity", likelihood="bernoulli", rng=lesson.rng,
+                        dtype=np.float32)
+    test_error = []                                             # per epoch
 
-# %%
-def track(epoch, history):
-    test_error.append(squared_error(ae.reconstruct(x_test), x_test))
+    def track(epoch, history):
+        test_error.append(squared_error(ae.reconstruct(x_test), x_test))
 
+    start = time.perf_counter()
+    train(ae, x_train, epochs=lesson.epochs, lr=2e-3, batch_size=128,
+          rng=lesson.rng, progress=lesson.progress, on_epoch=track)
+    seconds = time.perf_counter() - start
+    ae_test = test_error[-1]
+    lesson.report(f"AE 784-512-{N_CODE}-512-784 (ReLU, linear code, Bernoulli output), "
+                  f"Adam 2e-3 cosine-decayed, batch 128, {lesson.epochs} epochs: "
+                  f"{seconds:.1f} s; test squared error by epoch "
+                  + " ".join(f"{e:.3f}" for e in test_error))
+    lesson.claim(f"AE-{N_CODE} squared error per test image", ae_test,
+                 lt=3.5 if lesson.full else 5.5)
+    lesson.claim(f"AE-{N_CODE} / PCA-{N_CODE} test squared error", ae_test / pca_test,
+                 lt=0.4)
+    lesson.report(f"for reference: Hinton & Salakhutdinov's pretrained 784-1000-500-250-"
+                  f"{N_CODE} AE reaches {DEEP_AE_HINTON:.2f}; ours is {ae_test:.3f} "
+                  f"({ae_test / DEEP_AE_HINTON:.2f}x theirs)"
+                  + ("" if lesson.full else "; --full trains longer"))
+    return ae, ae_test, test_error
 
-start = time.perf_counter()
-train(ae, x_train, epochs=lesson.epochs, lr=2e-3, batch_size=128,
-      rng=lesson.rng, on_epoch=track)
-seconds = time.perf_counter() - start
-ae_test = test_error[-1]
-lesson.report(f"AE 784-512-{N_CODE}-512-784 (ReLU, linear code, Bernoulli output), "
-              f"Adam 2e-3 cosine-decayed, batch 128, {lesson.epochs} epochs: "
-              f"{seconds:.1f} s; test squared error by epoch "
-              + " ".join(f"{e:.3f}" for e in test_error))
-lesson.claim(f"AE-{N_CODE} squared error per test image", ae_test,
-             lt=3.5 if lesson.full else 5.5)
-lesson.claim(f"AE-{N_CODE} / PCA-{N_CODE} test squared error", ae_test / pca_test, lt=0.4)
-lesson.report(f"for reference: Hinton & Salakhutdinov's pretrained 784-1000-500-250-"
-              f"{N_CODE} AE reaches {DEEP_AE_HINTON:.2f}; ours is {ae_test:.3f} "
-              f"({ae_test / DEEP_AE_HINTON:.2f}x theirs)"
-              + ("" if lesson.full else "; --full trains longer"))
 
 # %%
 # --------------------------------------------------------- 2-unit codes -----
-def pca2_codes(x):
+
+def pca2_codes(pca, x):
     """PCA-2 codes, x: (N, 784) -> (N, 2): the first two PCA-30 coordinates."""
     return pca.transform(x)[:, :2]
 
 
-V2 = pca.components_[:2]                                    # (2, 784) orthonormal
-pca2_test = squared_error(pca2_codes(x_test) @ V2 + pca.mean_, x_test)
-rng2 = np.random.default_rng(lesson.seed + 1)
-subset = rng2.choice(len(x_train), N_2D_TRAIN, replace=False)
-ae2 = MLPAutoencoder(sizes=(784, 256, 64, 2), activation="relu",
-                     code_activation="identity", likelihood="bernoulli", rng=rng2,
-                     dtype=np.float32)
-start = time.perf_counter()
-train(ae2, x_train[subset], epochs=EPOCHS_2D, lr=5e-3, batch_size=128, rng=rng2)
-lesson.report(f"AE 784-256-64-2 (Adam 5e-3) on {N_2D_TRAIN} training images, "
-              f"{EPOCHS_2D} epochs: "
-              f"{time.perf_counter() - start:.1f} s; test squared error "
-              f"{squared_error(ae2.reconstruct(x_test), x_test):.2f} vs PCA-2 "
-              f"{pca2_test:.2f}")
-x_ref, y_ref = x_train[subset[:10000]], y_train[subset[:10000]]   # labelled codes
-x_q, y_q = x_test[:N_KNN_TEST], y_test[:N_KNN_TEST]               # queries
-acc_pca2 = knn_accuracy(pca2_codes(x_ref), y_ref, pca2_codes(x_q), y_q)
-acc_ae2 = knn_accuracy(ae2.encode(x_ref), y_ref, ae2.encode(x_q), y_q)
-lesson.report(f"5-NN digit accuracy on 2-D codes ({N_KNN_TEST} test digits): "
-              f"PCA-2 {acc_pca2:.3f}, AE-2 {acc_ae2:.3f}")
-lesson.claim("5-NN accuracy on 2-D codes, AE-2 minus PCA-2", acc_ae2 - acc_pca2, gt=0.15)
+# %%
+def codes_2d_part(lesson, x_train, y_train, x_test, y_test, pca):
+    """Returns the 2-unit AE, the query digits and labels, and both 5-NN accuracies."""
+    V2 = pca.components_[:2]                                    # (2, 784) orthonormal
+    pca2_test = squared_error(pca2_codes(pca, x_test) @ V2 + pca.mean_, x_test)
+    rng2 = np.random.default_rng(lesson.seed + 1)
+    subset = rng2.choice(len(x_train), N_2D_TRAIN, replace=False)
+    ae2 = MLPAutoencoder(sizes=(784, 256, 64, 2), activation="relu",
+                         code_activation="identity", likelihood="bernoulli", rng=rng2,
+                         dtype=np.float32)
+    start = time.perf_counter()
+    train(ae2, x_train[subset], epochs=EPOCHS_2D, lr=5e-3, batch_size=128, rng=rng2,
+          progress=lesson.progress)
+    lesson.report(f"AE 784-256-64-2 (Adam 5e-3) on {N_2D_TRAIN} training images, "
+                  f"{EPOCHS_2D} epochs: "
+                  f"{time.perf_counter() - start:.1f} s; test squared error "
+                  f"{squared_error(ae2.reconstruct(x_test), x_test):.2f} vs PCA-2 "
+                  f"{pca2_test:.2f}")
+    x_ref, y_ref = x_train[subset[:10000]], y_train[subset[:10000]]   # labelled codes
+    x_q, y_q = x_test[:N_KNN_TEST], y_test[:N_KNN_TEST]               # queries
+    acc_pca2 = knn_accuracy(pca2_codes(pca, x_ref), y_ref, pca2_codes(pca, x_q), y_q)
+    acc_ae2 = knn_accuracy(ae2.encode(x_ref), y_ref, ae2.encode(x_q), y_q)
+    lesson.report(f"5-NN digit accuracy on 2-D codes ({N_KNN_TEST} test digits): "
+                  f"PCA-2 {acc_pca2:.3f}, AE-2 {acc_ae2:.3f}")
+    lesson.claim("5-NN accuracy on 2-D codes, AE-2 minus PCA-2", acc_ae2 - acc_pca2,
+                 gt=0.15)
+    return ae2, x_q, y_q, acc_pca2, acc_ae2
+
 
 # %%
 # ------------------------------------------------------------ figures ------
-show = x_test[:20]
-lesson.save(grids({"test digits": show,
-                   f"PCA-{N_CODE} ({pca_test:.2f})": np.clip(pca.reconstruct(show), 0, 1),
-                   f"AE-{N_CODE} ({ae_test:.2f})": ae.reconstruct(show)}, rows=2),
-            "reconstructions")
-lesson.save(codes_2d({f"PCA-2 (5-NN accuracy {acc_pca2:.2f})": pca2_codes(x_q),
-                      f"AE 784-256-64-2 (5-NN accuracy {acc_ae2:.2f})": ae2.encode(x_q)},
-                     y_q, title=f"2-D codes of {N_KNN_TEST} test digits"), "codes_2d")
-lesson.save(curves({f"AE 784-512-{N_CODE} (test)": test_error},
-                   ylabel="squared error per test image", references={
-                       f"PCA-{N_CODE} {pca_test:.2f}": pca_test,
-                       f"deep AE (2006) {DEEP_AE_HINTON:.2f}": DEEP_AE_HINTON},
-                   title=f"{N_CODE}-unit code: nonlinear AE vs PCA"), "learning_curve")
 
-lesson.finish()
+def figures_part(lesson, x_test, pca, pca_test, ae, ae_test, test_error,
+                 ae2, x_q, y_q, acc_pca2, acc_ae2):
+    show = x_test[:20]
+    lesson.save(grids({"test digits": show,
+                       f"PCA-{N_CODE} ({pca_test:.2f})": np.clip(pca.reconstruct(show), 0, 1),
+                       f"AE-{N_CODE} ({ae_test:.2f})": ae.reconstruct(show)}, rows=2),
+                "reconstructions")
+    lesson.save(codes_2d({f"PCA-2 (5-NN accuracy {acc_pca2:.2f})": pca2_codes(pca, x_q),
+                          f"AE 784-256-64-2 (5-NN accuracy {acc_ae2:.2f})": ae2.encode(x_q)},
+                         y_q, title=f"2-D codes of {N_KNN_TEST} test digits"), "codes_2d")
+    lesson.save(curves({f"AE 784-512-{N_CODE} (test)": test_error},
+                       ylabel="squared error per test image", references={
+                           f"PCA-{N_CODE} {pca_test:.2f}": pca_test,
+                           f"deep AE (2006) {DEEP_AE_HINTON:.2f}": DEEP_AE_HINTON},
+                       title=f"{N_CODE}-unit code: nonlinear AE vs PCA"), "learning_curve")
+
+
+# %%
+def main():
+    lesson = Lesson("02_undercomplete_ae", __doc__, epochs=8, full_epochs=40)
+    x_train, y_train, x_test, y_test, pca, pca_test = pca_part(lesson)
+    ae, ae_test, test_error = ae30_part(lesson, x_train, x_test, pca_test)
+    ae2, x_q, y_q, acc_pca2, acc_ae2 = codes_2d_part(lesson, x_train, y_train, x_test,
+                                                     y_test, pca)
+    figures_part(lesson, x_test, pca, pca_test, ae, ae_test, test_error,
+                 ae2, x_q, y_q, acc_pca2, acc_ae2)
+    lesson.finish()
+
+
+# %%
+if __name__ == "__main__":
+    main()

@@ -59,124 +59,128 @@ from tinyae.lesson import Lesson
 from tinyae.optim import Adam
 from tinyae.plotting import plt
 
-lesson = Lesson("09_kernels", __doc__)
-rng = lesson.rng
-
 
 # %%
 # -- 1. Where a step's time goes ------------------------------------------------
-print("\n1. One training step of the ae config (float32, batch 128), by part")
-x_all = load_mnist("train", dtype=np.float32)[0][:128 * 40]
-batches = [x_all[i:i + 128] for i in range(0, x_all.shape[0], 128)]
-layers = [(784, 512), (512, 32), (32, 512), (512, 784)]
-blas = blas_only_step(layers, np.float32, rng)
 
-# Both backends and BLAS alone, measured in interleaved rounds (a burst of
-# load from another process then hits all of them); the best round counts.
-setups = {}
-for name in ("numpy", "numba"):
-    with backend.use(name):
-        model, step = tinyae_step("ae", np.float32, np.random.default_rng(0))
-        for x in batches[:3]:                   # warm up (and compile, for numba)
-            step(x)
-        _, grads = model.loss_and_grad(batches[0])
-        logits = model.decoder.forward(model.encoder.forward(batches[0]))
-        setups[name] = (step, Adam(model.params, lr=1e-3), {k: g.copy() for k, g in grads.items()},
-                        logits)
-best = {}
-stream = iter(batches * 100)
-
-
-# %%
-def keep_best(key, seconds):
+def keep_best(best, key, seconds):
     best[key] = min(best.get(key, np.inf), seconds)
 
 
-for _ in range(6):
-    for name, (step, opt, grads, logits) in setups.items():
+# %%
+def step_part(lesson):
+    rng = lesson.rng
+    print("\n1. One training step of the ae config (float32, batch 128), by part")
+    x_all = load_mnist("train", dtype=np.float32)[0][:128 * 40]
+    batches = [x_all[i:i + 128] for i in range(0, x_all.shape[0], 128)]
+    layers = [(784, 512), (512, 32), (32, 512), (512, 784)]
+    blas = blas_only_step(layers, np.float32, rng)
+
+    # Both backends and BLAS alone, measured in interleaved rounds (a burst of
+    # load from another process then hits all of them); the best round counts.
+    setups = {}
+    for name in ("numpy", "numba"):
         with backend.use(name):
-            keep_best((name, "step"), best_time(lambda: step(next(stream)), repeat=1, number=6))
-            keep_best((name, "Adam"), best_time(lambda: opt.step(grads), repeat=1, number=6))
-            keep_best((name, "loss"), best_time(
-                lambda: backend.ops.bce_with_logits_loss(logits, batches[0]), repeat=1,
-                number=6))
-    keep_best("blas", best_time(blas, repeat=1, number=6))
+            model, step = tinyae_step("ae", np.float32, np.random.default_rng(0))
+            for x in batches[:3]:                   # warm up (and compile, for numba)
+                step(x)
+            _, grads = model.loss_and_grad(batches[0])
+            logits = model.decoder.forward(model.encoder.forward(batches[0]))
+            setups[name] = (step, Adam(model.params, lr=1e-3),
+                            {k: g.copy() for k, g in grads.items()}, logits)
+    best = {}
+    stream = iter(batches * 100)
 
-parts = {}
-for name in setups:
-    t_step, t_opt, t_loss, t_blas = (best[(name, "step")], best[(name, "Adam")],
-                                     best[(name, "loss")], best["blas"])
-    other = max(t_step - t_opt - t_loss - t_blas, 0.0)
-    parts[name] = {"matrix products (BLAS)": t_blas, "loss": t_loss, "Adam": t_opt,
-                   "the rest": other, "step": t_step}
-    lesson.report(f"{name:6s} step {1e3 * t_step:6.2f} ms = BLAS {1e3 * t_blas:5.2f} + loss "
-                  f"{1e3 * t_loss:4.2f} + Adam {1e3 * t_opt:4.2f} + rest {1e3 * other:4.2f}; "
-                  f"{128 / t_step:,.0f} samples/s, "
-                  f"{step_flops(layers) / t_step / 1e9:.1f} GFLOP/s")
+    for _ in range(6):
+        for name, (step, opt, grads, logits) in setups.items():
+            with backend.use(name):
+                keep_best(best, (name, "step"),
+                          best_time(lambda: step(next(stream)), repeat=1, number=6))
+                keep_best(best, (name, "Adam"),
+                          best_time(lambda: opt.step(grads), repeat=1, number=6))
+                keep_best(best, (name, "loss"), best_time(
+                    lambda: backend.ops.bce_with_logits_loss(logits, batches[0]), repeat=1,
+                    number=6))
+        keep_best(best, "blas", best_time(blas, repeat=1, number=6))
 
-fig, ax = plt.subplots(figsize=(6, 3.8))
-bottom = np.zeros(2)
-for part in ("matrix products (BLAS)", "loss", "Adam", "the rest"):
-    vals = np.array([1e3 * parts[b][part] for b in ("numpy", "numba")])
-    ax.bar(["NumPy reference", "Numba kernels"], vals, bottom=bottom, label=part)
-    bottom += vals
-ax.set_ylabel("ms per step (best of 6 rounds)")
-ax.set_title(f"ae step, float32, batch 128, {lesson.threads} BLAS thread(s)")
-ax.legend(fontsize=8)
-lesson.save(fig, "step_breakdown")
+    parts = {}
+    for name in setups:
+        t_step, t_opt, t_loss, t_blas = (best[(name, "step")], best[(name, "Adam")],
+                                         best[(name, "loss")], best["blas"])
+        other = max(t_step - t_opt - t_loss - t_blas, 0.0)
+        parts[name] = {"matrix products (BLAS)": t_blas, "loss": t_loss, "Adam": t_opt,
+                       "the rest": other, "step": t_step}
+        lesson.report(f"{name:6s} step {1e3 * t_step:6.2f} ms = BLAS {1e3 * t_blas:5.2f} + "
+                      f"loss {1e3 * t_loss:4.2f} + Adam {1e3 * t_opt:4.2f} + rest "
+                      f"{1e3 * other:4.2f}; {128 / t_step:,.0f} samples/s, "
+                      f"{step_flops(layers) / t_step / 1e9:.1f} GFLOP/s")
 
-outside = {b: parts[b]["step"] - parts[b]["matrix products (BLAS)"] for b in parts}
-lesson.report(f"time outside matrix products: NumPy {1e3 * outside['numpy']:.2f} ms, "
-              f"Numba {1e3 * outside['numba']:.2f} ms; BLAS share of the Numba step "
-              f"{parts['numba']['matrix products (BLAS)'] / parts['numba']['step']:.0%}")
-lesson.claim("step time, NumPy reference / Numba kernels",
-             parts["numpy"]["step"] / parts["numba"]["step"], gt=1.05)
-lesson.claim("Adam step time, NumPy / fused kernel",
-             parts["numpy"]["Adam"] / parts["numba"]["Adam"], gt=2.0)
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    bottom = np.zeros(2)
+    for part in ("matrix products (BLAS)", "loss", "Adam", "the rest"):
+        vals = np.array([1e3 * parts[b][part] for b in ("numpy", "numba")])
+        ax.bar(["NumPy reference", "Numba kernels"], vals, bottom=bottom, label=part)
+        bottom += vals
+    ax.set_ylabel("ms per step (best of 6 rounds)")
+    ax.set_title(f"ae step, float32, batch 128, {lesson.threads} BLAS thread(s)")
+    ax.legend(fontsize=8)
+    lesson.save(fig, "step_breakdown")
+
+    outside = {b: parts[b]["step"] - parts[b]["matrix products (BLAS)"] for b in parts}
+    lesson.report(f"time outside matrix products: NumPy {1e3 * outside['numpy']:.2f} ms, "
+                  f"Numba {1e3 * outside['numba']:.2f} ms; BLAS share of the Numba step "
+                  f"{parts['numba']['matrix products (BLAS)'] / parts['numba']['step']:.0%}")
+    lesson.claim("step time, NumPy reference / Numba kernels",
+                 parts["numpy"]["step"] / parts["numba"]["step"], gt=1.05)
+    lesson.claim("Adam step time, NumPy / fused kernel",
+                 parts["numpy"]["Adam"] / parts["numba"]["Adam"], gt=2.0)
+
 
 # %%
 # -- 2. Why fusion helps: passes over memory -------------------------------------
-print("\n2. Memory passes: Adam and bias + sigmoid on 784 x 512 float32 arrays")
-shape = (784, 512)
-p, g = rng.standard_normal(shape, dtype=np.float32), rng.standard_normal(shape, dtype=np.float32)
-m, v = np.zeros(shape, np.float32), np.ones(shape, np.float32)
-dst = np.empty_like(p)
-t_copy = best_time(lambda: np.copyto(dst, p), repeat=7, number=10)
-t_np_adam = best_time(lambda: numpy_adam(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 10),
-                      repeat=7, number=5)
-t_fu_adam = best_time(lambda: fused_adam(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 10),
-                      repeat=7, number=5)
-a = rng.standard_normal((128, 512), dtype=np.float32)
-W1 = rng.standard_normal((512, 512), dtype=np.float32) / 20
-b1 = rng.standard_normal(512, dtype=np.float32)
-xa = rng.standard_normal((128, 512), dtype=np.float32)
-t_mm = best_time(lambda: xa @ W1, repeat=7, number=10)
-t_np_act = best_time(lambda: sigmoid(xa @ W1 + b1), repeat=7, number=10) - t_mm
-t_fu_act = best_time(lambda: linear_act_forward(xa, W1, b1, "sigmoid"), repeat=7,
-                     number=10) - t_mm
-passes = {"copy (1 pass)": 1.0, "Adam NumPy": t_np_adam / t_copy,
-          "Adam fused": t_fu_adam / t_copy}
-lesson.report("Adam in copy-passes: NumPy {:.1f}, fused {:.1f}; bias+sigmoid after the "
-              "product: NumPy {:.0f} us, fused {:.0f} us".format(
-                  passes["Adam NumPy"], passes["Adam fused"], 1e6 * t_np_act, 1e6 * t_fu_act))
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-axes[0].bar(list(passes), list(passes.values()), color=["gray", "tab:red", "tab:green"])
-axes[0].set_ylabel("time / time of one array copy")
-axes[0].set_title("Adam on 784 x 512 float32")
-axes[1].bar(["NumPy: + b, sigmoid", "fused kernel"], [1e6 * t_np_act, 1e6 * t_fu_act],
-            color=["tab:red", "tab:green"])
-axes[1].set_ylabel("us beyond the matrix product")
-axes[1].set_title("bias + sigmoid on 128 x 512")
-lesson.save(fig, "fusion")
-lesson.claim("Adam in memory passes, NumPy / fused", t_np_adam / t_fu_adam, gt=2.0)
+
+def fusion_part(lesson):
+    rng = lesson.rng
+    print("\n2. Memory passes: Adam and bias + sigmoid on 784 x 512 float32 arrays")
+    shape = (784, 512)
+    p = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(shape, dtype=np.float32)
+    m, v = np.zeros(shape, np.float32), np.ones(shape, np.float32)
+    dst = np.empty_like(p)
+    t_copy = best_time(lambda: np.copyto(dst, p), repeat=7, number=10)
+    t_np_adam = best_time(lambda: numpy_adam(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 10),
+                          repeat=7, number=5)
+    t_fu_adam = best_time(lambda: fused_adam(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 10),
+                          repeat=7, number=5)
+    rng.standard_normal((128, 512), dtype=np.float32)    # unused; keeps the later draws
+    W1 = rng.standard_normal((512, 512), dtype=np.float32) / 20
+    b1 = rng.standard_normal(512, dtype=np.float32)
+    xa = rng.standard_normal((128, 512), dtype=np.float32)
+    t_mm = best_time(lambda: xa @ W1, repeat=7, number=10)
+    t_np_act = best_time(lambda: sigmoid(xa @ W1 + b1), repeat=7, number=10) - t_mm
+    t_fu_act = best_time(lambda: linear_act_forward(xa, W1, b1, "sigmoid"), repeat=7,
+                         number=10) - t_mm
+    passes = {"copy (1 pass)": 1.0, "Adam NumPy": t_np_adam / t_copy,
+              "Adam fused": t_fu_adam / t_copy}
+    lesson.report("Adam in copy-passes: NumPy {:.1f}, fused {:.1f}; bias+sigmoid after the "
+                  "product: NumPy {:.0f} us, fused {:.0f} us".format(
+                      passes["Adam NumPy"], passes["Adam fused"], 1e6 * t_np_act,
+                      1e6 * t_fu_act))
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    axes[0].bar(list(passes), list(passes.values()), color=["gray", "tab:red", "tab:green"])
+    axes[0].set_ylabel("time / time of one array copy")
+    axes[0].set_title("Adam on 784 x 512 float32")
+    axes[1].bar(["NumPy: + b, sigmoid", "fused kernel"], [1e6 * t_np_act, 1e6 * t_fu_act],
+                color=["tab:red", "tab:green"])
+    axes[1].set_ylabel("us beyond the matrix product")
+    axes[1].set_title("bias + sigmoid on 128 x 512")
+    lesson.save(fig, "fusion")
+    lesson.claim("Adam in memory passes, NumPy / fused", t_np_adam / t_fu_adam, gt=2.0)
 
 
 # %%
 # -- 3. Three matrix multiplies ---------------------------------------------------
-print(f"\n3. Naive triple loop, tiled loop and BLAS (float32, {lesson.threads} BLAS thread(s))")
 
-
-# %%
 @numba.njit(cache=True)
 def naive_matmul(A, B):
     """C = A B by the definition: C[i, j] = sum_p A[i, p] B[p, j]."""
@@ -221,46 +225,66 @@ def tiled_matmul(A, B):
     return C
 
 
-small = rng.standard_normal((8, 8), dtype=np.float32)
-for f in (naive_matmul, tiled_matmul):            # compile (or load from cache)
-    np.testing.assert_allclose(f(small, small), small @ small, rtol=1e-5, atol=1e-5)
-sizes = [64, 128, 256, 384]
-rates = {"naive loop": [], "tiled loop": [], "BLAS": []}
-for n in sizes:
-    A, B = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-    flops = 2.0 * n ** 3
-    reps = 3 if n <= 256 else 2
-    rates["naive loop"].append(flops / best_time(lambda: naive_matmul(A, B), repeat=reps) / 1e9)
-    rates["tiled loop"].append(flops / best_time(lambda: tiled_matmul(A, B), repeat=reps) / 1e9)
-    rates["BLAS"].append(flops / best_time(lambda: A @ B, repeat=5, number=5) / 1e9)
-    lesson.report(f"n={n:4d}: naive {rates['naive loop'][-1]:6.2f}, tiled "
-                  f"{rates['tiled loop'][-1]:6.2f}, BLAS {rates['BLAS'][-1]:6.1f} GFLOP/s")
-big = []
-for n in (512, 1024):
-    A, B = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
-    big.append(2.0 * n ** 3 / best_time(lambda: A @ B, repeat=4) / 1e9)
-peak = max(rates["BLAS"] + big)
-lesson.report(f"BLAS at n=512, 1024: {big[0]:.1f}, {big[1]:.1f} GFLOP/s; measured peak "
-              f"(best BLAS rate seen, {lesson.threads} thread(s)): {peak:.1f} GFLOP/s")
+# %%
+def matmul_part(lesson):
+    rng = lesson.rng
+    print(f"\n3. Naive triple loop, tiled loop and BLAS (float32, {lesson.threads} "
+          f"BLAS thread(s))")
+    small = rng.standard_normal((8, 8), dtype=np.float32)
+    for f in (naive_matmul, tiled_matmul):            # compile (or load from cache)
+        np.testing.assert_allclose(f(small, small), small @ small, rtol=1e-5, atol=1e-5)
+    sizes = [64, 128, 256, 384]
+    rates = {"naive loop": [], "tiled loop": [], "BLAS": []}
+    for n in sizes:
+        A, B = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+        flops = 2.0 * n ** 3
+        reps = 3 if n <= 256 else 2
+        rates["naive loop"].append(
+            flops / best_time(lambda: naive_matmul(A, B), repeat=reps) / 1e9)
+        rates["tiled loop"].append(
+            flops / best_time(lambda: tiled_matmul(A, B), repeat=reps) / 1e9)
+        rates["BLAS"].append(flops / best_time(lambda: A @ B, repeat=5, number=5) / 1e9)
+        lesson.report(f"n={n:4d}: naive {rates['naive loop'][-1]:6.2f}, tiled "
+                      f"{rates['tiled loop'][-1]:6.2f}, BLAS {rates['BLAS'][-1]:6.1f} GFLOP/s")
+    big = []
+    for n in (512, 1024):
+        A, B = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+        big.append(2.0 * n ** 3 / best_time(lambda: A @ B, repeat=4) / 1e9)
+    peak = max(rates["BLAS"] + big)
+    lesson.report(f"BLAS at n=512, 1024: {big[0]:.1f}, {big[1]:.1f} GFLOP/s; measured peak "
+                  f"(best BLAS rate seen, {lesson.threads} thread(s)): {peak:.1f} GFLOP/s")
 
-fig, ax = plt.subplots(figsize=(6, 4))
-for label, ys in rates.items():
-    ax.plot(sizes, ys, marker="o", label=label)
-ax.axhline(peak, ls="--", color="gray")
-ax.annotate(f"measured peak {peak:.0f} GFLOP/s (best BLAS rate)", (sizes[0], peak),
-            va="bottom", fontsize=8, color="gray")
-ax.set_yscale("log")
-ax.set_xlabel("n (n x n times n x n, float32)")
-ax.set_ylabel(f"GFLOP/s ({lesson.threads} BLAS thread(s))")
-ax.legend()
-ax.grid(alpha=0.3)
-lesson.save(fig, "matmul_gflops")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, ys in rates.items():
+        ax.plot(sizes, ys, marker="o", label=label)
+    ax.axhline(peak, ls="--", color="gray")
+    ax.annotate(f"measured peak {peak:.0f} GFLOP/s (best BLAS rate)", (sizes[0], peak),
+                va="bottom", fontsize=8, color="gray")
+    ax.set_yscale("log")
+    ax.set_xlabel("n (n x n times n x n, float32)")
+    ax.set_ylabel(f"GFLOP/s ({lesson.threads} BLAS thread(s))")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    lesson.save(fig, "matmul_gflops")
 
-i256 = sizes.index(256)
-lesson.claim("BLAS / naive triple loop at n=256",
-             rates["BLAS"][i256] / rates["naive loop"][i256], gt=10.0)
-lesson.claim("tiled loop / naive triple loop at n=256",
-             rates["tiled loop"][i256] / rates["naive loop"][i256], gt=3.0)
-lesson.claim("BLAS / tiled loop at n=256",
-             rates["BLAS"][i256] / rates["tiled loop"][i256], gt=1.5)
-lesson.finish()
+    i256 = sizes.index(256)
+    lesson.claim("BLAS / naive triple loop at n=256",
+                 rates["BLAS"][i256] / rates["naive loop"][i256], gt=10.0)
+    lesson.claim("tiled loop / naive triple loop at n=256",
+                 rates["tiled loop"][i256] / rates["naive loop"][i256], gt=3.0)
+    lesson.claim("BLAS / tiled loop at n=256",
+                 rates["BLAS"][i256] / rates["tiled loop"][i256], gt=1.5)
+
+
+# %%
+def main():
+    lesson = Lesson("09_kernels", __doc__)
+    step_part(lesson)
+    fusion_part(lesson)
+    matmul_part(lesson)
+    lesson.finish()
+
+
+# %%
+if __name__ == "__main__":
+    main()
