@@ -45,7 +45,7 @@ hidden pixels per image against two exact baselines:
   function of the visible pixels can do, so it is a demanding baseline.
 
 Claim: the MAE beats the mean image (by more than 5% at 75% masking;
-measured 0.89 of its error with seeds 0 and 1). Its standing against the
+measured 0.887 and 0.896 of its error with seeds 0 and 1). Its standing against the
 Gaussian imputation is reported, not claimed, because it depends on the
 budget: in the default run (90,000 images seen) the linear imputation is
 clearly better (the MAE's error is 1.23-1.25 times its error); with --full
@@ -62,8 +62,11 @@ Then:
   trained model is to the number of visible tokens it saw (by default it is
   worse than the mean image at 25, 50 and 90%; after --full it beats the
   mean image at every ratio); ``--full`` also trains one MAE per ratio, as
-  in He et al.'s Figure 5. The claim is the baseline's law: the less is
-  visible, the worse the best linear fill;
+  in He et al.'s Figure 5 (measured, seed 0, 10 epochs each: error per
+  hidden pixel 0.031, 0.038, 0.047, 0.054 at 25/50/75/90% against the
+  Gaussian fill's 0.029, 0.035, 0.048, 0.052: the MAE beats it at 75%
+  only). The claim is the baseline's law: the less is visible, the worse
+  the best linear fill;
 * a linear probe (``SoftmaxClassifier``, no hidden layer, on standardised
   features): the MAE encoder's mean token (64 numbers, nothing hidden),
   raw pixels (784), and the codes of a same-width MLP autoencoder
@@ -71,14 +74,16 @@ Then:
   MAE features are weaker under linear probing than under fine-tuning
   (ViT-L on ImageNet-1k: 73.5% top-1 by a linear probe against 84.9%
   fine-tuned, their Table 1); here too the tiny MAE's mean token is not the
-  most linearly separable representation: the numbers are reported, the
-  claim is only that it carries the digit's identity far above chance;
+  most linearly separable representation (default: 0.67 against 0.93 for
+  raw pixels and 0.87 for the MLP autoencoder's codes; --full: 0.80, 0.93,
+  0.84): the numbers are reported, the claim is only that it carries the
+  digit's identity far above chance;
 * figures: masked inputs with MAE and Gaussian reconstructions, one head's
   attention (the full 16x16 map and one query token's weights over the
   image), the sweep, and the probe accuracies.
 
-Run: ``python lessons/18_masked_autoencoders.py`` (~28 s of CPU);
-``--full`` for the longer run.
+Run: ``python lessons/18_masked_autoencoders.py`` (~30 s of CPU);
+``--full`` for the longer run (~10 minutes of CPU).
 """
 
 # %%

@@ -40,10 +40,10 @@ whole reference:
 """
 
 from .dense import *  # noqa: F401,F403
-from .hashing import *  # noqa: F401,F403
 from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .tsne import *  # noqa: F401,F403
+from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403

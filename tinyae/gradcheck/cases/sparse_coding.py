@@ -5,7 +5,7 @@ backprop rule."""
 
 import numpy as np
 
-from ..core import check_arrays, check_layer, check_model
+from ..core import check_arrays, check_model
 from . import away_from_zero, layer_case, register
 
 
