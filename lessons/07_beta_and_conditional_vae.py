@@ -98,6 +98,7 @@ def onehot(labels):
 
 
 # %%
+# -- 1. The beta sweep: rate against distortion ---------------------------------
 def sweep_part(lesson, x_train, x_test):
     rng = lesson.rng
     n_sweep = x_train.shape[0] if lesson.full else N_SWEEP
