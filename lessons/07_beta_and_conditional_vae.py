@@ -91,16 +91,6 @@ def extra_flags(parser):
                         help="latent size of the conditional VAE (default 2; try 16)")
 
 
-lesson = Lesson("07_beta_and_conditional_vae", __doc__, epochs=4, full_epochs=10,
-                extra=extra_flags)
-rng = lesson.rng
-label_epochs = 10 if lesson.full else 4        # the classifier and the CVAE (parts 2-3)
-cvae_latent = lesson.args.cvae_latent
-x_train, y_train = load_mnist("train", dtype=DTYPE)
-x_test, y_test = load_mnist("test", dtype=DTYPE)
-n_sweep = x_train.shape[0] if lesson.full else N_SWEEP
-
-
 # %%
 def onehot(labels):
     """labels: (n,) ints in [0, 10) -> (n, 10) one-hot rows in DTYPE."""
@@ -109,88 +99,116 @@ def onehot(labels):
 
 # %%
 # -- 1. The beta sweep: rate against distortion ---------------------------------
-print(f"\n1. beta-VAE 784-{HIDDEN[0]}-{LATENT} (ReLU, Bernoulli), Adam lr {LR:g}, "
-      f"batch {BATCH}, "
-      f"{lesson.epochs} epochs on {n_sweep} training images per beta; rate and "
-      f"distortion on the 10,000 test images")
-subset = x_train[rng.permutation(x_train.shape[0])[:n_sweep]]
-rates, distortions, active = [], [], []
-for beta in BETAS:
-    start = time.perf_counter()
-    model = VAE(sizes=(784, *HIDDEN, LATENT), beta=beta, rng=rng, dtype=DTYPE)
-    fit(model, subset, optimizer=Adam(model.params, lr=LR), epochs=lesson.epochs,
-        batch_size=BATCH, rng=rng, progress=lesson.progress)
-    # one z ~ q(z|x) per test image (a fixed generator): D = mean -log p(x|z),
-    # R = mean closed-form KL, both in nats per image
-    _, stats = evaluate(model, x_test, rng=np.random.default_rng([lesson.seed, 7]))
-    count, _ = model.active_units(x_test)
-    rates.append(stats["kl"])
-    distortions.append(stats["recon"])
-    active.append(count)
-    lesson.report(f"beta {beta:5.2f}: rate R {stats['kl']:6.2f}, distortion D "
-                  f"{stats['recon']:7.2f}, R + D {stats['kl'] + stats['recon']:7.2f}, "
-                  f"active units {count:2d}/{LATENT}  "
-                  f"({time.perf_counter() - start:.1f} s)")
-rates, distortions = np.array(rates), np.array(distortions)
-best = BETAS[int(np.argmin(rates + distortions))]
-lesson.report(f"lowest R + D (= -ELBO) at beta {best:g}; Spearman rank correlation "
-              f"with beta: rate {spearmanr(BETAS, rates)[0]:+.3f}, distortion "
-              f"{spearmanr(BETAS, distortions)[0]:+.3f}")
-# strict monotonicity, measured step by step: every doubling of beta lowers the
-# rate and raises the distortion (checked for seeds 0, 1 and 2)
-lesson.claim("rate falls at every doubling of beta: largest change of R between "
-             "adjacent betas (nats, < 0)", np.diff(rates).max(), lt=0.0)
-lesson.claim("distortion rises at every doubling of beta: smallest change of D "
-             "between adjacent betas (nats, > 0)", np.diff(distortions).min(), gt=0.0)
-lesson.claim(f"posterior collapse: active units at beta {BETAS[-1]:g} minus at beta "
-             f"{BETAS[0]:g} ({active[-1]} vs {active[0]})", active[-1] - active[0], lt=0)
-lesson.save(rate_distortion(rates, distortions, BETAS,
-                            title=f"beta-VAE 784-{HIDDEN[0]}-{LATENT} on MNIST (test set): "
-                                  f"rate against distortion"), "rate_distortion")
-lesson.save(active_units_vs_beta(BETAS, active, latent=LATENT), "active_units")
+def sweep_part(lesson, x_train, x_test):
+    rng = lesson.rng
+    n_sweep = x_train.shape[0] if lesson.full else N_SWEEP
+    print(f"\n1. beta-VAE 784-{HIDDEN[0]}-{LATENT} (ReLU, Bernoulli), Adam lr {LR:g}, "
+          f"batch {BATCH}, "
+          f"{lesson.epochs} epochs on {n_sweep} training images per beta; rate and "
+          f"distortion on the 10,000 test images")
+    subset = x_train[rng.permutation(x_train.shape[0])[:n_sweep]]
+    rates, distortions, active = [], [], []
+    for beta in BETAS:
+        start = time.perf_counter()
+        model = VAE(sizes=(784, *HIDDEN, LATENT), beta=beta, rng=rng, dtype=DTYPE)
+        fit(model, subset, optimizer=Adam(model.params, lr=LR), epochs=lesson.epochs,
+            batch_size=BATCH, rng=rng, progress=lesson.progress)
+        # one z ~ q(z|x) per test image (a fixed generator): D = mean -log p(x|z),
+        # R = mean closed-form KL, both in nats per image
+        _, stats = evaluate(model, x_test, rng=np.random.default_rng([lesson.seed, 7]))
+        count, _ = model.active_units(x_test)
+        rates.append(stats["kl"])
+        distortions.append(stats["recon"])
+        active.append(count)
+        lesson.report(f"beta {beta:5.2f}: rate R {stats['kl']:6.2f}, distortion D "
+                      f"{stats['recon']:7.2f}, R + D {stats['kl'] + stats['recon']:7.2f}, "
+                      f"active units {count:2d}/{LATENT}  "
+                      f"({time.perf_counter() - start:.1f} s)")
+    rates, distortions = np.array(rates), np.array(distortions)
+    best = BETAS[int(np.argmin(rates + distortions))]
+    lesson.report(f"lowest R + D (= -ELBO) at beta {best:g}; Spearman rank correlation "
+                  f"with beta: rate {spearmanr(BETAS, rates)[0]:+.3f}, distortion "
+                  f"{spearmanr(BETAS, distortions)[0]:+.3f}")
+    # strict monotonicity, measured step by step: every doubling of beta lowers the
+    # rate and raises the distortion (checked for seeds 0, 1 and 2)
+    lesson.claim("rate falls at every doubling of beta: largest change of R between "
+                 "adjacent betas (nats, < 0)", np.diff(rates).max(), lt=0.0)
+    lesson.claim("distortion rises at every doubling of beta: smallest change of D "
+                 "between adjacent betas (nats, > 0)", np.diff(distortions).min(), gt=0.0)
+    lesson.claim(f"posterior collapse: active units at beta {BETAS[-1]:g} minus at beta "
+                 f"{BETAS[0]:g} ({active[-1]} vs {active[0]})", active[-1] - active[0], lt=0)
+    lesson.save(rate_distortion(rates, distortions, BETAS,
+                                title=f"beta-VAE 784-{HIDDEN[0]}-{LATENT} on MNIST "
+                                      f"(test set): rate against distortion"),
+                "rate_distortion")
+    lesson.save(active_units_vs_beta(BETAS, active, latent=LATENT), "active_units")
+
 
 # %%
 # -- 2. A classifier trained on real digits: the judge ---------------------------
-print("\n2. SoftmaxClassifier 784-256-10 (ReLU) on the 60,000 real training digits, "
-      f"Adam lr 1e-3, batch 128, {label_epochs} epochs")
-start = time.perf_counter()
-judge = SoftmaxClassifier(n_in=784, n_classes=10, hidden=(256,), rng=rng, dtype=DTYPE)
-fit(judge, (x_train, y_train), optimizer=Adam(judge.params, lr=1e-3), epochs=label_epochs,
-    batch_size=128, rng=rng, progress=lesson.progress)
-acc = judge.accuracy(x_test, y_test)
-lesson.report(f"{time.perf_counter() - start:.1f} s")
-lesson.claim("classifier accuracy on the 10,000 real test digits", acc, gt=0.95)
+def judge_part(lesson, x_train, y_train, x_test, y_test, label_epochs):
+    rng = lesson.rng
+    print("\n2. SoftmaxClassifier 784-256-10 (ReLU) on the 60,000 real training digits, "
+          f"Adam lr 1e-3, batch 128, {label_epochs} epochs")
+    start = time.perf_counter()
+    judge = SoftmaxClassifier(n_in=784, n_classes=10, hidden=(256,), rng=rng, dtype=DTYPE)
+    fit(judge, (x_train, y_train), optimizer=Adam(judge.params, lr=1e-3), epochs=label_epochs,
+        batch_size=128, rng=rng, progress=lesson.progress)
+    acc = judge.accuracy(x_test, y_test)
+    lesson.report(f"{time.perf_counter() - start:.1f} s")
+    lesson.claim("classifier accuracy on the 10,000 real test digits", acc, gt=0.95)
+    return judge
+
 
 # %%
 # -- 3. The conditional VAE: does it write the digit it is asked for? -------------
-print(f"\n3. ConditionalVAE 784-{HIDDEN[0]}-{cvae_latent} with one-hot labels (n_cond=10), "
-      f"beta {CVAE_BETA:g}, Adam lr {LR:g}, batch {BATCH}, on the 60,000 training digits, "
-      f"{label_epochs} epochs")
-start = time.perf_counter()
-cvae = ConditionalVAE(sizes=(784, *HIDDEN, cvae_latent), n_cond=10,
-                      beta=CVAE_BETA, rng=rng, dtype=DTYPE)
-fit(cvae, (x_train, onehot(y_train)), optimizer=Adam(cvae.params, lr=LR),
-    epochs=label_epochs, batch_size=BATCH, rng=rng, progress=lesson.progress)
-_, stats = evaluate(cvae, (x_test, onehot(y_test)),
-                    rng=np.random.default_rng([lesson.seed, 8]))
-lesson.report(f"test: rate {stats['kl']:.2f}, distortion {stats['recon']:.2f} nats; "
-              f"{time.perf_counter() - start:.1f} s")
-# the same N_PER_LABEL prior draws z for every label: column j of the figure
-# is one style written as each digit (for each label the draws are iid N(0, I))
-z = np.random.default_rng([lesson.seed, 9]).standard_normal((N_PER_LABEL, cvae_latent),
-                                                           dtype=DTYPE)
-labels = np.repeat(np.arange(10), N_PER_LABEL)                        # label-major
-samples = cvae.decode(np.tile(z, (10, 1)), onehot(labels))            # (1000, 784) means
-hit = (judge.predict(samples) == labels).reshape(10, N_PER_LABEL)     # row = label
-per_label = hit.mean(axis=1)
-lesson.report("fraction classified as the requested label: "
-              + ", ".join(f"{d}: {r:.2f}" for d, r in enumerate(per_label))
-              + f"; mean {per_label.mean():.3f}")
-lesson.claim(f"CVAE samples classified as the label they were generated for: the "
-             f"worst label's rate ({N_PER_LABEL} samples per label; worst is "
-             f"{int(np.argmin(per_label))})", per_label.min(), gt=0.9)
-shown = samples.reshape(10, N_PER_LABEL, 784)[:, :N_SHOWN].reshape(-1, 784)
-lesson.save(rows_by_label(shown, 10, title="CVAE: row = requested label, column = one "
-                                           "z ~ N(0, I) (one style)"), "cvae_samples")
+def cvae_part(lesson, judge, x_train, y_train, x_test, y_test, label_epochs):
+    rng = lesson.rng
+    cvae_latent = lesson.args.cvae_latent
+    print(f"\n3. ConditionalVAE 784-{HIDDEN[0]}-{cvae_latent} with one-hot labels "
+          f"(n_cond=10), beta {CVAE_BETA:g}, Adam lr {LR:g}, batch {BATCH}, on the 60,000 "
+          f"training digits, {label_epochs} epochs")
+    start = time.perf_counter()
+    cvae = ConditionalVAE(sizes=(784, *HIDDEN, cvae_latent), n_cond=10,
+                          beta=CVAE_BETA, rng=rng, dtype=DTYPE)
+    fit(cvae, (x_train, onehot(y_train)), optimizer=Adam(cvae.params, lr=LR),
+        epochs=label_epochs, batch_size=BATCH, rng=rng, progress=lesson.progress)
+    _, stats = evaluate(cvae, (x_test, onehot(y_test)),
+                        rng=np.random.default_rng([lesson.seed, 8]))
+    lesson.report(f"test: rate {stats['kl']:.2f}, distortion {stats['recon']:.2f} nats; "
+                  f"{time.perf_counter() - start:.1f} s")
+    # the same N_PER_LABEL prior draws z for every label: column j of the figure
+    # is one style written as each digit (for each label the draws are iid N(0, I))
+    z = np.random.default_rng([lesson.seed, 9]).standard_normal((N_PER_LABEL, cvae_latent),
+                                                               dtype=DTYPE)
+    labels = np.repeat(np.arange(10), N_PER_LABEL)                        # label-major
+    samples = cvae.decode(np.tile(z, (10, 1)), onehot(labels))            # (1000, 784) means
+    hit = (judge.predict(samples) == labels).reshape(10, N_PER_LABEL)     # row = label
+    per_label = hit.mean(axis=1)
+    lesson.report("fraction classified as the requested label: "
+                  + ", ".join(f"{d}: {r:.2f}" for d, r in enumerate(per_label))
+                  + f"; mean {per_label.mean():.3f}")
+    lesson.claim(f"CVAE samples classified as the label they were generated for: the "
+                 f"worst label's rate ({N_PER_LABEL} samples per label; worst is "
+                 f"{int(np.argmin(per_label))})", per_label.min(), gt=0.9)
+    shown = samples.reshape(10, N_PER_LABEL, 784)[:, :N_SHOWN].reshape(-1, 784)
+    lesson.save(rows_by_label(shown, 10, title="CVAE: row = requested label, column = one "
+                                               "z ~ N(0, I) (one style)"), "cvae_samples")
 
-lesson.finish()
+
+# %%
+def main():
+    lesson = Lesson("07_beta_and_conditional_vae", __doc__, epochs=4, full_epochs=10,
+                    extra=extra_flags)
+    label_epochs = 10 if lesson.full else 4        # the classifier and the CVAE (parts 2-3)
+    x_train, y_train = load_mnist("train", dtype=DTYPE)
+    x_test, y_test = load_mnist("test", dtype=DTYPE)
+    sweep_part(lesson, x_train, x_test)
+    judge = judge_part(lesson, x_train, y_train, x_test, y_test, label_epochs)
+    cvae_part(lesson, judge, x_train, y_train, x_test, y_test, label_epochs)
+    lesson.finish()
+
+
+# %%
+if __name__ == "__main__":
+    main()

@@ -80,72 +80,101 @@ def extra(parser):
                         help="evaluation size (default: 'default', with --full: 'full')")
 
 
-lesson = Lesson("10_vae_likelihood", __doc__, epochs=3, full_epochs=10, extra=extra)
-eval_name = lesson.args.eval or ("full" if lesson.full else "default")
-n_eval, ks = EVALS[eval_name]
-rng = lesson.rng
+# %%
+def data_part(lesson):
+    eval_name = lesson.args.eval or ("full" if lesson.full else "default")
+    n_eval, ks = EVALS[eval_name]
 
-x_train, _ = load_mnist("train", dtype=np.float32)
-x_test, _ = load_mnist("test", dtype=np.float32)
-x_eval = binarize_dynamic(x_test[:1000], np.random.default_rng(TEST_BINARIZE_SEED))[:n_eval]
-lesson.report(f"evaluation: '{eval_name}', first {n_eval} test images (binarised once with "
-              f"default_rng({TEST_BINARIZE_SEED})), k in {ks}; {lesson.epochs} epochs")
+    x_train, _ = load_mnist("train", dtype=np.float32)
+    x_test, _ = load_mnist("test", dtype=np.float32)
+    x_eval = binarize_dynamic(x_test[:1000],
+                              np.random.default_rng(TEST_BINARIZE_SEED))[:n_eval]
+    lesson.report(f"evaluation: '{eval_name}', first {n_eval} test images (binarised once "
+                  f"with default_rng({TEST_BINARIZE_SEED})), k in {ks}; "
+                  f"{lesson.epochs} epochs")
+    return eval_name, ks, x_train, x_eval
+
 
 # %%
 # -- 1. Train the IWAE paper's one-stochastic-layer VAE on dynamically binarised MNIST.
-print("\n1. Training 784-200-200-50 (tanh), Bernoulli decoder, fresh binarisation each batch")
-model = VAE(sizes=(784, 200, 200, 50), activation="tanh",
-            likelihood="bernoulli", rng=rng, dtype=np.float32)
-start = time.perf_counter()
-history = fit(model, x_train, optimizer=Adam(model.params, lr=1e-3), epochs=lesson.epochs,
-              batch_size=20, rng=rng, transform=binarize_dynamic,
-              val=x_eval,      # already binary: binarize_dynamic leaves 0/1 unchanged
-              progress=lesson.progress,
-              callback=lambda e, h: lesson.report(
-                  f"epoch {e}: train -ELBO {h['loss'][-1]:.2f}, test -ELBO "
-                  f"{h['val_loss'][-1]:.2f} ({h['seconds'][-1]:.1f} s)"))
-lesson.report(f"training took {time.perf_counter() - start:.1f} s")
+def train_part(lesson, x_train, x_eval):
+    rng = lesson.rng
+    print("\n1. Training 784-200-200-50 (tanh), Bernoulli decoder, fresh binarisation "
+          "each batch")
+    model = VAE(sizes=(784, 200, 200, 50), activation="tanh",
+                likelihood="bernoulli", rng=rng, dtype=np.float32)
+    start = time.perf_counter()
+    history = fit(model, x_train, optimizer=Adam(model.params, lr=1e-3),
+                  epochs=lesson.epochs, batch_size=20, rng=rng, transform=binarize_dynamic,
+                  val=x_eval,      # already binary: binarize_dynamic leaves 0/1 unchanged
+                  progress=lesson.progress,
+                  callback=lambda e, h: lesson.report(
+                      f"epoch {e}: train -ELBO {h['loss'][-1]:.2f}, test -ELBO "
+                      f"{h['val_loss'][-1]:.2f} ({h['seconds'][-1]:.1f} s)"))
+    lesson.report(f"training took {time.perf_counter() - start:.1f} s")
+    return model, history
+
 
 # %%
 # -- 2. Bounds on the evaluation images.
-print(f"\n2. Bounds on log p(x): -ELBO and -L_k, k = {', '.join(map(str, ks))}")
-start = time.perf_counter()
-eval_rng = np.random.default_rng(lesson.seed + 1)
-neg_elbo = -float(model.elbo(x_eval, rng=eval_rng, n_samples=10).mean())
-neg_L = {}
-for k in ks:
-    t = time.perf_counter()
-    neg_L[k] = -float(model.iw_bound(x_eval, k, rng=eval_rng).mean())
-    lesson.report(f"-L_{k:<5d} = {neg_L[k]:8.3f} nats   ({time.perf_counter() - t:.1f} s)")
-lesson.report(f"-ELBO   = {neg_elbo:8.3f} nats (closed-form KL, 10 draws of z per image)")
-k_max = ks[-1]
-nll = neg_L[k_max]
-lesson.report(f"evaluation took {time.perf_counter() - start:.1f} s")
-lesson.report(f"for perspective: Burda et al. (2016), same architecture, 3,280 passes: "
-              f"-L_5000 = {BURDA_VAE_NLL} nats; this run: -L_{k_max} = {nll:.2f} after "
-              f"{lesson.epochs} epochs ({nll - BURDA_VAE_NLL:+.2f} nats)")
+def bounds_part(lesson, model, x_eval, eval_name, ks):
+    print(f"\n2. Bounds on log p(x): -ELBO and -L_k, k = {', '.join(map(str, ks))}")
+    start = time.perf_counter()
+    eval_rng = np.random.default_rng(lesson.seed + 1)
+    neg_elbo = -float(model.elbo(x_eval, rng=eval_rng, n_samples=10).mean())
+    neg_L = {}
+    for k in ks:
+        t = time.perf_counter()
+        neg_L[k] = -float(model.iw_bound(x_eval, k, rng=eval_rng).mean())
+        lesson.report(f"-L_{k:<5d} = {neg_L[k]:8.3f} nats   ({time.perf_counter() - t:.1f} s)")
+    lesson.report(f"-ELBO   = {neg_elbo:8.3f} nats (closed-form KL, 10 draws of z per image)")
+    k_max = ks[-1]
+    nll = neg_L[k_max]
+    lesson.report(f"evaluation took {time.perf_counter() - start:.1f} s")
+    lesson.report(f"for perspective: Burda et al. (2016), same architecture, 3,280 passes: "
+                  f"-L_5000 = {BURDA_VAE_NLL} nats; this run: -L_{k_max} = {nll:.2f} after "
+                  f"{lesson.epochs} epochs ({nll - BURDA_VAE_NLL:+.2f} nats)")
 
-lesson.claim("-L_1 - (-L_50) > 0 (importance weighting tightens the bound)",
-             neg_L[1] - neg_L[50], gt=0.0)
-lesson.claim("-ELBO (10 draws, closed-form KL) - (-L_50) > 0", neg_elbo - neg_L[50], gt=0.0)
-lesson.claim(f"-L_50 - (-L_{k_max}) > 0 (more samples, tighter bound)",
-             neg_L[50] - nll, gt=0.0)
-if lesson.epochs == 10 and eval_name == "full":
-    lesson.claim("-L_5000 after 10 epochs, first 1,000 test images, in [96, 102] nats "
-                 "(reference run 98.9)", nll, within=(99.0, 3.0))
-else:
-    lesson.report(f"(the 96-102 nats claim needs 10 epochs and the full evaluation, i.e. "
-                  f"--full; this run: {lesson.epochs} epochs, '{eval_name}' evaluation)")
+    lesson.claim("-L_1 - (-L_50) > 0 (importance weighting tightens the bound)",
+                 neg_L[1] - neg_L[50], gt=0.0)
+    lesson.claim("-ELBO (10 draws, closed-form KL) - (-L_50) > 0", neg_elbo - neg_L[50],
+                 gt=0.0)
+    lesson.claim(f"-L_50 - (-L_{k_max}) > 0 (more samples, tighter bound)",
+                 neg_L[50] - nll, gt=0.0)
+    if lesson.epochs == 10 and eval_name == "full":
+        lesson.claim("-L_5000 after 10 epochs, first 1,000 test images, in [96, 102] nats "
+                     "(reference run 98.9)", nll, within=(99.0, 3.0))
+    else:
+        lesson.report(f"(the 96-102 nats claim needs 10 epochs and the full evaluation, i.e. "
+                      f"--full; this run: {lesson.epochs} epochs, '{eval_name}' evaluation)")
+    return neg_elbo, neg_L
+
 
 # %%
 # -- 3. Figures.
-refs = {f"Burda et al. 2016, 3,280 passes: {BURDA_VAE_NLL}": BURDA_VAE_NLL}
-lesson.save(bound_vs_k(list(ks), [neg_L[k] for k in ks], neg_elbo=neg_elbo,
-                       references=refs,
-                       title=f"-L_k on {n_eval} binarised test images after "
-                             f"{lesson.epochs} epochs"), "bound_vs_k")
-lesson.save(curves({"train -ELBO (dynamic binarisation)": history["loss"],
-                    f"test -ELBO ({n_eval} images)": history["val_loss"]},
-                   ylabel="nats per image", references=refs,
-                   title="training curve"), "training_curve")
-lesson.finish()
+def figures_part(lesson, history, neg_elbo, neg_L, n_eval):
+    ks = list(neg_L)
+    refs = {f"Burda et al. 2016, 3,280 passes: {BURDA_VAE_NLL}": BURDA_VAE_NLL}
+    lesson.save(bound_vs_k(ks, [neg_L[k] for k in ks], neg_elbo=neg_elbo,
+                           references=refs,
+                           title=f"-L_k on {n_eval} binarised test images after "
+                                 f"{lesson.epochs} epochs"), "bound_vs_k")
+    lesson.save(curves({"train -ELBO (dynamic binarisation)": history["loss"],
+                        f"test -ELBO ({n_eval} images)": history["val_loss"]},
+                       ylabel="nats per image", references=refs,
+                       title="training curve"), "training_curve")
+
+
+# %%
+def main():
+    lesson = Lesson("10_vae_likelihood", __doc__, epochs=3, full_epochs=10, extra=extra)
+    eval_name, ks, x_train, x_eval = data_part(lesson)
+    model, history = train_part(lesson, x_train, x_eval)
+    neg_elbo, neg_L = bounds_part(lesson, model, x_eval, eval_name, ks)
+    figures_part(lesson, history, neg_elbo, neg_L, len(x_eval))
+    lesson.finish()
+
+
+# %%
+if __name__ == "__main__":
+    main()
