@@ -1,36 +1,6 @@
-"""Gradient checking: the course's central tool.
-
-A hand-written backward pass is trusted only after it agrees with central
-finite differences,
-
-    df/dx_i  ~  (f(x + h e_i) - f(x - h e_i)) / (2 h),
-
-whose error is O(h^2) from truncation plus about eps_mach |f| / h from
-rounding. In float64 (eps_mach ~ 1e-16) with h = 1e-6 both are around 1e-10;
-in float32 (eps_mach ~ 6e-8) the rounding term alone is ~0.1, which is why
-every check here refuses anything but float64.
-
-The agreement is measured by a relative error with a floor,
-
-    err = max_i |a_i - n_i| / max(max_i (|a_i| + |n_i|), floor),
-
-(a = analytic, n = numerical): scale-free, and the floor keeps an all-zero
-gradient from dividing by zero. A correct float64 gradient gives 1e-8 or
-less; a wrong one gives 1e-2 or more. Check away from kinks (ReLU at 0):
-there the two one-sided slopes differ and finite differences mean nothing.
-
-Run ``python -m tinyae.gradcheck`` to check every registered layer, loss,
-penalty and model; it prints one row each and exits non-zero if any worst
-relative error reaches the tolerance (1e-7).
-
-A check that checks nothing is an error, not a pass: no arrays, an empty
-array, ``n_directions=0``, a step ``h``, ``floor`` or ``tol`` that is not a
-finite positive number. So is a loss that is not a function of the
-parameters alone: before differencing, the loss is evaluated twice at the
-same parameters, and if the two values differ (a stochastic model whose
-noise or ``eps`` was drawn afresh on each call) the check stops with
-``NondeterministicLossError`` telling you to fix the noise.
-"""
+"""The gradient checker itself: central differences, the relative error with
+a floor, and ``check_layer`` / ``check_loss`` / ``check_model`` /
+``directional_check`` (the maths and the thresholds: ``tinyae.gradcheck``)."""
 
 import time
 from dataclasses import dataclass, field
