@@ -88,6 +88,29 @@ def curves(named_series, *, xlabel="epoch", ylabel="loss", title=None, logy=Fals
     return fig
 
 
+def xy_curves(named, *, xlabel, ylabel, title=None, logx=False, logy=False,
+              ylim=None, vlines=()):
+    """{label: (x, y)} as one line each; ``vlines``: dotted vertical marks."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.1))
+    for label, (x, y) in named.items():
+        ax.plot(np.asarray(x), np.asarray(y), marker="o", ms=3, label=label)
+    for v in vlines:
+        ax.axvline(v, ls=":", lw=1, color="gray")
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return fig
+
+
 def scatter_by_label(points, labels, *, ax=None, title=None, s=3):
     """2-D points coloured by integer label (e.g. a 2-unit code by digit)."""
     if ax is None:

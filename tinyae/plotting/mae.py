@@ -3,7 +3,7 @@ reconstructions, attention maps of one head, and the mask-ratio sweep."""
 
 import numpy as np
 
-from . import plt
+from . import plt, xy_curves
 
 
 def masked_reconstructions(rows, *, shape=(28, 28), title=None):
@@ -62,13 +62,6 @@ def attention_maps(images, attention, *, grid, query, head=0, title=None):
 
 def ratio_sweep(ratios, named_errors, *, ylabel, title=None):
     """Error against mask ratio, one line per method ({label: errors})."""
-    fig, ax = plt.subplots(figsize=(5.2, 3.6))
-    for label, errs in named_errors.items():
-        ax.plot(100 * np.asarray(ratios), errs, marker="o", label=label)
-    ax.set_xlabel("patches hidden (%)")
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return fig
+    pct = 100 * np.asarray(ratios)
+    return xy_curves({label: (pct, errs) for label, errs in named_errors.items()},
+                     xlabel="patches hidden (%)", ylabel=ylabel, title=title)

@@ -1,34 +1,9 @@
 """Figures for lessons 13 and 14: curves where every series has its own x
 values -- precision-recall and precision@k curves of search methods,
 rate-distortion curves of compressors, and a measure along interpolation
-paths."""
+paths (all drawn by ``plotting.xy_curves``)."""
 
-import numpy as np
-
-from . import plt
-
-
-def xy_curves(named, *, xlabel, ylabel, title=None, logx=False, logy=False,
-              ylim=None, vlines=()):
-    """{label: (x, y)} as one line each; ``vlines``: dotted vertical marks."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.1))
-    for label, (x, y) in named.items():
-        ax.plot(np.asarray(x), np.asarray(y), marker="o", ms=3, label=label)
-    for v in vlines:
-        ax.axvline(v, ls=":", lw=1, color="gray")
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
-    if ylim is not None:
-        ax.set_ylim(*ylim)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
-    return fig
+from . import xy_curves
 
 
 def precision_recall_curves(named, *, title=None):
