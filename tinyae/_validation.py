@@ -101,6 +101,15 @@ def check_open_fraction(value, name):
     return float(value)
 
 
+def check_decay(value, name):
+    """A rate in [0, 1): a decay (momentum, Adam's betas, an average's decay)
+    or any other fraction that must stay below 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
 def check_rng(rng, name="rng"):
     if not isinstance(rng, np.random.Generator):
         raise TypeError(

@@ -32,6 +32,7 @@ distribution it scatters around 0 and can be slightly negative.
 import numpy as np
 
 from ._validation import check_array, check_positive_float, check_positive_int, check_rng
+from .embedding_metrics import squared_distances
 
 __all__ = ["gsn_chain", "mmd2"]
 
@@ -59,12 +60,6 @@ def gsn_chain(model, x0, *, steps, rng, record=None):
     return x if record is None else (x, kept)
 
 
-def _sq_dists(a, b):
-    """||a_i - b_j||^2: (n, d), (m, d) -> (n, m), clipped at 0 (rounding)."""
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d, 0.0)
-
-
 def mmd2(x, y, *, bandwidth):
     """Unbiased MMD^2 between samples x (n, d) and y (m, d), n, m >= 2, with
     the Gaussian kernel of width ``bandwidth`` (module docstring). float64."""
@@ -77,8 +72,8 @@ def mmd2(x, y, *, bandwidth):
                              f"got shape {a.shape}")
     x, y = x.astype(np.float64), y.astype(np.float64)
     n, m = x.shape[0], y.shape[0]
-    kxx = np.exp(-_sq_dists(x, x) / (2 * h * h))
-    kyy = np.exp(-_sq_dists(y, y) / (2 * h * h))
-    kxy = np.exp(-_sq_dists(x, y) / (2 * h * h))
+    kxx = np.exp(-squared_distances(x) / (2 * h * h))
+    kyy = np.exp(-squared_distances(y) / (2 * h * h))
+    kxy = np.exp(-squared_distances(x, y) / (2 * h * h))
     return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1))
                  + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2.0 * kxy.mean())

@@ -25,21 +25,13 @@ Adam's ``betas`` in [0, 1) (at 1 the running average never forgets, and
 Adam's bias correction divides by ``1 - 1^t = 0``), ``eps > 0``.
 """
 
-import numbers
 
 import numpy as np
 
-from ._validation import (check_fraction, check_nonneg_float, check_positive_float,
+from ._validation import (check_decay, check_fraction, check_nonneg_float,
+                          check_positive_float,
                           check_positive_int)
 from .backend import ops
-
-
-def _check_decay(value, name):
-    """A decay rate in [0, 1) (momentum, Adam's betas)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _slot(state, key, p):
@@ -127,7 +119,7 @@ class Momentum(Optimizer):
 
     def __init__(self, params, *, lr, momentum=0.9, nesterov=False, weight_decay=0.0):
         super().__init__(params, lr=lr, weight_decay=weight_decay)
-        self.momentum = _check_decay(momentum, "momentum")
+        self.momentum = check_decay(momentum, "momentum")
         if not isinstance(nesterov, (bool, np.bool_)):
             raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
         self.nesterov = bool(nesterov)
@@ -152,7 +144,7 @@ class Adam(Optimizer):
         super().__init__(params, lr=lr, weight_decay=weight_decay)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_decay(betas[0], "betas[0]"), _check_decay(betas[1], "betas[1]"))
+        self.betas = (check_decay(betas[0], "betas[0]"), check_decay(betas[1], "betas[1]"))
         self.eps = check_positive_float(eps, "eps")
 
     def _update(self, p, g, state):

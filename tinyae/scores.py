@@ -22,7 +22,7 @@ DAE's residual, divided by sigma^2, is a score estimate:
 
 import numpy as np
 
-from ._validation import (check_array, check_positive_float, check_positive_int,
+from ._validation import (check_array, check_decay, check_positive_float, check_positive_int,
                           check_rng, check_same_shape)
 from .optim import OptimizerWrapper
 from .train import fit
@@ -118,9 +118,7 @@ class ParameterAverage(OptimizerWrapper):
 
     def __init__(self, optimizer, *, decay=0.999):
         super().__init__(optimizer)
-        if not isinstance(decay, (int, float)) or not 0.0 <= decay < 1.0:
-            raise ValueError(f"decay must be a number in [0, 1), got {decay!r}")
-        self.decay = float(decay)
+        self.decay = check_decay(decay, "decay")
         self.avg = {k: np.zeros_like(p, dtype=np.float64) for k, p in self.params.items()}
         self.t = 0
 

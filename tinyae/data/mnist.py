@@ -14,6 +14,7 @@ import numpy as np
 
 from tinyae._validation import (
     FLOAT_DTYPES,
+    check_decay,
     check_dtype,
     check_positive_int,
     check_rng,
@@ -316,8 +317,7 @@ def random_patches(images, *, size, n, rng, side=28, min_ink=0.0):
     check_rng(rng)
     if size > side:
         raise ValueError(f"size must be at most side={side}, got {size}")
-    if not 0.0 <= min_ink < 1.0:
-        raise ValueError(f"min_ink must be in [0, 1), got {min_ink!r}")
+    min_ink = check_decay(min_ink, "min_ink")
     square = images.reshape(-1, side, side)                    # (N, side, side)
     out, found = np.empty((n, size * size), images.dtype), 0
     for _ in range(1000):

@@ -68,7 +68,7 @@ class RecirculationAutoencoder(MLPAutoencoder):
         x: (N, n_in). Returns ``(loss, grads)`` with the keys of ``params``;
         the four passes are in the module docstring. Means over the batch.
         """
-        self._check_x(x, self.sizes[0])
+        x, _ = self._inputs(x, None, None, None)        # shape, dtype, Bernoulli support
         lam, n = self.regression, x.shape[0]
         W1, b1 = self.encoder[0].params["W"], self.encoder[0].params["b"]
         W2, b2 = self.decoder[0].params["W"], self.decoder[0].params["b"]
@@ -106,8 +106,7 @@ class RecirculationAutoencoder(MLPAutoencoder):
         the encoder's transpose up to scale: the condition under which the
         encoder's rule is the gradient). Leaves the model's gradients zeroed.
         """
-        _, rec = self.recirculation_grads(x)
-        rec = {k: g.copy() for k, g in rec.items()}
+        _, rec = self.recirculation_grads(x)        # fresh arrays, not self.grads
         _, true = MLPAutoencoder.loss_and_grad(self, x)
         out = {"all": _cosine(np.concatenate([rec[k].ravel() for k in true]),
                               np.concatenate([true[k].ravel() for k in true]))}

@@ -49,7 +49,7 @@ from .._validation import (check_array, check_choice, check_dtype,
 from ..backend import ops
 from ..bounds import LatentBounds
 from ..distributions import LIKELIHOODS
-from ..functional import reparameterize
+from ..functional import gaussian_kl, reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
 from ..losses import check_support
 from .base import Model, batched
@@ -345,7 +345,7 @@ class VAE(LatentBounds, Model):
         (n_code,), ``0.5 mean_n (exp(logvar) + mu^2 - 1 - logvar)``. Sums to
         the model's mean KL; dims near 0 are unused ("posterior collapse")."""
         mu, logvar = (a.astype(np.float64) for a in self.encode(x, c))
-        return 0.5 * np.mean(np.exp(logvar) + mu * mu - 1.0 - logvar, axis=0)
+        return gaussian_kl(mu[..., None], logvar[..., None]).mean(axis=0)
 
     def active_units(self, x, c=None, *, threshold=0.01):
         """Active latent units (Burda et al., 2016): A_d = Cov_x(E_q[z_d]) =
