@@ -193,7 +193,7 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
                                          stride, padding, output_padding)
     N, C_in, H, Wd = x.shape
     C_out = W.shape[1]
-    x_m, _ = _to_cnp_sum(_nfp(x))       # (C_in, N H W); the sum rides along unused
+    x_m = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C_in, -1)   # (C_in, N H W)
     cols = W.reshape(C_in, -1).T @ x_m                       # (C_out kh kw, N H W)
     out = _col2im(cols, N, C_out, *out_hw, *k, *s, *pad, H, Wd)
     _add_channel_bias(_nfp(out), np.ascontiguousarray(b))

@@ -2,17 +2,12 @@
 ``tinyae.kernels``). Integer arithmetic: the results equal the reference's
 exactly."""
 
-import numba
 import numpy as np
 
-from .dense import _JIT
-
-jit = numba.njit(**_JIT)
+from ..functional.hashing import WORD_BITS
+from .dense import jit
 
 __all__ = ["pack_bits", "hamming_distance", "hamming_rank"]
-
-WORD_BITS = 64
-
 
 @jit
 def _popcount(v):

@@ -13,14 +13,11 @@ compile, so their twins are the references themselves, like identity in
 
 import math
 
-import numba
 import numpy as np
 
 from ..functional.transformer import (  # noqa: F401  (data movement: twin = reference)
-    gather_tokens, patchify, scatter_tokens, unpatchify)
-from .dense import _JIT
-
-jit = numba.njit(**_JIT)
+    _INV_SQRT_2PI, _SQRT_HALF, gather_tokens, patchify, scatter_tokens, unpatchify)
+from .dense import _flat, _map, jit
 
 
 def _rows(a):
@@ -105,10 +102,6 @@ def layernorm_backward(dout, cache):
 # GELU (exact erf form)
 # --------------------------------------------------------------------------
 
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
 @jit
 def _gelu(x):
     """cdf = Phi(x) = (1 + erf(x / sqrt 2)) / 2 (libm's erf), out = x cdf."""
@@ -134,7 +127,7 @@ def gelu_forward(x):
     """``out = x Phi(x)``, the exact GELU (twin of ``functional.gelu_forward``;
     erf in double precision per element, stored in x's dtype).
     cache = (x, Phi(x))."""
-    out, cdf = _gelu(np.ascontiguousarray(x).reshape(-1))
+    out, cdf = _gelu(_flat(x))
     return out.reshape(np.shape(x)), (x, cdf.reshape(np.shape(x)))
 
 
@@ -144,8 +137,7 @@ def gelu_backward(dout, cache):
     in one Numba pass."""
     x, cdf = cache
     e = np.exp(-0.5 * x * x)
-    flat = [np.ascontiguousarray(a).reshape(-1) for a in (dout, x, cdf, e)]
-    return _gelu_backward(*flat).reshape(np.shape(dout))
+    return _map(_gelu_backward, dout, x, cdf, e)
 
 
 # --------------------------------------------------------------------------

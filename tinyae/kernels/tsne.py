@@ -10,13 +10,11 @@
   builds three (n, n) arrays and an (n, n, k) one.
 """
 
-import numba
 import numpy as np
 
 from ..functional.tsne import PERPLEXITY_MAX_ITER, PERPLEXITY_TOL
-from .dense import _JIT
+from .dense import jit
 
-jit = numba.njit(**_JIT)
 
 __all__ = ["tsne_conditional_p", "tsne_kl_grad"]
 

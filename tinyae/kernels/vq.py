@@ -38,7 +38,7 @@ def vq_nearest(z, codebook):
     terms z e^T are NumPy's BLAS and the squared norms NumPy's sums (as in
     the reference); the combination and argmin are one Numba pass.
     """
-    cross = np.ascontiguousarray(z @ codebook.T)        # (M, K)
+    cross = z @ codebook.T                              # (M, K), C-contiguous
     z2 = np.sum(z * z, axis=1)
     e2 = np.sum(codebook * codebook, axis=1)
     return _nearest(cross, z2, e2)
