@@ -69,15 +69,15 @@ class LatentBounds:
                    + self.n_cond) * self.dtype.itemsize
         return max(1, MEMORY_BUDGET_BYTES // per_row)
 
-    def _log_weight_terms(self, x, c, k, *, rng, eps, chunk):
+    def _log_weight_terms(self, x, c, k, *, rng, eps, chunk, post):
         """Yield (rows, cols, log p(x|z), log p(z) - log q(z|x)) for chunks.
 
         For example rows i0:i1 and samples s0:s1 the two arrays are
         (s1 - s0, i1 - i0), in float64; z = mu + sigma * eps with eps from
-        ``eps`` (k, batch, n_code) or ``rng``. At most ``chunk`` (sample,
-        example) pairs are decoded at once.
+        ``eps`` (k, batch, n_code) or ``rng``, and ``post = (mu, logvar)``
+        the posterior of x, c (``encode``; the caller has checked both). At
+        most ``chunk`` (sample, example) pairs are decoded at once.
         """
-        c = self._check_data(x, c)
         k = check_positive_int(k, "k")
         n = x.shape[0]
         if eps is not None:
@@ -90,7 +90,7 @@ class LatentBounds:
         rows = self._rows_per_chunk(chunk)
         s_chunk = min(k, rows)
         b_chunk = max(1, rows // s_chunk)
-        mu, logvar = self.encode(x, c)                               # (n, n_code)
+        mu, logvar = post                                            # (n, n_code)
         for i0 in range(0, n, b_chunk):
             i1 = min(n, i0 + b_chunk)
             xb, mb, lb = x[i0:i1], mu[i0:i1], logvar[i0:i1]
@@ -122,11 +122,12 @@ class LatentBounds:
         x: (batch, n_in) -> (batch,). eps: optional (k, batch, n_code).
         L_1 is a one-sample ELBO; L_k increases with k towards log p(x).
         """
-        n = x.shape[0] if isinstance(x, np.ndarray) else 0
+        post = self.encode(x, c)                        # validates x and c
+        n = x.shape[0]
         top = np.full(n, -np.inf)                       # running max of log w
         total = np.zeros(n)                             # sum exp(log w - top)
         for rows, logp_x, log_ratio in self._log_weight_terms(
-                x, c, k, rng=rng, eps=eps, chunk=chunk):
+                x, c, k, rng=rng, eps=eps, chunk=chunk, post=post):
             logw = logp_x + log_ratio                   # (s, b)
             new_top = np.maximum(top[rows], logw.max(axis=0))
             total[rows] = (total[rows] * np.exp(top[rows] - new_top)
@@ -145,11 +146,10 @@ class LatentBounds:
         """
         if isinstance(eps, np.ndarray) and eps.ndim == 3:
             n_samples = eps.shape[0]
-        n = x.shape[0] if isinstance(x, np.ndarray) else 0
-        rec = np.zeros(n)
+        mu, logvar = self.encode(x, c)                  # validates x and c
+        rec = np.zeros(x.shape[0])
         for rows, logp_x, _ in self._log_weight_terms(
-                x, c, n_samples, rng=rng, eps=eps, chunk=chunk):
+                x, c, n_samples, rng=rng, eps=eps, chunk=chunk, post=(mu, logvar)):
             rec[rows] += logp_x.sum(axis=0)
-        mu, logvar = self.encode(x, c)
         return rec / n_samples - gaussian_kl(mu.astype(np.float64),
                                              logvar.astype(np.float64))
