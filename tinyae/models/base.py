@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._validation import check_array
+from .._validation import check_array, check_rng
 
 
 class Model:
@@ -73,6 +73,17 @@ class Model:
         inner = "\n".join(f"  ({m}): {layer!r}".replace("\n", "\n  ")
                           for m, layer in self.modules.items())
         return f"{type(self).__name__}(\n{inner}\n)  # {self.n_params} parameters"
+
+
+def draw_eps(eps, rng, shape, dtype):
+    """A VAE's standard-normal draws: ``eps`` as given (checked: ``shape``,
+    ``dtype``) or drawn from ``rng``; neither is an error naming both."""
+    if eps is not None:
+        return check_array(eps, "eps", ndim=len(shape), shape=shape, dtype=dtype)
+    if rng is None:
+        raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
+                         "z = mu + sigma * eps")
+    return check_rng(rng).standard_normal(shape, dtype=dtype)
 
 
 def batched(fn, x, batch_size=1000):

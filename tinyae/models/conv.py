@@ -40,7 +40,7 @@ reparameterisation gradient). The convolution gradients are in
 
 import numpy as np
 
-from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
+from .._validation import (check_choice, check_dtype, check_nonneg_float,
                            check_positive_int, check_rng, check_same_shape)
 from ..backend import ops
 from ..corruption import corrupt
@@ -48,7 +48,7 @@ from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Fl
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_support
-from .base import Model, batched
+from .base import Model, batched, draw_eps
 from .mlp import check_corruption
 
 #: The PML book's CNN autoencoder for MNIST (section 20.3.1): a (64, 3, 3) code.
@@ -295,15 +295,6 @@ class ConvVAE(_ImageModel):
         n = check_positive_int(n, "n")
         return self.decode(check_rng(rng).standard_normal((n, self.n_code), dtype=self.dtype))
 
-    def _eps(self, eps, rng, n):
-        """eps as given (checked, (n, n_code)) or drawn from rng."""
-        if eps is None:
-            if rng is None:
-                raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
-                                 "z = mu + sigma * eps")
-            return check_rng(rng).standard_normal((n, self.n_code), dtype=self.dtype)
-        return check_array(eps, "eps", shape=(n, self.n_code), dtype=self.dtype)
-
     def loss_and_grad(self, x, *, eps=None, rng=None):
         """Negative ELBO (beta-weighted) of the batch and its gradients.
 
@@ -311,7 +302,7 @@ class ConvVAE(_ImageModel):
         else drawn from ``rng``. ``last_stats`` = {"recon", "kl"}.
         """
         x4 = self._images(x)
-        eps = self._eps(eps, rng, x4.shape[0])
+        eps = draw_eps(eps, rng, (x4.shape[0], self.n_code), self.dtype)
         self.zero_grad()
         mu, logvar = self._heads(x4)                             # (N, n_code) each
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
@@ -327,7 +318,7 @@ class ConvVAE(_ImageModel):
     def loss(self, x, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
         x4 = self._images(x)
-        eps = self._eps(eps, rng, x4.shape[0])
+        eps = draw_eps(eps, rng, (x4.shape[0], self.n_code), self.dtype)
         mu, logvar = self._heads(x4)
         z, kl, _ = ops.reparameterize_kl(mu, logvar, eps)
         recon, _ = self._recon_loss(self.decoder.forward(z), x4)

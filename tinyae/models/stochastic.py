@@ -51,7 +51,7 @@ from ..backend import ops
 from ..distributions import log_normal
 from ..functional import gaussian_kl, sigmoid, softplus
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
-from .base import Model, batched
+from .base import Model, batched, draw_eps
 
 
 def _check_floor(var_floor):
@@ -168,15 +168,6 @@ class VarianceNetworkVAE(Model):
         self._check_x(z, self.n_code, "z")
         return self.net.predict(z)
 
-    def _eps(self, x, eps, rng):
-        shape = (x.shape[0], self.n_code)
-        if eps is None:
-            if rng is None:
-                raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
-                                 "z = mu + sigma * eps")
-            return check_rng(rng).standard_normal(shape, dtype=self.dtype)
-        return check_array(eps, "eps", shape=shape, dtype=self.dtype)
-
     def _forward(self, x, eps):
         """Shared forward pass: returns (kl, mean, s, rep_cache)."""
         mu, logvar = self._heads(x)                            # (n, n_code) each
@@ -188,7 +179,7 @@ class VarianceNetworkVAE(Model):
         """-ELBO (beta-weighted) and its gradients. x: (n, n_in); eps: (n,
         n_code) fixes the reparameterisation noise, else drawn from rng."""
         self._check_x(x, self.n_in)
-        eps = self._eps(x, eps, rng)
+        eps = draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype)
         self.zero_grad()
         kl, mean, s, rep_cache = self._forward(x, eps)
         recon, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
@@ -202,7 +193,7 @@ class VarianceNetworkVAE(Model):
     def loss(self, x, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
         self._check_x(x, self.n_in)
-        kl, mean, s, _ = self._forward(x, self._eps(x, eps, rng))
+        kl, mean, s, _ = self._forward(x, draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype))
         recon = ops.gaussian_nll_loss(mean, s, x)[0]
         self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
         return recon + self.beta * kl

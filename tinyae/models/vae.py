@@ -52,7 +52,7 @@ from ..distributions import LIKELIHOODS
 from ..functional import gaussian_kl, reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
 from ..losses import check_support
-from .base import Model, batched
+from .base import Model, batched, draw_eps
 
 
 #: decoder_variance -> shape of the learned log-variance (None: fixed, no parameter).
@@ -181,16 +181,6 @@ class VAE(LatentBounds, Model):
         check_array(eps, "eps", ndim=len(shape), shape=shape, dtype=self.dtype)
         return eps
 
-    def _draw_eps(self, eps, rng, shape):
-        """eps as given (checked) or drawn from rng: N(0, I) of ``shape``."""
-        if eps is not None:
-            return self._check_eps(eps, shape)
-        if rng is None:
-            raise ValueError("pass rng (a numpy Generator) or eps: the VAE samples "
-                             "z = mu + sigma * eps")
-        check_rng(rng)
-        return rng.standard_normal(shape, dtype=self.dtype)
-
     def _heads(self, xc):
         """xc: (batch, n_in + n_cond) -> (mu, logvar), each (batch, n_code)."""
         h = self.encoder.forward(xc)
@@ -213,7 +203,7 @@ class VAE(LatentBounds, Model):
         """
         c = self._check_data(x, c)
         n = x.shape[0]
-        eps = self._draw_eps(eps, rng, (n, self.n_code))
+        eps = draw_eps(eps, rng, (n, self.n_code), self.dtype)
         self.zero_grad()
         mu, logvar = self._heads(self._cat(x, c))               # (N, n_code) each
         # z = mu + exp(logvar / 2) eps and the mean KL, in one op
@@ -230,7 +220,7 @@ class VAE(LatentBounds, Model):
     def loss(self, x, c=None, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
         c = self._check_data(x, c)
-        eps = self._draw_eps(eps, rng, (x.shape[0], self.n_code))
+        eps = draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype)
         mu, logvar = self._heads(self._cat(x, c))
         z, kl, _ = ops.reparameterize_kl(mu, logvar, eps)
         recon, _ = self._recon(self, self.decoder.forward(self._cat(z, c)), x, grad=False)
@@ -251,7 +241,7 @@ class VAE(LatentBounds, Model):
         x: (batch, n_in) -> z: (batch, n_code); eps: (batch, n_code) or None.
         """
         mu, logvar = self.encode(x, c)
-        eps = self._draw_eps(eps, rng, mu.shape)
+        eps = draw_eps(eps, rng, mu.shape, self.dtype)
         return reparameterize(mu, logvar, eps)[0]
 
     def _decode_out(self, z, c):
