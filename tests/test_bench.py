@@ -141,3 +141,49 @@ def test_mae_config_counts_tokens_and_runs():
     for _ in range(5):
         step(x)
     assert model.loss(x.reshape(-1, 1, 28, 28), mask=fixed) < before
+
+
+def test_torch_worker_protocol_times_the_parents_batches(monkeypatch):
+    """The PyTorch child (run here in-process, with a recording stand-in for
+    the PyTorch step) loads the same rows, steps through exactly the batches
+    the parent names, and answers each round with its seconds."""
+    import io
+    seen = []
+    monkeypatch.setattr(bench, "_torch_version", lambda: "stand-in")
+    monkeypatch.setattr(bench, "torch_step",
+                        lambda name, dtype, seed: (lambda xb: seen.append(xb.sum())))
+    monkeypatch.setattr(bench, "set_threads", lambda n: None)
+    requests = [{"config": "ae", "dtype": "float32", "threads": 1, "limit": 384, "seed": 0},
+                {"start": 1, "count": 4}]
+    stdout = io.StringIO()
+    bench.torch_worker(io.StringIO("\n".join(json.dumps(r) for r in requests) + "\n"),
+                       stdout)
+    replies = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert replies[0] == {"torch": True, "version": "stand-in"}
+    assert replies[1]["seconds"] > 0 and len(replies) == 2
+    x = bench.load_mnist("train", dtype=np.float32)[0][:384]
+    assert seen == [b.sum() for b in bench._batches(x, 1, 4)]     # batches 1, 2, 0, 1
+    assert len({float(s) for s in seen}) == 3
+
+
+def test_torch_worker_without_torch_says_so(no_torch):
+    import io
+    stdout = io.StringIO()
+    bench.torch_worker(io.StringIO(json.dumps(
+        {"config": "ae", "dtype": "float32", "threads": 1, "limit": None, "seed": 0}) + "\n"),
+        stdout)
+    assert json.loads(stdout.getvalue()) == {"torch": False}
+
+
+@pytest.mark.skipif(bench._torch_available(), reason="PyTorch is installed here")
+def test_torch_process_is_none_without_torch():
+    """The real child process, started with this interpreter, reports that
+    it has no PyTorch and the parent gets None (the n/a columns)."""
+    assert bench.TorchProcess.start("ae", np.float32, threads=1, limit=256, seed=0) is None
+
+
+def test_fit_overhead_column_is_fit_per_step_over_step():
+    row = bench.bench_config("sae", np.float32, bench.load_mnist("train", dtype=np.float32)[0][:512],
+                             steps=2, warmup=0, rounds=1, threads=1, use_torch=False)
+    assert row["fit_overhead"] == pytest.approx(row["fit_step_ms"] / row["step_ms"] - 1)
+    assert row["fit_step_ms"] > 0

@@ -141,6 +141,33 @@ def test_non_finite_loss_stops_with_epoch_and_step():
             rng=np.random.default_rng(0), progress=False, divergence=None)
 
 
+class _PoisonAt(SGD):
+    """SGD that writes a NaN into one weight at its ``at``-th step."""
+
+    def __init__(self, params, at):
+        super().__init__(params, lr=1e-3)
+        self.at = at
+
+    def step(self, grads):
+        super().step(grads)
+        if self.t == self.at:
+            self.params["decoder.0.W"][0, 0] = np.nan
+
+
+@pytest.mark.parametrize("at, epoch, step", [(2, 1, 2), (4, 1, 4), (7, 2, 3)])
+def test_a_parameter_gone_bad_is_named_with_its_step(at, epoch, step):
+    """fit checks the parameters when a loss turns non-finite and at the end
+    of each epoch (not after every step): either way the error names the
+    parameter and the very step that broke it, mid-epoch (2), the last step
+    of an epoch (4 batches of 8) or in a later epoch (7 = epoch 2, step 3)."""
+    from tinyae.train import DivergenceError
+    model = small_model(likelihood="mse")
+    with pytest.raises(DivergenceError, match=rf"parameter 'decoder.0.W' became non-finite "
+                                              rf".* at epoch {epoch}, step {step} "):
+        fit(model, toy_data()[:32], optimizer=_PoisonAt(model.params, at), epochs=3,
+            batch_size=8, rng=np.random.default_rng(0), progress=False)
+
+
 def test_fit_validates_its_arguments():
     model = small_model()
     opt = SGD(model.params, lr=0.1)

@@ -42,19 +42,26 @@ Every row is one (config, dtype). Columns:
 * ``BLAS %``: time of those products alone (NumPy's BLAS on the same shapes)
   over the time of the step: 100% would mean the step is nothing but its
   matrix products, the limit for this step;
+* ``fit +%``: one ``tinyae.train.fit`` epoch of ``--steps`` batches
+  (shuffled batches, progress bar, history, divergence checks: what a user
+  runs), per step, over the step alone: the cost ``fit`` adds around the
+  step (target: within 5%);
 * ``torch/s`` and ``x torch``: the same config written in PyTorch (same
-  batches, same dtype, same thread count, the same process, rounds
-  interleaved with tinyae's), and tinyae's speed-up over it. Without PyTorch
-  these columns say ``n/a (torch not installed)``.
+  batches, same dtype, same thread count), and tinyae's speed-up over it.
+  PyTorch runs in a process of its own (``TorchProcess``), its rounds
+  alternating with tinyae's: in one process the two libraries' thread pools
+  slow each other down. Without PyTorch these columns say
+  ``n/a (torch not installed)``.
 
 Threads: ``--threads N`` (default: every core) sets NumPy's OpenBLAS pool
 (through its ``openblas_set_num_threads``), PyTorch's intra-op pool and
-Numba's pool (unused unless a kernel is parallel, which none is: measured,
-see ``tinyae.kernels``). On a machine shared with other jobs, 1 thread can
-beat 2: OpenBLAS threads that wait for a busy core spin.
+Numba's pool; ``--threads 2,1`` runs the whole table once per thread count.
+On a machine shared with other jobs, 1 thread can beat 2: OpenBLAS threads
+that wait for a busy core spin.
 
-Reproducing the PyTorch columns. PyTorch is never a dependency of tinyae (it
-is imported only here, inside a try); install it in a separate environment:
+Reproducing the PyTorch columns. PyTorch is never a dependency of tinyae (only
+the benchmark's PyTorch child process imports it, inside a try); install it
+in a separate environment:
 
     python3 -m venv .torchvenv
     .torchvenv/bin/pip install torch==2.13.0 numpy scipy numba tqdm matplotlib
@@ -263,6 +270,7 @@ def tinyae_step(name, dtype, rng):
         loss, grads = model.loss_and_grad(x, rng=rng)
         opt.step(grads)
         return loss
+    step.optimizer = opt
     return model, step
 
 
@@ -384,12 +392,22 @@ def torch_step(name, dtype, seed):
 # --------------------------------------------------------------------------
 
 def _torch_version():
-    """PyTorch's version if it can be imported, else None."""
+    """PyTorch's version if it can be imported, else None (imports it: for
+    the PyTorch child process only)."""
     try:
         import torch
     except ImportError:
         return None
     return torch.__version__
+
+
+def _torch_available():
+    """Whether ``import torch`` would find PyTorch, without importing it
+    (the benchmark's own process never loads PyTorch's thread pools)."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"] is not None
+    from importlib.util import find_spec
+    return find_spec("torch") is not None
 
 
 def set_threads(n, *, torch=True):
@@ -429,48 +447,155 @@ def _time_steps(step, batches):
     return time.perf_counter() - start
 
 
-def bench_config(name, dtype, x, *, steps, warmup, rounds, seed=0, use_torch=True):
-    """One row of the table: config ``name`` in ``dtype`` on the images ``x``."""
+def _batches(x, start, count):
+    """``count`` consecutive batches of ``BATCH`` rows of x from batch
+    number ``start`` on, wrapping around (the same batches in both
+    processes)."""
+    n_batches = x.shape[0] // BATCH
+    return [x[(i % n_batches) * BATCH:(i % n_batches + 1) * BATCH]
+            for i in range(start, start + count)]
+
+
+class TorchProcess:
+    """The PyTorch twin of one config, run in its own process.
+
+    In one process, PyTorch's thread pool and OpenBLAS's (and Numba's) slow
+    each other: a PyTorch step measured in-process was 10-38% slower than
+    in a process of its own. So PyTorch runs in a child
+    (``python -m tinyae.bench --torch-worker``) that loads the same MNIST
+    rows, sets the same thread count, and times the rounds the parent asks
+    for over a pipe, one JSON line each way; the parent waits (idle) while
+    the child runs, so the two never compete for the cores. ``start()``
+    returns None when PyTorch cannot be imported by ``sys.executable``.
+    """
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    @classmethod
+    def start(cls, name, dtype, *, threads, limit, seed):
+        import subprocess
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tinyae.bench", "--torch-worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        worker = cls(proc)
+        ready = worker._ask({"config": name, "dtype": np.dtype(dtype).name,
+                             "threads": threads, "limit": limit, "seed": seed})
+        if not ready.get("torch"):
+            worker.close()
+            return None
+        worker.version = ready["version"]
+        return worker
+
+    def _ask(self, request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the PyTorch worker stopped (exit code {self.proc.wait()})")
+        return json.loads(line)
+
+    def time_steps(self, start, count):
+        """Seconds for the child to run its step on batches start..start+count."""
+        return self._ask({"start": start, "count": count})["seconds"]
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
+def torch_worker(stdin=None, stdout=None):
+    """The child side of ``TorchProcess``: a setup line, then one line per
+    round ``{"start", "count"}`` answered by ``{"seconds"}``."""
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+
+    def say(obj):
+        stdout.write(json.dumps(obj) + "\n")
+        stdout.flush()
+    setup = json.loads(stdin.readline())
+    if _torch_version() is None:
+        return say({"torch": False})
+    set_threads(setup["threads"])
+    x = load_mnist("train", dtype=np.dtype(setup["dtype"]))[0]
+    if setup["limit"] is not None:
+        x = x[:setup["limit"]]
+    step = torch_step(setup["config"], setup["dtype"], setup["seed"])
+    say({"torch": True, "version": _torch_version()})
+    for line in stdin:
+        req = json.loads(line)
+        say({"seconds": _time_steps(step, _batches(x, req["start"], req["count"]))})
+
+
+def fit_epoch_time(model, optimizer, x, rng):
+    """Seconds of one ``tinyae.train.fit`` epoch over the rows of x (batches
+    of ``BATCH``, shuffled, progress bar on: what a user runs). The bar
+    writes to a null device here, so its cost is counted but not shown."""
+    from .train import fit
+    with open(os.devnull, "w") as null:
+        saved, sys.stderr = sys.stderr, null
+        try:
+            history = fit(model, x, optimizer=optimizer, epochs=1, batch_size=BATCH,
+                          rng=rng, progress=True)
+        finally:
+            sys.stderr = saved
+    return history["seconds"][0]
+
+
+def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=None,
+                 seed=0, use_torch=True):
+    """One row of the table: config ``name`` in ``dtype`` on the images ``x``
+    (the first ``limit`` training rows, which the PyTorch child loads too)."""
     rng = np.random.default_rng(seed)
     layers = CONFIGS[name][1]
-    n_batches = x.shape[0] // BATCH
-
-    def batches(start, count):
-        return [x[(i % n_batches) * BATCH:(i % n_batches + 1) * BATCH]
-                for i in range(start, start + count)]
-
-    _, step = tinyae_step(name, dtype, rng)
+    model, step = tinyae_step(name, dtype, rng)
     start = time.perf_counter()
-    step(batches(0, 1)[0])
+    step(_batches(x, 0, 1)[0])
     first = time.perf_counter() - start
-    _time_steps(step, batches(1, warmup))
-    tstep = torch_step(name, dtype, seed) if use_torch else None
-    if tstep is not None:
-        _time_steps(tstep, batches(0, warmup + 1))
+    _time_steps(step, _batches(x, 1, warmup))
+    worker = None
+    if use_torch:
+        worker = TorchProcess.start(name, dtype, threads=threads, limit=limit, seed=seed)
+    if worker is not None:
+        worker.time_steps(0, warmup + 1)
     blas = blas_only_step(layers, dtype, rng)
     blas()
+    n_fit = min(steps, x.shape[0] // BATCH)      # one fit epoch of n_fit full batches
+    fit_x = x[:n_fit * BATCH]
+    if getattr(model, "image_shape", None) is not None:
+        fit_x = fit_x.reshape(-1, *model.image_shape)
 
-    best = {"tinyae": np.inf, "torch": np.inf, "blas": np.inf}
-    for r in range(rounds):      # interleaved, so a burst of load hits all three
-        chunk = batches(1 + warmup + r * steps, steps)
-        best["tinyae"] = min(best["tinyae"], _time_steps(step, chunk) / steps)
-        if tstep is not None:
-            best["torch"] = min(best["torch"], _time_steps(tstep, chunk) / steps)
-        best["blas"] = min(best["blas"], _time_steps(lambda _x: blas(), chunk) / steps)
+    best = {"tinyae": np.inf, "torch": np.inf, "blas": np.inf, "fit": np.inf}
+    try:
+        for r in range(rounds):      # interleaved, so a burst of load hits all four
+            at = 1 + warmup + r * steps
+            best["tinyae"] = min(best["tinyae"],
+                                 _time_steps(step, _batches(x, at, steps)) / steps)
+            if worker is not None:
+                best["torch"] = min(best["torch"], worker.time_steps(at, steps) / steps)
+            best["blas"] = min(best["blas"],
+                               _time_steps(lambda _x: blas(), range(steps)) / steps)
+            best["fit"] = min(best["fit"], fit_epoch_time(
+                model, step.optimizer, fit_x, rng) / n_fit)
+    finally:
+        if worker is not None:
+            worker.close()
 
     flops = step_flops(layers)
     row = {
         "config": name, "dtype": np.dtype(dtype).name, "batch": BATCH, "steps": steps,
-        "rounds": rounds, "first_step_s": first,
+        "rounds": rounds, "threads": threads, "first_step_s": first,
         "tinyae_samples_per_s": BATCH / best["tinyae"],
         "step_ms": 1e3 * best["tinyae"],
         "gflops": flops / best["tinyae"] / 1e9,
         "blas_only_ms": 1e3 * best["blas"],
         "blas_gflops": flops / best["blas"] / 1e9,
         "blas_fraction": best["blas"] / best["tinyae"],
+        "fit_step_ms": 1e3 * best["fit"],
+        "fit_overhead": best["fit"] / best["tinyae"] - 1,
         "torch_samples_per_s": None, "speedup_vs_torch": None,
     }
-    if tstep is not None:
+    if worker is not None:
+        row["torch_version"] = worker.version
         row["torch_samples_per_s"] = BATCH / best["torch"]
         row["speedup_vs_torch"] = best["torch"] / best["tinyae"]
     return row
@@ -491,10 +616,10 @@ def epoch_peak_memory(name, dtype, x, seed=0):
 # The table
 # --------------------------------------------------------------------------
 
-COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"),
+COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"), ("thr", "threads", "{}"),
            ("tinyae/s", "tinyae_samples_per_s", "{:.0f}"), ("ms/step", "step_ms", "{:.2f}"),
            ("GFLOP/s", "gflops", "{:.1f}"), ("BLAS %", "blas_fraction", "{:.0%}"),
-           ("first s", "first_step_s", "{:.2f}"),
+           ("fit +%", "fit_overhead", "{:+.1%}"), ("first s", "first_step_s", "{:.2f}"),
            ("torch/s", "torch_samples_per_s", "{:.0f}"), ("x torch", "speedup_vs_torch", "{:.2f}")]
 
 
@@ -513,8 +638,10 @@ def format_table(rows, na=TORCH_NA):
 def _parse(argv, prog="python -m tinyae.bench"):
     p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=arg_positive_int, default=os.cpu_count() or 1,
-                   help="threads for OpenBLAS, PyTorch and Numba (default: all cores)")
+    p.add_argument("--threads", default=str(os.cpu_count() or 1),
+                   help="threads for OpenBLAS, PyTorch and Numba, or a comma-separated "
+                        "list such as 2,1 (a block of rows each; default: all cores)")
+    p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--steps", type=arg_positive_int, default=60, help="timed steps per round (default 60)")
     p.add_argument("--warmup", type=arg_nonneg_int, default=5, help="untimed steps first (default 5)")
     p.add_argument("--rounds", type=arg_positive_int, default=3,
@@ -534,6 +661,12 @@ def _parse(argv, prog="python -m tinyae.bench"):
     for c in args.configs:
         if c not in CONFIGS:
             p.error(f"--configs: unknown config {c!r}; choose from {', '.join(CONFIG_NAMES)}")
+    try:
+        args.threads = [arg_positive_int(t) for t in args.threads.split(",") if t.strip()]
+    except argparse.ArgumentTypeError as e:
+        p.error(f"argument --threads: {e}")
+    if not args.threads:
+        p.error("argument --threads: expected N or a list such as 2,1, got nothing")
     args.dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
     for d in args.dtypes:
         if d not in ("float32", "float64"):
@@ -568,41 +701,45 @@ def run(argv=None, out=None, prog="python -m tinyae.bench"):
     default sys.stdout); returns the result dict (rows, memory, settings)."""
     out = out or sys.stdout
     args = _parse(argv, prog)
+    if args.torch_worker:
+        return torch_worker()
     if get_backend() != "numba":
         print(f"note: backend is {get_backend()!r}; benchmarking the NumPy reference",
               file=out)
-    torch_version = None if args.no_torch else _torch_version()
-    use_torch = torch_version is not None
-    threads = set_threads(args.threads, torch=use_torch)
+    use_torch = not args.no_torch and _torch_available()
     na = "n/a (--no-torch)" if args.no_torch else TORCH_NA
     load = os.getloadavg()
     print(f"tinyae.bench: batch {BATCH}, Adam lr {LR}, {args.steps} steps x {args.rounds} "
-          f"rounds after {args.warmup} warm-up; threads {args.threads} "
-          f"({', '.join(k for k, v in threads.items() if v)}); torch "
-          f"{torch_version or 'not installed'}; load average {load[0]:.2f}", file=out,
-          flush=True)
-    rows, memory = [], []
-    for dname in args.dtypes:
-        dtype = np.dtype(dname)
-        x = load_mnist("train", dtype=dtype)[0]
-        if args.limit is not None:
-            x = x[:args.limit]
-        for name in args.configs:
-            row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,
-                               rounds=args.rounds, use_torch=use_torch)
-            row["threads"] = args.threads
-            rows.append(row)
-            print(f"  {name} {dname}: {row['tinyae_samples_per_s']:.0f} samples/s", file=out,
-                  flush=True)
-        if args.memory:
+          f"rounds after {args.warmup} warm-up; threads {','.join(map(str, args.threads))}; "
+          f"PyTorch {'in its own process' if use_torch else 'not run'}; load average "
+          f"{load[0]:.2f}", file=out, flush=True)
+    rows, memory, pools, torch_version = [], [], {}, None
+    for n_threads in args.threads:
+        pools = set_threads(n_threads, torch=False)
+        for dname in args.dtypes:
+            dtype = np.dtype(dname)
+            x = load_mnist("train", dtype=dtype)[0]
+            if args.limit is not None:
+                x = x[:args.limit]
             for name in args.configs:
-                seconds, peak = epoch_peak_memory(name, dtype, x)
-                memory.append({"config": name, "dtype": dname, "epoch_s": seconds,
-                               "peak_rss_mb": peak})
-        del x
+                row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,
+                                   rounds=args.rounds, threads=n_threads, limit=args.limit,
+                                   use_torch=use_torch)
+                torch_version = row.pop("torch_version", None) or torch_version
+                rows.append(row)
+                print(f"  {name} {dname} {n_threads} thread(s): "
+                      f"{row['tinyae_samples_per_s']:.0f} samples/s", file=out, flush=True)
+            if args.memory and n_threads == args.threads[0]:
+                for name in args.configs:
+                    seconds, peak = epoch_peak_memory(name, dtype, x)
+                    memory.append({"config": name, "dtype": dname, "epoch_s": seconds,
+                                   "peak_rss_mb": peak})
+            del x
     print(file=out)
     print(format_table(rows, na), file=out)
-    if not use_torch:
+    if torch_version is not None:
+        print(f"\nPyTorch {torch_version}, each config in a process of its own", file=out)
+    elif not args.no_torch:
         print(f"\ntorch columns: {na}; see the module docstring to install PyTorch "
               "in a separate venv", file=out)
     for m in memory:
@@ -611,8 +748,8 @@ def run(argv=None, out=None, prog="python -m tinyae.bench"):
     load_after = os.getloadavg()
     print(f"load average after: {load_after[0]:.2f}", file=out)
     result = {"rows": rows, "memory": memory, "threads": args.threads,
-              "thread_pools_set": threads, "torch": torch_version,
-              "loadavg_before": load, "loadavg_after": load_after,
+              "thread_pools_set": dict(pools, torch=torch_version is not None),
+              "torch": torch_version, "loadavg_before": load, "loadavg_after": load_after,
               "backend": get_backend()}
     if args.json:
         with open(args.json, "w") as f:
