@@ -491,14 +491,16 @@ def test_corruptions_match_reference(kind, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 @pytest.mark.parametrize("scale", [3.0, 40.0])
-def test_bce_log_blocks_on_a_full_batch(scale, dtype):
+@pytest.mark.parametrize("d", [784, 783])
+def test_bce_log_blocks_on_a_full_batch(d, scale, dtype):
     """The BCE kernel sums log1p terms as logs of products over blocks of
-    512 elements: a 127 x 784 batch fills 194 blocks and ends in a partial
-    one (the small shapes above never reach a boundary). Same value and
-    gradient as the reference."""
+    512 elements, in four chains: a 127 x 784 batch fills 194 blocks and
+    ends in a partial one (the small shapes above never reach a boundary);
+    127 x 783 also ends in a tail of one element after the last group of
+    four. Same value and gradient as the reference."""
     rng = np.random.default_rng(12)
-    z = (scale * rng.standard_normal((127, 784))).astype(dtype)
-    t = rng.uniform(0, 1, (127, 784)).astype(dtype)
+    z = (scale * rng.standard_normal((127, d))).astype(dtype)
+    t = rng.uniform(0, 1, (127, d)).astype(dtype)
     t[::3] = (z[::3] > 0)                   # confident and right: tiny terms
     _assert_twins(kernels.bce_with_logits_loss(z, t),
                   functional.bce_with_logits_loss(z, t), dtype)
