@@ -541,16 +541,20 @@ def linear_act_backward(dout, cache, need_dx=True):
 @jit
 def _adam(p, g, m, v, lr, b1, b2, eps, t):
     """In place on flat p, m, v: the Adam step, every element in p's dtype,
-    in the order NumPy evaluates ``functional.adam_update``."""
+    in the order NumPy evaluates ``functional.adam_update``, except that v
+    is multiplied by 1 / (1 - b2^t) instead of divided by 1 - b2^t (within
+    an ulp of the quotient). The loop is bound by its divisions and square
+    roots, not by memory: one division less per element measured 604 ->
+    469 us in float64 on 784 x 512 (float32: 210 -> 205 us, unchanged)."""
     dt = p.dtype.type
     b1_, b2_, c1, c2 = dt(b1), dt(b2), dt(1 - b1), dt(1 - b2)
-    step, bc2, eps_ = dt(lr / (1 - b1 ** t)), dt(1 - b2 ** t), dt(eps)
+    step, inv_bc2, eps_ = dt(lr / (1 - b1 ** t)), dt(1 / (1 - b2 ** t)), dt(eps)
     for i in range(p.size):
         mi = m[i] * b1_ + c1 * g[i]
         vi = v[i] * b2_ + c2 * (g[i] * g[i])
         m[i] = mi
         v[i] = vi
-        p[i] -= step * mi / (np.sqrt(vi / bc2) + eps_)
+        p[i] -= step * mi / (np.sqrt(vi * inv_bc2) + eps_)
 
 
 def adam_update(p, g, m, v, lr, b1, b2, eps, t):
