@@ -286,17 +286,21 @@ def _bce_with_logits(z, t, e, n):
     the sum's absolute error is below (elements) * 1.2e-16: 1e-11 on a
     batch of 128 MNIST images whose loss is about 1e4 per batch.
 
-    dz is one loop with no sum in it, which LLVM vectorises. The sums run
+    dz is one loop with no sum in it, which LLVM vectorises, multiplying by
+    1/n rather than dividing by n (divisions bound this loop; exact for a
+    power-of-two batch, within an ulp otherwise). The sums run
     in four independent chains (elements i, i+1, i+2, i+3): one chain waits
     for its previous add or multiply at every element (4 cycles here), and
     that wait, not the arithmetic, bounded the old single-chain loop.
     Measured on a 128 x 784 batch (the loop alone, e given, old and new
-    side by side): 296 -> 160 us in float32, 378 -> 273 us in float64.
+    side by side): 296 -> 160 us in float32, 378 -> 273 us in float64;
+    with the product for the division, 212 -> 152 and 286 -> 155 us (a
+    second run, against the old kernel again).
     """
-    zero, one, nf = z.dtype.type(0), z.dtype.type(1), z.dtype.type(n)
+    zero, one, inv_n = z.dtype.type(0), z.dtype.type(1), z.dtype.type(1 / n)
     dz = np.empty_like(z)
     for i in range(z.size):
-        dz[i] = (_sigmoid_e(z[i], e[i], one) - t[i]) / nf
+        dz[i] = (_sigmoid_e(z[i], e[i], one) - t[i]) * inv_n
     s0 = s1 = s2 = s3 = 0.0
     logs = 0.0
     for start in range(0, z.size, _LOG_BLOCK):
