@@ -75,6 +75,73 @@ def test_sequential_flat_names_share_arrays(rng):
     assert net.grads["0.b"] is net[0].grads["b"]
 
 
+def test_cleared_weight_gradient_is_written_not_added(rng, each_backend):
+    """After zero_grad, Linear's backward writes x^T dout into the very
+    gradient array (no zero fill, no add): whatever the array held before
+    the clear does not leak into the gradient, and a second backward
+    without a clear adds as always (both fused and plain paths)."""
+    for net in (Sequential(Linear(5, 3, rng=rng), Tanh()), Sequential(Linear(5, 3, rng=rng))):
+        lin = net[0]
+        x, dout = rng.standard_normal((4, 5)), rng.standard_normal((4, 3))
+        array = lin.grads["W"]
+        array[...] = 7.0                             # stale content
+        net.zero_grad()
+        net.forward(x)
+        net.backward(dout)
+        once = lin.grads["W"].copy()
+        assert lin.grads["W"] is array               # the same array, written in place
+        da = dout * (1 - np.tanh(x @ lin.W + lin.params["b"]) ** 2) if len(net) == 2 else dout
+        np.testing.assert_allclose(once, x.T @ da, rtol=1e-12)
+        net.forward(x)
+        net.backward(dout)
+        np.testing.assert_allclose(lin.grads["W"], 2 * once, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_linear_backward_ops_write_dW_into_dW_out(fused, rng, each_backend):
+    """``dW_out`` receives dW (its old content overwritten) and is the dW
+    returned; dx and db are unchanged by it."""
+    from tinyae.backend import ops
+    x, W, b = rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+    dout = rng.standard_normal((4, 3))
+    if fused:
+        _, cache = ops.linear_act_forward(x, W, b, "sigmoid")
+        backward = ops.linear_act_backward
+    else:
+        _, cache = ops.linear_forward(x, W, b)
+        backward = ops.linear_backward
+    fresh = backward(dout, cache)
+    into = np.full((5, 3), 9.0)
+    got = backward(dout, cache, dW_out=into)
+    assert got[1] is into
+    for a, c in zip(got, fresh):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_a_cleared_gradient_reads_as_zero_through_every_container(rng):
+    """A cleared weight gradient that no backward has written yet reads as
+    zeros from the layer, its Sequential, a composite layer and a model,
+    although the array was never filled at clear time."""
+    from tinyae.layers import TransformerBlock
+    from tinyae.models import MLPAutoencoder
+    model = MLPAutoencoder(sizes=(6, 3), rng=rng)
+    block = TransformerBlock(8, 2, rng=rng)
+    for owner, reader, key in [
+            (model, lambda: model.grads, "decoder.0.W"),
+            (model, lambda: model.decoder.grads, "0.W"),
+            (model, lambda: model.decoder[0].grads, "W"),
+            (block, lambda: block.grads, "fc1.W")]:
+        reader()[key][...] = 3.0
+        owner.zero_grad()
+        assert not reader()[key].any(), key
+        # a writer that adds from outside the layer's backward (a tied
+        # decoder, a penalty) adds onto zeros, and a later backward adds on
+        reader()[key][...] = 3.0
+        owner.zero_grad()
+        reader()[key][...] += 1.0
+        assert (reader()[key] == 1.0).all(), key
+
+
 def test_glorot_and_he_variances():
     rng = np.random.default_rng(0)
     W = Linear(400, 600, rng=rng, init="glorot").W

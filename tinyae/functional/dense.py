@@ -21,7 +21,7 @@ def linear_forward(x, W, b):
     return out, (x, W)
 
 
-def linear_backward(dout, cache, need_dx=True):
+def linear_backward(dout, cache, need_dx=True, dW_out=None):
     """Backward pass of ``out = x W + b``.
 
     With ``out[n, j] = sum_i x[n, i] W[i, j] + b[j]``:
@@ -31,10 +31,13 @@ def linear_backward(dout, cache, need_dx=True):
         db = sum_n dout[n]   (n_out,)
 
     ``need_dx=False`` skips the product nobody reads when x is the data.
+    ``dW_out``: an (n_in, n_out) array of W's dtype to write dW into (its
+    old content is overwritten, not added to), which is then the dW
+    returned; None: a new array.
     """
     x, W = cache
     dx = dout @ W.T if need_dx else None
-    dW = x.T @ dout
+    dW = np.matmul(x.T, dout, out=dW_out)
     db = dout.sum(axis=0)
     return dx, dW, db
 
@@ -223,7 +226,7 @@ def linear_act_forward(x, W, b, activation):
     return out, (lin_cache, act_cache, activation)
 
 
-def linear_act_backward(dout, cache, need_dx=True):
+def linear_act_backward(dout, cache, need_dx=True, dW_out=None):
     """Backward pass of ``out = act(a)``, ``a = x W + b``.
 
         da = dout * act'(a)            (batch, n_out)
@@ -233,12 +236,12 @@ def linear_act_backward(dout, cache, need_dx=True):
 
     ``need_dx=False`` skips the one matrix product nobody reads when x is
     the data (the first layer of an encoder): a third of that layer's
-    backward FLOPs.
+    backward FLOPs. ``dW_out``: as in ``linear_backward``.
     """
     lin_cache, act_cache, activation = cache
     da = ACTIVATIONS[activation][1](dout, act_cache)
     x, W = lin_cache
-    dW = x.T @ da
+    dW = np.matmul(x.T, da, out=dW_out)
     db = da.sum(axis=0)
     dx = da @ W.T if need_dx else None
     return dx, dW, db

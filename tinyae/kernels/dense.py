@@ -120,15 +120,15 @@ def linear_forward(x, W, b):
     return _add_bias(out, _flat(b)), (x, W)
 
 
-def linear_backward(dout, cache, need_dx=True):
+def linear_backward(dout, cache, need_dx=True, dW_out=None):
     """``dx = dout W^T, dW = x^T dout`` (NumPy's BLAS), ``db = sum_n dout[n]``.
 
     dout: (batch, n_out) -> dx: (batch, n_in) (None if not ``need_dx``),
-    dW: (n_in, n_out), db: (n_out,).
+    dW: (n_in, n_out) (written into ``dW_out`` if given), db: (n_out,).
     """
     x, W = cache
     dx = dout @ W.T if need_dx else None
-    return dx, x.T @ dout, _column_sum(np.ascontiguousarray(dout))
+    return dx, np.matmul(x.T, dout, out=dW_out), _column_sum(np.ascontiguousarray(dout))
 
 
 # --------------------------------------------------------------------------
@@ -528,7 +528,7 @@ def linear_act_forward(x, W, b, activation):
     return out, ((x, W), act_cache, activation)
 
 
-def linear_act_backward(dout, cache, need_dx=True):
+def linear_act_backward(dout, cache, need_dx=True, dW_out=None):
     """``da = dout * act'``, ``db = sum_n da`` (one Numba pass), then
     ``dW = x^T da`` and, only if ``need_dx``, ``dx = da W^T`` (NumPy's BLAS).
 
@@ -539,7 +539,7 @@ def linear_act_backward(dout, cache, need_dx=True):
     if act_cache is None:
         act_cache = dout
     da, db = _FUSED[activation][1](dout, np.ascontiguousarray(act_cache))
-    return (da @ W.T if need_dx else None), x.T @ da, db
+    return (da @ W.T if need_dx else None), np.matmul(x.T, da, out=dW_out), db
 
 
 @jit
