@@ -206,8 +206,17 @@ def split_tokens(perm, n_keep):
     ids_keep = np.sort(perm[:, :n_keep], axis=1)
     ids_masked = np.sort(perm[:, n_keep:], axis=1)
     mask = np.ones((n, t), dtype=bool)
-    np.put_along_axis(mask, ids_keep, False, axis=1)
+    mask[_row_index(n), ids_keep] = False
     return ids_keep, ids_masked, mask
+
+
+def _row_index(n):
+    """(n, 1) row numbers: ``a[_row_index(n), ids]`` picks ``a[r, ids[r, k]]``
+    (the rows broadcast along ids' columns). Indexing so, NumPy copies whole
+    token vectors; ``np.take_along_axis(x, ids[:, :, None], axis=1)`` is the
+    same gather but first broadcasts ids to (N, K, D), one index per number:
+    measured 12x slower on the MAE's (128, 16, 64) tokens (410 vs 33 us)."""
+    return np.arange(n)[:, None]
 
 
 def gather_tokens(x, ids):
@@ -215,7 +224,7 @@ def gather_tokens(x, ids):
 
     Its adjoint is ``scatter_tokens``: when the ids of a row are distinct
     (as here), the gradient is ``dx = scatter_tokens(dout, ids, T)``."""
-    return np.take_along_axis(x, ids[:, :, None], axis=1)
+    return x[_row_index(x.shape[0]), ids]
 
 
 def scatter_tokens(y, ids, n_tokens):
@@ -224,7 +233,7 @@ def scatter_tokens(y, ids, n_tokens):
     row -> (N, n_tokens, D). The adjoint of ``gather_tokens``: its
     gradient is ``dy = gather_tokens(dout, ids)``."""
     out = np.zeros((y.shape[0], n_tokens, y.shape[2]), dtype=y.dtype)
-    np.put_along_axis(out, ids[:, :, None], y, axis=1)
+    out[_row_index(y.shape[0]), ids] = y
     return out
 
 

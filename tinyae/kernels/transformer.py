@@ -6,7 +6,7 @@ rows (one pass for a row's statistics, one for its output), compiled once
 per dtype on a 2-D view ``(rows, last axis)``, so every leading shape
 shares them. The matrix products of attention are NumPy's batched ``@``
 (BLAS), its softmax the Numba row kernel. Patches and token gathers are
-pure data movement (reshape, transpose, ``take_along_axis``): nothing to
+pure data movement (reshape, transpose, indexing by token ids): nothing to
 compile, so their twins are the references themselves, like identity in
 ``kernels.dense``.
 """
