@@ -24,16 +24,88 @@ def _map(core, x, *more):
 
 
 def _exp_neg_abs(a):
-    """exp(-|a|) by NumPy's SIMD ufuncs, in place on one new array.
+    """exp(-|a|) for any shape, a new array of a's dtype.
 
-    Numba calls libm's scalar exp once per element (no SIMD vector math
-    library is installed), while NumPy's exp runs on AVX-512/AVX2 vectors:
-    measured here about 3x faster on a 128 x 784 float32 batch. So the
-    kernels that need exp(-|a|) take it from NumPy (three passes over an
-    array that fits in cache) and do everything else in one Numba pass."""
+    float32: NumPy's SIMD exp (three passes over an array that fits in
+    cache). Numba calls libm's scalar exp once per element (no SIMD vector
+    math library is installed), and NumPy's float32 exp is faster.
+    float64: ``_exp_nonpos``, an exp written for LLVM to vectorise: NumPy's
+    float64 exp has no SIMD loop on an AVX2 machine (5 ns an element here)
+    and the vectorised one took 270 against 566 us on 128 x 784.
+    """
+    if a.dtype == np.float64:
+        return _exp_nonpos(_flat(a)).reshape(np.shape(a))
     e = np.abs(a)
     np.negative(e, out=e)
     return np.exp(e, out=e)
+
+
+_LOG2E = 1.4426950408889634
+#: ln 2 split in two (fdlibm's values): k * _LN2_HI is exact for |k| < 2^20,
+#: so x - k ln 2 loses nothing to rounding.
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+#: 1.5 * 2^52: adding it to an integer-valued float k leaves k in the low
+#: bits of the sum's mantissa, so (bits(k + _ROUND) - bits(_ROUND)) = k.
+_ROUND = 6755399441055744.0
+_ROUND_BITS = int(np.array(_ROUND).view(np.int64))
+#: below this, exp(x) is near float64's smallest normal number: such
+#: elements (and NaN) take libm's exp in a second, rarely entered, loop.
+_EXP_FAST_MIN = -700.0
+
+
+@jit
+def _exp_reduced(r):
+    """exp(r) for |r| <= ln(2) / 2 by its Taylor series to r^13 (Horner):
+    the first term left out is below 0.35^14 / 14! < 5e-18."""
+    p = 1.0 / 6227020800.0
+    p = p * r + 1.0 / 479001600.0
+    p = p * r + 1.0 / 39916800.0
+    p = p * r + 1.0 / 3628800.0
+    p = p * r + 1.0 / 362880.0
+    p = p * r + 1.0 / 40320.0
+    p = p * r + 1.0 / 5040.0
+    p = p * r + 1.0 / 720.0
+    p = p * r + 1.0 / 120.0
+    p = p * r + 1.0 / 24.0
+    p = p * r + 1.0 / 6.0
+    p = p * r + 0.5
+    p = p * r + 1.0
+    return p * r + 1.0
+
+
+@jit
+def _exp_nonpos(a):
+    """exp(-|a|) of flat float64 a, within an ulp of libm's.
+
+    exp(x) = 2^k exp(r) with k = round(x / ln 2) and r = x - k ln 2, |r| <=
+    ln(2) / 2. The first loop computes exp(r) and k (as an integer-valued
+    float plus _ROUND); the second puts k into the exponent field by an
+    integer add on the result's bits (2^k times a number in [0.7, 1.5] is
+    still normal for x >= _EXP_FAST_MIN). Both loops are branch-free
+    arithmetic, which LLVM turns into 4-wide AVX2 code; libm's exp is one
+    call per element.
+    """
+    n = a.size
+    out = np.empty(n, np.float64)
+    k_bits = np.empty(n, np.float64)
+    rare = 0
+    for i in range(n):
+        x = -abs(a[i])
+        fast = x >= _EXP_FAST_MIN
+        xc = x if fast else _EXP_FAST_MIN
+        k = np.floor(xc * _LOG2E + 0.5)
+        out[i] = _exp_reduced((xc - k * _LN2_HI) - k * _LN2_LO)
+        k_bits[i] = k + _ROUND
+        rare += not fast
+    bits, kb = out.view(np.int64), k_bits.view(np.int64)
+    for i in range(n):
+        bits[i] += (kb[i] - _ROUND_BITS) << 52
+    if rare:
+        for i in range(n):
+            x = -abs(a[i])
+            if not x >= _EXP_FAST_MIN:
+                out[i] = np.exp(x)
+    return out
 
 
 # --------------------------------------------------------------------------
