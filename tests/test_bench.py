@@ -87,7 +87,7 @@ def test_bench_table_and_json(tmp_path, capsys):
         assert col in lines[header]
     body = lines[header + 2:header + 2 + len(rows)]
     assert [line.split()[:2] for line in body] == [[r["config"], r["dtype"]] for r in rows]
-    assert all(line.count(bench.TORCH_NA) == 2 for line in body)
+    assert all(line.count(bench.TORCH_NA) == 3 for line in body)
     assert json.loads(path.read_text())["rows"] == json.loads(json.dumps(rows))
 
 
@@ -187,3 +187,27 @@ def test_fit_overhead_column_is_fit_per_step_over_step():
                              steps=2, warmup=0, rounds=1, threads=1, use_torch=False)
     assert row["fit_overhead"] == pytest.approx(row["fit_step_ms"] / row["step_ms"] - 1)
     assert row["fit_step_ms"] > 0
+
+
+def test_torch_columns_from_the_child_times(monkeypatch):
+    """The parent turns the child's round times into the torch columns:
+    x torch = torch step / tinyae step, ceiling = torch step / BLAS-only."""
+    class FakeChild:
+        version = "stand-in"
+        asked = []
+
+        def time_steps(self, start, count):
+            self.asked.append((start, count))
+            return 0.5 * count                        # 0.5 s a step
+
+        def close(self):
+            self.closed = True
+    child = FakeChild()
+    monkeypatch.setattr(bench.TorchProcess, "start", classmethod(lambda cls, *a, **k: child))
+    x = bench.load_mnist("train", dtype=np.float32)[0][:512]
+    row = bench.bench_config("sae", np.float32, x, steps=2, warmup=1, rounds=2, threads=1)
+    assert row["torch_samples_per_s"] == pytest.approx(bench.BATCH / 0.5)
+    assert row["speedup_vs_torch"] == pytest.approx(0.5 / (row["step_ms"] / 1e3))
+    assert row["speedup_ceiling"] == pytest.approx(0.5 / (row["blas_only_ms"] / 1e3))
+    assert child.asked == [(0, 2), (2, 2), (4, 2)] and child.closed   # warm-up, two rounds
+    assert row["torch_version"] == "stand-in"

@@ -50,7 +50,10 @@ Every row is one (config, dtype). Columns:
   batches, same dtype, same thread count), and tinyae's speed-up over it.
   PyTorch runs in a process of its own (``TorchProcess``), its rounds
   alternating with tinyae's: in one process the two libraries' thread pools
-  slow each other down. Without PyTorch these columns say
+  slow each other down. ``ceiling``: PyTorch's step time over the BLAS-only
+  time, the speed-up tinyae would have if its step were nothing but its
+  matrix products (on a machine where PyTorch's own GEMM beats NumPy's
+  OpenBLAS, this can be below a target). Without PyTorch these columns say
   ``n/a (torch not installed)``.
 
 Threads: ``--threads N`` (default: every core) sets NumPy's OpenBLAS pool
@@ -592,12 +595,13 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
         "blas_fraction": best["blas"] / best["tinyae"],
         "fit_step_ms": 1e3 * best["fit"],
         "fit_overhead": best["fit"] / best["tinyae"] - 1,
-        "torch_samples_per_s": None, "speedup_vs_torch": None,
+        "torch_samples_per_s": None, "speedup_vs_torch": None, "speedup_ceiling": None,
     }
     if worker is not None:
         row["torch_version"] = worker.version
         row["torch_samples_per_s"] = BATCH / best["torch"]
         row["speedup_vs_torch"] = best["torch"] / best["tinyae"]
+        row["speedup_ceiling"] = best["torch"] / best["blas"]
     return row
 
 
@@ -620,7 +624,8 @@ COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"), ("thr", "thread
            ("tinyae/s", "tinyae_samples_per_s", "{:.0f}"), ("ms/step", "step_ms", "{:.2f}"),
            ("GFLOP/s", "gflops", "{:.1f}"), ("BLAS %", "blas_fraction", "{:.0%}"),
            ("fit +%", "fit_overhead", "{:+.1%}"), ("first s", "first_step_s", "{:.2f}"),
-           ("torch/s", "torch_samples_per_s", "{:.0f}"), ("x torch", "speedup_vs_torch", "{:.2f}")]
+           ("torch/s", "torch_samples_per_s", "{:.0f}"), ("x torch", "speedup_vs_torch", "{:.2f}"),
+           ("ceiling", "speedup_ceiling", "{:.2f}")]
 
 
 def format_table(rows, na=TORCH_NA):
