@@ -52,6 +52,10 @@ here so ``kernels.<op>`` is the whole fast backend:
 * ``sparse_coding`` -- twins of the soft-threshold and the ISTA step.
 * ``vq`` -- twins of ``vq_nearest`` and ``vq_code_stats`` (the other vq ops
   are cheap NumPy and have no twin).
+* ``gemm`` -- a matrix product in Numba, blocked as BLAS blocks it
+  (``matmul``, twin ``a @ b``; ``matmul_bias_act``, the bias and activation
+  fused into its write-back). Not used by the training step: see that
+  module's docstring for the measurements.
 """
 
 from .dense import *  # noqa: F401,F403
@@ -61,3 +65,4 @@ from .tsne import *  # noqa: F401,F403
 from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403
+from .gemm import *  # noqa: F401,F403
