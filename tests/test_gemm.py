@@ -1,4 +1,5 @@
-"""The Numba GEMM (``tinyae.kernels.gemm``) against its NumPy twin ``a @ b``.
+"""The Numba GEMM (``tinyae.kernels.gemm``) and every rung of lesson 09's
+GEMM ladder against their NumPy twin ``a @ b``.
 
 Tolerance: every element of a computed product lies within
 gamma_k (|a| |b|)[i, j] of the exact one, gamma_k ~ k u, u = eps / 2 (the
@@ -9,6 +10,12 @@ element-wise, so a single wrong element of a large product is caught
 (``test_the_bound_discriminates`` shows a near miss failing).
 """
 
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import numba
 import numpy as np
 import pytest
 
@@ -22,6 +29,30 @@ DTYPES = [np.float32, np.float64]
 SHAPES = [(1, 1, 1), (7, 5, 13), (7, 13, 5), (3, 1, 40), (1, 37, 1), (33, 300, 70),
           (100, 775, 65)]
 BIG_SHAPES = [(128, 784, 512), (97, 389, 1030)]
+
+LESSON = Path(__file__).resolve().parent.parent / "lessons" / "09_kernels.py"
+
+
+def load_lesson():
+    """Lesson 09 as the module ``lesson_09_kernels``, registered in
+    sys.modules (Numba's cached code names the module it belongs to, and
+    loading it imports that name). Its Numba functions cache under a folder
+    of their own: an entry written by this import names a module the lesson
+    run as a script (``__main__``) cannot import, and would break that run."""
+    spec = importlib.util.spec_from_file_location("lesson_09_kernels", LESSON)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    cache_dir = numba.config.CACHE_DIR
+    numba.config.CACHE_DIR = str(Path(tempfile.gettempdir()) / "tinyae-test-gemm-numba")
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        numba.config.CACHE_DIR = cache_dir
+    return module
+
+
+LADDER = load_lesson().LADDER
+
 
 def product_bound(a, b):
     """k * eps * (|a| |b|): how far two computed a @ b may lie apart, per element."""
@@ -47,6 +78,14 @@ def draw(rng, shape, dtype, scale=1.0):
 def test_matmul_matches_numpy(rng, m, k, n, dtype):
     a, b = draw(rng, (m, k), dtype), draw(rng, (k, n), dtype)
     assert_close_product(kernels.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("label,f", LADDER, ids=[label for label, _ in LADDER])
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_every_rung_matches_numpy(rng, label, f, m, k, n, dtype):
+    a, b = draw(rng, (m, k), dtype), draw(rng, (k, n), dtype)
+    assert_close_product(f(a, b), a, b)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
