@@ -221,17 +221,17 @@ def _micro(kc, Ap, Bp, C, i0, j0, mr, nr, first, last, b, act, on_stack):
         for j in range(NR):
             acc[i, j] = 0
     for p in range(0, kc, 2):               # two steps of p per trip (see above)
-        a0, a1, a2 = Ap[p, 0], Ap[p, 1], Ap[p, 2]
+        a_p0, a_p1, a_p2 = Ap[p, 0], Ap[p, 1], Ap[p, 2]          # step p
         b_p = Bp[p]
-        c0, c1, c2 = Ap[p + 1, 0], Ap[p + 1, 1], Ap[p + 1, 2]
+        a_q0, a_q1, a_q2 = Ap[p + 1, 0], Ap[p + 1, 1], Ap[p + 1, 2]  # step p + 1
         b_q = Bp[p + 1]
         for j in range(NR):                 # constant length: 4 ymm FMAs per line
-            acc[0, j] += a0 * b_p[j]
-            acc[1, j] += a1 * b_p[j]
-            acc[2, j] += a2 * b_p[j]
-            acc[0, j] += c0 * b_q[j]
-            acc[1, j] += c1 * b_q[j]
-            acc[2, j] += c2 * b_q[j]
+            acc[0, j] += a_p0 * b_p[j]
+            acc[1, j] += a_p1 * b_p[j]
+            acc[2, j] += a_p2 * b_p[j]
+            acc[0, j] += a_q0 * b_q[j]
+            acc[1, j] += a_q1 * b_q[j]
+            acc[2, j] += a_q2 * b_q[j]
     _write_back(acc, C, i0, j0, mr, nr, first, last, b, act)
 
 
@@ -243,9 +243,9 @@ def gemm_into(A, B, C, j_lo, j_hi, b, act, on_stack):
     accumulators instead (lesson 09 measures what that costs); each value
     compiles its own version, with the other branch removed.
 
-    A: (m, k), k >= 1, B: (k, n), C: (m, n) written in place, b: (n,). Every element
-    is summed over p in order 0..k-1. The packing buffers are this call's
-    own, so calls on disjoint column ranges may run in parallel.
+    A: (m, k) with k >= 1, B: (k, n), C: (m, n) written in place, b: (n,).
+    Every element is summed over p in order 0..k-1. The packing buffers are
+    this call's own, so calls on disjoint column ranges may run in parallel.
     """
     numba.literally(on_stack)
     m, k = A.shape
@@ -289,6 +289,7 @@ def matmul(a, b):
 
 @gemm_jit
 def _matmul_bias_act(x, W, b, act):
+    """act(x W + b); x: (m, k), W: (k, n), b: (n,), act a code of ACTIVATIONS."""
     m, k = x.shape
     n = W.shape[1]
     out = np.empty((m, n), x.dtype)
@@ -310,4 +311,4 @@ def matmul_bias_act(x, W, b, activation):
     ``activation`` one of ``ACTIVATIONS`` (identity, relu, sigmoid).
     """
     return _matmul_bias_act(x, W, np.ascontiguousarray(b).reshape(-1),
-                          ACTIVATIONS[activation])
+                            ACTIVATIONS[activation])
