@@ -52,6 +52,14 @@ here so ``kernels.<op>`` is the whole fast backend:
 * ``sparse_coding`` -- twins of the soft-threshold and the ISTA step.
 * ``vq`` -- twins of ``vq_nearest`` and ``vq_code_stats`` (the other vq ops
   are cheap NumPy and have no twin).
+* ``gemm`` -- a matrix product in Numba, blocked as BLAS blocks it
+  (``matmul``, twin ``a @ b``; ``matmul_bias_act``, the bias and activation
+  fused into its write-back). Used nowhere in the library: it reaches about
+  0.7 of 1-thread OpenBLAS (128 x 784 x 512 float32: ~60-65 against ~85-90
+  GFLOP/s), and with the epilogue fused it took 1.1-2.3 times as long as
+  OpenBLAS plus the fused bias + activation pass at every shape of the
+  library, float32 and float64 (the table is in ``kernels.gemm``'s docstring
+  and ``docs/performance.md``), so every product stays with OpenBLAS.
 """
 
 from .dense import *  # noqa: F401,F403
@@ -61,3 +69,4 @@ from .tsne import *  # noqa: F401,F403
 from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403
+from .gemm import *  # noqa: F401,F403
