@@ -9,6 +9,21 @@ with the bias (forward) or the bias gradient (backward). Pooling and
 upsampling are single loops over the output. The geometry (pairs, output
 shapes, errors) comes from ``functional.conv_geometry`` in the Python
 wrapper, so both backends accept and refuse the same arguments.
+
+Speed (the "Convolution kernels" section of ``docs/performance.md``): the
+copy loops run on flat views with **unsigned** indices (``_copy``, ``_add``,
+``_zero``). With a signed index Numba tests every access for a negative
+(wraparound) value and LLVM then leaves the loop scalar: a 784-float copy
+took 520 ns signed and 40 ns unsigned. A stride-1 convolution whose output
+is as wide as its input (padding (k - 1) / 2, the book's CNN) builds each
+im2col block as one shifted copy of the image plus a few zeros over the
+wrapped border columns (``_im2col_shifted``). Channel sums add each image
+into a (F P,) partial sum (vectorised) before summing over P. The 2x2
+max-pool backward scatters without bounds tests. The PML book's CNN
+training step (batch 128, float32) went from 60 to 36 ms at 2 threads and
+62 to 51 ms at 1 thread; the BLAS products are now about half of it, and
+im2col/col2im about a quarter. ``prange`` over the images was slower (see
+the docs): every loop here is serial.
 """
 
 import numpy as np
