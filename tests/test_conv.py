@@ -178,7 +178,8 @@ def test_twins_accept_views():
 def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     """Stride 1, Wo == W: the kernels' shifted-block im2col writes exactly
     the general row loop's columns (and the reference's), zeros included:
-    the buffers start as NaN so an entry left unwritten fails."""
+    the buffers start as NaN so an entry left unwritten fails. Its adjoint
+    col2im equals the reference's."""
     from tinyae.kernels import conv as KC
     x = np.random.default_rng(8).uniform(0.5, 3, shape).astype(dtype)
     N, C, H, W = shape
@@ -194,6 +195,11 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     np.testing.assert_array_equal(cols["shifted"], cols["rows"])
     np.testing.assert_array_equal(cols["shifted"], F.im2col(x, k, (1, 1), pad, (Ho, Wo)))
     np.testing.assert_array_equal(KC._im2col(x, *k, 1, 1, *pad, Ho, Wo), cols["rows"])
+    # the adjoint, whose centre column is added in whole runs of rows: the
+    # same additions in the same order as the reference's col2im
+    g = np.random.default_rng(10).uniform(-3, 3, cols["rows"].shape).astype(dtype)
+    np.testing.assert_array_equal(KC._col2im(g, N, C, H, W, *k, 1, 1, *pad, Ho, Wo),
+                                  F.col2im(g, shape, k, (1, 1), pad, (Ho, Wo)))
 
 
 @pytest.mark.parametrize("case", list(CONV_CASES))

@@ -161,16 +161,25 @@ def _im2col_shifted(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho):
 @jit
 def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
     """Adjoint of ``_im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
-    entries added onto the pixels they were read from, padding dropped."""
+    entries added onto the pixels they were read from, padding dropped.
+    One add per window row; when stride 1 reads whole rows (Wo == W and the
+    column offset reads no padding: the centre column of a "same" kernel),
+    the valid rows of a block are one contiguous add."""
     x = np.zeros((N, C, H, W), cols.dtype)
     xf, cf = x.ravel(), cols.ravel()                          # flat views
     L = N * Ho * Wo
     for c in range(C):
         for p in range(kh):
+            ilo, ihi = _valid(Ho, sh, p - ph, H)
             for q in range(kw):
                 row = (c * kh + p) * kw + q
                 lo, hi = _valid(Wo, sw, q - pw, W)
+                whole = sh == 1 and sw == 1 and Wo == W and lo == 0 and hi == W
                 for n in range(N):
+                    if whole:                                 # rows [ilo, ihi) in one run
+                        _add(xf, ((n * C + c) * H + ilo + p - ph) * W, cf,
+                             row * L + (n * Ho + ilo) * Wo, (ihi - ilo) * W)
+                        continue
                     for i in range(Ho):
                         r = i * sh + p - ph
                         if r < 0 or r >= H:
