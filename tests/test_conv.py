@@ -30,10 +30,15 @@ CONV_CASES = {
     "pairs": ((2, 2, 6, 7), 3, (3, 2), (2, 1), (1, 0)),
     "kernel = input": ((2, 3, 4, 4), 2, 4, 1, 0),
     "stride > kernel": ((2, 2, 9, 9), 3, 2, 3, 0),
+    # stride 1 with Wo == W: the kernels' shifted-copy im2col
+    "same, odd, batch 1, one channel": ((1, 1, 7, 5), 3, 3, 1, 1),
+    "same, pairs": ((2, 3, 6, 9), 2, (3, 5), 1, (1, 2)),
+    "Wo = W, rows all padding": ((2, 2, 3, 4), 3, (1, 3), 1, (2, 1)),
 }
 #: name -> (x shape, kernel, stride, padding) for pooling.
 POOL_CASES = {
     "2x2 stride 2": ((2, 3, 8, 8), 2, 2, 0),
+    "2x2 stride 2, odd, batch 1, one channel": ((1, 1, 7, 5), 2, 2, 0),
     "overlapping 3 stride 2": ((2, 3, 9, 7), 3, 2, 0),
     "overlapping 3 stride 2 padding 1": ((2, 2, 7, 8), 3, 2, 1),
     "stride 1": ((1, 1, 5, 6), 3, 1, 1),
@@ -162,6 +167,39 @@ def test_twins_accept_views():
                   functional.conv2d_forward(x, W, b, 2, 1)[0], np.float64)
     _assert_twins(kernels.max_pool2d_forward(x, 3, 2)[0],
                   functional.max_pool2d_forward(x, 3, 2)[0], np.float64)
+
+
+@pytest.mark.parametrize("shape, k, pad", [
+    ((3, 4, 8, 8), (3, 3), (1, 1)), ((1, 1, 7, 5), (3, 3), (1, 1)),
+    ((2, 3, 6, 9), (3, 5), (1, 2)), ((2, 2, 3, 4), (1, 3), (2, 1)),
+    ((1, 2, 1, 1), (3, 3), (1, 1)), ((2, 1, 5, 3), (1, 1), (0, 0)),
+    ((2, 2, 6, 6), (5, 3), (0, 1))])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
+    """Stride 1, Wo == W: the kernels' shifted-block im2col writes exactly
+    the general row loop's columns (and the reference's), zeros included:
+    the buffers start as NaN so an entry left unwritten fails. Its adjoint
+    col2im equals the reference's."""
+    from tinyae.kernels import conv as KC
+    x = np.random.default_rng(8).uniform(0.5, 3, shape).astype(dtype)
+    N, C, H, W = shape
+    *_, (Ho, Wo) = F.conv_geometry("conv2d", (H, W), k, 1, pad)
+    assert Wo == W
+    cols = {}
+    for name, fill in (("rows", KC._im2col_rows), ("shifted", KC._im2col_shifted)):
+        c = np.full((C * k[0] * k[1], N * Ho * Wo), np.nan, dtype)
+        args = ((H, W, *k, 1, 1, *pad, Ho, Wo) if name == "rows"
+                else (H, W, *k, *pad, Ho))
+        fill(x.ravel(), c.ravel(), N, C, *args)
+        cols[name] = c
+    np.testing.assert_array_equal(cols["shifted"], cols["rows"])
+    np.testing.assert_array_equal(cols["shifted"], F.im2col(x, k, (1, 1), pad, (Ho, Wo)))
+    np.testing.assert_array_equal(KC._im2col(x, *k, 1, 1, *pad, Ho, Wo), cols["rows"])
+    # the adjoint, whose centre column is added in whole runs of rows: the
+    # same additions in the same order as the reference's col2im
+    g = np.random.default_rng(10).uniform(-3, 3, cols["rows"].shape).astype(dtype)
+    np.testing.assert_array_equal(KC._col2im(g, N, C, H, W, *k, 1, 1, *pad, Ho, Wo),
+                                  F.col2im(g, shape, k, (1, 1), pad, (Ho, Wo)))
 
 
 @pytest.mark.parametrize("case", list(CONV_CASES))
