@@ -20,8 +20,9 @@ im2col block as one shifted copy of the image plus a few zeros over the
 wrapped border columns (``_im2col_shifted``). Channel sums add each image
 into a (F P,) partial sum (vectorised) before summing over P. The 2x2
 max-pool backward scatters without bounds tests. The PML book's CNN
-training step (batch 128, float32) went from 60 to 36 ms at 2 threads and
-62 to 51 ms at 1 thread; the BLAS products are now about half of it, and
+training step (batch 128, float32) went from about 60 to 36-38 ms at 2
+threads (PyTorch 38-41 in the same sittings) and 59-62 to 48-51 ms at 1
+thread; the BLAS products are now about half of it, and
 im2col/col2im about a quarter. ``prange`` over the images was slower (see
 the docs): every loop here is serial.
 """
