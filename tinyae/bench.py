@@ -99,6 +99,8 @@ from .models.conv import PML_BOOK_CNN
 from .optim import Adam
 
 BATCH = 128
+#: seconds of idleness around each PyTorch round (``TorchProcess.time_steps``)
+QUIET_S = 0.3
 LR = 1e-3
 CONFIG_NAMES = ("ae", "dae", "cae", "sae", "vae", "conv", "mae")
 MNIST_TRAIN_ROWS = 60_000
@@ -500,8 +502,17 @@ class TorchProcess:
         return json.loads(line)
 
     def time_steps(self, start, count):
-        """Seconds for the child to run its step on batches start..start+count."""
-        return self._ask({"start": start, "count": count})["seconds"]
+        """Seconds for the child to run its step on batches start..start+count.
+
+        First waits ``QUIET_S`` with the parent idle: OpenBLAS's worker
+        threads spin for a while after their last product before they sleep
+        (its THREAD_TIMEOUT, about 0.1 s here), and a round started while
+        they spin shares the cores with them: PyTorch's MLP steps measured
+        25-33% slower that way than in a process on its own."""
+        time.sleep(QUIET_S)
+        seconds = self._ask({"start": start, "count": count})["seconds"]
+        time.sleep(QUIET_S)            # and PyTorch's threads, before tinyae's next round
+        return seconds
 
     def close(self):
         if self.proc.poll() is None:
