@@ -7,7 +7,7 @@ Every function takes plain arrays (no models), so it can draw any score.
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
-from . import plt
+from . import plt, xy_curves
 
 
 def score_curves_1d(grid, scores, *, densities=None, title=None):
@@ -67,24 +67,18 @@ def score_fields_2d(xx, yy, density, fields, *, title=None):
 
 
 def error_vs_sigma(sigmas, errors, *, ylabel="relative score error", title=None):
-    """Errors against the noise level on log-log axes.
+    """Errors against the noise level on log-log axes (``xy_curves``), with
+    a tick at each sigma in plain numbers.
 
     sigmas: (m,) noise levels. errors: {label: (m,) values}. Returns the figure.
     """
-    fig, ax = plt.subplots(figsize=(5.6, 3.9))
-    for label, e in errors.items():
-        ax.plot(sigmas, e, marker="o", ms=4, label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    fig = xy_curves({label: (sigmas, e) for label, e in errors.items()},
+                    xlabel="training noise sigma", ylabel=ylabel, title=title,
+                    logx=True, logy=True)
+    ax = fig.axes[0]
     ax.set_xticks(list(sigmas))
     ax.set_xticklabels([f"{s:g}" for s in sigmas])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.set_xlabel("training noise sigma")
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, which="both")
     return fig
