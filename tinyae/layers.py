@@ -81,15 +81,20 @@ class Layer:
     def __call__(self, x):
         return self.forward(x)
 
+    #: gradients that ``zero_grad`` only marks as zero, because this layer's
+    #: backward writes them whole when marked (``_take_unwritten``)
+    _written_by_backward = ()
+
     def zero_grad(self):
         """Clear the gradients: a container clears its children; a layer
-        fills its own arrays with zeros (``Linear`` marks its weight's)."""
-        if self._children:
-            for child in self._children:
-                child.zero_grad()
-            return
-        for g in self._grads.values():
-            g.fill(0)
+        fills its own arrays with zeros, or marks those its backward writes."""
+        for child in self._children:
+            child.zero_grad()
+        for name, g in self._grads.items():
+            if name in self._written_by_backward:
+                self._unwritten.add(name)
+            elif not self._children:
+                g.fill(0)
 
     def _check_input(self, x, *, ndim=None, min_ndim=1, last=None, dtype=None):
         """Cheap structural checks (type, rank, trailing size, dtype); no
@@ -190,26 +195,21 @@ class Linear(Layer):
         out, self.cache = ops.linear_forward(_rows(x), self.params["W"], self._b())
         return out.reshape(*self._lead, self.n_out)
 
-    def zero_grad(self):
-        """b's gradient is filled with zeros; W's is only marked as zero, and
-        the next backward writes into it (module docstring: clearing)."""
-        if self.bias:
-            self._grads["b"].fill(0)
-        self._unwritten.add("W")
+    _written_by_backward = ("W",)       # module docstring: clearing
 
-    def _add_grads(self, dW, db):
-        """Add dW (unless the backward op already wrote it into the marked
-        array) and db into the gradients."""
-        if dW is not None:
-            self.grads["W"] += dW
+    def _accumulate(self, into, dW, db):
+        """Add dW into W's gradient unless the op wrote it into ``into`` (the
+        marked array), and db into b's."""
+        if into is None:
+            self._grads["W"] += dW
         if self.bias:
-            self.grads["b"] += db
+            self._grads["b"] += db
 
     def backward(self, dout, need_dx=True):
         """dout: (..., n_out) -> dx (None if not ``need_dx``); adds dW, db."""
         into = self._take_unwritten("W")
         dx, dW, db = ops.linear_backward(_rows(dout), self.cache, need_dx, dW_out=into)
-        self._add_grads(None if into is not None else dW, db)
+        self._accumulate(into, dW, db)
         return None if dx is None else dx.reshape(*self._lead, self.n_in)
 
     # -- fused with the activation that follows (used by Sequential) -----------
@@ -232,7 +232,7 @@ class Linear(Layer):
         into = self._take_unwritten("W")
         dx, dW, db = ops.linear_act_backward(_rows(dout), (self.cache, act.cache, act._op),
                                              need_dx, dW_out=into)
-        self._add_grads(None if into is not None else dW, db)
+        self._accumulate(into, dW, db)
         return None if dx is None else dx.reshape(*self._lead, self.n_in)
 
     def __repr__(self):
