@@ -80,6 +80,7 @@ process's peak resident memory.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -472,7 +473,8 @@ class TorchProcess:
     (``python -m tinyae.bench --torch-worker``) that loads the same MNIST
     rows, sets the same thread count, and times the rounds the parent asks
     for over a pipe, one JSON line each way; the parent waits (idle) while
-    the child runs, so the two never compete for the cores. ``start()``
+    the child runs, so the two do not compete for the cores (after the
+    pause ``time_steps`` makes for OpenBLAS's spinning threads). ``start()``
     returns None when PyTorch cannot be imported by ``sys.executable``.
     """
 
@@ -563,14 +565,12 @@ def fit_epoch_time(model, optimizer, x, rng):
         return call
     model.loss_and_grad = timed(model.loss_and_grad)     # shadows the method
     optimizer.step = timed(optimizer.step)
-    with open(os.devnull, "w") as null:
-        saved, sys.stderr = sys.stderr, null
-        try:
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):
             history = fit(model, x, optimizer=optimizer, epochs=1, batch_size=BATCH,
                           rng=rng, progress=True)
-        finally:
-            sys.stderr = saved
-            del model.loss_and_grad, optimizer.step
+    finally:
+        del model.loss_and_grad, optimizer.step
     return history["seconds"][0], inside[0]
 
 
