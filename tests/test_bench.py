@@ -102,6 +102,7 @@ def test_no_torch_flag_says_so(capsys):
 @pytest.mark.parametrize("argv, message", [
     (["--configs", "ae,gan"], "'gan'"), (["--dtypes", "float16"], "'float16'"),
     (["--steps", "0"], "--steps"), (["--threads", "0"], "--threads"),
+    (["--threads", "2,x"], "--threads"), (["--threads", ","], "--threads: expected N or a list"),
 ])
 def test_bad_arguments_name_the_flag(argv, message, capsys):
     with pytest.raises(SystemExit):
@@ -230,3 +231,12 @@ def test_torch_columns_from_the_child_times(monkeypatch):
     assert row["speedup_ceiling"] == pytest.approx(0.5 / (row["blas_only_ms"] / 1e3))
     assert child.asked == [(0, 2), (2, 2), (4, 2)] and child.closed   # warm-up, two rounds
     assert row["torch_version"] == "stand-in"
+
+
+def test_a_torch_worker_that_dies_is_an_error_not_a_hang():
+    import subprocess
+    proc = subprocess.Popen([sys.executable, "-c", "pass"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, bufsize=1)   # as start()
+    proc.wait()
+    with pytest.raises(RuntimeError, match=r"the PyTorch worker stopped \(exit code 0\)"):
+        bench.TorchProcess(proc).time_steps(0, 1)

@@ -497,8 +497,11 @@ class TorchProcess:
         return worker
 
     def _ask(self, request):
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        line = self.proc.stdout.readline()
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            line = self.proc.stdout.readline()
+        except BrokenPipeError:
+            line = ""
         if not line:
             raise RuntimeError(f"the PyTorch worker stopped (exit code {self.proc.wait()})")
         return json.loads(line)
