@@ -186,16 +186,16 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     *_, (Ho, Wo) = F.conv_geometry("conv2d", (H, W), k, 1, pad)
     assert Wo == W
     cols = {}
-    for name, fill in (("rows", KC._im2col_rows), ("shifted", KC._im2col_shifted)):
+    for name, fill in (("rows", KC._im2col_rows), ("shifted", KC._shifted_blocks)):
         c = np.full((C * k[0] * k[1], N * Ho * Wo), np.nan, dtype)
         args = ((H, W, *k, 1, 1, *pad, Ho, Wo) if name == "rows"
-                else (H, W, *k, *pad, Ho))
+                else (H, W, *k, *pad, Ho, False))
         fill(x.ravel(), c.ravel(), N, C, *args)
         cols[name] = c
     np.testing.assert_array_equal(cols["shifted"], cols["rows"])
     np.testing.assert_array_equal(cols["shifted"], F.im2col(x, k, (1, 1), pad, (Ho, Wo)))
     np.testing.assert_array_equal(KC._im2col(x, *k, 1, 1, *pad, Ho, Wo), cols["rows"])
-    # the adjoint, whose centre column is added in whole runs of rows: the
+    # the adjoint, one masked add per block (_shifted_blocks): the
     # same additions in the same order as the reference's col2im
     g = np.random.default_rng(10).uniform(-3, 3, cols["rows"].shape).astype(dtype)
     np.testing.assert_array_equal(KC._col2im(g, N, C, H, W, *k, 1, 1, *pad, Ho, Wo),
@@ -410,3 +410,59 @@ def test_max_pool_nan_is_the_first_max_on_both_backends(padding):
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1][0], ref[1][0])
     assert np.isnan(ref[0][0, 0, 0, 0])
+
+
+# --------------------------------------------------------------------------
+# cols_out: the im2col buffer a Conv2d layer hands back each step
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (2, 1), (1, 0)])
+def test_conv2d_cols_out_is_overwritten_entirely(stride, padding, each_backend):
+    """A buffer full of NaN (a stale step's columns, say) gives exactly the
+    output and cache of a fresh call, and the cache holds that buffer."""
+    from tinyae.backend import ops
+    rng = np.random.default_rng(3)
+    x, W, b = rng.normal(size=(3, 2, 7, 5)), rng.normal(size=(4, 2, 3, 3)), rng.normal(size=4)
+    out, cache = ops.conv2d_forward(x, W, b, stride, padding)
+    buf = np.full_like(cache[0], np.nan)
+    out2, cache2 = ops.conv2d_forward(x, W, b, stride, padding, cols_out=buf)
+    assert cache2[0] is buf
+    np.testing.assert_array_equal(out2, out)
+    np.testing.assert_array_equal(buf, cache[0])
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda c: c[:, :-1].copy(), r"cols_out must be a float64 array of shape \(18, 105\), got float64 \(18, 104\)"),
+    (lambda c: c.astype(np.float32), r"cols_out must be a float64 array .*got float32"),
+    (lambda c: np.asfortranarray(c), "cols_out must be a C-contiguous, writeable array"),
+    (lambda c: c.tolist(), "cols_out must be a numpy array or None, got list"),
+])
+def test_conv2d_cols_out_errors(make, match, each_backend):
+    """A buffer of the wrong shape, dtype or layout is refused with the same
+    message on both backends (the kernel writes it through a flat view)."""
+    from tinyae.backend import ops
+    x, W, b = np.ones((3, 2, 7, 5)), np.ones((4, 2, 3, 3)), np.zeros(4)
+    _, cache = ops.conv2d_forward(x, W, b, 1, 1)
+    with pytest.raises((ValueError, TypeError), match=match):
+        ops.conv2d_forward(x, W, b, 1, 1, cols_out=make(cache[0]))
+
+
+def test_conv2d_layer_reuses_its_columns_only_for_the_same_input_shape(each_backend):
+    """Conv2d gives each forward the columns of its previous cache when the
+    input shape is the same (no new memory per step), a new array when it is
+    not; either way the output and gradients equal a fresh layer's."""
+    from tinyae.layers import Conv2d
+    rng = np.random.default_rng(4)
+    layer = Conv2d(2, 3, 3, rng=np.random.default_rng(0), padding=1)
+    fresh = Conv2d(2, 3, 3, rng=np.random.default_rng(0), padding=1)
+    x1, x2, x3 = rng.normal(size=(4, 2, 6, 6)), rng.normal(size=(4, 2, 6, 6)), rng.normal(size=(2, 2, 6, 6))
+    layer.forward(x1)
+    cols = layer.cache[0]
+    out = layer.forward(x2)
+    assert layer.cache[0] is cols
+    np.testing.assert_array_equal(out, fresh.forward(x2))
+    dout = rng.normal(size=out.shape)
+    np.testing.assert_array_equal(layer.backward(dout), fresh.backward(dout))
+    np.testing.assert_array_equal(layer.grads["W"], fresh.grads["W"])
+    layer.forward(x3)
+    assert layer.cache[0] is not cols and layer.cache[0].shape == (18, 2 * 36)

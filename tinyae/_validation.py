@@ -58,6 +58,21 @@ def check_array(x, name, *, ndim=2, dtype=None, shape=None, finite=True,
     return x
 
 
+def check_out_buffer(out, name, shape, dtype):
+    """Validate an array an op is asked to write its result into, and return
+    it: exactly ``shape`` and ``dtype``, C-contiguous and writeable (a
+    kernel writes it through a flat view, so anything else is refused)."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array or None, got {type(out).__name__}")
+    if out.dtype != np.dtype(dtype) or out.shape != tuple(shape):
+        raise ValueError(
+            f"{name} must be a {np.dtype(dtype)} array of shape {tuple(shape)}, "
+            f"got {out.dtype} {out.shape}")
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{name} must be a C-contiguous, writeable array")
+    return out
+
+
 def check_same_shape(a, a_name, b, b_name):
     if a.shape != b.shape:
         raise ValueError(

@@ -516,8 +516,15 @@ class Conv2d(_ImageLayer):
 
     def forward(self, x):
         self._check_image(x, self.dtype)
-        out, self.cache = ops.conv2d_forward(x, self.params["W"], self._b(),
-                                             self.stride, self.padding)
+        # The previous cache is overwritten now, so its im2col columns (the
+        # largest array of the step) take this step's: new memory of that
+        # size came back from the OS page by page each step, and the page
+        # faults cost about as much as filling it (docs/performance.md).
+        old = self.cache
+        reuse = old is not None and old[2] == x.shape and old[0].dtype == x.dtype
+        self.cache = None
+        out, self.cache = ops.conv2d_forward(x, self.params["W"], self._b(), self.stride,
+                                             self.padding, cols_out=old[0] if reuse else None)
         return out
 
     def backward(self, dout, need_dx=True):

@@ -33,6 +33,8 @@ import numbers
 
 import numpy as np
 
+from .._validation import check_out_buffer
+
 # --------------------------------------------------------------------------
 # Geometry: the one helper that turns size arguments into pairs and output
 # shapes, and says which parameter is wrong when they do not fit.
@@ -134,18 +136,20 @@ def _crop(xp, pad):
     return np.ascontiguousarray(xp[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W])
 
 
-def im2col(x, k, s, pad, out_hw):
+def im2col(x, k, s, pad, out_hw, out=None):
     """x: (N, C, H, W) -> cols: (C kh kw, N Ho Wo) with
     ``cols[(c, p, q), (n, i, j)] = xpad[n, c, i s + p, j s + q]`` (zeros in
-    the padding). One strided slice per kernel offset (p, q)."""
+    the padding). One strided slice per kernel offset (p, q). ``out``: a
+    C-contiguous array of that shape to write into (checked by the caller)."""
     N, C = x.shape[:2]
     xp = _pad(x, pad)
-    cols = np.empty((C, k[0], k[1], N, out_hw[0], out_hw[1]), x.dtype)
+    shape = (C, k[0], k[1], N, out_hw[0], out_hw[1])
+    cols = np.empty(shape, x.dtype) if out is None else out.reshape(shape)
     for p in range(k[0]):
         for q in range(k[1]):
             rows, cs = _windows(k, s, out_hw, p, q)
             cols[:, p, q] = xp[:, :, rows, cs].transpose(1, 0, 2, 3)   # (C, N, Ho, Wo)
-    return cols.reshape(C * k[0] * k[1], N * out_hw[0] * out_hw[1])
+    return cols.reshape(C * k[0] * k[1], N * out_hw[0] * out_hw[1]) if out is None else out
 
 
 def col2im(cols, x_shape, k, s, pad, out_hw):
@@ -166,7 +170,7 @@ def col2im(cols, x_shape, k, s, pad, out_hw):
 # Convolution (cross-correlation, as in every deep-learning library)
 # --------------------------------------------------------------------------
 
-def conv2d_forward(x, W, b, stride=1, padding=0):
+def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
     """2-D convolution by im2col and one matrix product.
 
     x: (N, C, H, W), W: (F, C, kh, kw), b: (F,) -> out: (N, F, Ho, Wo),
@@ -177,14 +181,27 @@ def conv2d_forward(x, W, b, stride=1, padding=0):
     product is transposed to NCHW. ``conv2d_forward_naive`` is the same sum
     written as loops over output pixels; the tests keep them equal.
     cache = (cols, W, x.shape, (k, s, pad, out_hw)).
+
+    ``cols_out``: a C-contiguous (C kh kw, N Ho Wo) array of x's dtype that
+    receives the columns (then the cols of the cache), so that a layer can
+    give each step the buffer of its previous cache (``layers.Conv2d``)
+    instead of new memory; None: a new array.
     """
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
     N, F = x.shape[0], W.shape[0]
-    cols = im2col(x, k, s, pad, out_hw)                      # (C kh kw, N Ho Wo)
+    cols = im2col(x, k, s, pad, out_hw, _cols_out(cols_out, x, k, out_hw))
     out = (W.reshape(F, -1) @ cols).reshape(F, N, *out_hw)   # (F, N, Ho, Wo)
     out = out.transpose(1, 0, 2, 3).copy()                   # NCHW, C-contiguous
     out += b[:, None, None]
     return out, (cols, W, x.shape, (k, s, pad, out_hw))
+
+
+def _cols_out(cols_out, x, k, out_hw):
+    """``cols_out`` checked against the im2col shape of x (None passes)."""
+    if cols_out is None:
+        return None
+    shape = (x.shape[1] * k[0] * k[1], x.shape[0] * out_hw[0] * out_hw[1])
+    return check_out_buffer(cols_out, "cols_out", shape, x.dtype)
 
 
 def conv2d_backward(dout, cache, need_dx=True):

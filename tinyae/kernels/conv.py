@@ -16,8 +16,11 @@ copy loops run on flat views with **unsigned** indices (``_copy``, ``_add``,
 (wraparound) value and LLVM then leaves the loop scalar: a 784-float copy
 took 520 ns signed and 40 ns unsigned. A stride-1 convolution whose output
 is as wide as its input (padding (k - 1) / 2, the book's CNN) builds each
-im2col block as one shifted copy of the image plus a few zeros over the
-wrapped border columns (``_im2col_shifted``). Channel sums add each image
+im2col block as one shifted copy of the image that zeroes the wrapped
+border columns on the way (``_shifted_blocks``), and its col2im adds each
+block back as one masked add (the same function). ``conv2d_forward``
+can write the columns into a given buffer (``cols_out``), which
+``layers.Conv2d`` uses to keep one buffer across steps. Channel sums add each image
 into a (F P,) partial sum (vectorised) before summing over P. The 2x2
 max-pool backward scatters without bounds tests. The PML book's CNN
 training step (batch 128, float32) went from about 60 to 36-38 ms at 2
@@ -29,7 +32,7 @@ the docs): every loop here is serial.
 
 import numpy as np
 
-from ..functional.conv import as_pair, bilinear_taps, conv_geometry
+from ..functional.conv import _cols_out, as_pair, bilinear_taps, conv_geometry
 from .dense import jit
 
 
@@ -70,6 +73,37 @@ def _zero(dst, d0, m):
 
 
 @jit
+def _masked_copy(dst, d0, src, s0, keep, k0, m):
+    """dst[d0 + t] = src[s0 + t] where keep[k0 + t], else 0, for t < m: a
+    copy that zeroes some columns on the way, in one vectorised loop."""
+    d0, s0, k0 = _u(d0), _u(s0), _u(k0)
+    zero = dst.dtype.type(0)
+    for t in range(_u(max(m, 0))):
+        dst[d0 + t] = src[s0 + t] if keep[k0 + t] else zero
+
+
+@jit
+def _masked_add(dst, d0, src, s0, keep, k0, m):
+    """dst[d0 + t] += src[s0 + t] where keep[k0 + t], for t < m (elsewhere
+    dst keeps its value: a select, so a NaN or inf that is not kept never
+    reaches dst)."""
+    d0, s0, k0 = _u(d0), _u(s0), _u(k0)
+    zero = dst.dtype.type(0)
+    for t in range(_u(max(m, 0))):
+        dst[d0 + t] += src[s0 + t] if keep[k0 + t] else zero
+
+
+@jit
+def _column_mask(W, P, lo, hi):
+    """keep: (P,) with keep[t] = lo <= t mod W < hi: the output positions
+    of a (P / W, W) image whose window column reads no padding."""
+    keep = np.empty(P, np.bool_)
+    for t in range(P):
+        keep[t] = lo <= t % W < hi
+    return keep
+
+
+@jit
 def _valid(n_out, s, offset, n_in):
     """The output indices j in [lo, hi) whose input index j s + offset lies
     in [0, n_in): the part of a window row that is not padding."""
@@ -85,16 +119,23 @@ def _valid(n_out, s, offset, n_in):
 @jit
 def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
     """x: (N, C, H, W) -> cols: (C kh kw, N Ho Wo), zeros where the window
-    reads padding (functional.im2col): ``_im2col_shifted`` for stride 1
-    with Wo == W (a "same" convolution), else ``_im2col_rows``."""
+    reads padding (functional.im2col), in a new array."""
+    cols = np.empty((x.shape[1] * kh * kw, x.shape[0] * Ho * Wo), x.dtype)
+    _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo)
+    return cols
+
+
+@jit
+def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo):
+    """``_im2col`` written into cols (C-contiguous, its shape checked by the
+    caller): ``_shifted_blocks`` for stride 1 with Wo == W (a "same"
+    convolution), else ``_im2col_rows``."""
     N, C, H, W = x.shape
-    cols = np.empty((C * kh * kw, N * Ho * Wo), x.dtype)
     xf, cf = x.ravel(), cols.ravel()                          # flat views
     if sh == 1 and sw == 1 and Wo == W:
-        _im2col_shifted(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho)
+        _shifted_blocks(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho, False)
     else:
         _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
-    return cols
 
 
 @jit
@@ -127,60 +168,80 @@ def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
 
 
 @jit
-def _im2col_shifted(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho):
-    """``_im2col`` for stride 1 and Wo == W, on flat x and cols.
+def _shifted_blocks(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho, adjoint):
+    """im2col for stride 1 and Wo == W on flat x and cols, or with
+    ``adjoint`` its col2im (cols added into x, which holds zeros).
 
     Then the block cols[(c, p, q), (n, :, :)] is the image x[n, c] read at
     a constant shift, ``block[t] = x[n, c].flat[t + (p - ph) W + q - pw]``
     for t = i W + j, except where the window reads padding: rows i outside
     [ilo, ihi) and columns j outside [lo, hi) (there the shifted read wraps
     onto the neighbouring row). So each block is one contiguous copy of up
-    to Ho W values plus a few zeros written over the wrapped columns,
-    instead of Ho copies of W values (measured 0.2 ms against 1.2 ms on
-    128 x 1 x 28 x 28 float32, 2.1 against 6.6 ms on 128 x 16 x 14 x 14)."""
+    to Ho W values that zeroes the wrapped columns on the way (a mask per
+    kernel column), instead of Ho copies of W values (measured 0.2 ms
+    against 1.2 ms on 128 x 1 x 28 x 28 float32, 2.1 against 6.6 ms on
+    128 x 16 x 14 x 14; the masked copy then took 128 x 32 x 7 x 7 from
+    0.9-1.0 to 0.64-0.74 ms against a copy plus per-row zeros). The adjoint
+    is one masked add per block: each pixel receives the row loop's terms in
+    the row loop's order (float32, 128 x 16 x 14 x 14: 1.8-2.0 -> 1.1-1.3
+    ms; 128 x 32 x 7 x 7: 1.5-1.6 -> 0.7-0.8 ms)."""
     P = Ho * W
     L = N * P
+    keep, shift, t0, t1 = _shift_table(H, W, Ho, kh, kw, ph, pw)
     for c in range(C):
-        for p in range(kh):
-            ilo, ihi = _valid(Ho, 1, p - ph, H)
-            for q in range(kw):
-                row = (c * kh + p) * kw + q
-                lo, hi = _valid(W, 1, q - pw, W)
-                shift = (p - ph) * W + q - pw
-                t0 = min(max(ilo * W, -shift), P)                 # copied: [t0, t1)
-                t1 = max(min(ihi * W, H * W - shift), t0)
-                for n in range(N):
-                    d = row * L + n * P                           # cols[row, (n, 0, 0)]
-                    _zero(cf, d, t0)
-                    _copy(cf, d + t0, xf, (n * C + c) * H * W + t0 + shift, t1 - t0)
-                    _zero(cf, d + t1, P - t1)
-                    for i in range(ilo, ihi):                     # the wrapped columns
-                        _zero(cf, d + i * W, lo)
-                        _zero(cf, d + i * W + hi, W - hi)
+        for k in range(kh * kw):
+            row = c * kh * kw + k
+            for n in range(N):
+                d = row * L + n * P                               # cols[row, (n, 0, 0)]
+                s0 = (n * C + c) * H * W + t0[k] + shift[k]       # its first read of x
+                if adjoint:
+                    _masked_add(xf, s0, cf, d + t0[k], keep[k], t0[k], t1[k] - t0[k])
+                    continue
+                _zero(cf, d, t0[k])
+                _masked_copy(cf, d + t0[k], xf, s0, keep[k], t0[k], t1[k] - t0[k])
+                _zero(cf, d + t1[k], P - t1[k])
+
+
+@jit
+def _shift_table(H, W, Ho, kh, kw, ph, pw):
+    """For each kernel offset k = p kw + q of a stride-1 conv with Wo == W:
+    keep[k] (the ``_column_mask`` of its valid columns), shift[k] = (p - ph) W
+    + q - pw, and the output positions [t0[k], t1[k]) whose shifted read lies
+    in the image (rows outside it are padding)."""
+    P = Ho * W
+    keep = np.empty((kh * kw, P), np.bool_)
+    shift = np.empty(kh * kw, np.int64)
+    t0 = np.empty(kh * kw, np.int64)
+    t1 = np.empty(kh * kw, np.int64)
+    for p in range(kh):
+        ilo, ihi = _valid(Ho, 1, p - ph, H)
+        for q in range(kw):
+            k = p * kw + q
+            keep[k] = _column_mask(W, P, *_valid(W, 1, q - pw, W))
+            shift[k] = (p - ph) * W + q - pw
+            t0[k] = min(max(ilo * W, -shift[k]), P)
+            t1[k] = max(min(ihi * W, H * W - shift[k]), t0[k])
+    return keep, shift, t0, t1
 
 
 @jit
 def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
     """Adjoint of ``_im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
-    entries added onto the pixels they were read from, padding dropped.
-    One add per window row; when stride 1 reads whole rows (Wo == W and the
-    column offset reads no padding: the centre column of a "same" kernel),
-    the valid rows of a block are one contiguous add."""
+    entries added onto the pixels they were read from, padding dropped:
+    ``_shifted_blocks`` for stride 1 with Wo == W, else one add per window
+    row."""
     x = np.zeros((N, C, H, W), cols.dtype)
     xf, cf = x.ravel(), cols.ravel()                          # flat views
+    if sh == 1 and sw == 1 and Wo == W:
+        _shifted_blocks(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho, True)
+        return x
     L = N * Ho * Wo
     for c in range(C):
         for p in range(kh):
-            ilo, ihi = _valid(Ho, sh, p - ph, H)
             for q in range(kw):
                 row = (c * kh + p) * kw + q
                 lo, hi = _valid(Wo, sw, q - pw, W)
-                whole = sh == 1 and sw == 1 and Wo == W and lo == 0 and hi == W
                 for n in range(N):
-                    if whole:                                 # rows [ilo, ihi) in one run
-                        _add(xf, ((n * C + c) * H + ilo + p - ph) * W, cf,
-                             row * L + (n * Ho + ilo) * Wo, (ihi - ilo) * W)
-                        continue
                     for i in range(Ho):
                         r = i * sh + p - ph
                         if r < 0 or r >= H:
@@ -277,13 +338,16 @@ def _nfp(a):
 # Convolution and transposed convolution
 # --------------------------------------------------------------------------
 
-def conv2d_forward(x, W, b, stride=1, padding=0):
-    """im2col in Numba, ``Wm @ cols`` by NumPy's BLAS, transpose to NCHW and
-    bias in one Numba pass (twin of ``functional.conv2d_forward``).
-    cache = (cols, W, x.shape, (k, s, pad, out_hw))."""
+def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
+    """im2col in Numba (into ``cols_out`` if given), ``Wm @ cols`` by NumPy's
+    BLAS, transpose to NCHW and bias in one Numba pass (twin of
+    ``functional.conv2d_forward``). cache = (cols, W, x.shape, (k, s, pad, out_hw))."""
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
     N, F = x.shape[0], W.shape[0]
-    cols = _im2col(np.ascontiguousarray(x), *k, *s, *pad, *out_hw)
+    cols = _cols_out(cols_out, x, k, out_hw)
+    if cols is None:
+        cols = np.empty((x.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
+    _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw)
     m = W.reshape(F, -1) @ cols                              # (F, N Ho Wo)
     out = _to_nchw_bias(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1])
     return out.reshape(N, F, *out_hw), (cols, W, x.shape, (k, s, pad, out_hw))
