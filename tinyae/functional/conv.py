@@ -117,7 +117,7 @@ def conv_geometry(op, in_hw, kernel, stride, padding, output_padding=0):
 # im2col / col2im
 # --------------------------------------------------------------------------
 
-def _windows(k, s, out_hw, p, q):
+def _windows(s, out_hw, p, q):
     """Slices of the padded input that kernel offset (p, q) reads, for all
     output pixels at once: rows p, p + s, ..., p + (Ho - 1) s."""
     return (slice(p, p + s[0] * (out_hw[0] - 1) + 1, s[0]),
@@ -147,7 +147,7 @@ def im2col(x, k, s, pad, out_hw, out=None):
     cols = np.empty(shape, x.dtype) if out is None else out.reshape(shape)
     for p in range(k[0]):
         for q in range(k[1]):
-            rows, cs = _windows(k, s, out_hw, p, q)
+            rows, cs = _windows(s, out_hw, p, q)
             cols[:, p, q] = xp[:, :, rows, cs].transpose(1, 0, 2, 3)   # (C, N, Ho, Wo)
     return cols.reshape(C * k[0] * k[1], N * out_hw[0] * out_hw[1]) if out is None else out
 
@@ -161,7 +161,7 @@ def col2im(cols, x_shape, k, s, pad, out_hw):
     xp = np.zeros((N, C, H + 2 * pad[0], W + 2 * pad[1]), cols.dtype)
     for p in range(k[0]):
         for q in range(k[1]):
-            rows, cs = _windows(k, s, out_hw, p, q)
+            rows, cs = _windows(s, out_hw, p, q)
             xp[:, :, rows, cs] += cols[:, p, q].transpose(1, 0, 2, 3)
     return _crop(xp, pad)
 
@@ -352,7 +352,7 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     for p in range(k[0]):
         for q in range(k[1]):
             windows[..., p * k[1] + q] = xp[(slice(None), slice(None))
-                                            + _windows(k, s, out_hw, p, q)]
+                                            + _windows(s, out_hw, p, q)]
     arg = windows.argmax(axis=-1)                            # first max
     out = np.take_along_axis(windows, arg[..., None], axis=-1)[..., 0]
     return out, (arg, x.shape, (k, s, pad))
@@ -386,7 +386,7 @@ def avg_pool2d_forward(x, kernel, stride=None, padding=0):
     out = np.zeros((*x.shape[:2], *out_hw), x.dtype)
     for p in range(k[0]):
         for q in range(k[1]):
-            out += xp[(slice(None), slice(None)) + _windows(k, s, out_hw, p, q)]
+            out += xp[(slice(None), slice(None)) + _windows(s, out_hw, p, q)]
     out /= x.dtype.type(k[0] * k[1])
     return out, (x.shape, (k, s, pad, out_hw))
 
@@ -400,7 +400,7 @@ def avg_pool2d_backward(dout, cache):
     dxp = np.zeros((N, C, H + 2 * pad[0], W + 2 * pad[1]), dout.dtype)
     for p in range(k[0]):
         for q in range(k[1]):
-            dxp[(slice(None), slice(None)) + _windows(k, s, out_hw, p, q)] += g
+            dxp[(slice(None), slice(None)) + _windows(s, out_hw, p, q)] += g
     return _crop(dxp, pad)
 
 
