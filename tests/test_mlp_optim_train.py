@@ -168,6 +168,24 @@ def test_a_parameter_gone_bad_is_named_with_its_step(at, epoch, step):
             batch_size=8, rng=np.random.default_rng(0), progress=False)
 
 
+def test_divergence_is_one_error_without_numpy_warnings_before_it():
+    """Adam at lr=1e39 overflows a float32 model's parameters to inf in the
+    first step; the next forward pass multiplies by them. fit reports that
+    as one DivergenceError naming the parameter and step, with no NumPy
+    RuntimeWarning ("invalid value encountered in matmul") printed first."""
+    import warnings
+    from tinyae.optim import Adam
+    from tinyae.train import DivergenceError
+    model = small_model(dtype=np.float32)
+    x = np.random.default_rng(1).uniform(0.05, 0.95, size=(8, 6)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # any warning fails the test
+        with pytest.raises(DivergenceError, match=r"parameter '.*' became non-finite .* "
+                                                  r"epoch 1, step 1 .* lr=1e\+39"):
+            fit(model, x, optimizer=Adam(model.params, lr=1e39), epochs=1, batch_size=4,
+                rng=np.random.default_rng(0), progress=False)
+
+
 def test_fit_validates_its_arguments():
     model = small_model()
     opt = SGD(model.params, lr=0.1)

@@ -174,7 +174,9 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
     the likely cause when it diverges: a NaN or infinite loss
     (NonFiniteLossError), a loss grown by orders of magnitude (see
     ``divergence``) or a parameter that became NaN or inf after a step
-    (both DivergenceError).
+    (both DivergenceError). That error is the whole report: NumPy's
+    overflow and invalid-value warnings are off inside a step, since any
+    NaN or inf they would flag reaches the loss, now or at the next step.
 
     ``optimizer`` must hold this model's parameters (see
     ``tinyae.optim.check_holds``): one built on another model's arrays is
@@ -214,7 +216,8 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
             for step, batch in enumerate(batches, 1):
                 if transform is not None:
                     batch = (transform(batch[0], rng),) + batch[1:]
-                loss, grads = model.loss_and_grad(*batch, rng=rng)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    loss, grads = model.loss_and_grad(*batch, rng=rng)
                 if not math.isfinite(loss):
                     if last is not None:         # a parameter went bad first?
                         _check_finite_params(model, last)
