@@ -70,6 +70,7 @@ def _op_args(op, case, dtype, seed=0):
         kh, kw = F.as_pair(k)
         if op.startswith("conv2d"):
             args = (draw(*shape), draw(c_out, shape[1], kh, kw), draw(c_out), s, p)
+            args += ("relu",) if op.startswith("conv2d_act") else ()
         else:   # input of the transposed conv: conv2d's output shape
             *_, out_hw = F.conv_geometry("conv2d", shape[2:], k, s, p)
             op_ = _transposed_output_padding(shape[2:], k, s, p)
@@ -115,7 +116,7 @@ def _assert_twins(got, ref, dtype):
     got, ref = _leaves(got), _leaves(ref)
     assert len(got) == len(ref)
     for g, r in zip(got, ref):
-        if isinstance(r, (int, np.integer)) or r is None:
+        if isinstance(r, (int, np.integer, str)) or r is None:
             assert g == r
         elif r.dtype.kind == "i":
             np.testing.assert_array_equal(g, r)
@@ -466,3 +467,82 @@ def test_conv2d_layer_reuses_its_columns_only_for_the_same_input_shape(each_back
     np.testing.assert_array_equal(layer.grads["W"], fresh.grads["W"])
     layer.forward(x3)
     assert layer.cache[0] is not cols and layer.cache[0].shape == (18, 2 * 36)
+
+
+# --------------------------------------------------------------------------
+# conv2d_act: a convolution and the activation after it as one op
+# --------------------------------------------------------------------------
+
+ACT_NAMES = ("relu", "sigmoid", "tanh", "softplus", "identity")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("activation", ACT_NAMES)
+@pytest.mark.parametrize("case", ["ordinary", "odd, stride 2, padding 1", "same, odd, batch 1, one channel"])
+def test_conv2d_act_twins_for_every_activation(case, activation, dtype):
+    args, dout = _op_args("conv2d_forward", case, dtype)
+    args = args + (activation,)
+    got, ref = kernels.conv2d_act_forward(*args), functional.conv2d_act_forward(*args)
+    _assert_twins(got, ref, dtype)
+    for need_dx in (True, False):
+        _assert_twins(kernels.conv2d_act_backward(dout, got[1], need_dx),
+                      functional.conv2d_act_backward(dout, ref[1], need_dx), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_fused_relu_is_bitwise_conv_then_relu(dtype):
+    """The kernel's fused ReLU (applied in the NCHW layout pass, and dout *
+    [out > 0] in the backward's layout pass) gives exactly the numbers of
+    conv2d, then relu, as separate kernel ops; half the pre-activations are
+    negative, some outputs exactly 0 (the kink)."""
+    args, dout = _op_args("conv2d_forward", "ordinary", dtype)
+    x, W, b, s, p = args
+    b = b.copy()
+    b[0] = -1e4                                  # channel 0: every output exactly 0
+    out, cache = kernels.conv2d_act_forward(x, W, b, s, p, "relu")
+    a, conv_cache = kernels.conv2d_forward(x, W, b, s, p)
+    ref, relu_cache = kernels.relu_forward(a)
+    np.testing.assert_array_equal(out, ref)
+    assert (out[:, 0] == 0).all() and (out > 0).mean() > 0.2
+    got = kernels.conv2d_act_backward(dout, cache)
+    want = kernels.conv2d_backward(kernels.relu_backward(dout, relu_cache), conv_cache)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_conv2d_act_refuses_an_unknown_activation(each_backend):
+    from tinyae.backend import ops
+    x, W = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))
+    with pytest.raises(ValueError, match=r"activation must be one of \[.*'relu'.*\], got 'gelu'"):
+        ops.conv2d_act_forward(x, W, np.zeros(2), 1, 1, "gelu")
+
+
+@pytest.mark.parametrize("act", ["ReLU", "Tanh"])
+def test_sequential_fuses_conv_and_activation_to_the_same_numbers(act, each_backend):
+    """Sequential pairs a Conv2d with the activation after it (forward_act);
+    its output, input gradient and parameter gradients equal running the
+    same layers one at a time, and the activation keeps its own cache."""
+    from tinyae import layers as L
+    rng = np.random.default_rng(5)
+
+    def net():
+        r = np.random.default_rng(0)
+        return L.Sequential(L.Conv2d(2, 3, 3, rng=r, padding=1), getattr(L, act)(),
+                            L.Conv2d(3, 2, 3, rng=r, stride=2, padding=1))
+    fused, plain = net(), net()
+    assert [a is not None for _, a in fused._plan] == [True, False]
+    x = rng.normal(size=(3, 2, 7, 5))
+    out = fused.forward(x)
+    y = x
+    for layer in plain.layers:
+        y = layer.forward(y)
+    np.testing.assert_array_equal(out, y)
+    np.testing.assert_array_equal(fused.layers[1].cache, plain.layers[1].cache)
+    dout = rng.normal(size=out.shape)
+    dx = fused.backward(dout)
+    d = dout
+    for layer in reversed(plain.layers):
+        d = layer.backward(d)
+    np.testing.assert_array_equal(dx, d)
+    for k in plain.grads:
+        np.testing.assert_array_equal(fused.grads[k], plain.grads[k])

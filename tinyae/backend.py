@@ -39,7 +39,7 @@ OP_FAMILIES = {
         "gaussian_corrupt", "masking_corrupt",
     ),
     "conv": (
-        "conv2d_forward", "conv2d_backward",
+        "conv2d_forward", "conv2d_backward", "conv2d_act_forward", "conv2d_act_backward",
         "conv_transpose2d_forward", "conv_transpose2d_backward",
         "max_pool2d_forward", "max_pool2d_backward",
         "avg_pool2d_forward", "avg_pool2d_backward",

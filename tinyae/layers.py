@@ -386,8 +386,9 @@ class Sequential(Layer):
     """Layers applied in order. ``params``/``grads`` use flat names ``"i.W"``
     that point at the same arrays as the inner layers' dicts.
 
-    A ``Linear`` directly followed by an activation runs as one fused op
-    (``Linear.forward_act``): the same numbers, fewer passes over memory.
+    A ``Linear`` or ``Conv2d`` directly followed by an activation runs as
+    one fused op (``forward_act``): the same numbers, fewer passes over
+    memory.
     ``backward(dout, need_dx=False)`` skips the input gradient of the first
     layer (returns None) when the input is data nobody differentiates.
     """
@@ -406,12 +407,12 @@ class Sequential(Layer):
         self._plan = self._groups()
 
     def _groups(self):
-        """[(layer, activation or None)]: each Linear paired with the
-        activation that follows it, every other layer alone."""
+        """[(layer, activation or None)]: each Linear or Conv2d paired with
+        the activation that follows it, every other layer alone."""
         groups, i, layers = [], 0, self.layers
         while i < len(layers):
             nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(layers[i], Linear) and isinstance(nxt, _Activation):
+            if isinstance(layers[i], (Linear, Conv2d)) and isinstance(nxt, _Activation):
                 groups.append((layers[i], nxt))
                 i += 2
             else:
@@ -520,19 +521,45 @@ class Conv2d(_ImageLayer):
         # largest array of the step) take this step's: new memory of that
         # size came back from the OS page by page each step, and the page
         # faults cost about as much as filling it (docs/performance.md).
-        old = self.cache
-        reuse = old is not None and old[2] == x.shape and old[0].dtype == x.dtype
-        self.cache = None
         out, self.cache = ops.conv2d_forward(x, self.params["W"], self._b(), self.stride,
-                                             self.padding, cols_out=old[0] if reuse else None)
+                                             self.padding, cols_out=self._old_cols(x))
         return out
 
+    def _old_cols(self, x):
+        """The im2col columns of the previous cache, if x has the shape they
+        were made for (else None), and the cache dropped."""
+        old, self.cache = self.cache, None
+        reuse = old is not None and old[2] == x.shape and old[0].dtype == x.dtype
+        return old[0] if reuse else None
+
     def backward(self, dout, need_dx=True):
-        dx, dW, db = ops.conv2d_backward(dout, self.cache, need_dx)
+        return self._add_grads(ops.conv2d_backward(dout, self.cache, need_dx))
+
+    def _add_grads(self, dx_dW_db):
+        dx, dW, db = dx_dW_db
         self.grads["W"] += dW
         if self.bias:
             self.grads["b"] += db
         return dx
+
+    # -- fused with the activation that follows (used by Sequential) -----------
+    def forward_act(self, x, act):
+        """``act(conv2d(x))`` as one op (``ops.conv2d_act_forward``): the same
+        numbers as ``act.forward(self.forward(x))``, each layer keeping its
+        own cache; for ReLU the kernel backend applies it in the pass that
+        lays the product out as NCHW, and forms ``dout * [out > 0]`` in the
+        backward's layout pass (two passes over the activations fewer)."""
+        self._check_image(x, self.dtype)
+        out, (self.cache, act.cache, _) = ops.conv2d_act_forward(
+            x, self.params["W"], self._b(), self.stride, self.padding, act._op,
+            cols_out=self._old_cols(x))
+        return out
+
+    def backward_act(self, dout, act, need_dx=True):
+        """Backward of ``forward_act``: dx (None if not ``need_dx``); adds
+        into this layer's grads (the activation has none)."""
+        return self._add_grads(ops.conv2d_act_backward(
+            dout, (self.cache, act.cache, act._op), need_dx))
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel={self.kernel}, "

@@ -12,8 +12,10 @@ A window of size k moved by stride s over an input of size n padded by p on
 both sides fits ``n_out = floor((n + 2p - k) / s) + 1`` times; output pixel i
 reads the padded rows ``i s .. i s + k - 1``, i.e. input rows
 ``i s - p .. i s - p + k - 1``. ``conv_geometry`` is the one place this
-arithmetic (and its error messages) lives. It is the only check in this
-package: an impossible geometry has no output shape to compute.
+arithmetic (and its error messages) lives. It is the only check of sizes
+in this package: an impossible geometry has no output shape to compute.
+(``conv2d_act_forward`` also checks its activation name, and
+``conv2d_forward`` the buffer it may be given for its columns.)
 
 im2col: a convolution as one matrix product
 -------------------------------------------
@@ -33,7 +35,8 @@ import numbers
 
 import numpy as np
 
-from .._validation import check_out_buffer
+from .._validation import check_choice, check_out_buffer
+from .dense import ACTIVATIONS
 
 # --------------------------------------------------------------------------
 # Geometry: the one helper that turns size arguments into pairs and output
@@ -231,6 +234,26 @@ def conv2d_backward(dout, cache, need_dx=True):
     dW = (dout_m @ cols.T).reshape(W.shape)
     dx = col2im(W.reshape(F, -1).T @ dout_m, x_shape, k, s, pad, out_hw) if need_dx else None
     return dx, dW, db
+
+
+def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
+    """Convolution then activation: ``out = act(conv2d(x, W, b))``, the
+    image twin of ``linear_act_forward`` (``layers.Sequential`` runs a
+    Conv2d followed by an activation through it). ``activation``: a key of
+    ``ACTIVATIONS``. cache = ``(conv_cache, act_cache, activation)``: each
+    layer's own cache, so the pair can also be run as two layers.
+    """
+    check_choice(activation, "activation", ACTIVATIONS)
+    a, conv_cache = conv2d_forward(x, W, b, stride, padding, cols_out)
+    out, act_cache = ACTIVATIONS[activation][0](a)
+    return out, (conv_cache, act_cache, activation)
+
+
+def conv2d_act_backward(dout, cache, need_dx=True):
+    """Backward pass of ``conv2d_act_forward``: ``da = dout * act'(a)``,
+    then ``conv2d_backward(da)`` (dx None if not ``need_dx``)."""
+    conv_cache, act_cache, activation = cache
+    return conv2d_backward(ACTIVATIONS[activation][1](dout, act_cache), conv_cache, need_dx)
 
 
 def conv2d_forward_naive(x, W, b, stride=1, padding=0):

@@ -5,7 +5,9 @@ The convolutions keep the reference's formulation -- im2col, one BLAS
 product through NumPy's ``@``, col2im -- with the unrolling loops in Numba:
 bounds are tested in the loop instead of padding a copy of the input, and
 the transpose between the product's (F, N, Ho, Wo) layout and NCHW is fused
-with the bias (forward) or the bias gradient (backward). Pooling and
+with the bias (forward) or the bias gradient (backward), and in
+``conv2d_act_*`` with a ReLU too (forward: max(0, .) on the way;
+backward: ``dout * [out > 0]`` on the way). Pooling and
 upsampling are single loops over the output. The geometry (pairs, output
 shapes, errors) comes from ``functional.conv_geometry`` in the Python
 wrapper, so both backends accept and refuse the same arguments.
@@ -32,8 +34,11 @@ the docs): every loop here is serial.
 
 import numpy as np
 
+from .._validation import check_choice
 from ..functional.conv import _cols_out, as_pair, bilinear_taps, conv_geometry
-from .dense import jit
+from ..functional.dense import ACTIVATIONS
+from . import dense as _dense
+from .dense import _drelu, jit
 
 
 # --------------------------------------------------------------------------
@@ -272,6 +277,23 @@ def _to_nchw_bias(m, b, N, P):
 
 
 @jit
+def _to_nchw_bias_relu(m, b, N, P):
+    """``_to_nchw_bias`` with the ReLU applied on the way: out[n, f] =
+    max(m[f, n] + b[f], 0), NaN propagating as ``kernels.relu_forward``."""
+    F = m.shape[0]
+    out = np.empty((N, F, P), m.dtype)
+    mf, of = m.ravel(), out.ravel()
+    zero = m.dtype.type(0)
+    for n in range(N):
+        for f in range(F):
+            src, dst, bf = _u(f * N * P + n * P), _u((n * F + f) * P), b[f]
+            for t in range(_u(P)):
+                v = mf[src + t] + bf
+                of[dst + t] = zero if v < zero else v
+    return out
+
+
+@jit
 def _channel_partials(part, df, n, F, P):
     """part: (F P,) += d[n] (flat (F P,) slice of flat d at n F P): the
     element-wise half of a channel sum, which LLVM vectorises (a running
@@ -301,6 +323,25 @@ def _to_cnp_sum(d):
         for f in range(F):
             _copy(mf, f * N * P + n * P, df, (n * F + f) * P, P)
         _channel_partials(part, df, n, F, P)
+    return m, _sum_partials(part, F, P)
+
+
+@jit
+def _to_cnp_sum_drelu(d, o):
+    """``_to_cnp_sum`` of ``da = d * [o > 0]`` (``kernels.relu_backward``'s
+    product, 0 at the kink), da never stored in NCHW: returns (da as
+    (F, N P), its sum over n and t)."""
+    N, F, P = d.shape
+    m = np.empty((F, N * P), d.dtype)
+    df, of, mf = d.ravel(), o.ravel(), m.ravel()
+    one = d.dtype.type(1)
+    part = np.zeros(F * P, d.dtype)
+    for n in range(N):
+        for f in range(F):
+            src, dst = _u((n * F + f) * P), _u(f * N * P + n * P)
+            for t in range(_u(P)):
+                mf[dst + t] = _drelu(df[src + t], of[src + t], one)
+            _add(part, f * P, mf, dst, P)
     return m, _sum_partials(part, F, P)
 
 
@@ -342,6 +383,12 @@ def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
     """im2col in Numba (into ``cols_out`` if given), ``Wm @ cols`` by NumPy's
     BLAS, transpose to NCHW and bias in one Numba pass (twin of
     ``functional.conv2d_forward``). cache = (cols, W, x.shape, (k, s, pad, out_hw))."""
+    return _conv2d_product(x, W, b, stride, padding, cols_out, _to_nchw_bias)
+
+
+def _conv2d_product(x, W, b, stride, padding, cols_out, layout):
+    """im2col, ``Wm @ cols``, then ``layout(m, b, N, P)`` to NCHW (with the
+    bias, and maybe an activation): (out, conv2d's cache)."""
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
     N, F = x.shape[0], W.shape[0]
     cols = _cols_out(cols_out, x, k, out_hw)
@@ -349,16 +396,47 @@ def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
         cols = np.empty((x.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
     _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw)
     m = W.reshape(F, -1) @ cols                              # (F, N Ho Wo)
-    out = _to_nchw_bias(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1])
+    out = layout(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1])
     return out.reshape(N, F, *out_hw), (cols, W, x.shape, (k, s, pad, out_hw))
 
 
 def conv2d_backward(dout, cache, need_dx=True):
     """``dout`` to (F, N Ho Wo) with db in one Numba pass; dW and the column
     gradient by BLAS; col2im in Numba (twin of ``functional.conv2d_backward``)."""
+    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout)), cache, need_dx)
+
+
+def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
+    """``conv2d_forward`` then the activation (twin of
+    ``functional.conv2d_act_forward``, same cache). For ReLU the activation
+    is applied in the pass that transposes the product to NCHW and adds the
+    bias, so the pre-activation is never stored; any other activation runs
+    as its own op after the convolution."""
+    check_choice(activation, "activation", ACTIVATIONS)
+    if activation != "relu":
+        a, conv_cache = conv2d_forward(x, W, b, stride, padding, cols_out)
+        out, act_cache = getattr(_dense, activation + "_forward")(a)
+        return out, (conv_cache, act_cache, activation)
+    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, _to_nchw_bias_relu)
+    return out, (conv_cache, out, "relu")
+
+
+def conv2d_act_backward(dout, cache, need_dx=True):
+    """Backward of ``conv2d_act_forward``; for ReLU, ``dout * [out > 0]``
+    is formed in the pass that lays dout out as (F, N Ho Wo) and sums the
+    bias gradient (twin of ``functional.conv2d_act_backward``)."""
+    conv_cache, act_cache, activation = cache
+    if activation != "relu":
+        da = getattr(_dense, activation + "_backward")(dout, act_cache)
+        return conv2d_backward(da, conv_cache, need_dx)
+    return _conv2d_backward_m(*_to_cnp_sum_drelu(_nfp(dout), _nfp(act_cache)),
+                              conv_cache, need_dx)
+
+
+def _conv2d_backward_m(dout_m, db, cache, need_dx):
+    """conv2d's backward from dout already laid out as (F, N Ho Wo), with db."""
     cols, W, x_shape, (k, s, pad, out_hw) = cache
     F = W.shape[0]
-    dout_m, db = _to_cnp_sum(_nfp(dout))
     dW = (dout_m @ cols.T).reshape(W.shape)
     dx = None
     if need_dx:

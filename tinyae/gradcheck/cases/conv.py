@@ -40,6 +40,12 @@ def _register_ops():
             ("kernel 1", (2, 3, 3, 4), (2, 3, 1, 1), 1, 0),
             ("kernel (3, 2), stride (2, 1)", (1, 2, 6, 5), (2, 2, 3, 2), (2, 1), (1, 0))):
         register(f"op conv2d ({label})")(_op_case("conv2d", x_shape, s, p, w_shape=w_shape))
+    for act, label, x_shape, w_shape, s, p in (
+            ("tanh", "3x3 same", (2, 3, 6, 5), (4, 3, 3, 3), 1, 1),
+            ("softplus", "stride 2, padding 1, odd, batch 1", (1, 2, 7, 5), (3, 2, 3, 3), 2, 1),
+            ("sigmoid", "one input channel, kernel 1", (2, 1, 3, 4), (2, 1, 1, 1), 1, 0)):
+        register(f"op conv2d_act {act} ({label})")(
+            _op_case("conv2d_act", x_shape, s, p, act, w_shape=w_shape))
     for label, x_shape, w_shape, s, p, op_ in (
             ("3x3", (2, 3, 4, 4), (3, 2, 3, 3), 1, 1, 0),
             ("k3 s2 p1 op1", (2, 2, 3, 4), (2, 3, 3, 3), 2, 1, 1),
