@@ -517,17 +517,17 @@ class Conv2d(_ImageLayer):
 
     def forward(self, x):
         self._check_image(x, self.dtype)
-        # The previous cache is overwritten now, so its im2col columns (the
-        # largest array of the step) take this step's: new memory of that
-        # size came back from the OS page by page each step, and the page
-        # faults cost about as much as filling it (docs/performance.md).
         out, self.cache = ops.conv2d_forward(x, self.params["W"], self._b(), self.stride,
                                              self.padding, cols_out=self._old_cols(x))
         return out
 
     def _old_cols(self, x):
         """The im2col columns of the previous cache, if x has the shape they
-        were made for (else None), and the cache dropped."""
+        were made for (else None), and the cache dropped. The cache is about
+        to be overwritten, so its columns (the largest array of the step)
+        take this step's: new memory of that size came back from the OS page
+        by page each step, and the page faults cost about as much as filling
+        it (docs/performance.md)."""
         old, self.cache = self.cache, None
         reuse = old is not None and old[2] == x.shape and old[0].dtype == x.dtype
         return old[0] if reuse else None

@@ -263,23 +263,10 @@ def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
 
 
 @jit
-def _to_nchw_bias(m, b, N, P):
-    """m: (F, N P) -> out: (N, F, P) with ``out[n, f] = m[f, n] + b[f]``."""
-    F = m.shape[0]
-    out = np.empty((N, F, P), m.dtype)
-    mf, of = m.ravel(), out.ravel()
-    for n in range(N):
-        for f in range(F):
-            src, dst, bf = _u(f * N * P + n * P), _u((n * F + f) * P), b[f]
-            for t in range(_u(P)):
-                of[dst + t] = mf[src + t] + bf
-    return out
-
-
-@jit
-def _to_nchw_bias_relu(m, b, N, P):
-    """``_to_nchw_bias`` with the ReLU applied on the way: out[n, f] =
-    max(m[f, n] + b[f], 0), NaN propagating as ``kernels.relu_forward``."""
+def _to_nchw_bias(m, b, N, P, relu):
+    """m: (F, N P) -> out: (N, F, P) with ``out[n, f] = m[f, n] + b[f]``,
+    and with ``relu`` the ReLU applied on the way: max(m[f, n] + b[f], 0),
+    NaN propagating as ``kernels.relu_forward``."""
     F = m.shape[0]
     out = np.empty((N, F, P), m.dtype)
     mf, of = m.ravel(), out.ravel()
@@ -289,21 +276,16 @@ def _to_nchw_bias_relu(m, b, N, P):
             src, dst, bf = _u(f * N * P + n * P), _u((n * F + f) * P), b[f]
             for t in range(_u(P)):
                 v = mf[src + t] + bf
-                of[dst + t] = zero if v < zero else v
+                of[dst + t] = (zero if v < zero else v) if relu else v
     return out
 
 
 @jit
-def _channel_partials(part, df, n, F, P):
-    """part: (F P,) += d[n] (flat (F P,) slice of flat d at n F P): the
-    element-wise half of a channel sum, which LLVM vectorises (a running
-    scalar sum it may not reorder, so it would not)."""
-    _add(part, 0, df, n * F * P, F * P)
-
-
-@jit
 def _sum_partials(part, F, P):
-    """(F P,) -> (F,): the sum of each channel's P partial sums."""
+    """(F P,) -> (F,): the sum of each channel's P partial sums. The
+    partials are added up per (f, t) over the images first, an element-wise
+    add that LLVM vectorises (a running scalar sum it may not reorder, so
+    it would not)."""
     s = np.zeros(F, part.dtype)
     for f in range(F):
         for t in range(P):
@@ -312,25 +294,11 @@ def _sum_partials(part, F, P):
 
 
 @jit
-def _to_cnp_sum(d):
-    """d: (N, F, P) -> (m: (F, N P) with m[f, n P + t] = d[n, f, t],
-    s: (F,) the sum over n and t, accumulated over n per (f, t) first)."""
-    N, F, P = d.shape
-    m = np.empty((F, N * P), d.dtype)
-    df, mf = d.ravel(), m.ravel()
-    part = np.zeros(F * P, d.dtype)
-    for n in range(N):
-        for f in range(F):
-            _copy(mf, f * N * P + n * P, df, (n * F + f) * P, P)
-        _channel_partials(part, df, n, F, P)
-    return m, _sum_partials(part, F, P)
-
-
-@jit
-def _to_cnp_sum_drelu(d, o):
-    """``_to_cnp_sum`` of ``da = d * [o > 0]`` (``kernels.relu_backward``'s
-    product, 0 at the kink), da never stored in NCHW: returns (da as
-    (F, N P), its sum over n and t)."""
+def _to_cnp_sum(d, o, relu):
+    """d: (N, F, P) -> (m: (F, N P) with m[f, n P + t] = d[n, f, t], s: (F,)
+    the sum over n and t, accumulated over n per (f, t) first). With
+    ``relu``, m holds ``d * [o > 0]`` instead (``kernels.relu_backward``'s
+    product, 0 at the kink), never stored in NCHW; else o is not read."""
     N, F, P = d.shape
     m = np.empty((F, N * P), d.dtype)
     df, of, mf = d.ravel(), o.ravel(), m.ravel()
@@ -339,8 +307,11 @@ def _to_cnp_sum_drelu(d, o):
     for n in range(N):
         for f in range(F):
             src, dst = _u((n * F + f) * P), _u(f * N * P + n * P)
-            for t in range(_u(P)):
-                mf[dst + t] = _drelu(df[src + t], of[src + t], one)
+            if relu:
+                for t in range(_u(P)):
+                    mf[dst + t] = _drelu(df[src + t], of[src + t], one)
+            else:
+                _copy(mf, dst, df, src, P)
             _add(part, f * P, mf, dst, P)
     return m, _sum_partials(part, F, P)
 
@@ -352,7 +323,7 @@ def _channel_sum(d):
     df = d.ravel()
     part = np.zeros(F * P, d.dtype)
     for n in range(N):
-        _channel_partials(part, df, n, F, P)
+        _add(part, 0, df, n * F * P, F * P)                   # part += d[n]
     return _sum_partials(part, F, P)
 
 
@@ -383,12 +354,12 @@ def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
     """im2col in Numba (into ``cols_out`` if given), ``Wm @ cols`` by NumPy's
     BLAS, transpose to NCHW and bias in one Numba pass (twin of
     ``functional.conv2d_forward``). cache = (cols, W, x.shape, (k, s, pad, out_hw))."""
-    return _conv2d_product(x, W, b, stride, padding, cols_out, _to_nchw_bias)
+    return _conv2d_product(x, W, b, stride, padding, cols_out, False)
 
 
-def _conv2d_product(x, W, b, stride, padding, cols_out, layout):
-    """im2col, ``Wm @ cols``, then ``layout(m, b, N, P)`` to NCHW (with the
-    bias, and maybe an activation): (out, conv2d's cache)."""
+def _conv2d_product(x, W, b, stride, padding, cols_out, relu):
+    """im2col, ``Wm @ cols``, then to NCHW with the bias (and the ReLU if
+    ``relu``) in one pass: (out, conv2d's cache)."""
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
     N, F = x.shape[0], W.shape[0]
     cols = _cols_out(cols_out, x, k, out_hw)
@@ -396,14 +367,15 @@ def _conv2d_product(x, W, b, stride, padding, cols_out, layout):
         cols = np.empty((x.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
     _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw)
     m = W.reshape(F, -1) @ cols                              # (F, N Ho Wo)
-    out = layout(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1])
+    out = _to_nchw_bias(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1], relu)
     return out.reshape(N, F, *out_hw), (cols, W, x.shape, (k, s, pad, out_hw))
 
 
 def conv2d_backward(dout, cache, need_dx=True):
     """``dout`` to (F, N Ho Wo) with db in one Numba pass; dW and the column
     gradient by BLAS; col2im in Numba (twin of ``functional.conv2d_backward``)."""
-    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout)), cache, need_dx)
+    d = _nfp(dout)
+    return _conv2d_backward_m(*_to_cnp_sum(d, d, False), cache, need_dx)
 
 
 def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
@@ -417,7 +389,7 @@ def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
         a, conv_cache = conv2d_forward(x, W, b, stride, padding, cols_out)
         out, act_cache = getattr(_dense, activation + "_forward")(a)
         return out, (conv_cache, act_cache, activation)
-    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, _to_nchw_bias_relu)
+    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, True)
     return out, (conv_cache, out, "relu")
 
 
@@ -429,7 +401,7 @@ def conv2d_act_backward(dout, cache, need_dx=True):
     if activation != "relu":
         da = getattr(_dense, activation + "_backward")(dout, act_cache)
         return conv2d_backward(da, conv_cache, need_dx)
-    return _conv2d_backward_m(*_to_cnp_sum_drelu(_nfp(dout), _nfp(act_cache)),
+    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout), _nfp(act_cache), True),
                               conv_cache, need_dx)
 
 
