@@ -432,10 +432,16 @@ def test_conv2d_cols_out_is_overwritten_entirely(stride, padding, each_backend):
     np.testing.assert_array_equal(buf, cache[0])
 
 
+def _read_only(a):
+    a.flags.writeable = False
+    return a
+
+
 @pytest.mark.parametrize("make, match", [
     (lambda c: c[:, :-1].copy(), r"cols_out must be a float64 array of shape \(18, 105\), got float64 \(18, 104\)"),
     (lambda c: c.astype(np.float32), r"cols_out must be a float64 array .*got float32"),
     (lambda c: np.asfortranarray(c), "cols_out must be a C-contiguous, writeable array"),
+    (lambda c: _read_only(c.copy()), "cols_out must be a C-contiguous, writeable array"),
     (lambda c: c.tolist(), "cols_out must be a numpy array or None, got list"),
 ])
 def test_conv2d_cols_out_errors(make, match, each_backend):
