@@ -174,30 +174,35 @@ def test_twins_accept_views():
     ((3, 4, 8, 8), (3, 3), (1, 1)), ((1, 1, 7, 5), (3, 3), (1, 1)),
     ((2, 3, 6, 9), (3, 5), (1, 2)), ((2, 2, 3, 4), (1, 3), (2, 1)),
     ((1, 2, 1, 1), (3, 3), (1, 1)), ((2, 1, 5, 3), (1, 1), (0, 0)),
-    ((2, 2, 6, 6), (5, 3), (0, 1))])
+    ((2, 2, 6, 6), (5, 3), (0, 1)), ((3, 2, 4, 5), (5, 5), (2, 2))])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
-    """Stride 1, Wo == W: the kernels' shifted-block im2col writes exactly
-    the general row loop's columns (and the reference's), zeros included:
-    the buffers start as NaN so an entry left unwritten fails. Its adjoint
-    col2im equals the reference's."""
+    """Stride 1, output as large as the input: the kernels' shifted-row
+    im2col (x as (C, N, H, W)) writes exactly the general row loop's
+    columns (and the reference's), zeros included: the buffers start as
+    NaN so an entry left unwritten fails. Its adjoint col2im equals the
+    reference's. Other sizes (rows 4 and 7: Ho != H) take the row loop."""
     from tinyae.kernels import conv as KC
     x = np.random.default_rng(8).uniform(0.5, 3, shape).astype(dtype)
     N, C, H, W = shape
     *_, (Ho, Wo) = F.conv_geometry("conv2d", (H, W), k, 1, pad)
     assert Wo == W
     cols = {}
-    for name, fill in (("rows", KC._im2col_rows), ("shifted", KC._shifted_blocks)):
+    for name in ("rows", "shifted"):
         c = np.full((C * k[0] * k[1], N * Ho * Wo), np.nan, dtype)
-        args = ((H, W, *k, 1, 1, *pad, Ho, Wo) if name == "rows"
-                else (H, W, *k, *pad, Ho, False))
-        fill(x.ravel(), c.ravel(), N, C, *args)
+        if name == "rows":
+            KC._im2col_rows(x.ravel(), c.ravel(), N, C, H, W, *k, 1, 1, *pad, Ho, Wo)
+        elif Ho == H:
+            keep, shift = KC._shift_masks(N, H, W, *k, *pad)
+            KC._shifted_rows(KC._swap01(x).ravel(), c.ravel(), C, keep, shift, False)
+        else:
+            continue
         cols[name] = c
-    np.testing.assert_array_equal(cols["shifted"], cols["rows"])
-    np.testing.assert_array_equal(cols["shifted"], F.im2col(x, k, (1, 1), pad, (Ho, Wo)))
+    for c in cols.values():
+        np.testing.assert_array_equal(c, F.im2col(x, k, (1, 1), pad, (Ho, Wo)))
     np.testing.assert_array_equal(KC._im2col(x, *k, 1, 1, *pad, Ho, Wo), cols["rows"])
-    # the adjoint, one masked add per block (_shifted_blocks): the
-    # same additions in the same order as the reference's col2im
+    # the adjoint, one masked add per row (_shifted_rows): the same
+    # additions in the same order as the reference's col2im
     g = np.random.default_rng(10).uniform(-3, 3, cols["rows"].shape).astype(dtype)
     np.testing.assert_array_equal(KC._col2im(g, N, C, H, W, *k, 1, 1, *pad, Ho, Wo),
                                   F.col2im(g, shape, k, (1, 1), pad, (Ho, Wo)))

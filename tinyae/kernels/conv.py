@@ -17,10 +17,11 @@ copy loops run on flat views with **unsigned** indices (``_copy``, ``_add``,
 ``_zero``). With a signed index Numba tests every access for a negative
 (wraparound) value and LLVM then leaves the loop scalar: a 784-float copy
 took 520 ns signed and 40 ns unsigned. A stride-1 convolution whose output
-is as wide as its input (padding (k - 1) / 2, the book's CNN) builds each
-im2col block as one shifted copy of the image that zeroes the wrapped
-border columns on the way (``_shifted_blocks``), and its col2im adds each
-block back as one masked add (the same function). ``conv2d_forward``
+is as large as its input (padding (k - 1) / 2, the book's CNN) builds each
+im2col row as one shifted copy of a whole channel of the batch (x laid out
+as (C, N, H, W)) that zeroes the reads of padding on the way, by a mask
+kept per geometry (``_shifted_rows``), and its col2im adds each row back
+as one masked add (the same function). ``conv2d_forward``
 can write the columns into a given buffer (``cols_out``), which
 ``layers.Conv2d`` uses to keep one buffer across steps. Channel sums add each image
 into a (F P,) partial sum (vectorised) before summing over P. The 2x2
@@ -31,6 +32,8 @@ thread; the BLAS products are now about half of it, and
 im2col/col2im about a quarter. ``prange`` over the images was slower (see
 the docs): every loop here is serial.
 """
+
+import functools
 
 import numpy as np
 
@@ -99,16 +102,6 @@ def _masked_add(dst, d0, src, s0, keep, k0, m):
 
 
 @jit
-def _column_mask(W, P, lo, hi):
-    """keep: (P,) with keep[t] = lo <= t mod W < hi: the output positions
-    of a (P / W, W) image whose window column reads no padding."""
-    keep = np.empty(P, np.bool_)
-    for t in range(P):
-        keep[t] = lo <= t % W < hi
-    return keep
-
-
-@jit
 def _valid(n_out, s, offset, n_in):
     """The output indices j in [lo, hi) whose input index j s + offset lies
     in [0, n_in): the part of a window row that is not padding."""
@@ -121,26 +114,45 @@ def _valid(n_out, s, offset, n_in):
     return lo, hi
 
 
-@jit
 def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """x: (N, C, H, W) -> cols: (C kh kw, N Ho Wo), zeros where the window
-    reads padding (functional.im2col), in a new array."""
+    """x: (N, C, H, W) C-contiguous -> cols: (C kh kw, N Ho Wo), zeros where
+    the window reads padding (functional.im2col), in a new array."""
     cols = np.empty((x.shape[1] * kh * kw, x.shape[0] * Ho * Wo), x.dtype)
     _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo)
     return cols
 
 
-@jit
 def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo):
     """``_im2col`` written into cols (C-contiguous, its shape checked by the
-    caller): ``_shifted_blocks`` for stride 1 with Wo == W (a "same"
-    convolution), else ``_im2col_rows``."""
+    caller): for a "same" stride-1 convolution (output as large as the
+    input) ``_shifted_rows`` on x laid out as (C, N, H, W), else
+    ``_im2col_rows``."""
     N, C, H, W = x.shape
-    xf, cf = x.ravel(), cols.ravel()                          # flat views
-    if sh == 1 and sw == 1 and Wo == W:
-        _shifted_blocks(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho, False)
+    if _is_same(H, W, sh, sw, Ho, Wo):
+        keep, shift = _shift_masks(N, H, W, kh, kw, ph, pw)
+        _shifted_rows(_swap01(x).ravel(), cols.ravel(), C, keep, shift, False)
     else:
-        _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
+        _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
+
+
+def _is_same(H, W, sh, sw, Ho, Wo):
+    return sh == 1 and sw == 1 and (Ho, Wo) == (H, W)
+
+
+@jit
+def _swap01(a):
+    """(A, B, ...) -> (B, A, ...) C-contiguous: one copy per trailing block
+    (a reshape, no copy, when A or B is 1)."""
+    A, B = a.shape[0], a.shape[1]
+    if A == 1 or B == 1:
+        return a.reshape((B, A) + a.shape[2:])
+    out = np.empty((B, A) + a.shape[2:], a.dtype)
+    P = a.size // (A * B)
+    af, of = a.ravel(), out.ravel()
+    for i in range(A):
+        for j in range(B):
+            _copy(of, (j * A + i) * P, af, (i * B + j) * P, P)
+    return out
 
 
 @jit
@@ -173,73 +185,88 @@ def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
 
 
 @jit
-def _shifted_blocks(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho, adjoint):
-    """im2col for stride 1 and Wo == W on flat x and cols, or with
-    ``adjoint`` its col2im (cols added into x, which holds zeros).
+def _shifted_rows(xf, cf, C, keep, shift, adjoint):
+    """im2col of a "same" stride-1 convolution (Ho, Wo = H, W) from x laid
+    out as (C, N, H, W) (flat xf) into flat cols (C kh kw, N H W), or with
+    ``adjoint`` its col2im (cols added into xf, which holds zeros).
 
-    Then the block cols[(c, p, q), (n, :, :)] is the image x[n, c] read at
-    a constant shift, ``block[t] = x[n, c].flat[t + (p - ph) W + q - pw]``
-    for t = i W + j, except where the window reads padding: rows i outside
-    [ilo, ihi) and columns j outside [lo, hi) (there the shifted read wraps
-    onto the neighbouring row). So each block is one contiguous copy of up
-    to Ho W values that zeroes the wrapped columns on the way (a mask per
-    kernel column), instead of Ho copies of W values (measured 0.2 ms
-    against 1.2 ms on 128 x 1 x 28 x 28 float32, 2.1 against 6.6 ms on
-    128 x 16 x 14 x 14; the masked copy then took 128 x 32 x 7 x 7 from
-    0.9-1.0 to 0.64-0.74 ms against a copy plus per-row zeros). The adjoint
-    is one masked add per block: each pixel receives the row loop's terms in
-    the row loop's order (float32, 128 x 16 x 14 x 14: 1.8-2.0 -> 1.1-1.3
-    ms; 128 x 32 x 7 x 7: 1.5-1.6 -> 0.7-0.8 ms)."""
-    P = Ho * W
-    L = N * P
-    keep, shift, t0, t1 = _shift_table(H, W, Ho, kh, kw, ph, pw)
+    Then the row cols[(c, k), :] for the kernel offset k = p kw + q is the
+    whole channel x[c] (N images one after the other, as cols' columns are)
+    read at one constant shift, ``row[t] = x[c].flat[t + shift[k]]`` with
+    shift[k] = (p - ph) W + q - pw, except where the window reads padding:
+    there the shifted read lands on a neighbouring row or image instead,
+    and keep[k, t] (``_shift_masks``) is False. So each row is one masked
+    copy of N H W values (a select, zero where not kept), and its adjoint
+    one masked add: each pixel receives the terms of ``_im2col_rows``'s
+    adjoint in the same order (offsets k in turn), so col2im is bitwise the
+    reference's. In the NCHW layout the same copy is one block per image
+    and row: 128 x 32 x 7 x 7 float32 is 36,864 blocks of 49 numbers, and
+    the long rows took its im2col from 0.78 to 0.27 ms and col2im from 0.84
+    to 0.35 ms, the layout swaps included (docs/performance.md)."""
+    K = shift.size
+    L = keep.shape[1]                                         # N H W
     for c in range(C):
-        for k in range(kh * kw):
-            row = c * kh * kw + k
-            for n in range(N):
-                d = row * L + n * P                               # cols[row, (n, 0, 0)]
-                s0 = (n * C + c) * H * W + t0[k] + shift[k]       # its first read of x
-                if adjoint:
-                    _masked_add(xf, s0, cf, d + t0[k], keep[k], t0[k], t1[k] - t0[k])
-                    continue
-                _zero(cf, d, t0[k])
-                _masked_copy(cf, d + t0[k], xf, s0, keep[k], t0[k], t1[k] - t0[k])
-                _zero(cf, d + t1[k], P - t1[k])
+        for k in range(K):
+            d, s = (c * K + k) * L, shift[k]
+            lo, hi = max(0, -s), min(L, L - s)                # reads inside x[c]
+            if adjoint:
+                _masked_add(xf, c * L + lo + s, cf, d + lo, keep[k], lo, hi - lo)
+                continue
+            _zero(cf, d, lo)
+            _masked_copy(cf, d + lo, xf, c * L + lo + s, keep[k], lo, hi - lo)
+            _zero(cf, d + hi, L - hi)
+
+
+@functools.lru_cache(maxsize=8)
+def _shift_masks(N, H, W, kh, kw, ph, pw):
+    """(keep, shift) of ``_shifted_rows`` for N images of H x W: keep (kh kw,
+    N H W) read-only, True where the window's read at offset k lies in the
+    image (neither padding nor wrapped onto the next row or image). The same
+    for every step of a layer, so it is kept (a few of them, the largest
+    0.9 MB for 128 x 28 x 28 and a 3 x 3 kernel)."""
+    keep, shift = _shift_table(N, H, W, kh, kw, ph, pw)
+    keep.flags.writeable = False
+    return keep, shift
 
 
 @jit
-def _shift_table(H, W, Ho, kh, kw, ph, pw):
-    """For each kernel offset k = p kw + q of a stride-1 conv with Wo == W:
-    keep[k] (the ``_column_mask`` of its valid columns), shift[k] = (p - ph) W
-    + q - pw, and the output positions [t0[k], t1[k]) whose shifted read lies
-    in the image (rows outside it are padding)."""
-    P = Ho * W
-    keep = np.empty((kh * kw, P), np.bool_)
+def _shift_table(N, H, W, kh, kw, ph, pw):
+    """``_shift_masks``, built."""
+    P = H * W
+    keep = np.zeros((kh * kw, N * P), np.bool_)
     shift = np.empty(kh * kw, np.int64)
-    t0 = np.empty(kh * kw, np.int64)
-    t1 = np.empty(kh * kw, np.int64)
     for p in range(kh):
-        ilo, ihi = _valid(Ho, 1, p - ph, H)
+        ilo, ihi = _valid(H, 1, p - ph, H)                    # rows that read the image
         for q in range(kw):
             k = p * kw + q
-            keep[k] = _column_mask(W, P, *_valid(W, 1, q - pw, W))
+            jlo, jhi = _valid(W, 1, q - pw, W)                # columns that do
             shift[k] = (p - ph) * W + q - pw
-            t0[k] = min(max(ilo * W, -shift[k]), P)
-            t1[k] = max(min(ihi * W, H * W - shift[k]), t0[k])
-    return keep, shift, t0, t1
+            for i in range(ilo, ihi):
+                keep[k, i * W + jlo:i * W + jhi] = True
+            for n in range(1, N):                             # every image alike
+                keep[k, n * P:(n + 1) * P] = keep[k, :P]
+    return keep, shift
 
 
-@jit
 def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
     """Adjoint of ``_im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
     entries added onto the pixels they were read from, padding dropped:
-    ``_shifted_blocks`` for stride 1 with Wo == W, else one add per window
-    row."""
+    ``_shifted_rows`` into a (C, N, H, W) array for a "same" stride-1
+    convolution, else ``_col2im_rows``."""
+    cols = np.ascontiguousarray(cols)
+    if _is_same(H, W, sh, sw, Ho, Wo):
+        keep, shift = _shift_masks(N, H, W, kh, kw, ph, pw)
+        xc = np.zeros((C, N, H, W), cols.dtype)
+        _shifted_rows(xc.ravel(), cols.ravel(), C, keep, shift, True)
+        return _swap01(xc)
+    return _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
+
+
+@jit
+def _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
+    """``_col2im`` for any geometry: one add per window row."""
     x = np.zeros((N, C, H, W), cols.dtype)
     xf, cf = x.ravel(), cols.ravel()                          # flat views
-    if sh == 1 and sw == 1 and Wo == W:
-        _shifted_blocks(xf, cf, N, C, H, W, kh, kw, ph, pw, Ho, True)
-        return x
     L = N * Ho * Wo
     for c in range(C):
         for p in range(kh):
