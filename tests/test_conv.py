@@ -174,14 +174,17 @@ def test_twins_accept_views():
     ((3, 4, 8, 8), (3, 3), (1, 1)), ((1, 1, 7, 5), (3, 3), (1, 1)),
     ((2, 3, 6, 9), (3, 5), (1, 2)), ((2, 2, 3, 4), (1, 3), (2, 1)),
     ((1, 2, 1, 1), (3, 3), (1, 1)), ((2, 1, 5, 3), (1, 1), (0, 0)),
-    ((2, 2, 6, 6), (5, 3), (0, 1)), ((3, 2, 4, 5), (5, 5), (2, 2))])
+    ((2, 2, 6, 6), (5, 3), (0, 1)), ((3, 2, 4, 5), (5, 5), (2, 2)),
+    ((37, 2, 3, 3), (3, 3), (1, 1)), ((64, 1, 2, 3), (3, 3), (1, 1))])
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     """Stride 1, output as large as the input: the kernels' shifted-row
     im2col (x as (C, N, H, W)) writes exactly the general row loop's
     columns (and the reference's), zeros included: the buffers start as
     NaN so an entry left unwritten fails. Its adjoint col2im equals the
-    reference's. Other sizes (rows 4 and 7: Ho != H) take the row loop."""
+    reference's. Other sizes (rows 4 and 7: Ho != H) take the row loop.
+    37 and 64 images: the rows are copied in pieces of 32 images, the most
+    a kept mask holds."""
     from tinyae.kernels import conv as KC
     x = np.random.default_rng(8).uniform(0.5, 3, shape).astype(dtype)
     N, C, H, W = shape
@@ -193,8 +196,10 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
         if name == "rows":
             KC._im2col_rows(x.ravel(), c.ravel(), N, C, H, W, *k, 1, 1, *pad, Ho, Wo)
         elif Ho == H:
-            keep, shift = KC._shift_masks(N, H, W, *k, *pad)
-            KC._shifted_rows(KC._swap01(x).ravel(), c.ravel(), C, keep, shift, False)
+            keep, shift = KC._shift_masks_for(N, H, W, *k, *pad)
+            assert keep.shape[1] == min(N, 32) * H * W
+            KC._shifted_rows(KC._swap01(x).ravel(), c.ravel(), C, N * H * W, keep, shift,
+                             False)
         else:
             continue
         cols[name] = c

@@ -129,13 +129,14 @@ def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo):
     ``_im2col_rows``."""
     N, C, H, W = x.shape
     if _is_same(H, W, sh, sw, Ho, Wo):
-        keep, shift = _shift_masks(N, H, W, kh, kw, ph, pw)
-        _shifted_rows(_swap01(x).ravel(), cols.ravel(), C, keep, shift, False)
+        keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
+        _shifted_rows(_swap01(x).ravel(), cols.ravel(), C, N * H * W, keep, shift, False)
     else:
         _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
 
 
 def _is_same(H, W, sh, sw, Ho, Wo):
+    """A stride-1 convolution whose output is as large as its input."""
     return sh == 1 and sw == 1 and (Ho, Wo) == (H, W)
 
 
@@ -185,9 +186,9 @@ def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
 
 
 @jit
-def _shifted_rows(xf, cf, C, keep, shift, adjoint):
+def _shifted_rows(xf, cf, C, L, keep, shift, adjoint):
     """im2col of a "same" stride-1 convolution (Ho, Wo = H, W) from x laid
-    out as (C, N, H, W) (flat xf) into flat cols (C kh kw, N H W), or with
+    out as (C, N, H, W) (flat xf, L = N H W) into flat cols (C kh kw, L), or with
     ``adjoint`` its col2im (cols added into xf, which holds zeros).
 
     Then the row cols[(c, k), :] for the kernel offset k = p kw + q is the
@@ -200,40 +201,58 @@ def _shifted_rows(xf, cf, C, keep, shift, adjoint):
     one masked add: each pixel receives the terms of ``_im2col_rows``'s
     adjoint in the same order (offsets k in turn), so col2im is bitwise the
     reference's. In the NCHW layout the same copy is one block per image
-    and row: 128 x 32 x 7 x 7 float32 is 36,864 blocks of 49 numbers, and
+    and kernel offset: 128 x 32 x 7 x 7 float32 is 36,864 blocks of 49 numbers, and
     the long rows took its im2col from 0.78 to 0.27 ms and col2im from 0.84
-    to 0.35 ms, the layout swaps included (docs/performance.md)."""
+    to 0.35 ms, the layout swaps included (docs/performance.md).
+
+    keep holds the mask of G <= N images (``_shift_masks``); the mask of the
+    batch repeats it, so each row is copied in pieces of G images at most."""
     K = shift.size
-    L = keep.shape[1]                                         # N H W
+    M = keep.shape[1]                                         # G H W
     for c in range(C):
         for k in range(K):
             d, s = (c * K + k) * L, shift[k]
             lo, hi = max(0, -s), min(L, L - s)                # reads inside x[c]
-            if adjoint:
-                _masked_add(xf, c * L + lo + s, cf, d + lo, keep[k], lo, hi - lo)
-                continue
-            _zero(cf, d, lo)
-            _masked_copy(cf, d + lo, xf, c * L + lo + s, keep[k], lo, hi - lo)
-            _zero(cf, d + hi, L - hi)
+            if not adjoint:
+                _zero(cf, d, lo)
+                _zero(cf, d + hi, L - hi)
+            t = lo
+            while t < hi:
+                e = min(hi, (t // M + 1) * M)                 # to the end of t's piece
+                if adjoint:
+                    _masked_add(xf, c * L + t + s, cf, d + t, keep[k], t % M, e - t)
+                else:
+                    _masked_copy(cf, d + t, xf, c * L + t + s, keep[k], t % M, e - t)
+                t = e
+
+
+#: The images whose masks ``_shift_masks`` builds and keeps: a batch reuses
+#: them in pieces, so a mask never grows with the batch.
+_MASK_IMAGES = 32
+
+
+def _shift_masks_for(N, H, W, kh, kw, ph, pw):
+    """``_shift_masks`` for a batch of N images."""
+    return _shift_masks(min(N, _MASK_IMAGES), H, W, kh, kw, ph, pw)
 
 
 @functools.lru_cache(maxsize=8)
-def _shift_masks(N, H, W, kh, kw, ph, pw):
-    """(keep, shift) of ``_shifted_rows`` for N images of H x W: keep (kh kw,
-    N H W) read-only, True where the window's read at offset k lies in the
+def _shift_masks(G, H, W, kh, kw, ph, pw):
+    """(keep, shift) of ``_shifted_rows`` for G images of H x W: keep (kh kw,
+    G H W) read-only, True where the window's read at offset k lies in the
     image (neither padding nor wrapped onto the next row or image). The same
-    for every step of a layer, so it is kept (a few of them, the largest
-    0.9 MB for 128 x 28 x 28 and a 3 x 3 kernel)."""
-    keep, shift = _shift_table(N, H, W, kh, kw, ph, pw)
+    for every step of a layer, so it is kept (a few of them, at most 32
+    images each: 225 KB for 28 x 28 and a 3 x 3 kernel)."""
+    keep, shift = _shift_table(G, H, W, kh, kw, ph, pw)
     keep.flags.writeable = False
     return keep, shift
 
 
 @jit
-def _shift_table(N, H, W, kh, kw, ph, pw):
+def _shift_table(G, H, W, kh, kw, ph, pw):
     """``_shift_masks``, built."""
     P = H * W
-    keep = np.zeros((kh * kw, N * P), np.bool_)
+    keep = np.zeros((kh * kw, G * P), np.bool_)
     shift = np.empty(kh * kw, np.int64)
     for p in range(kh):
         ilo, ihi = _valid(H, 1, p - ph, H)                    # rows that read the image
@@ -243,7 +262,7 @@ def _shift_table(N, H, W, kh, kw, ph, pw):
             shift[k] = (p - ph) * W + q - pw
             for i in range(ilo, ihi):
                 keep[k, i * W + jlo:i * W + jhi] = True
-            for n in range(1, N):                             # every image alike
+            for n in range(1, G):                             # every image alike
                 keep[k, n * P:(n + 1) * P] = keep[k, :P]
     return keep, shift
 
@@ -255,9 +274,9 @@ def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
     convolution, else ``_col2im_rows``."""
     cols = np.ascontiguousarray(cols)
     if _is_same(H, W, sh, sw, Ho, Wo):
-        keep, shift = _shift_masks(N, H, W, kh, kw, ph, pw)
+        keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
         xc = np.zeros((C, N, H, W), cols.dtype)
-        _shifted_rows(xc.ravel(), cols.ravel(), C, keep, shift, True)
+        _shifted_rows(xc.ravel(), cols.ravel(), C, N * H * W, keep, shift, True)
         return _swap01(xc)
     return _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
 
