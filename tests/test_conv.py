@@ -170,6 +170,52 @@ def test_twins_accept_views():
                   functional.max_pool2d_forward(x, 3, 2)[0], np.float64)
 
 
+_EMPTY_W, _EMPTY_WT, _EMPTY_B = np.ones((3, 2, 3, 3)), np.ones((2, 3, 3, 3)), np.zeros(3)
+EMPTY_BATCH_OPS = {
+    "conv2d same": (lambda m, x: m.conv2d_forward(x, _EMPTY_W, _EMPTY_B, 1, 1),
+                    lambda m, d, c: m.conv2d_backward(d, c)),
+    "conv2d stride 2": (lambda m, x: m.conv2d_forward(x, _EMPTY_W, _EMPTY_B, 2, 1),
+                        lambda m, d, c: m.conv2d_backward(d, c)),
+    "conv2d_act relu": (lambda m, x: m.conv2d_act_forward(x, _EMPTY_W, _EMPTY_B, 1, 1, "relu"),
+                        lambda m, d, c: m.conv2d_act_backward(d, c)),
+    "conv_transpose2d stride 1": (
+        lambda m, x: m.conv_transpose2d_forward(x, _EMPTY_WT, _EMPTY_B, 1, 1),
+        lambda m, d, c: m.conv_transpose2d_backward(d, c)),
+    "conv_transpose2d stride 2": (
+        lambda m, x: m.conv_transpose2d_forward(x, _EMPTY_WT, _EMPTY_B, 2, 1),
+        lambda m, d, c: m.conv_transpose2d_backward(d, c)),
+    "max_pool2d 2x2": (lambda m, x: m.max_pool2d_forward(x, 2),
+                       lambda m, d, c: m.max_pool2d_backward(d, c)),
+    "max_pool2d 3 stride 2": (lambda m, x: m.max_pool2d_forward(x, 3, 2, 1),
+                              lambda m, d, c: m.max_pool2d_backward(d, c)),
+    "avg_pool2d": (lambda m, x: m.avg_pool2d_forward(x, 2),
+                   lambda m, d, c: m.avg_pool2d_backward(d, c)),
+    "upsample nearest": (lambda m, x: m.upsample_nearest2d_forward(x, 2),
+                         lambda m, d, c: m.upsample_nearest2d_backward(d, c)),
+    "upsample bilinear": (lambda m, x: m.upsample_bilinear2d_forward(x, 2),
+                          lambda m, d, c: m.upsample_bilinear2d_backward(d, c)),
+}
+
+
+@pytest.mark.parametrize("op", list(EMPTY_BATCH_OPS))
+def test_empty_batch_as_the_reference(op):
+    """A batch of 0 images goes through forward and backward on the kernels
+    as on the reference: the same shapes, zero parameter gradients. (The
+    shifted-row im2col once wrote into an empty buffer and crashed the
+    process; the kernels' max-pool and layout helpers raised NumPy's
+    reduction and reshape errors.)"""
+    fwd, bwd = EMPTY_BATCH_OPS[op]
+    x = np.zeros((0, 2, 6, 6))
+    got, ref = [], []
+    for m, into in ((kernels, got), (functional, ref)):
+        out, cache = fwd(m, x)
+        grads = bwd(m, np.zeros_like(out), cache)
+        grads = grads if isinstance(grads, tuple) else (grads,)
+        into.append(out.shape)
+        into.extend((g.shape, g.dtype, float(np.abs(g).sum())) for g in grads)
+    assert got == ref
+
+
 @pytest.mark.parametrize("shape, k, pad", [
     ((3, 4, 8, 8), (3, 3), (1, 1)), ((1, 1, 7, 5), (3, 3), (1, 1)),
     ((2, 3, 6, 9), (3, 5), (1, 2)), ((2, 2, 3, 4), (1, 3), (2, 1)),

@@ -212,7 +212,8 @@ def _shifted_rows(xf, cf, C, L, keep, shift, adjoint):
     for c in range(C):
         for k in range(K):
             d, s = (c * K + k) * L, shift[k]
-            lo, hi = max(0, -s), min(L, L - s)                # reads inside x[c]
+            lo = min(max(0, -s), L)                           # reads inside x[c]:
+            hi = max(min(L, L - s), lo)                       # [lo, hi), within [0, L)
             if not adjoint:
                 _zero(cf, d, lo)
                 _zero(cf, d + hi, L - hi)
@@ -389,7 +390,7 @@ def _add_channel_bias(out, b):
 def _nfp(a):
     """(N, C, H, W) -> (N, C, H W) C-contiguous view (a copy only if needed)."""
     a = np.ascontiguousarray(a)
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
 
 
 # --------------------------------------------------------------------------
@@ -649,7 +650,7 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     k, s, pad, _, out_hw = conv_geometry("max_pool2d", x.shape[2:], kernel,
                                          kernel if stride is None else stride, padding)
     x = np.ascontiguousarray(x)
-    has_nan = bool(np.isnan(x.max()))
+    has_nan = x.size > 0 and bool(np.isnan(x.max()))
     if k == s == (2, 2) and pad == (0, 0) and not has_nan:
         out, arg = _max_pool_2x2(x, *out_hw)
     else:
