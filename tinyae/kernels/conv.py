@@ -140,20 +140,10 @@ def _is_same(H, W, sh, sw, Ho, Wo):
     return sh == 1 and sw == 1 and (Ho, Wo) == (H, W)
 
 
-@jit
 def _swap01(a):
-    """(A, B, ...) -> (B, A, ...) C-contiguous: one copy per trailing block
-    (a reshape, no copy, when A or B is 1)."""
-    A, B = a.shape[0], a.shape[1]
-    if A == 1 or B == 1:
-        return a.reshape((B, A) + a.shape[2:])
-    out = np.empty((B, A) + a.shape[2:], a.dtype)
-    P = a.size // (A * B)
-    af, of = a.ravel(), out.ravel()
-    for i in range(A):
-        for j in range(B):
-            _copy(of, (j * A + i) * P, af, (i * B + j) * P, P)
-    return out
+    """(A, B, ...) -> (B, A, ...) C-contiguous (NumPy's copy, as fast here as
+    a Numba loop of block copies; no copy when A or B is 1)."""
+    return np.ascontiguousarray(a.swapaxes(0, 1))
 
 
 @jit
