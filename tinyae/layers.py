@@ -483,7 +483,29 @@ class _ImageLayer(Layer):
                 f"channel(s) on axis 1 (NCHW), got shape {x.shape}")
 
 
-class Conv2d(_ImageLayer):
+class _ConvLayer(_ImageLayer):
+    """What Conv2d and ConvTranspose2d share: the bias (or zeros in its
+    place) and how their op's gradients are added into ``grads``."""
+
+    def _add_bias(self, out_channels):
+        if self.bias:
+            self._add_param("b", np.zeros(out_channels, dtype=self.dtype))
+        else:
+            self._zero_b = np.zeros(out_channels, dtype=self.dtype)
+
+    def _b(self):
+        return self.params["b"] if self.bias else self._zero_b
+
+    def _add_grads(self, dx_dW_db):
+        """(dx, dW, db) of the op -> dx; dW and db added into ``grads``."""
+        dx, dW, db = dx_dW_db
+        self.grads["W"] += dW
+        if self.bias:
+            self.grads["b"] += db
+        return dx
+
+
+class Conv2d(_ConvLayer):
     """2-D convolution: x (N, C_in, H, W) -> (N, C_out, Ho, Wo),
     ``Ho = (H + 2 padding - kernel) // stride + 1``.
 
@@ -507,13 +529,7 @@ class Conv2d(_ImageLayer):
         self._add_param("W", init_weight(
             init, (out_channels, in_channels, kh, kw), in_channels * kh * kw,
             out_channels * kh * kw, rng, self.dtype))
-        if self.bias:
-            self._add_param("b", np.zeros(out_channels, dtype=self.dtype))
-        else:
-            self._zero_b = np.zeros(out_channels, dtype=self.dtype)
-
-    def _b(self):
-        return self.params["b"] if self.bias else self._zero_b
+        self._add_bias(out_channels)
 
     def forward(self, x):
         self._check_image(x, self.dtype)
@@ -534,13 +550,6 @@ class Conv2d(_ImageLayer):
 
     def backward(self, dout, need_dx=True):
         return self._add_grads(ops.conv2d_backward(dout, self.cache, need_dx))
-
-    def _add_grads(self, dx_dW_db):
-        dx, dW, db = dx_dW_db
-        self.grads["W"] += dW
-        if self.bias:
-            self.grads["b"] += db
-        return dx
 
     # -- fused with the activation that follows (used by Sequential) -----------
     def forward_act(self, x, act):
@@ -566,7 +575,7 @@ class Conv2d(_ImageLayer):
                 f"stride={self.stride}, padding={self.padding})")
 
 
-class ConvTranspose2d(_ImageLayer):
+class ConvTranspose2d(_ConvLayer):
     """Transposed convolution (the adjoint of Conv2d): x (N, C_in, H, W) ->
     (N, C_out, Ho, Wo), ``Ho = (H - 1) stride - 2 padding + kernel +
     output_padding``; stride 2 doubles the size (kernel 4, padding 1; or
@@ -594,13 +603,7 @@ class ConvTranspose2d(_ImageLayer):
         self._add_param("W", init_weight(
             init, (in_channels, out_channels, kh, kw), max(in_channels * area, 1.0),
             out_channels * kh * kw, rng, self.dtype))
-        if self.bias:
-            self._add_param("b", np.zeros(out_channels, dtype=self.dtype))
-        else:
-            self._zero_b = np.zeros(out_channels, dtype=self.dtype)
-
-    def _b(self):
-        return self.params["b"] if self.bias else self._zero_b
+        self._add_bias(out_channels)
 
     def forward(self, x):
         self._check_image(x, self.dtype)
@@ -609,11 +612,7 @@ class ConvTranspose2d(_ImageLayer):
         return out
 
     def backward(self, dout, need_dx=True):
-        dx, dW, db = ops.conv_transpose2d_backward(dout, self.cache, need_dx)
-        self.grads["W"] += dW
-        if self.bias:
-            self.grads["b"] += db
-        return dx
+        return self._add_grads(ops.conv_transpose2d_backward(dout, self.cache, need_dx))
 
     def __repr__(self):
         return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, "
