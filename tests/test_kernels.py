@@ -529,3 +529,30 @@ def test_float64_exp_is_within_an_ulp_of_libm():
     assert got[40_000] == got[40_001] == 1.0                 # exp(-0) exactly
     block = x[:40_000].reshape(200, 200)[:, ::3]              # any shape, a strided view
     np.testing.assert_array_equal(_exp_neg_abs(block), got[:40_000].reshape(200, 200)[:, ::3])
+
+
+def test_float32_exp_is_within_an_ulp_of_the_true_value():
+    """The vectorised float32 exp(-|a|) (``kernels.dense._exp_nonpos``)
+    against float64's exp rounded to float32: within 1 ulp over the normal
+    range (measured 0.84; NumPy's own float32 exp is 1.61 ulp off here; a
+    Taylor series one term shorter is 2.0 ulp off, without the ln 2
+    correction term 2e5), within half a subnormal step below it (the libm
+    path, from -86 on), exact at 0, 0 far below, NaN for NaN."""
+    from tinyae.kernels.dense import _exp_neg_abs
+    rng = np.random.default_rng(4)
+    x = np.concatenate([rng.standard_normal(20_000) * 30, rng.uniform(-110, 110, 20_000),
+                        [0.0, -0.0, 1e-30, 1e-45, 85.999, 86.0, 86.001, 87.3, 88.7, 103.2,
+                         103.3, 104.0, 1e4, np.inf, -np.inf, np.nan]]).astype(np.float32)
+    got = _exp_neg_abs(x)
+    true = np.exp(-np.abs(x.astype(np.float64)))
+    assert got.dtype == np.float32 and got.shape == x.shape
+    normal = true >= np.finfo(np.float32).tiny
+    ulps = np.abs(got[normal] - true[normal]) / (true[normal] * np.finfo(np.float32).eps)
+    assert ulps.max() <= 1.0, ulps.max()
+    rest = ~normal & ~np.isnan(true)
+    assert rest.sum() > 1_000                                # the libm path is exercised
+    assert np.abs(got[rest] - true[rest]).max() <= 2.0 ** -150
+    assert np.isnan(got[np.isnan(true)]).all()
+    assert got[40_000] == got[40_001] == 1.0                 # exp(-0) exactly
+    block = x[:40_000].reshape(200, 200)[:, ::3]              # any shape, a strided view
+    np.testing.assert_array_equal(_exp_neg_abs(block), got[:40_000].reshape(200, 200)[:, ::3])

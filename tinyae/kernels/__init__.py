@@ -29,13 +29,16 @@ How a twin is built:
   in float64 and returned as a Python float (sum over features, mean over
   batch, the division by N at the end).
 
-Compilation options live in ``_JIT`` (``kernels/dense.py``) and nowhere
-else: cached on disk, no fastmath (it lets LLVM reorder arithmetic and
-assume no NaN or inf, so the twins would drift from the reference),
-``nogil``, NumPy's error model (1/0 -> inf, no exception), ``parallel``
-off: the training step's parallelism belongs to BLAS. Transcendental
-functions on the training path (``exp``, ``tanh``) come from NumPy's SIMD
-ufuncs rather than Numba's scalar libm calls. The measurements behind these
+Compilation options live in ``_JIT`` (``kernels/dense.py``): cached on
+disk, no fastmath (it lets LLVM reorder arithmetic and assume no NaN or
+inf, so the twins would drift from the reference), ``nogil``, NumPy's
+error model (1/0 -> inf, no exception), ``parallel`` off: the training
+step's parallelism belongs to BLAS. Two kernels add one flag each, on top
+of ``_JIT``: the GEMM ``contract`` (FMA, ``kernels/gemm.py``) and the BCE's
+sum ``reassoc`` (``_SUM_JIT``: a sum in vector lanes, in a fixed order).
+Transcendental functions on the training path are vectorisable: exp by
+``dense._exp_nonpos`` (both dtypes), tanh by NumPy's SIMD ufunc, rather
+than Numba's scalar libm calls. The measurements behind these
 choices are in ``docs/performance.md``; ``python -m tinyae.bench`` and
 ``lessons/09_kernels.py`` measure their effect.
 

@@ -2,6 +2,8 @@
 ``tinyae.kernels``)."""
 
 
+import math
+
 import numba
 import numpy as np
 
@@ -26,86 +28,121 @@ def _map(core, x, *more):
 def _exp_neg_abs(a):
     """exp(-|a|) for any shape, a new array of a's dtype.
 
-    float32: NumPy's SIMD exp (three passes over an array that fits in
-    cache). Numba calls libm's scalar exp once per element (no SIMD vector
-    math library is installed), and NumPy's float32 exp is faster.
-    float64: ``_exp_nonpos``, an exp written for LLVM to vectorise: NumPy's
-    float64 exp has no SIMD loop on an AVX2 machine (5 ns an element here)
-    and the vectorised one took 286 against 627 us on 128 x 784.
+    Numba calls libm's scalar exp once per element (no SIMD vector math
+    library is installed), so float64 and float32 take ``_exp_nonpos``, an
+    exp written for LLVM to vectorise. float64: NumPy's exp has no SIMD loop
+    on an AVX2 machine (5 ns an element here); the vectorised one took 286
+    against 627 us on 128 x 784. float32: against NumPy's SIMD exp in three
+    passes (abs, negative, exp), 81-92 against 254-294 us on 128 x 784.
+    Other dtypes take NumPy's three passes.
     """
-    if a.dtype == np.float64:
-        return _exp_nonpos(_flat(a)).reshape(np.shape(a))
+    if a.dtype in _EXP_CONSTANTS:
+        bits_type, constants, taylor = _EXP_CONSTANTS[a.dtype]
+        flat = _flat(a)
+        out, k_bits = np.empty_like(flat), np.empty_like(flat)
+        _exp_nonpos(flat, out, k_bits, out.view(bits_type), k_bits.view(bits_type),
+                    constants, taylor)
+        return out.reshape(np.shape(a))
     e = np.abs(a)
     np.negative(e, out=e)
     return np.exp(e, out=e)
 
 
+def _taylor(degree, dtype):
+    """1 / j! for j = degree .. 0 in ``dtype``: the Horner coefficients of
+    exp's Taylor series."""
+    return tuple(dtype(1.0 / math.factorial(j)) for j in range(degree, -1, -1))
+
+
+def _round_constant(dtype, mantissa_bits):
+    """1.5 * 2^mantissa_bits and its bits: adding it to an integer-valued
+    float k leaves k in the low bits of the sum's mantissa, so
+    bits(k + c) - bits(c) = k."""
+    c = dtype(1.5 * 2.0 ** mantissa_bits)
+    return c, np.array(c).view(_BITS[dtype])[()]
+
+
+_BITS = {np.float64: np.int64, np.float32: np.int32}
+_ROUND_F64, _ROUND_F64_BITS = _round_constant(np.float64, 52)
+_ROUND_F32, _ROUND_F32_BITS = _round_constant(np.float32, 23)
 _LOG2E = 1.4426950408889634
-#: ln 2 split in two (fdlibm's values): k * _LN2_HI is exact for |k| < 2^20,
-#: so x - k ln 2 loses nothing to rounding.
-_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
-#: 1.5 * 2^52: adding it to an integer-valued float k leaves k in the low
-#: bits of the sum's mantissa, so (bits(k + _ROUND) - bits(_ROUND)) = k.
-_ROUND = 6755399441055744.0
-_ROUND_BITS = int(np.array(_ROUND).view(np.int64))
-#: below this, exp(x) is near float64's smallest normal number: such
-#: elements (and NaN) take libm's exp in a second, rarely entered, loop.
-_EXP_FAST_MIN = -700.0
+
+#: Per dtype: (integer type of the bits, constants of ``_exp_nonpos``,
+#: Taylor coefficients). The constants are (fast_min, log2(e), 1/2, ln 2
+#: split in a high and a low part, the rounding constant and its bits, the
+#: exponent field's first bit).
+#:
+#: float64: ln 2 split as in fdlibm (k * hi is exact for |k| < 2^20, so
+#: x - k ln 2 loses nothing to rounding); below fast_min = -700, exp(x) is
+#: near the smallest normal number; the series to r^13 leaves out less than
+#: 0.35^14 / 14! < 5e-18.
+#:
+#: float32: ln 2 split as in Cephes' expf (0.693359375 has 9 significant
+#: bits: k * hi is exact for |k| < 2^15); fast_min = -86 (k = -126 at -87.0
+#: already, out of the normal range); the series to r^7 leaves out less
+#: than r^8 / 8! < 5.3e-9, under a tenth of float32's unit roundoff.
+_EXP_CONSTANTS = {
+    np.dtype(np.float64): (np.int64, (
+        -700.0, _LOG2E, 0.5, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
+        _ROUND_F64, _ROUND_F64_BITS, np.int64(52)), _taylor(13, np.float64)),
+    np.dtype(np.float32): (np.int32, (
+        np.float32(-86.0), np.float32(_LOG2E), np.float32(0.5), np.float32(0.693359375),
+        np.float32(-2.12194440e-4), _ROUND_F32, _ROUND_F32_BITS, np.int32(23)),
+        _taylor(7, np.float32)),
+}
 
 
 @jit
-def _exp_reduced(r):
-    """exp(r) for |r| <= ln(2) / 2 by its Taylor series to r^13 (Horner):
-    the first term left out is below 0.35^14 / 14! < 5e-18."""
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    return p * r + 1.0
+def _horner(r, c):
+    """c[0] r^d + ... + c[d] by Horner's rule, in r's dtype."""
+    p = c[0]
+    for j in range(1, len(c)):
+        p = p * r + c[j]
+    return p
 
 
 @jit
-def _exp_nonpos(a):
-    """exp(-|a|) of flat float64 a, within an ulp of libm's.
+def _exp_nonpos(a, out, k_bits, bits, kb, constants, taylor):
+    """out = exp(-|a|) of flat a, every step in a's dtype (float64 within an
+    ulp of libm's exp, float32 within an ulp of the true value: tests).
 
     exp(x) = 2^k exp(r) with k = round(x / ln 2) and r = x - k ln 2, |r| <=
     ln(2) / 2. The first loop computes exp(r) and k (as an integer-valued
-    float plus _ROUND); the second puts k into the exponent field by an
-    integer add on the result's bits (2^k times a number in [0.7, 1.5] is
-    still normal for x >= _EXP_FAST_MIN). Both loops are branch-free
-    arithmetic, which LLVM turns into 4-wide AVX2 code; libm's exp is one
-    call per element.
+    float plus the rounding constant, into k_bits); the second puts k into
+    the exponent field by an integer add on out's bits (``bits`` and ``kb``
+    are integer views of out and k_bits; 2^k times a number in [0.7, 1.5]
+    is still normal for x >= fast_min). Both loops are branch-free
+    arithmetic, which LLVM turns into AVX2 code (4 float64 or 8 float32
+    lanes); libm's exp is one call per element. Elements below fast_min and
+    NaN are left to ``_exp_rare``.
     """
-    n = a.size
-    out = np.empty(n, np.float64)
-    k_bits = np.empty(n, np.float64)
-    rare = 0
-    for i in range(n):
+    fast_min, log2e, half, ln2_hi, ln2_lo, rounding, rounding_bits, shift = constants
+    for i in range(a.size):
         x = -abs(a[i])
-        fast = x >= _EXP_FAST_MIN
-        xc = x if fast else _EXP_FAST_MIN
-        k = np.floor(xc * _LOG2E + 0.5)
-        out[i] = _exp_reduced((xc - k * _LN2_HI) - k * _LN2_LO)
-        k_bits[i] = k + _ROUND
-        rare += not fast
-    bits, kb = out.view(np.int64), k_bits.view(np.int64)
-    for i in range(n):
-        bits[i] += (kb[i] - _ROUND_BITS) << 52
+        xc = x if x >= fast_min else fast_min
+        k = np.floor(xc * log2e + half)
+        out[i] = _horner((xc - k * ln2_hi) - k * ln2_lo, taylor)
+        k_bits[i] = k + rounding
+    for i in range(a.size):
+        bits[i] += (kb[i] - rounding_bits) << shift
+    _exp_rare(a, out, fast_min)
+
+
+@jit
+def _exp_rare(a, out, fast_min):
+    """out[i] = exp(-|a[i]|) by libm where -|a[i]| < fast_min or is NaN.
+
+    Its own loops: a count of the rare elements kept in the vectorised loop
+    stopped LLVM from vectorising it (float32: 142 against 66 us on
+    128 x 784), while this test on its own takes about 14 us."""
+    rare = False
+    for i in range(a.size):
+        rare |= not -abs(a[i]) >= fast_min
     if rare:
-        for i in range(n):
+        for i in range(a.size):
             x = -abs(a[i])
-            if not x >= _EXP_FAST_MIN:
+            if not x >= fast_min:
                 out[i] = np.exp(x)
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -332,60 +369,62 @@ def _mse(pred, target, n):
     return total / n, dpred
 
 
-#: BCE: factors (1 + e) multiplied before one log (each of the 4 chains
-#: multiplies 512 / 4 = 128 factors in [1, 2]: at most 2^128, and a pair of
-#: chains 2^256, far below float64's max).
+#: BCE: factors (1 + e) multiplied before one log. Each of a block's 512
+#: factors is in [1, 2], so their product is at most 2^512, far below
+#: float64's max in whatever order they are multiplied.
 _LOG_BLOCK = 512
+
+#: The one other set of flags here (with gemm's): the library's plus
+#: ``reassoc``, for a kernel whose only job is a sum. It lets LLVM split the
+#: sum into vector lanes; without it every add waits for the one before.
+_SUM_JIT = dict(_JIT, fastmath={"reassoc"})
 
 
 @jit
 def _bce_with_logits(z, t, e, n):
     """L = (1/n) sum softplus(z) - t z, dz = (s(z) - t) / n, given e = exp(-|z|).
 
-    softplus(z) = max(z, 0) + log1p(e), e = exp(-|z|) in (0, 1]. A scalar
-    log1p per element is the slowest part of a naive loop (libm, no SIMD),
-    so the sum of the log1p terms is taken as the log of a product,
-    ``sum_i log(1 + e_i) = log prod_i (1 + e_i)``, one log per _LOG_BLOCK
-    elements (each factor is in [1, 2], so a block's product stays finite).
-    Rounding 1 + e in float64 costs at most 2^-53 absolute per element, so
-    the sum's absolute error is below (elements) * 1.2e-16: 1e-11 on a
-    batch of 128 MNIST images whose loss is about 1e4 per batch.
-
     dz is one loop with no sum in it, which LLVM vectorises, multiplying by
     1/n rather than dividing by n (divisions bound this loop; exact for a
-    power-of-two batch, within an ulp otherwise). The sums run in four
-    independent chains (elements i, i+1, i+2, i+3): one chain waits for its
-    previous add or multiply at every element (4 cycles here), and that
-    wait, not the arithmetic, bounded a single-chain loop. Measured on a
-    128 x 784 batch (the loop alone, e given, against the single-chain loop
-    with a division): 296 -> 152 us in float32, 378 -> 155 us in float64.
+    power-of-two batch, within an ulp otherwise). The sum is ``_bce_sum``.
     """
-    zero, one, inv_n = z.dtype.type(0), z.dtype.type(1), z.dtype.type(1 / n)
+    one, inv_n = z.dtype.type(1), z.dtype.type(1 / n)
     dz = np.empty_like(z)
     for i in range(z.size):
         dz[i] = (_sigmoid_e(z[i], e[i], one) - t[i]) * inv_n
-    s0 = s1 = s2 = s3 = 0.0
+    return _bce_sum(z, t, e) / n, dz
+
+
+@numba.njit(**_SUM_JIT)
+def _bce_sum(z, t, e):
+    """sum_i softplus(z_i) - t_i z_i in float64, given e = exp(-|z|).
+
+    softplus(z) = max(z, 0) + log1p(e), e in (0, 1]. A scalar log1p per
+    element is the slowest part of a naive loop (libm, no SIMD), so the sum
+    of the log1p terms is taken as the log of a product,
+    ``sum_i log(1 + e_i) = log prod_i (1 + e_i)``, one log per _LOG_BLOCK
+    elements. Rounding 1 + e in float64 costs at most 2^-53 absolute per
+    element, so the sum's absolute error is below (elements) * 1.2e-16:
+    1e-11 on a batch of 128 MNIST images whose loss is about 1e4 per batch.
+
+    Compiled with ``reassoc`` (``_SUM_JIT``): LLVM adds and multiplies in
+    vector lanes and combines them at the end, an order as good as any
+    other for a sum. 128 x 784, e given: 158 -> 53 us in float32 and 153
+    -> 107 us in float64, against four chains written out by hand (which
+    had cut a single chain's 296 and 378 us: every add waited for the one
+    before).
+    """
+    zero = z.dtype.type(0)
+    s = 0.0
     logs = 0.0
     for start in range(0, z.size, _LOG_BLOCK):
         stop = min(start + _LOG_BLOCK, z.size)
-        p0 = p1 = p2 = p3 = 1.0
-        i = start
-        while i + 4 <= stop:
-            s0 += _relu_minus_tz(z[i], t[i], zero)
-            s1 += _relu_minus_tz(z[i + 1], t[i + 1], zero)
-            s2 += _relu_minus_tz(z[i + 2], t[i + 2], zero)
-            s3 += _relu_minus_tz(z[i + 3], t[i + 3], zero)
-            p0 *= 1.0 + e[i]
-            p1 *= 1.0 + e[i + 1]
-            p2 *= 1.0 + e[i + 2]
-            p3 *= 1.0 + e[i + 3]
-            i += 4
-        while i < stop:
-            s0 += _relu_minus_tz(z[i], t[i], zero)
-            p0 *= 1.0 + e[i]
-            i += 1
-        logs += np.log(p0 * p1) + np.log(p2 * p3)
-    return ((s0 + s1) + (s2 + s3) + logs) / n, dz
+        p = 1.0
+        for i in range(start, stop):
+            s += _relu_minus_tz(z[i], t[i], zero)
+            p *= 1.0 + e[i]
+        logs += np.log(p)
+    return s + logs
 
 
 @jit
