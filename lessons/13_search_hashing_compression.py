@@ -70,10 +70,10 @@ Measured (seed 0, one thread, ~22 s CPU)
 * at 80 bits per image the AE's distortion is 9.2 against 14.2 for the best
   quantised PCA-k (k = 50); PCA only wins above ~140 bits, where the AE's
   reconstruction error floor (6.6) is reached. Inverted digits cost as many
-  bits but come back with an error of 549 (77x);
-* deep compression: 1633 KB of float32 parameters -> 67.5 KB (24x), 16% of
+  bits but come back with an error of 554 (78x);
+* deep compression: 1633 KB of float32 parameters -> 67.8 KB (24x), 16% of
   the weights kept, 8.2 bits per kept weight all included; test BCE 67.3 ->
-  75.8 (+13%): pruning alone gives 168.8, retraining brings it to 75.0. Han
+  75.9 (+13%): pruning alone gives 167.8, retraining brings it to 75.0. Han
   et al.'s classifier lost nothing; an autoencoder's reconstruction (784
   outputs to get right, after only 8 epochs here) is less forgiving.
 

@@ -31,9 +31,9 @@ second 20-unit head for the log-variance, and its KL term). We measure:
 What we find (seed 0, default run, ~22 s CPU): from N(0, I) the VAE's
 samples score 0.66 (18% above 0.9) where the autoencoder's score 0.54 (8%):
 the AE's codes have norm ~23, far from the ~4.5 of N(0, I) draws. A
-Gaussian fitted to the AE's codes repairs that (0.69, 23%), so much of
+Gaussian fitted to the AE's codes repairs that (0.69, 24%), so much of
 "cannot generate" is "nobody told us where the codes are". Along
-interpolation lines both models' midpoints are 2.5-2.7 times less certain
+interpolation lines both models' midpoints are 2.4-2.7 times less certain
 (classifier entropy) than the endpoints, and the VAE's midpoints stray only
 ~20% less than the AE's in pixel distance (0.63 against 0.82 above the
 endpoints; 0.77-0.90 as a ratio over seeds 0-2), and not less at all by
