@@ -3,27 +3,65 @@
 Lessons are discovered from lessons/NN_topic.py, so a new lesson is tested as
 soon as it exists. Each runs in a fresh interpreter, as a student would run it,
 with its figures written to a temporary folder.
+
+A lesson uses ``tinyae.lesson.threads_from_env()`` threads (1 unless
+$TINYAE_THREADS says otherwise), so the selected lessons run side by side,
+as many at once as there are cores for them (``_workers``), started when the
+first lesson test runs; each test waits for its own lesson. Run one by one
+they took about 500 of the suite's 715 s on the project's 2-core machine.
 """
 
 import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from tinyae.lesson import threads_from_env
+
 LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9][0-9]_*.py"))
+
+
+def _workers():
+    """Lessons at once: the cores this process may use over each lesson's threads."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:                      # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // threads_from_env())
+
+
+def _run(script, figures):
+    env = dict(os.environ, TINYAE_FIGURES=str(figures), MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def lesson_runs(request, tmp_path_factory):
+    """script -> (future of its finished process, its figure folder), for the
+    lessons this session selected (``-k`` and ``-m`` are applied before)."""
+    selected = [item.callspec.params["script"] for item in request.session.items
+                if item.originalname == "test_lesson_claims_hold"]
+    pool = ThreadPoolExecutor(_workers())
+    runs = {}
+    for script in selected:
+        figures = tmp_path_factory.mktemp(script.stem)
+        runs[script] = pool.submit(_run, script, figures), figures
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.mark.lesson
 @pytest.mark.parametrize("script", LESSONS, ids=[p.stem for p in LESSONS])
-def test_lesson_claims_hold(script, tmp_path):
-    env = dict(os.environ, TINYAE_FIGURES=str(tmp_path), MPLBACKEND="Agg")
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          env=env, timeout=600)
+def test_lesson_claims_hold(script, lesson_runs):
+    future, figures = lesson_runs[script]
+    proc = future.result()
     out = proc.stdout + proc.stderr
     claims = re.findall(r"^CLAIM (PASS|FAIL)", proc.stdout, flags=re.M)
     assert proc.returncode == 0, f"{script.name} exited {proc.returncode}:\n{out[-4000:]}"
     assert claims and "FAIL" not in claims, out[-4000:]
-    assert list((tmp_path / script.stem).glob("*.png")), f"{script.name} saved no figure"
+    assert list((figures / script.stem).glob("*.png")), f"{script.name} saved no figure"
