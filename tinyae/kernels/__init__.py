@@ -36,10 +36,13 @@ error model (1/0 -> inf, no exception), ``parallel`` off: the training
 step's parallelism belongs to BLAS. Two kernels add one flag each, on top
 of ``_JIT``: the GEMM ``contract`` (FMA, ``kernels/gemm.py``) and the BCE's
 sum ``reassoc`` (``_SUM_JIT``: a sum in vector lanes, in a fixed order).
-Transcendental functions on the training path are vectorisable: exp by
-``dense._exp_nonpos`` (both dtypes), tanh by NumPy's SIMD ufunc, rather
-than Numba's scalar libm calls. The measurements behind these
-choices are in ``docs/performance.md``; ``python -m tinyae.bench`` and
+The benchmark configs' transcendental functions are vectorisable rather
+than Numba's scalar libm calls: exp(-|a|) (sigmoid, BCE, GELU backward) by
+``dense._exp_nonpos`` in both dtypes, tanh by NumPy's SIMD ufunc; the
+other exps (softplus, the Gaussian NLL, the VAE's sampling, the attention
+softmax, on small arrays or off the benchmark's path) and the GELU's erf
+still call libm per element. The measurements behind these choices are
+in ``docs/performance.md``; ``python -m tinyae.bench`` and
 ``lessons/09_kernels.py`` measure their effect.
 
 One module per family, the same families as ``tinyae.functional``, re-exported

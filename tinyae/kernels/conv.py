@@ -230,12 +230,13 @@ def _shift_masks_for(N, H, W, kh, kw, ph, pw):
 @functools.lru_cache(maxsize=8)
 def _shift_masks(G, H, W, kh, kw, ph, pw):
     """(keep, shift) of ``_shifted_rows`` for G images of H x W: keep (kh kw,
-    G H W) read-only, True where the window's read at offset k lies in the
+    G H W), True where the window's read at offset k lies in the
     image (neither padding nor wrapped onto the next row or image). The same
     for every step of a layer, so it is kept (a few of them, at most 32
-    images each: 225 KB for 28 x 28 and a 3 x 3 kernel)."""
+    images each: 225 KB for 28 x 28 and a 3 x 3 kernel), and both arrays
+    are read-only: every layer of that geometry shares them."""
     keep, shift = _shift_table(G, H, W, kh, kw, ph, pw)
-    keep.flags.writeable = False
+    keep.flags.writeable = shift.flags.writeable = False
     return keep, shift
 
 

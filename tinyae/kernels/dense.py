@@ -48,30 +48,26 @@ def _exp_neg_abs(a):
     return np.exp(e, out=e)
 
 
-def _taylor(degree, dtype):
-    """1 / j! for j = degree .. 0 in ``dtype``: the Horner coefficients of
-    exp's Taylor series."""
-    return tuple(dtype(1.0 / math.factorial(j)) for j in range(degree, -1, -1))
-
-
-def _round_constant(dtype, mantissa_bits):
-    """1.5 * 2^mantissa_bits and its bits: adding it to an integer-valued
-    float k leaves k in the low bits of the sum's mantissa, so
-    bits(k + c) - bits(c) = k."""
-    c = dtype(1.5 * 2.0 ** mantissa_bits)
-    return c, np.array(c).view(_BITS[dtype])[()]
-
-
-_BITS = {np.float64: np.int64, np.float32: np.int32}
-_ROUND_F64, _ROUND_F64_BITS = _round_constant(np.float64, 52)
-_ROUND_F32, _ROUND_F32_BITS = _round_constant(np.float32, 23)
 _LOG2E = 1.4426950408889634
 
-#: Per dtype: (integer type of the bits, constants of ``_exp_nonpos``,
-#: Taylor coefficients). The constants are (fast_min, log2(e), 1/2, ln 2
-#: split in a high and a low part, the rounding constant and its bits, the
-#: exponent field's first bit).
-#:
+
+def _exp_constants(dtype, bits_type, mantissa_bits, fast_min, ln2_hi, ln2_lo, degree):
+    """(integer type of the bits, constants of ``_exp_nonpos``, Taylor
+    coefficients) for one dtype.
+
+    The constants are (fast_min, log2(e), 1/2, ln 2 split in a high and a
+    low part, the rounding constant c = 1.5 * 2^mantissa_bits and its bits,
+    the exponent field's first bit): adding c to an integer-valued float k
+    leaves k in the low bits of the sum's mantissa, so bits(k + c) - bits(c)
+    = k. The coefficients are 1 / j! for j = degree .. 0, for Horner's rule.
+    """
+    rounding = dtype(1.5 * 2.0 ** mantissa_bits)
+    constants = (dtype(fast_min), dtype(_LOG2E), dtype(0.5), dtype(ln2_hi), dtype(ln2_lo),
+                 rounding, np.array(rounding).view(bits_type)[()], bits_type(mantissa_bits))
+    taylor = tuple(dtype(1.0 / math.factorial(j)) for j in range(degree, -1, -1))
+    return bits_type, constants, taylor
+
+
 #: float64: ln 2 split as in fdlibm (k * hi is exact for |k| < 2^20, so
 #: x - k ln 2 loses nothing to rounding); below fast_min = -700, exp(x) is
 #: near the smallest normal number; the series to r^13 leaves out less than
@@ -82,13 +78,11 @@ _LOG2E = 1.4426950408889634
 #: already, out of the normal range); the series to r^7 leaves out less
 #: than r^8 / 8! < 5.3e-9, under a tenth of float32's unit roundoff.
 _EXP_CONSTANTS = {
-    np.dtype(np.float64): (np.int64, (
-        -700.0, _LOG2E, 0.5, 6.93147180369123816490e-01, 1.90821492927058770002e-10,
-        _ROUND_F64, _ROUND_F64_BITS, np.int64(52)), _taylor(13, np.float64)),
-    np.dtype(np.float32): (np.int32, (
-        np.float32(-86.0), np.float32(_LOG2E), np.float32(0.5), np.float32(0.693359375),
-        np.float32(-2.12194440e-4), _ROUND_F32, _ROUND_F32_BITS, np.int32(23)),
-        _taylor(7, np.float32)),
+    np.dtype(np.float64): _exp_constants(np.float64, np.int64, 52, -700.0,
+                                         6.93147180369123816490e-01,
+                                         1.90821492927058770002e-10, 13),
+    np.dtype(np.float32): _exp_constants(np.float32, np.int32, 23, -86.0, 0.693359375,
+                                         -2.12194440e-4, 7),
 }
 
 
