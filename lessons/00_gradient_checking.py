@@ -36,9 +36,9 @@ import numpy as np
 from tinyae.gradcheck import (check_layer, check_model, directional_check, numerical_gradient,
                               rel_error)
 from tinyae.layers import Linear, Sequential, Sigmoid
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import MLPAutoencoder
-from tinyae.plotting import plt
+from tinyae.course.plotting import plt
 
 
 # %%

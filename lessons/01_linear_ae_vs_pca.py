@@ -42,11 +42,11 @@ import time
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import PCA, LinearAutoencoder, principal_angle_cosines
 from tinyae.optim import Adam, cosine_decay
-from tinyae.plotting import curves, grids
-from tinyae.plotting.linear import angle_cosines, planes_3d
+from tinyae.course.plotting import curves, grids
+from tinyae.course.plotting.linear import angle_cosines, planes_3d
 from tinyae.train import fit
 
 N_CODE = 30

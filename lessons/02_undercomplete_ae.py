@@ -61,11 +61,11 @@ import time
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import PCA, MLPAutoencoder
 from tinyae.optim import Adam, cosine_decay
-from tinyae.plotting import curves, grids
-from tinyae.plotting.linear import codes_2d
+from tinyae.course.plotting import curves, grids
+from tinyae.course.plotting.linear import codes_2d
 from tinyae.train import fit
 
 N_CODE = 30

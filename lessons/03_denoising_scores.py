@@ -67,12 +67,12 @@ import numpy as np
 
 from tinyae.corruption import GaussianNoise, MaskingNoise, SaltAndPepper
 from tinyae.data import load_mnist, mixture_1d, mixture_2d
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import MLPAutoencoder
 from tinyae.optim import Adam
-from tinyae.plotting import grids
-from tinyae.plotting.scores import error_vs_sigma, score_curves_1d, score_fields_2d
-from tinyae.scores import ParameterAverage, dae_score, fit_fresh, relative_score_error
+from tinyae.course.plotting import grids
+from tinyae.course.plotting.scores import error_vs_sigma, score_curves_1d, score_fields_2d
+from tinyae.analysis.scores import ParameterAverage, dae_score, fit_fresh, relative_score_error
 from tinyae.train import fit
 
 SIGMAS = (0.1, 0.25, 0.5, 1.0)      # the 1-D sweep

@@ -72,12 +72,12 @@ import numpy as np
 from tinyae.bench import best_time
 from tinyae.corruption import GaussianNoise
 from tinyae.data import load_mnist, swiss_roll_3d
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import ContractiveAutoencoder, MLPAutoencoder
 from tinyae.optim import Adam
 from tinyae.penalties import contractive, contractive_from_code
-from tinyae.plotting import curves, grids
-from tinyae.plotting.contractive import contraction_curves, roll_directions
+from tinyae.course.plotting import curves, grids
+from tinyae.course.plotting.contractive import contraction_curves, roll_directions
 from tinyae.train import fit
 
 N_HIDDEN, LAM, DAE_SIGMA = 200, 1.0, 0.3

@@ -55,11 +55,11 @@ import time
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import SparseAutoencoder
 from tinyae.optim import Adam
-from tinyae.plotting import grids
-from tinyae.plotting.contractive import activation_histograms
+from tinyae.course.plotting import grids
+from tinyae.course.plotting.contractive import activation_histograms
 from tinyae.train import evaluate, fit
 
 N_HIDDEN, RHO, BETA, L1_LAM, NEAR_ZERO = 400, 0.05, 3.0, 0.1, 0.05

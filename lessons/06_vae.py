@@ -50,11 +50,11 @@ import numpy as np
 
 from tinyae import backend, fit
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import VAE
 from tinyae.optim import Adam
-from tinyae.plotting import grids, image_grid, scatter_by_label
-from tinyae.plotting.vae import estimator_variances, kl_per_dimension, loss_curve_vs_published
+from tinyae.course.plotting import grids, image_grid, scatter_by_label
+from tinyae.course.plotting.vae import estimator_variances, kl_per_dimension, loss_curve_vs_published
 
 #: PyTorch VAE example, test loss per image (one eps draw): epoch -> value (+- tol).
 PUBLISHED = {1: 128.0, 10: (105.5, 1.0)}

@@ -66,11 +66,11 @@ from scipy.stats import spearmanr
 
 from tinyae import fit
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import VAE, ConditionalVAE
 from tinyae.models.softmax import SoftmaxClassifier
 from tinyae.optim import Adam
-from tinyae.plotting.vae_extra import active_units_vs_beta, rate_distortion, rows_by_label
+from tinyae.course.plotting.vae_extra import active_units_vs_beta, rate_distortion, rows_by_label
 from tinyae.train import evaluate
 
 DTYPE = np.float32

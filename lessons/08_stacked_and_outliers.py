@@ -33,7 +33,7 @@ outlier detection by reconstruction error.
    plots the fraction of outliers caught against the fraction of clean digits
    falsely flagged as the threshold moves; its area (AUC) is the probability
    that a random outlier scores above a random clean digit, computed from
-   ranks (Mann-Whitney; ``tinyae.metrics.roc_auc``).
+   ranks (Mann-Whitney; ``tinyae.analysis.metrics.roc_auc``).
 
 Run: python lessons/08_stacked_and_outliers.py   [--full: all 60000 digits,
 more epochs]
@@ -44,12 +44,12 @@ import numpy as np
 
 from tinyae.corruption import MaskingNoise, SaltAndPepper
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
-from tinyae.metrics import roc_auc, roc_curve
+from tinyae.course.lesson import Lesson
+from tinyae.analysis.metrics import roc_auc, roc_curve
 from tinyae.models import SoftmaxClassifier, StackedAutoencoder
 from tinyae.optim import Adam
-from tinyae.plotting import bars, curves, grids, image_grid
-from tinyae.plotting.outliers import roc_curves, score_histograms
+from tinyae.course.plotting import bars, curves, grids, image_grid
+from tinyae.course.plotting.outliers import roc_curves, score_histograms
 from tinyae.train import fit
 
 DTYPE = np.float32

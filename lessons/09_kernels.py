@@ -71,9 +71,9 @@ from tinyae.functional import sigmoid
 from tinyae.kernels import adam_update as fused_adam
 from tinyae.kernels import gemm
 from tinyae.kernels import linear_act_forward
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.optim import Adam
-from tinyae.plotting import bars, plt
+from tinyae.course.plotting import bars, plt
 from tinyae.threads import set_threads
 
 

@@ -59,11 +59,11 @@ import numpy as np
 
 from tinyae import fit
 from tinyae.data import binarize_dynamic, load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import VAE
 from tinyae.optim import Adam
-from tinyae.plotting import curves
-from tinyae.plotting.vae_extra import bound_vs_k
+from tinyae.course.plotting import curves
+from tinyae.course.plotting.vae_extra import bound_vs_k
 
 #: Burda et al. (2016), Table 1: VAE (k = 1), one stochastic layer, 3,280 passes.
 BURDA_VAE_NLL = 86.76

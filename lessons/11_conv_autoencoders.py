@@ -105,12 +105,12 @@ Run: ``python lessons/11_conv_autoencoders.py`` (``--epochs``, ``--full``).
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import ConvAutoencoder, MLPAutoencoder
 from tinyae.models.conv import PML_BOOK_CNN, checkerboard_power, overlap_map
 from tinyae.optim import Adam
-from tinyae.plotting import conv as conv_plots
-from tinyae.plotting import grids
+from tinyae.course.plotting import conv as conv_plots
+from tinyae.course.plotting import grids
 from tinyae.train import evaluate, fit
 
 BATCH, LR = 128, 2e-3

@@ -54,7 +54,7 @@ learning: Bengio et al., 2009) -- trained first on the inner turn t <=
 steps in all -- the same network extends its chart piece by piece and
 unrolls the roll (|Spearman| > 0.9).
 
-Trustworthiness T(k) (``tinyae.embedding_metrics``: are a point's k nearest
+Trustworthiness T(k) (``tinyae.analysis.embedding_metrics``: are a point's k nearest
 neighbours in the code also near in 3-D?) is the weaker criterion here: it
 is local. The folded code keeps neighbourhoods, so its T(10) is high,
 close to the unrolled one's -- while it has not unrolled anything. Only a
@@ -63,7 +63,7 @@ global measure against the intrinsic coordinate tells them apart.
 3. t-SNE of the codes (Murphy, PML book 2, section 20.3.1)
 -----------------------------------------------------------
 The book shows t-SNE maps of a 30-D autoencoder code coloured by digit.
-``tinyae.tsne`` is exact t-SNE from scratch (van der Maaten and Hinton,
+``tinyae.analysis.tsne`` is exact t-SNE from scratch (van der Maaten and Hinton,
 2008): Gaussian affinities calibrated to a perplexity by bisection, a
 Student-t in 2-D, the KL gradient derived by hand in
 ``functional.tsne.tsne_kl_grad`` and gradient-checked, early exaggeration,
@@ -91,15 +91,15 @@ from scipy.stats import spearmanr
 
 from tinyae.corruption import GaussianNoise
 from tinyae.data import load_mnist, rectangle_outlines, swiss_roll_3d
-from tinyae.embedding_metrics import knn_accuracy, neighbour_ranks, trustworthiness
-from tinyae.lesson import Lesson
-from tinyae.metrics import roc_auc
+from tinyae.analysis.embedding_metrics import knn_accuracy, neighbour_ranks, trustworthiness
+from tinyae.course.lesson import Lesson
+from tinyae.analysis.metrics import roc_auc
 from tinyae.models import PCA, MLPAutoencoder
 from tinyae.optim import Adam
-from tinyae.plotting import curves, grids
-from tinyae.plotting.manifolds import embeddings_by_class, error_histograms, swiss_roll_codes
+from tinyae.course.plotting import curves, grids
+from tinyae.course.plotting.manifolds import embeddings_by_class, error_histograms, swiss_roll_codes
 from tinyae.train import fit
-from tinyae.tsne import TSNE
+from tinyae.analysis.tsne import TSNE
 
 DTYPE = np.float32
 WIDE, NARROW, SUBSPACE = 1000, 64, 100

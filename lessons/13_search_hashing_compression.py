@@ -28,7 +28,7 @@ no learning of a code: the sign of the first 32 principal coordinates
 
 **Compression.** An autoencoder is a lossy, data-specific compressor:
 quantise the code (round to multiples of a step), Huffman-code the
-integers (an actual coder: ``tinyae.compression`` builds a canonical code
+integers (an actual coder: ``tinyae.analysis.compression`` builds a canonical code
 from the counts, writes the bit string, and decodes it back; the tables and
 headers are counted), decode the integers and run the decoder. Sweeping the
 step draws a rate (bits per image) -- distortion (squared error per image)
@@ -91,14 +91,14 @@ import time
 
 import numpy as np
 
-from tinyae import compression as C
-from tinyae import retrieval as R
+from tinyae.analysis import compression as C
+from tinyae.analysis import retrieval as R
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import PCA, MLPAutoencoder, SemanticHashingAutoencoder
 from tinyae.optim import Adam, cosine_decay
-from tinyae.plotting import grids
-from tinyae.plotting.search import (precision_at_k_curves, precision_recall_curves,
+from tinyae.course.plotting import grids
+from tinyae.course.plotting.search import (precision_at_k_curves, precision_recall_curves,
                                     rate_distortion_curves)
 from tinyae.train import evaluate, fit
 

@@ -51,11 +51,11 @@ import time
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import VAE, MLPAutoencoder, SoftmaxClassifier
 from tinyae.optim import Adam, cosine_decay
-from tinyae.plotting import grids
-from tinyae.plotting.search import xy_curves
+from tinyae.course.plotting import grids
+from tinyae.course.plotting.search import xy_curves
 from tinyae.train import fit
 
 HIDDEN, LATENT = 400, 20

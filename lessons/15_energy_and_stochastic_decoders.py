@@ -11,7 +11,7 @@ g(z) = [w1 cos z, w2 sin z], with
     E(y, z) = ||y - g(z)||^2 (+ R(z)),
     dE/dz = 2 r1 w1 sin z - 2 r2 w2 cos z,   r = y - g(z)
 
-(the derivation is in ``tinyae.energy``; the gradient checker tests it).
+(the derivation is in ``tinyae.inference.energy``; the gradient checker tests it).
 
 * Zero temperature: z_check = argmin_z E(y, z) by gradient descent on z,
   and the free energy F_inf(y) = min_z E(y, z): the squared distance from y
@@ -90,18 +90,18 @@ CPU); ``--full`` trains every model about three times longer.
 import numpy as np
 
 from tinyae.data import load_mnist, mixture_2d
-from tinyae.energy import (descend, ellipse_decoder, ellipse_energy,
+from tinyae.inference.energy import (descend, ellipse_decoder, ellipse_energy,
                            ellipse_energy_curvature, ellipse_free_energy, ellipse_points,
                            laplace_free_energy)
-from tinyae.generative import gsn_chain, mmd2
+from tinyae.analysis.generative import gsn_chain, mmd2
 from tinyae.gradcheck.cases import CASES
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import VAE, GaussianDenoiser, LatentEnergyAutoencoder, VarianceNetworkVAE
 from tinyae.optim import Adam
-from tinyae.plotting.energy import (chain_samples, energy_landscape, free_energy_vs_beta,
+from tinyae.course.plotting.energy import (chain_samples, energy_landscape, free_energy_vs_beta,
                                     posterior_bubbles, step_histograms, variance_pathology,
                                     variance_tracking)
-from tinyae.scores import fit_fresh
+from tinyae.analysis.scores import fit_fresh
 from tinyae.train import DEFAULT_DIVERGENCE, fit
 
 W = np.array([1.0, 2.0])                 # the ellipse's semi-axes (w1, w2)

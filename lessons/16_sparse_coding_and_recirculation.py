@@ -22,7 +22,7 @@ Teboulle (2009, SIAM J. Imaging Sci. 2(1), Theorems 3.1 and 4.4) prove
 
 O(1/k) against O(1/k^2). The ops (the soft-threshold, its subgradient,
 one ISTA step with its hand-derived gradient) are in
-``tinyae.functional.sparse_coding``; the solvers in ``tinyae.sparse_coding``.
+``tinyae.functional.sparse_coding``; the solvers in ``tinyae.inference.sparse_coding``.
 
 **Predictive sparse decomposition** (Kavukcuoglu, Ranzato and LeCun, 2008,
 "Fast inference in sparse coding algorithms with applications to object
@@ -87,13 +87,13 @@ import time
 import numpy as np
 
 from tinyae.data import load_mnist, random_patches
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models import PSD, RecirculationAutoencoder
 from tinyae.optim import SGD, Adam
-from tinyae.plotting import curves, image_grid
-from tinyae.plotting.sparse_coding import (agreement_over_training, code_comparison,
+from tinyae.course.plotting import curves, image_grid
+from tinyae.course.plotting.sparse_coding import (agreement_over_training, code_comparison,
                                            convergence_with_bounds)
-from tinyae.sparse_coding import (beck_teboulle_bounds, fista, ista, iterations_to_gap,
+from tinyae.inference.sparse_coding import (beck_teboulle_bounds, fista, ista, iterations_to_gap,
                                   lipschitz_constant, sparse_coding_energy)
 from tinyae.train import evaluate, fit
 

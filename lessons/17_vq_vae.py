@@ -68,10 +68,10 @@ from tinyae.backend import ops
 from tinyae.data import load_mnist
 from tinyae.functional.vq import perplexity
 from tinyae.gradcheck import numerical_gradient, rel_error
-from tinyae.lesson import Lesson
+from tinyae.course.lesson import Lesson
 from tinyae.models.vq import VQVAE, CodebookEMA, normalized_mse
 from tinyae.optim import Adam
-from tinyae.plotting.vq import codebook_usage, reconstructions
+from tinyae.course.plotting.vq import codebook_usage, reconstructions
 from tinyae.train import fit
 
 N_CODES, N_POSITIONS, CODE_DIM, HIDDEN, BETA = 128, 49, 16, 256, 0.25

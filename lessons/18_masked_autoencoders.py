@@ -40,7 +40,7 @@ hidden pixels per image against two exact baselines:
   can do at best);
 * the best linear imputation: the conditional mean of a Gaussian with the
   training mean and covariance, ``x_h = mu_h + S_hv S_vv^-1 (x_v - mu_v)``,
-  in closed form for every mask pattern (``tinyae.imputation``; a ridge of
+  in closed form for every mask pattern (``tinyae.analysis.imputation``; a ridge of
   1e-3 on S_vv handles the pixels that never vary). It is the best a linear
   function of the visible pixels can do, so it is a demanding baseline.
 
@@ -91,13 +91,13 @@ import numpy as np
 
 from tinyae.data import load_mnist
 from tinyae.functional import unpatchify
-from tinyae.imputation import GaussianImputer
-from tinyae.lesson import Lesson
+from tinyae.analysis.imputation import GaussianImputer
+from tinyae.course.lesson import Lesson
 from tinyae.models import MAE, MLPAutoencoder
 from tinyae.models.softmax import linear_probe
 from tinyae.optim import Adam, cosine_decay
-from tinyae.plotting import bars
-from tinyae.plotting.mae import attention_maps, masked_reconstructions, ratio_sweep
+from tinyae.course.plotting import bars
+from tinyae.course.plotting.mae import attention_maps, masked_reconstructions, ratio_sweep
 from tinyae.train import fit
 
 PATCH, DIM, DECODER_DIM, HEADS, MLP_RATIO, MASK_RATIO = 7, 64, 32, 4, 2, 0.75

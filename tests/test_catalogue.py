@@ -22,14 +22,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinyae import bench, checkpoint, data, gradcheck, lesson, losses, threads
+from tinyae import bench, checkpoint, data, gradcheck, losses, threads
+from tinyae.course import lesson
 from tinyae import backend as _backend
 from tinyae.checkpoint import CheckpointError
 from tinyae.corruption import MaskingNoise
 from tinyae.data import DataError, DataNotFoundError
 from tinyae.gradcheck import NondeterministicLossError
 from tinyae.layers import Linear
-from tinyae.metrics import roc_auc
+from tinyae.analysis.metrics import roc_auc
 from tinyae.models import VAE, MLPAutoencoder
 from tinyae.optim import SGD, Adam, Momentum, cosine_decay
 from tinyae.train import DivergenceError, evaluate, fit
@@ -573,7 +574,8 @@ bad("threads: set_threads(-1)", lambda t: threads.set_threads(-1), ValueError,
 # corruption, penalties, metrics, scores, layers, PCA: found by trying
 # ============================================================================
 
-from tinyae import corruption, penalties, scores, tsne  # noqa: E402
+from tinyae import corruption, penalties  # noqa: E402
+from tinyae.analysis import scores, tsne  # noqa: E402
 from tinyae.models import PCA  # noqa: E402
 
 bad("corruption: GaussianNoise(-1)", lambda t: corruption.GaussianNoise(-1), ValueError,
@@ -979,6 +981,6 @@ def test_odd_but_valid_input_is_accepted(fn, tmp_path):
 def test_unknown_lesson_exits_non_zero_from_the_shell():
     import subprocess
     import sys
-    proc = subprocess.run([sys.executable, "-m", "tinyae.lesson", "99"],
+    proc = subprocess.run([sys.executable, "-m", "tinyae.course.lesson", "99"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "no lesson matches '99'" in proc.stderr

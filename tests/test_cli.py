@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyae import cli
-from tinyae.exercises import EXERCISES
-from tinyae.lesson import ClaimsFailed, Lesson, select_lessons
+from tinyae.course import cli
+from tinyae.course.exercises import EXERCISES
+from tinyae.course.lesson import ClaimsFailed, Lesson, select_lessons
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +73,7 @@ def test_solution_and_list(capsys):
 def test_console_script_and_extras_in_setup_cfg():
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
-    assert "tinyae = tinyae.cli:main" in cfg["options.entry_points"]["console_scripts"]
+    assert "tinyae = tinyae.course.cli:main" in cfg["options.entry_points"]["console_scripts"]
     extras = cfg["options.extras_require"]
     assert "jupytext" in extras["notebooks"]
     for package in ("jupytext", "nbclient", "ipykernel", "nbformat"):

@@ -1,4 +1,4 @@
-"""Score estimation with a denoising autoencoder (tinyae.scores, lesson 03).
+"""Score estimation with a denoising autoencoder (tinyae.analysis.scores, lesson 03).
 
 For x ~ N(m, s^2) and y = x + sigma e the posterior mean is linear,
 E[x | y] = m + s^2 / (s^2 + sigma^2) (y - m), so the optimal DAE residual
@@ -13,7 +13,7 @@ from tinyae.corruption import GaussianNoise
 from tinyae.data import GaussianMixture
 from tinyae.models import MLPAutoencoder
 from tinyae.optim import SGD, Adam
-from tinyae.scores import ParameterAverage, dae_score, fit_fresh, relative_score_error
+from tinyae.analysis.scores import ParameterAverage, dae_score, fit_fresh, relative_score_error
 
 
 def test_dae_learns_the_smoothed_score_of_a_gaussian():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinyae.data import rectangle_outlines
-from tinyae.embedding_metrics import (knn_accuracy, neighbour_ranks, squared_distances,
+from tinyae.analysis.embedding_metrics import (knn_accuracy, neighbour_ranks, squared_distances,
                                       trustworthiness)
 
 

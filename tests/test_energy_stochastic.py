@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from tinyae import gradcheck
-from tinyae.energy import (descend, ellipse_energy, ellipse_energy_backward,
+from tinyae.inference.energy import (descend, ellipse_energy, ellipse_energy_backward,
                            ellipse_energy_curvature, ellipse_energy_forward,
                            ellipse_free_energy, ellipse_points, free_energy,
                            laplace_free_energy)
-from tinyae.generative import gsn_chain, mmd2
+from tinyae.analysis.generative import gsn_chain, mmd2
 from tinyae.gradcheck import check_model, numerical_gradient, rel_error
 from tinyae.layers import AngleEmbedding
 from tinyae.models import GaussianDenoiser, LatentEnergyAutoencoder, VarianceNetworkVAE

@@ -13,13 +13,13 @@ import json
 import numpy as np
 import pytest
 
-from tinyae import cli
-from tinyae.exercises import (EXERCISES, check_here, exercise, remove_markers,
+from tinyae.course import cli
+from tinyae.course.exercises import (EXERCISES, check_here, exercise, remove_markers,
                               solution_source, start, strip_solutions, student_source)
-from tinyae.exercises import harness
-from tinyae.exercises.checker import check_file, format_result
-from tinyae.exercises.specs import check_functions, difference, Raised
-from tinyae.exercises.strip import solution_regions
+from tinyae.course.exercises import harness
+from tinyae.course.exercises.checker import check_file, format_result
+from tinyae.course.exercises.specs import check_functions, difference, Raised
+from tinyae.course.exercises.strip import solution_regions
 from tinyae import functional as F
 
 

@@ -5,7 +5,8 @@ sparse index coding, pruning and the weight-sharing gradient."""
 import numpy as np
 import pytest
 
-from tinyae import backend, compression as C, functional, kernels, retrieval as R
+from tinyae import backend, functional, kernels
+from tinyae.analysis import compression as C, retrieval as R
 from tinyae.gradcheck.core import check_model, numerical_gradient, rel_error
 from tinyae.models import PCA, MLPAutoencoder, SemanticHashingAutoencoder
 

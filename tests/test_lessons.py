@@ -4,7 +4,7 @@ Lessons are discovered from lessons/NN_topic.py, so a new lesson is tested as
 soon as it exists. Each runs in a fresh interpreter, as a student would run it,
 with its figures written to a temporary folder.
 
-A lesson uses ``tinyae.lesson.threads_from_env()`` threads (1 unless
+A lesson uses ``tinyae.course.lesson.threads_from_env()`` threads (1 unless
 $TINYAE_THREADS says otherwise), so the selected lessons run side by side,
 as many at once as there are cores for them (``_workers``), started when the
 first lesson test runs; each test waits for its own lesson. Run one by one
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tinyae.lesson import threads_from_env
+from tinyae.course.lesson import threads_from_env
 
 LESSONS = sorted((Path(__file__).resolve().parent.parent / "lessons").glob("[0-9][0-9]_*.py"))
 

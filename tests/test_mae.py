@@ -11,7 +11,7 @@ import pytest
 from tinyae import backend
 from tinyae.functional import patchify, unpatchify
 from tinyae.gradcheck.core import check_model, numerical_gradient, rel_error
-from tinyae.imputation import GaussianImputer
+from tinyae.analysis.imputation import GaussianImputer
 from tinyae.models import MAE
 from tinyae.optim import Adam
 

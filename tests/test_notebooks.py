@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tinyae import cli
-from tinyae.exercises import EXERCISES, solution_source
-from tinyae.exercises.checker import check_file
+from tinyae.course import cli
+from tinyae.course.exercises import EXERCISES, solution_source
+from tinyae.course.exercises.checker import check_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +49,7 @@ def test_notebooks_command_writes_every_lesson_and_exercise(tmp_path, capsys):
 
 def test_checker_reads_a_notebook(tmp_path):
     _need("jupytext")
-    from tinyae.notebooks import write_notebook
+    from tinyae.course.notebooks import write_notebook
     write_notebook(solution_source(6), tmp_path / "ex06_corruption.ipynb")
     result = check_file(tmp_path, 6, seed=0, integration=False)
     assert result["status"] == "pass" and result["file"] == "ex06_corruption.ipynb"
@@ -69,7 +69,7 @@ def test_a_lesson_and_an_exercise_run_as_notebooks(tmp_path, monkeypatch):
     _need("nbclient")
     _need("ipykernel")
     _need("jupytext")
-    from tinyae.notebooks import write_notebook
+    from tinyae.course.notebooks import write_notebook
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     monkeypatch.setenv("TINYAE_BACKEND", "numpy")        # no JIT compilation in the kernel

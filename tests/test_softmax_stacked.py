@@ -7,7 +7,7 @@ import pytest
 
 from tinyae.corruption import GaussianNoise, MaskingNoise, SaltAndPepper
 from tinyae.gradcheck import check_loss, check_model, directional_check
-from tinyae.metrics import roc_auc, roc_curve
+from tinyae.analysis.metrics import roc_auc, roc_curve
 from tinyae.models import SoftmaxClassifier, StackedAutoencoder
 from tinyae.models.softmax import log_softmax, softmax_cross_entropy
 from tinyae.optim import Adam

@@ -13,7 +13,7 @@ from tinyae.gradcheck.cases.sparse_coding import check_ista_step, ista_inputs
 from tinyae.layers import Gain, UnitNormDictionary
 from tinyae.models import PSD, RecirculationAutoencoder
 from tinyae.models.mlp import MLPAutoencoder
-from tinyae.sparse_coding import (beck_teboulle_bounds, fista, ista, iterations_to_gap,
+from tinyae.inference.sparse_coding import (beck_teboulle_bounds, fista, ista, iterations_to_gap,
                                   lipschitz_constant, sparse_coding_energy)
 
 REL_TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from tinyae import backend, functional, kernels
-from tinyae.embedding_metrics import knn_accuracy, squared_distances, trustworthiness
+from tinyae.analysis.embedding_metrics import knn_accuracy, squared_distances, trustworthiness
 from tinyae.functional.tsne import PERPLEXITY_TOL
 from tinyae.gradcheck import check_loss
 from tinyae.gradcheck.cases import CASES
-from tinyae.tsne import TSNE, conditional_probabilities, joint_probabilities, row_perplexity
+from tinyae.analysis.tsne import TSNE, conditional_probabilities, joint_probabilities, row_perplexity
 
 REL = 1e-12
 

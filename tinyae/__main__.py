@@ -1,7 +1,7 @@
-"""``python -m tinyae`` is the ``tinyae`` command (see ``tinyae.cli``)."""
+"""``python -m tinyae`` is the ``tinyae`` command (see ``tinyae.course.cli``)."""
 
 import sys
 
-from .cli import main
+from .course.cli import main
 
 sys.exit(main())

@@ -159,7 +159,7 @@ def check_holds(optimizer, params, name="model.params"):
     """Raise ValueError unless each array ``optimizer.params`` holds is the
     very array ``params`` has under that name (a subset is fine: frozen
     parameters). Works with anything that has a ``params`` dict (an
-    optimiser or a wrapper such as ``tinyae.scores.ParameterAverage``)."""
+    optimiser or a wrapper such as ``tinyae.analysis.scores.ParameterAverage``)."""
     held = getattr(optimizer, "params", None)
     if not isinstance(held, dict):
         raise TypeError(f"optimizer must hold a params dict (e.g. Adam(model.params)), "

@@ -10,7 +10,7 @@ import glob
 import os
 
 
-#: Environment variable read by ``tinyae.lesson`` for its default thread count.
+#: Environment variable read by ``tinyae.course.lesson`` for its default thread count.
 THREADS_ENV = "TINYAE_THREADS"
 
 _SET_THREADS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",

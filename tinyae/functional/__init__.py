@@ -30,7 +30,7 @@ whole reference:
 * ``transformer`` -- patches, LayerNorm, GELU, softmax attention, token
   masking, positional embeddings and the masked-patch loss (the MAE).
 * ``tsne`` -- t-SNE's perplexity-calibrated affinities and its cost and
-  gradient (the O(n^2) part of ``tinyae.tsne``).
+  gradient (the O(n^2) part of ``tinyae.analysis.tsne``).
 * ``hashing`` -- binary codes packed into uint64 words, Hamming distances
   and Hamming ranking (semantic hashing).
 * ``sparse_coding`` -- the soft-threshold (prox of the L1 norm) and one

@@ -1,9 +1,9 @@
 """t-SNE's O(n^2) ops (van der Maaten and Hinton, 2008): the affinities of the
 data, calibrated to a perplexity, and the cost with its gradient w.r.t. the
 embedding. The optimiser around them (symmetrisation, early exaggeration,
-momentum, gains) is ``tinyae.tsne``; the twins are ``tinyae.kernels.tsne``.
+momentum, gains) is ``tinyae.analysis.tsne``; the twins are ``tinyae.kernels.tsne``.
 
-Both ops work in float64 (the public ``tinyae.tsne`` converts): t-SNE sums
+Both ops work in float64 (the public ``tinyae.analysis.tsne`` converts): t-SNE sums
 n^2 terms of very different sizes, and the bisection compares entropies to
 1e-5.
 """

@@ -42,7 +42,7 @@ import numpy as np
 from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
                            check_positive_float, check_positive_int, check_rng, check_sizes)
 from ..backend import ops
-from ..energy import descend
+from ..inference.energy import descend
 from ..layers import ACTIVATIONS, INITS, AngleEmbedding, Sequential, dense_stack
 from .base import Model, batched
 

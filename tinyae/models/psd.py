@@ -3,7 +3,7 @@ sparse coding with a feed-forward encoder trained to predict the codes.
 
 Sparse coding explains x: (N, d) by a sparse code z: (N, K) over a
 dictionary D: (K, d) with unit-norm atoms, but each code costs an
-optimisation (ISTA/FISTA, ``tinyae.sparse_coding``). PSD trains, jointly
+optimisation (ISTA/FISTA, ``tinyae.inference.sparse_coding``). PSD trains, jointly
 with D, an encoder that predicts the code in one pass,
 
     F(x) = g * tanh(x W + b)         (W: (d, K), b, g: (K,); g a per-atom gain)
@@ -29,7 +29,7 @@ from .._validation import (check_array, check_dtype, check_nonneg_float,
                            check_positive_float, check_positive_int, check_rng)
 from ..backend import ops
 from ..layers import Gain, Linear, Sequential, Tanh, UnitNormDictionary
-from ..sparse_coding import fista, lipschitz_constant
+from ..inference.sparse_coding import fista, lipschitz_constant
 from .base import Model, batched
 
 

@@ -38,7 +38,7 @@ Two models share this decoder (``GaussianNet``):
 * ``GaussianDenoiser``: a denoising autoencoder whose output is a Gaussian
   reconstruction distribution p(x | x_tilde) of the clean x given the
   corrupted x_tilde = x + sigma e; the Markov chain of a generative
-  stochastic network samples from it (``tinyae.generative.gsn_chain``).
+  stochastic network samples from it (``tinyae.analysis.generative.gsn_chain``).
 """
 
 import numbers
@@ -217,7 +217,7 @@ class GaussianDenoiser(Model):
     trained on the NLL of the clean x (sum over features, mean over the
     batch). With a learned variance, sampling x ~ p(x | x_tilde) is the
     second half of the generative stochastic network's chain
-    (``tinyae.generative.gsn_chain``; Bengio et al., 2013).
+    (``tinyae.analysis.generative.gsn_chain``; Bengio et al., 2013).
 
     Hyperparameters (keyword-only): sizes = (n_in, hidden...) the trunk's
     widths (at least one hidden; the two heads map back to n_in), sigma >= 0

@@ -10,7 +10,7 @@ from . import layer_case, register
 
 def _ellipse_energy(rng):
     """f = sum(E(y, z, w) * r) over a (3, 5) grid of latents, lam = 0.3."""
-    from ...energy import ellipse_energy_backward, ellipse_energy_forward
+    from ...inference.energy import ellipse_energy_backward, ellipse_energy_forward
 
     y = rng.standard_normal((3, 2)) * 1.5
     z = rng.uniform(-np.pi, np.pi, size=(3, 5))
@@ -31,7 +31,7 @@ register("energy ellipse E(y, z) (y, z, w)")(_ellipse_energy)
 
 def _ellipse_one_latent(rng):
     """One latent per observation (z: (n,)), batch of 1, lam = 0."""
-    from ...energy import ellipse_energy_backward, ellipse_energy_forward
+    from ...inference.energy import ellipse_energy_backward, ellipse_energy_forward
 
     y, z, w = rng.standard_normal((1, 2)), rng.uniform(-3, 3, size=1), np.array([1.0, 2.0])
 
@@ -48,7 +48,7 @@ register("energy ellipse E(y, z) (batch 1, one latent)")(_ellipse_one_latent)
 
 def _ellipse_curvature(rng):
     """d2E/dz2 against central differences of the hand-written dE/dz."""
-    from ...energy import ellipse_energy, ellipse_energy_curvature
+    from ...inference.energy import ellipse_energy, ellipse_energy_curvature
 
     y = rng.standard_normal((4, 2))
     z = rng.uniform(-np.pi, np.pi, size=4)

@@ -27,7 +27,7 @@ _register_semantic_hashing()
 
 
 def _register_weight_sharing():
-    from ...compression import SharedWeightModel, prune_masks
+    from ...analysis.compression import SharedWeightModel, prune_masks
     from ...models import MLPAutoencoder
 
     for label, sizes, batch, sparsity, bits in (

@@ -1,0 +1,190 @@
+"""Exact t-SNE from scratch (van der Maaten and Hinton, JMLR 2008).
+
+t-SNE places n points y_i in 2-D so that their neighbourhoods match those of
+the data x_i. It turns both into probabilities over pairs:
+
+* in the data, a Gaussian around each x_i whose width is chosen so that the
+  distribution over its neighbours has a given *perplexity* (an effective
+  number of neighbours, e.g. 30): ``p_{j|i}`` (``tsne_conditional_p``, a
+  bisection per point), made symmetric as ``p_ij = (p_{j|i} + p_{i|j}) / 2n``;
+* in the embedding, a Student-t with one degree of freedom,
+  ``q_ij = (1 + ||y_i - y_j||^2)^{-1} / Z``, whose heavy tail lets moderately
+  distant points sit far apart (the "crowding problem" of the Gaussian SNE);
+
+and minimises KL(P || Q) by gradient descent on y. The cost and its gradient
+``dC/dy_i = 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j)`` are derived in
+``tinyae.functional.tsne.tsne_kl_grad`` (checked by ``python -m
+tinyae.gradcheck -k tsne``). Both O(n^2) ops run through ``tinyae.backend``:
+the Numba twin by default, the NumPy reference under ``backend.use("numpy")``.
+
+The optimiser is the paper's:
+
+* **early exaggeration**: for the first ``exaggeration_iter`` steps, P is
+  multiplied by ``exaggeration`` (12): the attraction dominates, and the
+  clusters form tight and far apart before the fine arrangement;
+* **momentum** 0.5 during exaggeration, 0.8 afterwards:
+  ``update <- momentum update - lr gains * grad``, ``y <- y + update``;
+* **gains** (Jacobs' delta-bar-delta): a coordinate's gain grows by 0.2 while
+  its gradient keeps its sign (the steps keep going downhill) and shrinks by
+  a factor 0.8 when the sign flips (the last step overshot), never below
+  ``min_gain``;
+* the learning rate ``"auto"`` is ``max(n / exaggeration / 4, 50)``
+  (Belkina et al., 2019; the 200 of the paper suits n of a few thousand).
+
+Exact t-SNE costs O(n^2) time and memory per step: a few seconds for
+n = 2,000 and a few hundred steps. (Barnes-Hut and FFT variants make it
+O(n log n); they are not here.)
+"""
+
+import numpy as np
+
+from .._validation import check_array, check_choice, check_positive_float, \
+    check_positive_int, check_rng
+from ..backend import ops
+from .embedding_metrics import squared_distances
+from ..models.linear import PCA
+
+__all__ = ["TSNE", "conditional_probabilities", "joint_probabilities", "row_perplexity"]
+
+INITS = ("pca", "random")
+
+
+def _check_perplexity(perplexity, n):
+    perplexity = check_positive_float(perplexity, "perplexity")
+    if not 1.0 < perplexity < n - 1:
+        raise ValueError(f"perplexity must lie in (1, n - 1) = (1, {n - 1}) for n = {n} "
+                         f"points (it is an effective number of neighbours), "
+                         f"got {perplexity!r}")
+    return perplexity
+
+
+def conditional_probabilities(x, perplexity):
+    """p_{j|i} for the data x: (n, d), each row calibrated to ``perplexity``.
+
+    Returns ``(p, beta)``: p (n, n) rows summing to 1 with p[i, i] = 0, beta
+    (n,) the Gaussian precisions 1 / (2 sigma_i^2) found by bisection.
+    """
+    x = check_array(x, "x")
+    perplexity = _check_perplexity(perplexity, x.shape[0])
+    return ops.tsne_conditional_p(squared_distances(x), perplexity)
+
+
+def joint_probabilities(x, perplexity):
+    """Symmetric joint affinities ``p_ij = (p_{j|i} + p_{i|j}) / (2n)``:
+    (n, n), zero diagonal, summing to 1."""
+    p, _ = conditional_probabilities(x, perplexity)
+    return _symmetrise(p)
+
+
+def _symmetrise(p_cond):
+    """(p_{j|i} + p_{i|j}) / 2n: (n, n) conditional -> joint, summing to 1."""
+    return (p_cond + p_cond.T) / (2.0 * p_cond.shape[0])
+
+
+def row_perplexity(p):
+    """exp(H_i), H_i = -sum_j p_ij log p_ij in nats: p (n, m) rows -> (n,)."""
+    p = np.asarray(check_array(p, "p"), dtype=np.float64)
+    plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return np.exp(-plogp.sum(axis=1))
+
+
+class TSNE:
+    """Exact t-SNE. ``TSNE(perplexity=30).fit_transform(x, rng=rng)`` -> (n, 2).
+
+    Hyperparameters (keyword-only, stored as given):
+
+    * ``n_components`` (2): dimension of the embedding;
+    * ``perplexity`` (30.0): effective number of neighbours, in (1, n - 1);
+    * ``n_iter`` (500): gradient steps in all; ``exaggeration_iter`` (125) of
+      them with P multiplied by ``exaggeration`` (12.0) and ``momentum``
+      (0.5), the rest with ``final_momentum`` (0.8);
+    * ``learning_rate``: a float > 0, or "auto" = max(n / exaggeration / 4, 50);
+    * ``min_gain`` (0.01): floor of the per-coordinate gains;
+    * ``init``: "pca" (the first principal components of x, scaled so the
+      first has standard deviation 1e-4: deterministic, keeps the global
+      layout) or "random" (N(0, 1e-4^2 I) from ``rng``);
+    * ``cost_every`` (50): record KL(P || Q) every so many steps (each costs
+      two logs per pair; the gradient alone needs none).
+
+    Fitted attributes: ``embedding_`` (n, n_components), ``kl_divergence_``
+    (the final KL(P || Q)), ``cost_history_`` (list of (step, KL(P || Q)
+    before that step), without exaggeration), ``beta_`` (n,),
+    ``learning_rate_``, ``n_iter_``.
+    """
+
+    def __init__(self, *, n_components=2, perplexity=30.0, n_iter=500, exaggeration=12.0,
+                 exaggeration_iter=125, learning_rate="auto", momentum=0.5,
+                 final_momentum=0.8, min_gain=0.01, init="pca", cost_every=50):
+        self.n_components = check_positive_int(n_components, "n_components")
+        self.perplexity = check_positive_float(perplexity, "perplexity")
+        self.n_iter = check_positive_int(n_iter, "n_iter")
+        self.exaggeration = check_positive_float(exaggeration, "exaggeration")
+        if isinstance(exaggeration_iter, bool) or not isinstance(exaggeration_iter, int) \
+                or not 0 <= exaggeration_iter <= self.n_iter:
+            raise ValueError(f"exaggeration_iter must be an integer in [0, n_iter] = "
+                             f"[0, {self.n_iter}], got {exaggeration_iter!r}")
+        self.exaggeration_iter = exaggeration_iter
+        if learning_rate != "auto":
+            check_positive_float(learning_rate, "learning_rate")
+        self.learning_rate = learning_rate
+        for name, value in (("momentum", momentum), ("final_momentum", final_momentum)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+        self.momentum, self.final_momentum = float(momentum), float(final_momentum)
+        self.min_gain = check_positive_float(min_gain, "min_gain")
+        self.init = check_choice(init, "init", INITS)
+        self.cost_every = check_positive_int(cost_every, "cost_every")
+
+    def _initial(self, x, rng):
+        n, k = x.shape[0], self.n_components
+        if self.init == "random":
+            return 1e-4 * rng.standard_normal((n, k))
+        if k > min(x.shape):
+            raise ValueError(f"init='pca' needs n_components <= min(n, d) = "
+                             f"{min(x.shape)}, got {k}; use init='random'")
+        y = PCA(k).fit(x).transform(np.asarray(x, dtype=np.float64))   # (n, k)
+        std = y[:, 0].std()
+        return y * (1e-4 / std) if std > 0 else y
+
+    def fit_transform(self, x, *, rng=None):
+        """Embed x: (n, d) -> (n, n_components) float64. ``rng`` (a numpy
+        Generator) is needed for init="random" only."""
+        x = check_array(x, "x")
+        n = x.shape[0]
+        if n < 3:
+            raise ValueError(f"t-SNE needs at least 3 points, got x with shape {x.shape}")
+        _check_perplexity(self.perplexity, n)
+        if self.init == "random":
+            check_rng(rng)
+        p_cond, self.beta_ = conditional_probabilities(x, self.perplexity)
+        p = _symmetrise(p_cond)                             # (n, n), sums to 1
+        lr = (max(n / self.exaggeration / 4.0, 50.0) if self.learning_rate == "auto"
+              else float(self.learning_rate))
+        self.learning_rate_ = lr
+
+        y = self._initial(x, rng)                           # (n, k)
+        update = np.zeros_like(y)
+        gains = np.ones_like(y)
+        self.cost_history_ = []
+        exaggerated = p * self.exaggeration
+        for step in range(1, self.n_iter + 1):
+            early = step <= self.exaggeration_iter
+            cost, grad = ops.tsne_kl_grad(y, exaggerated if early else p,
+                                          not early and step % self.cost_every == 0)
+            if step % self.cost_every == 0:                 # always KL(P || Q), unexaggerated
+                if early:
+                    cost, _ = ops.tsne_kl_grad(y, p, True)
+                self.cost_history_.append((step, cost))
+            # the last update went along -grad_old; a gradient now of the
+            # update's sign has flipped: that coordinate overshot
+            overshot = np.sign(grad) == np.sign(update)
+            gains = np.where(overshot, gains * 0.8, gains + 0.2)
+            np.maximum(gains, self.min_gain, out=gains)
+            momentum = self.momentum if early else self.final_momentum
+            update = momentum * update - lr * gains * grad
+            y = y + update
+        self.kl_divergence_, _ = ops.tsne_kl_grad(y, p, True)
+        self.embedding_ = y
+        self.n_iter_ = self.n_iter
+        return y

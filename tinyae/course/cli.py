@@ -1,0 +1,239 @@
+"""The ``tinyae`` command: one entry point for the course.
+
+    tinyae lessons [NN ...] [--full] [--seed S] ...   run lessons, summarise claims
+    tinyae gradcheck [-k NAME]                        check every backward pass
+    tinyae bench [...]                                the benchmark table
+    tinyae exercises start DIR                        write the student folder
+    tinyae exercises check [N ...] [--json]           check a student's exercises
+    tinyae exercises solution N                       show a reference solution
+    tinyae exercises grade SUBMISSIONS --csv F.csv    grade one folder per student
+    tinyae exercises list                             the exercises and their mistakes
+    tinyae notebooks DIR                              lessons and exercises as .ipynb
+
+``tinyae <command> --help`` explains each. ``python -m tinyae.course.lesson``,
+``python -m tinyae.gradcheck`` and ``python -m tinyae.bench`` keep working:
+the first three commands hand their arguments to those modules' own
+parsers. Exit status: 0 on success, 1 when a check fails, 2 for a usage
+error (an unknown command, lesson or exercise).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _lessons(argv):
+    from .lesson import main
+    return main(argv, prog="tinyae lessons")
+
+
+def _gradcheck(argv):
+    from ..gradcheck.runner import main
+    return main(argv, prog="tinyae gradcheck")
+
+
+def _bench(argv):
+    from ..bench import run
+    run(argv, prog="tinyae bench")
+    return 0
+
+
+#: Commands whose arguments go, untouched, to an existing module's parser.
+DELEGATED = {
+    "lessons": (_lessons, "run lessons (all, or the numbers given) and summarise their "
+                          "claims; lesson flags (--full, --seed, ...) are passed on"),
+    "gradcheck": (_gradcheck, "check every registered backward pass against finite "
+                              "differences"),
+    "bench": (_bench, "time training steps (NumPy, Numba, PyTorch if installed)"),
+}
+
+
+# --------------------------------------------------------------------------
+# tinyae exercises ...
+# --------------------------------------------------------------------------
+
+def _numbers(parser, values):
+    from .exercises import exercise
+    try:
+        return [exercise(v).number for v in values]
+    except ValueError as e:
+        parser.error(str(e))
+
+
+def _ex_start(args, parser):
+    from .exercises import start
+    try:
+        paths = start(args.dir, numbers=_numbers(parser, args.numbers), force=args.force)
+    except FileExistsError as e:
+        parser.error(str(e))
+    print(f"wrote {len(paths)} exercises to {Path(args.dir).resolve()}:")
+    for p in paths:
+        print(f"  {p.name}")
+    print(f"Edit them, then run `tinyae exercises check` in {args.dir} "
+          f"(or run an exercise's last cell).")
+    return 0
+
+
+def _ex_check(args, parser):
+    from .exercises.checker import check_folder, format_result, jsonable, summary
+
+    numbers = _numbers(parser, args.numbers)
+    stream = None if args.json else sys.stdout
+
+    def show(result):
+        if stream is not None:
+            print(format_result(result) + "\n", file=stream, flush=True)
+    try:
+        seed, results = check_folder(args.dir, numbers, timeout=args.timeout, seed=args.seed,
+                                     integration=not args.no_integration, on_result=show)
+    except FileNotFoundError as e:
+        parser.error(str(e))
+    if args.json:
+        print(json.dumps(jsonable({"seed": seed, "results": results}), indent=1))
+    else:
+        print(summary(results, seed))
+    return 0 if results and all(r["status"] == "pass" for r in results) else 1
+
+
+def _ex_solution(args, parser):
+    from .exercises import remove_markers, solution_source
+    [number] = _numbers(parser, [args.number])
+    source = solution_source(number)
+    print(source if args.markers else remove_markers(source), end="")
+    return 0
+
+
+def _ex_grade(args, parser):
+    from .exercises.checker import grade
+    try:
+        rows = grade(args.submissions, args.csv, _numbers(parser, args.numbers),
+                     timeout=args.timeout, seed=args.seed,
+                     integration=not args.no_integration, stream=sys.stdout)
+    except FileNotFoundError as e:
+        parser.error(str(e))
+    print(f"wrote {args.csv}: {len(rows)} student(s)")
+    return 0
+
+
+def _ex_list(args, parser):
+    from .exercises import EXERCISES
+    for ex in EXERCISES.values():
+        print(f"{ex.number:2d}  {ex.stem:<20s} {ex.title}")
+        for m in ex.mistakes:
+            print(f"      - {m.key}: {m.message}")
+    return 0
+
+
+def _add_check_options(p):
+    from .exercises.checker import DEFAULT_TIMEOUT
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                   help=f"seconds allowed per exercise (default {DEFAULT_TIMEOUT:g})")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed of the random inputs (default: fresh; the report says "
+                        "which, to repeat a run)")
+    p.add_argument("--no-integration", action="store_true",
+                   help="skip the training runs (faster)")
+
+
+def _exercises_parser(sub):
+    p = sub.add_parser("exercises", help="the course's exercises: start, check, solution, "
+                                         "grade, list",
+                       description="Exercises a student writes, checked and diagnosed.")
+    esub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    s = esub.add_parser("start", help="write the student versions into DIR",
+                        description="Write the student version of every exercise (or of "
+                                    "the numbers given) into DIR. Existing files are kept "
+                                    "unless --force.")
+    s.add_argument("dir", metavar="DIR")
+    s.add_argument("numbers", nargs="*", metavar="N", help="only these exercises")
+    s.add_argument("--force", action="store_true", help="overwrite existing files")
+    s.set_defaults(run=_ex_start, parser=s)
+
+    c = esub.add_parser("check", help="check the exercises in this folder",
+                        description="Check each exercise (all in the folder, or the numbers "
+                                    "given) in a child process with a time limit: the "
+                                    "contract, the values against the library, a "
+                                    "finite-difference check, a diagnosis of known mistakes "
+                                    "and a training run. Exit status 0 only if every one "
+                                    "passes.")
+    c.add_argument("numbers", nargs="*", metavar="N", help="exercise numbers (default: all)")
+    c.add_argument("--dir", default=".", help="the student folder (default: here)")
+    c.add_argument("--json", action="store_true", help="print JSON instead of the report")
+    _add_check_options(c)
+    c.set_defaults(run=_ex_check, parser=c)
+
+    so = esub.add_parser("solution", help="print a reference solution",
+                         description="Print the reference solution of exercise N.")
+    so.add_argument("number", metavar="N")
+    so.add_argument("--markers", action="store_true",
+                    help="keep the ### BEGIN/END SOLUTION markers (nbgrader source)")
+    so.set_defaults(run=_ex_solution, parser=so)
+
+    g = esub.add_parser("grade", help="grade a folder of student folders into a CSV",
+                        description="Check every student folder in SUBMISSIONS (one per "
+                                    "student) in isolation, with the same random inputs, and "
+                                    "write a CSV: per student the total, and per exercise "
+                                    "the score (fraction of the check's parts passed), the "
+                                    "status and the diagnosis.")
+    g.add_argument("submissions", metavar="SUBMISSIONS")
+    g.add_argument("numbers", nargs="*", metavar="N", help="only these exercises")
+    g.add_argument("--csv", required=True, help="the CSV file to write")
+    _add_check_options(g)
+    g.set_defaults(run=_ex_grade, parser=g)
+
+    li = esub.add_parser("list", help="list the exercises and the mistakes each diagnoses",
+                         description="List the exercises and their catalogues of mistakes.")
+    li.set_defaults(run=_ex_list, parser=li)
+
+
+def _notebooks(args, parser):
+    from .notebooks import write_notebooks
+    try:
+        paths = write_notebooks(args.dir, lessons=not args.exercises_only,
+                                exercises=not args.lessons_only, solutions=args.solutions,
+                                lessons_dir=args.lessons)
+    except ImportError as e:
+        print(f"tinyae notebooks: {e}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as e:
+        parser.error(str(e))
+    print(f"wrote {len(paths)} notebooks to {Path(args.dir).resolve()}")
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="tinyae", description=__doc__.split("\n\n")[0] + ".",
+        epilog="`tinyae COMMAND --help` explains each command.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
+    _exercises_parser(sub)
+    nb = sub.add_parser("notebooks", help="write the lessons and exercises as .ipynb",
+                        description="Write every lesson and exercise (student version) as a "
+                                    "Jupyter notebook into DIR. Needs jupytext "
+                                    "(pip install \"tinyae[notebooks]\").")
+    nb.add_argument("dir", metavar="DIR")
+    nb.add_argument("--solutions", action="store_true",
+                    help="exercises with their solutions (for the instructor)")
+    group = nb.add_mutually_exclusive_group()
+    group.add_argument("--lessons-only", action="store_true")
+    group.add_argument("--exercises-only", action="store_true")
+    nb.add_argument("--lessons", default=None, help="folder holding the lessons")
+    nb.set_defaults(run=_notebooks, parser=nb)
+    return parser
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]][0](argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.run(args, args.parser)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

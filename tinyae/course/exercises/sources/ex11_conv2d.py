@@ -1,0 +1,59 @@
+# %% [markdown]
+# # Exercise 11: conv2d backward
+#
+# A convolution layer (as in every deep-learning library, a
+# cross-correlation: the kernel is not flipped) slides $F$ kernels
+# $W: (F, C, k_h, k_w)$ over a zero-padded input $x: (N, C, H, W)$:
+#
+# $$\text{out}[n, f, i, j] = b_f + \sum_{c, p, q} W[f, c, p, q]\; x_\text{pad}[n, c, i s_h + p, j s_w + q].$$
+#
+# Each output pixel $(i, j)$ reads one window of the input. Its backward pass
+# undoes that reading, window by window:
+#
+# * $dW[f, c, p, q] = \sum_{n, i, j} \text{dout}[n, f, i, j]\; x_\text{pad}[n, c, i s_h + p, j s_w + q]$;
+# * $dx_\text{pad}$ receives $\sum_f \text{dout}[n, f, i, j]\, W[f, c, p, q]$ at each pixel of window $(i, j)$,
+#   **added** to what other windows put there (windows overlap when the stride is
+#   smaller than the kernel), and $dx$ is $dx_\text{pad}$ without its padding;
+# * $db_f = \sum_{n, i, j} \text{dout}[n, f, i, j]$.
+#
+# The forward pass is given: the library's `conv2d_forward_naive`, one window at
+# a time. Its cache is `(x, W, ((kh, kw), (sh, sw), (ph, pw), (Ho, Wo)))`.
+# **Implement** `conv2d_backward(dout, cache) -> (dx, dW, db)` with loops over
+# the output pixels (`np.tensordot` contracts the channel axes of one window).
+
+# %%
+import numpy as np
+
+from tinyae.functional import conv2d_forward_naive as conv2d_forward  # noqa: F401  (given)
+
+
+# %% nbgrader={"grade": false, "grade_id": "ex11-conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv2d_backward(dout, cache):
+    """dout: (N, F, Ho, Wo) -> (dx (N, C, H, W), dW (F, C, kh, kw), db (F,))."""
+    x, W, ((kh, kw), (sh, sw), (ph, pw), (ho, wo)) = cache
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))      # zero padding
+    dxp, dW = np.zeros_like(xp), np.zeros_like(W)
+    ### BEGIN SOLUTION
+    for i in range(ho):
+        for j in range(wo):
+            win = (slice(None), slice(None), slice(i * sh, i * sh + kh),
+                   slice(j * sw, j * sw + kw))
+            g = dout[:, :, i, j]                                  # (N, F)
+            dxp[win] += np.tensordot(g, W, axes=(1, 0))           # (N, C, kh, kw)
+            dW += np.tensordot(g, xp[win], axes=(0, 0))           # (F, C, kh, kw)
+    dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]
+    db = dout.sum(axis=(0, 2, 3))
+    ### END SOLUTION
+    return dx, dW, db
+
+
+# %% [markdown]
+# ## Check
+#
+# `tinyae exercises check 11`, or the cell below; the integration part trains
+# a small convolutional autoencoder with your backward pass.
+
+# %%
+if __name__ == "__main__":
+    from tinyae.course.exercises import check_here
+    check_here(11, globals())

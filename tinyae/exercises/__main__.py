@@ -1,7 +1,0 @@
-"""``python -m tinyae.exercises ...`` is ``tinyae exercises ...``."""
-
-import sys
-
-from ..cli import main
-
-sys.exit(main(["exercises", *sys.argv[1:]]))
