@@ -1,0 +1,39 @@
+"""Which exercises go with which lesson: the one place the course map lives.
+
+The lessons' "Exercises" sections, ``tinyae exercises list`` and the course
+book read it from here; ``tests/test_lesson_format.py`` checks that every
+lesson names the exercises this map gives it, and that every exercise
+belongs to a lesson.
+"""
+
+#: lesson number (two digits) -> the exercise numbers that go with it, in order.
+LESSON_EXERCISES = {
+    "00": (4,),           # the finite-difference checker
+    "01": (1,),           # the linear layer
+    "02": (2, 3, 5),      # activations, BCE on logits, Adam
+    "03": (6,),           # masking and Gaussian corruption
+    "04": (7,),           # the contractive penalty
+    "05": (8,),           # the KL sparsity penalty
+    "06": (9,),           # reparameterisation and the Gaussian KL
+    "07": (),
+    "08": (),
+    "09": (),
+    "10": (10,),          # the importance-weighted bound
+    "11": (11, 12),       # conv2d backward, max-pool backward
+    "12": (),
+    "13": (),
+    "14": (),
+    "15": (),
+    "16": (),
+    "17": (),
+    "18": (),
+}
+
+
+def lesson_of_exercise(number):
+    """The lesson (two digits) an exercise goes with; an exercise outside
+    the map is an error."""
+    for lesson, numbers in LESSON_EXERCISES.items():
+        if number in numbers:
+            return lesson
+    raise ValueError(f"exercise {number!r} belongs to no lesson in LESSON_EXERCISES")
