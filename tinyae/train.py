@@ -13,7 +13,7 @@ import math
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar: it renders in a terminal and a notebook alike
 
 from ._validation import check_positive_float, check_positive_int, check_rng
 from .data import minibatches

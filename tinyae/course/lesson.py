@@ -63,6 +63,20 @@ DEFAULT_FIGURES = Path(__file__).resolve().parents[2] / "lessons" / "figures"
 NOTEBOOK_ARGS_ENV = "TINYAE_LESSON_ARGS"
 
 
+#: The flags every lesson understands, declared once: ``Lesson`` parses them
+#: and the runner (``tinyae lessons``) accepts them and passes them on.
+PASSED_FLAGS = (
+    ("--full", dict(action="store_true", help="the longer, more faithful runs")),
+    ("--epochs", dict(type=arg_positive_int, help="training epochs (lessons that train)")),
+    ("--seed", dict(type=arg_nonneg_int, help="random seed (default 0)")),
+    ("--threads", dict(type=arg_positive_int, help=f"BLAS/Numba threads (default "
+                                                    f"${THREADS_ENV}, else {DEFAULT_THREADS})")),
+    ("--progress", dict(action="store_true", help="show progress bars")),
+    ("--figures", dict(help="folder for the PNG figures")),
+)
+
+
+
 class ClaimsFailed(AssertionError):
     """Raised by ``Lesson.finish`` in a notebook when a claim failed."""
 
@@ -115,26 +129,15 @@ class Lesson:
         parser = argparse.ArgumentParser(
             prog=f"python lessons/{name}.py", description=doc,
             formatter_class=argparse.RawDescriptionHelpFormatter)
-        if epochs is not None:
-            parser.add_argument("--epochs", type=arg_positive_int, default=None,
-                                help=f"training epochs (default {epochs}"
-                                + (f", --full: {full_epochs})" if full_epochs else ")"))
-            parser.add_argument("--full", action="store_true",
-                                help="the longer, more faithful run")
-        else:
-            # accepted so that `tinyae lessons --full` (or --epochs) can pass
-            # the flag to every lesson; this lesson says it has no use for it
-            parser.add_argument("--epochs", type=arg_positive_int, default=None,
-                                help="accepted for uniformity: this lesson does not train")
-            parser.add_argument("--full", action="store_true",
-                                help="accepted for uniformity: this lesson has one run only")
-        parser.add_argument("--seed", type=arg_nonneg_int, default=0,
-                            help="random seed (default 0)")
-        parser.add_argument("--figures", default=None, help="folder for the PNG figures")
-        parser.add_argument("--progress", action="store_true", help="show progress bars")
-        parser.add_argument("--threads", type=arg_positive_int, default=None,
-                            help=f"BLAS/Numba threads (default ${THREADS_ENV}, else "
-                                 f"{DEFAULT_THREADS})")
+        # --epochs and --full are accepted by every lesson, so that `tinyae
+        # lessons --full` can pass them on; a lesson that does not train says so
+        helps = {"--epochs": f"training epochs (default {epochs}"
+                             + (f", --full: {full_epochs})" if full_epochs else ")"),
+                 "--full": "the longer, more faithful run"}
+        if epochs is None:
+            helps = dict.fromkeys(helps, "accepted for uniformity: this lesson does not train")
+        for flag, kwargs in PASSED_FLAGS:
+            parser.add_argument(flag, **dict(kwargs, help=helps.get(flag, kwargs["help"])))
         if extra is not None:
             extra(parser)
         self.notebook = in_notebook() and argv is None
@@ -149,7 +152,7 @@ class Lesson:
                 self.epochs = self.args.epochs
             else:
                 self.epochs = full_epochs if self.full and full_epochs else epochs
-        self.seed = self.args.seed
+        self.seed = 0 if self.args.seed is None else self.args.seed
         self.rng = np.random.default_rng(self.seed)
         base = self.args.figures or os.environ.get(FIGURES_ENV) or DEFAULT_FIGURES
         self.figure_dir = Path(base) / name
@@ -194,11 +197,19 @@ class Lesson:
 
     # -- figures and output --------------------------------------------------
     def save(self, fig, stem):
-        """Save a matplotlib figure as ``<figure_dir>/<stem>.png``."""
+        """Save a matplotlib figure as ``<figure_dir>/<stem>.png`` and, in a
+        notebook kernel, show that PNG inline under the cell (the figures are
+        drawn with the Agg backend, which displays nothing by itself)."""
         from .plotting import save
         path = save(fig, self.figure_dir / f"{stem}.png")
-        print(f"   figure: {path}")
+        if self.notebook:
+            from IPython.display import Image, display
+            display(Image(filename=str(path)))
+        else:
+            print(f"   figure: {path}")
         return path
+
+    show = save
 
     def report(self, text):
         """Print a measured figure that is not a claim (context for the student)."""
@@ -255,17 +266,6 @@ def select_lessons(scripts, only):
         raise ValueError(f"no lesson matches {', '.join(map(repr, unknown))}; the lessons "
                          f"are {', '.join(s.stem for s in scripts)}")
     return [next(s for s in scripts if matches(s, o)) for o in only]
-
-
-#: Lesson flags the runner accepts and passes on to every lesson it runs.
-PASSED_FLAGS = (
-    ("--full", dict(action="store_true", help="the longer, more faithful runs")),
-    ("--epochs", dict(type=arg_positive_int, help="training epochs (lessons that train)")),
-    ("--seed", dict(type=arg_nonneg_int, help="random seed (default 0)")),
-    ("--threads", dict(type=arg_positive_int, help="BLAS/Numba threads")),
-    ("--progress", dict(action="store_true", help="show progress bars")),
-    ("--figures", dict(help="folder for the PNG figures")),
-)
 
 
 def main(argv=None, prog="python -m tinyae.course.lesson"):
