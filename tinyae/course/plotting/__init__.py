@@ -24,13 +24,14 @@ def save(fig, path, *, dpi=110):
 
 
 def image_grid(images, *, rows=None, shape=(28, 28), ax=None, title=None,
-               cmap="gray", vmin=0.0, vmax=1.0, pad=1):
+               cmap="gray", vmin=0.0, vmax=1.0, pad=1, row_labels=None, col_labels=None):
     """Tile images (n, h*w) into one picture on ``ax`` (new figure if None).
 
     images: (n, h*w) flattened (for example MNIST rows); ``rows`` defaults to
     a near-square layout. ``vmin``/``vmax`` None scales each image to its own
     range (useful for filters and tangent vectors, which have any sign).
-    Returns the figure.
+    ``row_labels`` / ``col_labels``: a label per row / column, written beside
+    the grid (what each row or column of images is). Returns the figure.
     """
     images = np.asarray(images, dtype=np.float64)
     n = images.shape[0]
@@ -52,10 +53,33 @@ def image_grid(images, *, rows=None, shape=(28, 28), ax=None, title=None,
         fig = ax.figure
     scale = (0.0, 1.0) if vmin is None or vmax is None else (vmin, vmax)
     ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=scale[0], vmax=scale[1])
-    ax.set_axis_off()
+    _label_cells(ax, rows, cols, h, w, pad, row_labels, col_labels)
     if title:
         ax.set_title(title, fontsize=9)
     return fig
+
+
+def _label_cells(ax, rows, cols, h, w, pad, row_labels, col_labels):
+    """Name the rows and columns of an image grid on its axes (no frame)."""
+    if row_labels is None and col_labels is None:
+        ax.set_axis_off()
+        return
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.tick_params(length=0, labelsize=8)
+    centre = lambda i, size: pad + i * (size + pad) + (size - 1) / 2  # noqa: E731
+    if row_labels is not None:
+        if len(row_labels) != rows:
+            raise ValueError(f"row_labels: {len(row_labels)} labels for {rows} rows")
+        ax.set_yticks([centre(i, h) for i in range(rows)], list(row_labels))
+    else:
+        ax.set_yticks([])
+    if col_labels is not None:
+        if len(col_labels) != cols:
+            raise ValueError(f"col_labels: {len(col_labels)} labels for {cols} columns")
+        ax.set_xticks([centre(i, w) for i in range(cols)], list(col_labels))
+    else:
+        ax.set_xticks([])
 
 
 def grids(named_images, *, rows=1, shape=(28, 28), **kwargs):
