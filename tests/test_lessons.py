@@ -65,3 +65,9 @@ def test_lesson_claims_hold(script, lesson_runs):
     assert proc.returncode == 0, f"{script.name} exited {proc.returncode}:\n{out[-4000:]}"
     assert claims and "FAIL" not in claims, out[-4000:]
     assert list((figures / script.stem).glob("*.png")), f"{script.name} saved no figure"
+    # every number the prose quotes in bold is one the default run printed
+    pytest.importorskip("jupytext", reason="reading a lesson's prose needs jupytext")
+    from tinyae.course.notebooks import bold_numbers, quoted_number_found
+    stale = [q for q in bold_numbers(script) if not quoted_number_found(q, proc.stdout)]
+    assert not stale, (f"{script.name} quotes {stale} in bold, but its default run "
+                       f"printed no such number:\n{proc.stdout[-3000:]}")

@@ -175,16 +175,11 @@ def bold_numbers(path):
 def quoted_number_found(quoted, output):
     """Whether ``quoted`` (a bold number of the prose, e.g. ``"13.87"``) is
     among the numbers printed in ``output`` at its own rounding: some printed
-    number rounds to it at as many decimals as it shows."""
+    number, shown with as many decimals as ``quoted`` has, reads the same."""
     q = quoted.replace(",", "")
     decimals = len(q.split(".")[1]) if "." in q else 0
-    target = float(q)
+    want = f"{float(q):.{decimals}f}"
     for token in re.findall(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?", output):
-        try:
-            value = float(token.replace(",", ""))
-        except ValueError:
-            continue
-        if abs(round(value, decimals) - target) < 0.5 * 10 ** -decimals * 1e-6 + 1e-12 \
-                or f"{value:.{decimals}f}" == f"{target:.{decimals}f}":
+        if f"{float(token.replace(',', '')):.{decimals}f}" == want:
             return True
     return False
