@@ -29,10 +29,10 @@ loading, so a dict that points at them stays valid for the life of the layer.
 
 import numpy as np
 
-from ._validation import (check_choice, check_dtype, check_positive_float,
-                          check_positive_int, check_rng)
-from .backend import ops
-from .functional import vq as functional_vq
+from .._validation import (check_choice, check_dtype, check_positive_float,
+                           check_positive_int, check_rng)
+from ..backend import ops
+from ..functional import vq as functional_vq
 
 
 class Layer:
@@ -467,7 +467,7 @@ def dense_stack(sizes, act, *, rng, init="glorot", dtype=np.float64,
 # (height, width) pairs, checked at construction by ``conv_geometry``.
 # --------------------------------------------------------------------------
 
-from .functional.conv import as_pair, conv_geometry  # noqa: E402
+from ..functional.conv import as_pair, conv_geometry  # noqa: E402
 
 
 class _ImageLayer(Layer):
@@ -901,7 +901,7 @@ class PositionalEmbedding(Layer):
             if self.dim % 4:
                 raise ValueError(f"dim must be a multiple of 4 for sin-cos positions, "
                                  f"got {dim!r}")
-            from .functional.transformer import sincos_pos_embed
+            from ..functional.transformer import sincos_pos_embed
             self.pos = sincos_pos_embed(self.dim, *self.grid).astype(self.dtype)
         else:
             check_rng(rng)
