@@ -1,0 +1,225 @@
+"""Image layers on NCHW arrays: convolution, transposed convolution,
+pooling, upsampling. The ops and their derivations: ``tinyae/functional/conv.py``.
+
+Size arguments (kernel, stride, padding, output_padding, scale) are ints or
+(height, width) pairs, checked at construction by ``conv_geometry``.
+"""
+
+import numpy as np
+
+from .._validation import check_choice, check_dtype, check_positive_int, check_rng
+from ..backend import ops
+from ..functional.conv import as_pair, conv_geometry
+from .base import INITS, Layer, init_weight
+
+
+class _ImageLayer(Layer):
+    """A layer on (N, C, H, W) input; ``in_channels`` None accepts any."""
+
+    in_channels = None
+
+    def _check_image(self, x, dtype=None):
+        self._check_input(x, ndim=4, dtype=dtype)
+        if self.in_channels is not None and x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__}.forward: x must have {self.in_channels} "
+                f"channel(s) on axis 1 (NCHW), got shape {x.shape}")
+
+
+class _ConvLayer(_ImageLayer):
+    """What Conv2d and ConvTranspose2d share: the bias (or zeros in its
+    place) and how their op's gradients are added into ``grads``."""
+
+    def _add_bias(self, out_channels):
+        if self.bias:
+            self._add_param("b", np.zeros(out_channels, dtype=self.dtype))
+        else:
+            self._zero_b = np.zeros(out_channels, dtype=self.dtype)
+
+    def _b(self):
+        return self.params["b"] if self.bias else self._zero_b
+
+    def _add_grads(self, dx_dW_db):
+        """(dx, dW, db) of the op -> dx; dW and db added into ``grads``."""
+        dx, dW, db = dx_dW_db
+        self.grads["W"] += dW
+        if self.bias:
+            self.grads["b"] += db
+        return dx
+
+
+class Conv2d(_ConvLayer):
+    """2-D convolution: x (N, C_in, H, W) -> (N, C_out, Ho, Wo),
+    ``Ho = (H + 2 padding - kernel) // stride + 1``.
+
+    W: (C_out, C_in, kh, kw), b: (C_out,); initialised with fan_in =
+    C_in kh kw (inputs of one output pixel) and fan_out = C_out kh kw.
+    Op and gradients: ``functional.conv2d_forward`` / ``conv2d_backward``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel, *, rng, stride=1, padding=0,
+                 init="glorot", bias=True, dtype=np.float64):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel, self.stride, self.padding, _, _ = conv_geometry(
+            "conv2d", None, kernel, stride, padding)
+        check_rng(rng)
+        self.init = check_choice(init, "init", INITS)
+        self.bias = bool(bias)
+        self.dtype = check_dtype(dtype)
+        kh, kw = self.kernel
+        self._add_param("W", init_weight(
+            init, (out_channels, in_channels, kh, kw), in_channels * kh * kw,
+            out_channels * kh * kw, rng, self.dtype))
+        self._add_bias(out_channels)
+
+    def forward(self, x):
+        self._check_image(x, self.dtype)
+        out, self.cache = ops.conv2d_forward(x, self.params["W"], self._b(), self.stride,
+                                             self.padding, cols_out=self._old_cols(x))
+        return out
+
+    def _old_cols(self, x):
+        """The im2col columns of the previous cache, if x has the shape they
+        were made for (else None), and the cache dropped. The cache is about
+        to be overwritten, so its columns (the largest array of the step)
+        take this step's: new memory of that size came back from the OS page
+        by page each step, and the page faults cost about as much as filling
+        it (docs/performance.md)."""
+        old, self.cache = self.cache, None
+        reuse = old is not None and old[2] == x.shape and old[0].dtype == x.dtype
+        return old[0] if reuse else None
+
+    def backward(self, dout, need_dx=True):
+        return self._add_grads(ops.conv2d_backward(dout, self.cache, need_dx))
+
+    # -- fused with the activation that follows (used by Sequential) -----------
+    def forward_act(self, x, act):
+        """``act(conv2d(x))`` as one op (``ops.conv2d_act_forward``): the same
+        numbers as ``act.forward(self.forward(x))``, each layer keeping its
+        own cache; for ReLU the kernel backend applies it in the pass that
+        lays the product out as NCHW, and forms ``dout * [out > 0]`` in the
+        backward's layout pass (two passes over the activations fewer)."""
+        self._check_image(x, self.dtype)
+        out, (self.cache, act.cache, _) = ops.conv2d_act_forward(
+            x, self.params["W"], self._b(), self.stride, self.padding, act._op,
+            cols_out=self._old_cols(x))
+        return out
+
+    def backward_act(self, dout, act, need_dx=True):
+        """Backward of ``forward_act``: dx (None if not ``need_dx``); adds
+        into this layer's grads (the activation has none)."""
+        return self._add_grads(ops.conv2d_act_backward(
+            dout, (self.cache, act.cache, act._op), need_dx))
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel={self.kernel}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+
+class ConvTranspose2d(_ConvLayer):
+    """Transposed convolution (the adjoint of Conv2d): x (N, C_in, H, W) ->
+    (N, C_out, Ho, Wo), ``Ho = (H - 1) stride - 2 padding + kernel +
+    output_padding``; stride 2 doubles the size (kernel 4, padding 1; or
+    kernel 3, padding 1, output_padding 1).
+
+    W: (C_in, C_out, kh, kw), b: (C_out,). Initialised with fan_in =
+    C_in kh kw / (sh sw), the average number of terms in one output pixel,
+    and fan_out = C_out kh kw (each input pixel stamps a C_out kh kw block).
+    Op and gradients: ``functional.conv_transpose2d_forward``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel, *, rng, stride=1, padding=0,
+                 output_padding=0, init="glorot", bias=True, dtype=np.float64):
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel, self.stride, self.padding, self.output_padding, _ = conv_geometry(
+            "conv_transpose2d", None, kernel, stride, padding, output_padding)
+        check_rng(rng)
+        self.init = check_choice(init, "init", INITS)
+        self.bias = bool(bias)
+        self.dtype = check_dtype(dtype)
+        kh, kw = self.kernel
+        area = kh * kw / (self.stride[0] * self.stride[1])
+        self._add_param("W", init_weight(
+            init, (in_channels, out_channels, kh, kw), max(in_channels * area, 1.0),
+            out_channels * kh * kw, rng, self.dtype))
+        self._add_bias(out_channels)
+
+    def forward(self, x):
+        self._check_image(x, self.dtype)
+        out, self.cache = ops.conv_transpose2d_forward(
+            x, self.params["W"], self._b(), self.stride, self.padding, self.output_padding)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        return self._add_grads(ops.conv_transpose2d_backward(dout, self.cache, need_dx))
+
+    def __repr__(self):
+        return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, "
+                f"kernel={self.kernel}, stride={self.stride}, padding={self.padding}, "
+                f"output_padding={self.output_padding})")
+
+
+class _Pool2d(_ImageLayer):
+    """Shared by MaxPool2d and AvgPool2d: ``_op`` names the backend pair."""
+
+    _op = None
+
+    def __init__(self, kernel, *, stride=None, padding=0):
+        super().__init__()
+        self.kernel, self.stride, self.padding, _, _ = conv_geometry(
+            self._op, None, kernel, kernel if stride is None else stride, padding)
+
+    def forward(self, x):
+        self._check_image(x)
+        out, self.cache = getattr(ops, self._op + "_forward")(
+            x, self.kernel, self.stride, self.padding)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        return getattr(ops, self._op + "_backward")(dout, self.cache)
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(kernel={self.kernel}, stride={self.stride}, "
+                f"padding={self.padding})")
+
+
+class MaxPool2d(_Pool2d):
+    """Max over windows (stride defaults to the kernel); ties send the
+    gradient to the first max in row-major order (``functional.max_pool2d_forward``)."""
+    _op = "max_pool2d"
+
+
+class AvgPool2d(_Pool2d):
+    """Mean over windows, padded zeros counted in the divisor
+    (``functional.avg_pool2d_forward``)."""
+    _op = "avg_pool2d"
+
+
+#: Upsample mode -> backend op prefix.
+UPSAMPLE_MODES = {"nearest": "upsample_nearest2d", "bilinear": "upsample_bilinear2d"}
+
+
+class Upsample(_ImageLayer):
+    """Enlarge (N, C, H, W) by an integer ``scale`` per axis: ``mode``
+    "nearest" (repeat pixels) or "bilinear" (align_corners=False)."""
+
+    def __init__(self, scale, *, mode="nearest"):
+        super().__init__()
+        self.scale = as_pair(scale, "scale", 1)
+        self.mode = check_choice(mode, "mode", UPSAMPLE_MODES)
+        self._op = UPSAMPLE_MODES[mode]
+
+    def forward(self, x):
+        self._check_image(x)
+        out, self.cache = getattr(ops, self._op + "_forward")(x, self.scale)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        return getattr(ops, self._op + "_backward")(dout, self.cache)
+
+    def __repr__(self):
+        return f"Upsample(scale={self.scale}, mode={self.mode!r})"

@@ -1,0 +1,252 @@
+"""Transformer layers (the masked autoencoder, ``tinyae.models.mae``):
+LayerNorm, GELU, multi-head self-attention, the pre-norm block, patch and
+positional embeddings.
+
+Token tensors are (N, T, D): batch, tokens, features. Each gradient lives
+in ``tinyae/functional/transformer.py``; these layers only route arrays.
+"""
+
+import numpy as np
+
+from .._validation import (check_choice, check_dtype, check_positive_float,
+                           check_positive_int, check_rng)
+from ..backend import ops
+from .base import Layer
+from .dense import Linear
+
+
+class _Composite(Layer):
+    """A layer made of named sub-layers: ``params``/``grads`` hold flat keys
+    ``"<child>.<key>"`` pointing at the children's arrays (so ``zero_grad``
+    and the optimisers reach them)."""
+
+    def _adopt(self, name, layer):
+        for k in layer.params:
+            self.params[f"{name}.{k}"] = layer.params[k]
+            self._grads[f"{name}.{k}"] = layer.grads[k]
+        self._children.append(layer)
+        return layer
+
+
+class LayerNorm(Layer):
+    """LayerNorm over the last axis: x (..., dim) -> (..., dim),
+    ``gamma * (x - mean) / sqrt(var + eps) + beta`` per row, gamma = 1 and
+    beta = 0 at the start. Gradients: ``functional.layernorm_backward``."""
+
+    def __init__(self, dim, *, eps=1e-5, dtype=np.float64):
+        super().__init__()
+        self.dim = check_positive_int(dim, "dim")
+        self.eps = check_positive_float(eps, "eps")
+        self.dtype = check_dtype(dtype)
+        self._add_param("gamma", np.ones(self.dim, dtype=self.dtype))
+        self._add_param("beta", np.zeros(self.dim, dtype=self.dtype))
+
+    def forward(self, x):
+        self._check_input(x, min_ndim=2, last=self.dim, dtype=self.dtype)
+        out, self.cache = ops.layernorm_forward(x, self.params["gamma"], self.params["beta"],
+                                                self.eps)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        dx, dgamma, dbeta = ops.layernorm_backward(dout, self.cache)
+        self.grads["gamma"] += dgamma
+        self.grads["beta"] += dbeta
+        return dx
+
+    def __repr__(self):
+        return f"LayerNorm({self.dim}, eps={self.eps:g})"
+
+
+class GELU(Layer):
+    """``x Phi(x)`` element-wise, the exact (erf) GELU, on any shape.
+    Not one of ``ACTIVATIONS``: the dense models' fused ops do not know it.
+    Gradient: ``functional.gelu_backward``."""
+
+    def forward(self, x):
+        self._check_input(x)
+        out, self.cache = ops.gelu_forward(x)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        return ops.gelu_backward(dout, self.cache)
+
+    def __repr__(self):
+        return "GELU()"
+
+
+class MultiHeadSelfAttention(_Composite):
+    """Multi-head self-attention on tokens x: (N, T, dim) -> (N, T, dim).
+
+    One Linear makes queries, keys and values, (N, T, 3 dim), split into
+    ``n_heads`` heads of dh = dim / n_heads features; each head attends
+    with ``softmax(q k^T / sqrt(dh)) v`` (``functional.attention_forward``);
+    the heads are concatenated back to (N, T, dim) and mixed by a second
+    Linear. ``attention`` holds the last forward's weights, (N, H, T, T),
+    each row summing to 1. Parameters ``qkv.W``, ``qkv.b``, ``proj.W``,
+    ``proj.b``.
+    """
+
+    def __init__(self, dim, n_heads, *, rng, init="glorot", dtype=np.float64):
+        super().__init__()
+        self.dim = check_positive_int(dim, "dim")
+        self.n_heads = check_positive_int(n_heads, "n_heads")
+        if self.dim % self.n_heads:
+            raise ValueError(f"n_heads must divide dim={self.dim}, got n_heads={n_heads!r}")
+        self.dtype = check_dtype(dtype)
+        self.qkv = self._adopt("qkv", Linear(dim, 3 * dim, rng=rng, init=init, dtype=dtype))
+        self.proj = self._adopt("proj", Linear(dim, dim, rng=rng, init=init, dtype=dtype))
+        self.attention = None
+
+    def forward(self, x):
+        self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
+        n, t, d = x.shape
+        h = self.n_heads
+        qkv = self.qkv.forward(x).reshape(n, t, 3, h, d // h)   # (N, T, 3, H, dh)
+        qkv = qkv.transpose(2, 0, 3, 1, 4)                       # (3, N, H, T, dh)
+        out, self.cache = ops.attention_forward(qkv[0], qkv[1], qkv[2])
+        self.attention = self.cache[3]                           # (N, H, T, T)
+        out = out.transpose(0, 2, 1, 3).reshape(n, t, d)         # heads side by side
+        return self.proj.forward(out)
+
+    def backward(self, dout, need_dx=True):
+        n, t, d = dout.shape
+        h = self.n_heads
+        dcat = self.proj.backward(dout)                          # (N, T, dim)
+        dheads = dcat.reshape(n, t, h, d // h).transpose(0, 2, 1, 3)   # (N, H, T, dh)
+        dqkv = np.stack(ops.attention_backward(dheads, self.cache))     # (3, N, H, T, dh)
+        dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(n, t, 3 * d)       # (N, T, 3 dim)
+        return self.qkv.backward(dqkv, need_dx)
+
+    def __repr__(self):
+        return f"MultiHeadSelfAttention({self.dim}, n_heads={self.n_heads})"
+
+
+class TransformerBlock(_Composite):
+    """Pre-norm transformer block on tokens (N, T, dim) -> (N, T, dim):
+
+        h   = x + Attn(LN1(x))
+        out = h + W2 GELU(W1 LN2(h) + b1) + b2        (hidden width mlp_ratio * dim)
+
+    Backward follows the two residuals: the gradient reaching ``h`` is
+    dout plus what flows back through the MLP branch, and dx is that plus
+    what flows back through the attention branch. Parameters ``ln1.*``,
+    ``attn.*``, ``ln2.*``, ``fc1.*``, ``fc2.*``.
+    """
+
+    def __init__(self, dim, n_heads, *, mlp_ratio=4, rng, init="glorot", dtype=np.float64):
+        super().__init__()
+        self.dim = check_positive_int(dim, "dim")
+        self.mlp_ratio = check_positive_int(mlp_ratio, "mlp_ratio")
+        self.dtype = check_dtype(dtype)
+        hidden = self.mlp_ratio * self.dim
+        self.ln1 = self._adopt("ln1", LayerNorm(dim, dtype=dtype))
+        self.attn = self._adopt("attn", MultiHeadSelfAttention(dim, n_heads, rng=rng,
+                                                               init=init, dtype=dtype))
+        self.ln2 = self._adopt("ln2", LayerNorm(dim, dtype=dtype))
+        self.fc1 = self._adopt("fc1", Linear(dim, hidden, rng=rng, init=init, dtype=dtype))
+        self.gelu = GELU()
+        self.fc2 = self._adopt("fc2", Linear(hidden, dim, rng=rng, init=init, dtype=dtype))
+
+    def forward(self, x):
+        self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
+        h = x + self.attn.forward(self.ln1.forward(x))
+        return h + self.fc2.forward(self.gelu.forward(self.fc1.forward(self.ln2.forward(h))))
+
+    def backward(self, dout, need_dx=True):
+        dh = dout + self.ln2.backward(self.fc1.backward(self.gelu.backward(
+            self.fc2.backward(dout))))
+        return dh + self.ln1.backward(self.attn.backward(dh))
+
+    def __repr__(self):
+        return (f"TransformerBlock({self.dim}, n_heads={self.attn.n_heads}, "
+                f"mlp_ratio={self.mlp_ratio})")
+
+
+class PatchEmbed(_Composite):
+    """Images (N, C, H, W) -> patch tokens (N, T, dim): ``patchify`` into
+    T = (H/p)(W/p) squares of C p p pixels, then one Linear (``proj.*``).
+    Backward: the Linear's, then ``unpatchify`` (a permutation's adjoint is
+    its inverse)."""
+
+    def __init__(self, image_shape, patch, dim, *, rng, init="glorot", dtype=np.float64):
+        super().__init__()
+        if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
+            raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
+        self.image_shape = tuple(check_positive_int(s, f"image_shape[{i}]")
+                                 for i, s in enumerate(image_shape))
+        self.patch = check_positive_int(patch, "patch")
+        c, h, w = self.image_shape
+        if h % self.patch or w % self.patch:
+            raise ValueError(f"patch must divide the image height and width {h}x{w}, "
+                             f"got patch={patch!r}")
+        self.grid = (h // self.patch, w // self.patch)
+        self.n_tokens = self.grid[0] * self.grid[1]
+        self.patch_dim = c * self.patch * self.patch
+        self.dtype = check_dtype(dtype)
+        self.proj = self._adopt("proj", Linear(self.patch_dim, dim, rng=rng, init=init,
+                                               dtype=dtype))
+
+    def forward(self, x):
+        self._check_input(x, ndim=4, dtype=self.dtype)
+        if x.shape[1:] != self.image_shape:
+            raise ValueError(f"PatchEmbed.forward: x must be (N, {self.image_shape}), "
+                             f"got shape {x.shape}")
+        return self.proj.forward(ops.patchify(x, self.patch))
+
+    def backward(self, dout, need_dx=True):
+        dtokens = self.proj.backward(dout, need_dx)
+        return None if dtokens is None else ops.unpatchify(dtokens, self.patch,
+                                                           self.image_shape)
+
+    def __repr__(self):
+        return f"PatchEmbed({self.image_shape}, patch={self.patch}, dim={self.proj.n_out})"
+
+
+POS_EMBEDS = ("sincos", "learned")
+
+
+class PositionalEmbedding(Layer):
+    """Adds a position vector to each token: x (N, T, dim) -> x + pos,
+    pos: (T, dim).
+
+    ``kind="sincos"``: fixed 2-D sine-cosine codes of the token's row and
+    column on ``grid`` (``functional.sincos_pos_embed``; dim a multiple of
+    4), no parameters. ``kind="learned"``: a parameter ``pos`` drawn from
+    N(0, 0.02^2) (``rng`` required), gradient ``sum_n dout[n]``.
+    """
+
+    def __init__(self, grid, dim, *, kind="sincos", rng=None, dtype=np.float64):
+        super().__init__()
+        if not isinstance(grid, (tuple, list)) or len(grid) != 2:
+            raise ValueError(f"grid must be (rows, cols) of tokens, got {grid!r}")
+        self.grid = tuple(check_positive_int(g, f"grid[{i}]") for i, g in enumerate(grid))
+        self.dim = check_positive_int(dim, "dim")
+        self.kind = check_choice(kind, "kind", POS_EMBEDS)
+        self.dtype = check_dtype(dtype)
+        n_tokens = self.grid[0] * self.grid[1]
+        if self.kind == "sincos":
+            if self.dim % 4:
+                raise ValueError(f"dim must be a multiple of 4 for sin-cos positions, "
+                                 f"got {dim!r}")
+            from ..functional.transformer import sincos_pos_embed
+            self.pos = sincos_pos_embed(self.dim, *self.grid).astype(self.dtype)
+        else:
+            check_rng(rng)
+            self._add_param("pos", (0.02 * rng.standard_normal((n_tokens, self.dim)))
+                            .astype(self.dtype))
+            self.pos = self.params["pos"]
+
+    def forward(self, x):
+        self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
+        if x.shape[1] != self.pos.shape[0]:
+            raise ValueError(f"PositionalEmbedding.forward: x must have "
+                             f"{self.pos.shape[0]} tokens, got shape {x.shape}")
+        return x + self.pos
+
+    def backward(self, dout, need_dx=True):
+        if self.kind == "learned":
+            self.grads["pos"] += dout.sum(axis=0)
+        return dout
+
+    def __repr__(self):
+        return f"PositionalEmbedding({self.grid}, {self.dim}, kind={self.kind!r})"
