@@ -48,6 +48,19 @@ class Layer:
         self.params[name] = value
         self._grads[name] = np.zeros_like(value)
 
+    def _add_bias(self, n):
+        """The bias of an affine layer (Linear, TiedLinear, the convolutions),
+        set up from ``self.bias`` and ``self.dtype``: a parameter ``b`` of n
+        zeros, or with ``bias=False`` a constant zero vector in its place, so
+        the op is the same either way; ``_b()`` returns the one in use."""
+        if self.bias:
+            self._add_param("b", np.zeros(n, dtype=self.dtype))
+        else:
+            self._zero_b = np.zeros(n, dtype=self.dtype)
+
+    def _b(self):
+        return self.params["b"] if self.bias else self._zero_b
+
     def forward(self, x):
         raise NotImplementedError
 

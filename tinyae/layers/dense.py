@@ -32,17 +32,11 @@ class Linear(Layer):
         self.bias = bool(bias)
         self.dtype = check_dtype(dtype)
         self._add_param("W", init_weight(init, (n_in, n_out), n_in, n_out, rng, self.dtype))
-        if self.bias:
-            self._add_param("b", np.zeros(n_out, dtype=self.dtype))
-        else:
-            self._zero_b = np.zeros(n_out, dtype=self.dtype)
+        self._add_bias(n_out)
 
     @property
     def W(self):
         return self.params["W"]
-
-    def _b(self):
-        return self.params["b"] if self.bias else self._zero_b
 
     def forward(self, x):
         self._check_input(x, min_ndim=2, last=self.n_in, dtype=self.dtype)
@@ -111,17 +105,13 @@ class TiedLinear(Layer):
         self.source = source
         self.bias = bool(bias)
         self.dtype = source.dtype
-        if self.bias:
-            self._add_param("b", np.zeros(source.n_in, dtype=self.dtype))
-        else:
-            self._zero_b = np.zeros(source.n_in, dtype=self.dtype)
+        self._add_bias(source.n_in)
 
     def forward(self, x):
         self._check_input(x, min_ndim=2, last=self.source.n_out, dtype=self.dtype)
         self._lead = x.shape[:-1]
         W_t = self.source.params["W"].T          # (n_out_src, n_in_src), a view
-        b = self.params["b"] if self.bias else self._zero_b
-        out, self.cache = ops.linear_forward(_rows(x), W_t, b)
+        out, self.cache = ops.linear_forward(_rows(x), W_t, self._b())
         return out.reshape(*self._lead, self.source.n_in)
 
     def backward(self, dout, need_dx=True):

@@ -27,17 +27,8 @@ class _ImageLayer(Layer):
 
 
 class _ConvLayer(_ImageLayer):
-    """What Conv2d and ConvTranspose2d share: the bias (or zeros in its
-    place) and how their op's gradients are added into ``grads``."""
-
-    def _add_bias(self, out_channels):
-        if self.bias:
-            self._add_param("b", np.zeros(out_channels, dtype=self.dtype))
-        else:
-            self._zero_b = np.zeros(out_channels, dtype=self.dtype)
-
-    def _b(self):
-        return self.params["b"] if self.bias else self._zero_b
+    """What Conv2d and ConvTranspose2d share: how their op's gradients are
+    added into ``grads`` (the bias is ``Layer._add_bias``'s, as Linear's)."""
 
     def _add_grads(self, dx_dW_db):
         """(dx, dW, db) of the op -> dx; dW and db added into ``grads``."""
