@@ -507,13 +507,13 @@ def test_bce_log_blocks_on_a_full_batch(d, scale, dtype):
 
 
 def test_float64_exp_is_within_an_ulp_of_libm():
-    """The vectorised float64 exp(-|a|) (``kernels.dense._exp_nonpos``)
+    """The vectorised float64 exp(-|a|) (``kernels.base._exp_nonpos``)
     against NumPy's (libm's) exp: at most 1.5 ulp apart over the whole
     range (measured 1.0; a Taylor series cut two terms shorter is 39 ulp
     off, and a lost ln 2 correction term far more), exact at 0, 0 below the
     smallest subnormal, NaN for NaN, and the libm path for x < -700
     (subnormal results) agrees to the last bit."""
-    from tinyae.kernels.dense import _exp_neg_abs
+    from tinyae.kernels.base import _exp_neg_abs
     rng = np.random.default_rng(3)
     x = np.concatenate([rng.standard_normal(20_000) * 30, rng.uniform(-760, 760, 20_000),
                         [0.0, -0.0, 1e-300, 5e-324, 699.999, 700.0, 700.001, 708.4, 745.13,
@@ -532,13 +532,13 @@ def test_float64_exp_is_within_an_ulp_of_libm():
 
 
 def test_float32_exp_is_within_an_ulp_of_the_true_value():
-    """The vectorised float32 exp(-|a|) (``kernels.dense._exp_nonpos``)
+    """The vectorised float32 exp(-|a|) (``kernels.base._exp_nonpos``)
     against float64's exp rounded to float32: within 1 ulp over the normal
     range (measured 0.84; NumPy's own float32 exp is 1.61 ulp off here; a
     Taylor series one term shorter is 2.0 ulp off, without the ln 2
     correction term 2e5), within half a subnormal step below it (the libm
     path, from -86 on), exact at 0, 0 far below, NaN for NaN."""
-    from tinyae.kernels.dense import _exp_neg_abs
+    from tinyae.kernels.base import _exp_neg_abs
     rng = np.random.default_rng(4)
     x = np.concatenate([rng.standard_normal(20_000) * 30, rng.uniform(-110, 110, 20_000),
                         [0.0, -0.0, 1e-30, 1e-45, 85.999, 86.0, 86.001, 87.3, 88.7, 103.2,

@@ -29,7 +29,7 @@ How a twin is built:
   in float64 and returned as a Python float (sum over features, mean over
   batch, the division by N at the end).
 
-Compilation options live in ``_JIT`` (``kernels/dense.py``): cached on
+Compilation options live in ``_JIT`` (``kernels/base.py``): cached on
 disk, no fastmath (it lets LLVM reorder arithmetic and assume no NaN or
 inf, so the twins would drift from the reference), ``nogil``, NumPy's
 error model (1/0 -> inf, no exception), ``parallel`` off: the training
@@ -38,7 +38,7 @@ of ``_JIT``: the GEMM ``contract`` (FMA, ``kernels/gemm.py``) and the BCE's
 sum ``reassoc`` (``_SUM_JIT``: a sum in vector lanes, in a fixed order).
 The benchmark configs' transcendental functions are vectorisable rather
 than Numba's scalar libm calls: exp(-|a|) (sigmoid, BCE, GELU backward) by
-``dense._exp_nonpos`` in both dtypes, tanh by NumPy's SIMD ufunc; the
+``base._exp_nonpos`` in both dtypes, tanh by NumPy's SIMD ufunc; the
 other exps (softplus, the Gaussian NLL, the VAE's sampling, the attention
 softmax, on small arrays or off the benchmark's path) and the GELU's erf
 still call libm per element. The measurements behind these choices are
@@ -48,6 +48,8 @@ in ``docs/performance.md``; ``python -m tinyae.bench`` and
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
 
+* ``base`` -- what they all build on: ``_JIT`` and ``jit``, the flat views
+  of the element-wise cores, the vectorised exp(-|a|) (no ops of its own);
 * ``dense`` -- twins of ``functional.dense``;
 * ``conv`` -- twins of ``functional.conv`` (im2col/col2im and the pooling
   and upsampling loops in Numba, the products by NumPy's BLAS).

@@ -41,7 +41,8 @@ from .._validation import check_choice
 from ..functional.conv import _cols_out, as_pair, bilinear_taps, conv_geometry
 from ..functional.dense import ACTIVATIONS
 from . import dense as _dense
-from .dense import _drelu, jit
+from .base import jit
+from .dense import _drelu
 
 
 # --------------------------------------------------------------------------

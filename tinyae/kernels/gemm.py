@@ -81,7 +81,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .dense import _JIT, _add_bias, _bias_relu, _sigmoid_e
+from .base import _JIT
+from .dense import _add_bias, _bias_relu, _sigmoid_e
 
 __all__ = ["matmul", "matmul_bias_act"]
 

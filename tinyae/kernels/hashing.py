@@ -5,7 +5,7 @@ exactly."""
 import numpy as np
 
 from ..functional.hashing import WORD_BITS
-from .dense import jit
+from .base import jit
 
 __all__ = ["pack_bits", "hamming_distance", "hamming_rank"]
 

@@ -4,7 +4,7 @@ gradient step, the threshold and its mask are one fused Numba pass."""
 
 import numpy as np
 
-from .dense import _flat, jit
+from .base import _flat, jit
 
 
 @jit

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..functional.transformer import (  # noqa: F401  (data movement: twin = reference)
     _INV_SQRT_2PI, _SQRT_HALF, gather_tokens, patchify, scatter_tokens, unpatchify)
-from .dense import _exp_neg_abs, _flat, _map, jit
+from .base import _exp_neg_abs, _flat, _map, jit
 
 
 def _rows(a):
@@ -133,7 +133,7 @@ def gelu_forward(x):
 
 def gelu_backward(dout, cache):
     """``dx = dout (Phi(x) + x phi(x))`` (``functional.gelu_backward``); the
-    exp by the library's vectorised exp(-|a|) (``kernels.dense._exp_neg_abs``:
+    exp by the library's vectorised exp(-|a|) (``kernels.base._exp_neg_abs``:
     on 2048 x 64, 446 against NumPy's 791 us in float64, 144 against 216 in
     float32), the rest in one Numba pass."""
     x, cdf = cache

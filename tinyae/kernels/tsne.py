@@ -13,7 +13,7 @@
 import numpy as np
 
 from ..functional.tsne import PERPLEXITY_MAX_ITER, PERPLEXITY_TOL
-from .dense import jit
+from .base import jit
 
 
 __all__ = ["tsne_conditional_p", "tsne_kl_grad"]

@@ -5,7 +5,7 @@ per-code counts and sums (a scatter-add, ``np.add.at`` in the reference)."""
 
 import numpy as np
 
-from .dense import jit
+from .base import jit
 
 
 @jit
