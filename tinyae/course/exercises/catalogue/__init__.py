@@ -1,0 +1,37 @@
+"""The exercises, in course order, each with its known mistakes: one module
+per exercise, ``exNN_slug.py``, beside its source ``sources/exNN_slug.py``.
+
+For every exercise: the library's reference, the program that runs the
+student's functions on one case, the random cases (float64 and float32,
+ordinary and awkward shapes), the finite-difference check of the student's
+backward against the student's own forward, the integration run (``base``),
+and the catalogue of mistakes. A mistake's ``variant`` is a working
+implementation of the mistake; its ``plant`` turns the solution source into
+that mistake (``tests/test_exercises.py`` plants each one and checks it is
+named).
+
+``EXERCISES`` maps the exercise number to its ``Exercise``.
+"""
+
+from ..specs import Exercise
+from .ex01_linear import LINEAR
+from .ex02_activations import ACTIVATIONS
+from .ex03_bce_logits import BCE
+from .ex04_gradcheck import GRADCHECK
+from .ex05_adam import ADAM_EXERCISE
+from .ex06_corruption import CORRUPTION
+from .ex07_contractive import CONTRACTIVE
+from .ex08_kl_sparsity import KL_SPARSITY
+from .ex09_reparam_kl import REPARAM
+from .ex10_iw_bound import IW_BOUND
+from .ex11_conv2d import CONV2D
+from .ex12_max_pool import MAX_POOL
+
+#: Exercise number -> Exercise, in course order.
+EXERCISES = {ex.number: ex for ex in (LINEAR, ACTIVATIONS, BCE, GRADCHECK, ADAM_EXERCISE,
+                                      CORRUPTION, CONTRACTIVE, KL_SPARSITY, REPARAM,
+                                      IW_BOUND, CONV2D, MAX_POOL)}
+
+__all__ = ["EXERCISES", "Exercise", "LINEAR", "ACTIVATIONS", "BCE", "GRADCHECK",
+           "ADAM_EXERCISE", "CORRUPTION", "CONTRACTIVE", "KL_SPARSITY", "REPARAM", "IW_BOUND",
+           "CONV2D", "MAX_POOL"]

@@ -1,0 +1,79 @@
+"""Exercise 1: the linear layer, forward and backward: the spec and its
+catalogue of mistakes (the source is ``sources/ex01_linear.py``)."""
+
+import numpy as np
+
+from .... import functional as F
+from ..specs import Exercise, Mistake
+from ..specs import cases_in_both_dtypes as _cases
+from .base import train
+
+
+def _linear_program(f, x, W, b, dout):
+    out, cache = f["linear_forward"](x, W, b)
+    dx, dW, db = f["linear_backward"](dout, cache)
+    return {"out": out, "dx": dx, "dW": dW, "db": db}
+
+
+def _linear_inputs(n, n_in, n_out, scale=1.0):
+    def make(rng):
+        return {"x": scale * rng.standard_normal((n, n_in)),
+                "W": rng.standard_normal((n_in, n_out)) / np.sqrt(n_in),
+                "b": rng.standard_normal(n_out), "dout": rng.standard_normal((n, n_out))}
+    return make
+
+
+def _linear_fd(f, rng):
+    x, W, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 2)), rng.standard_normal(2)
+    r = rng.standard_normal((3, 2))
+    _, cache = f["linear_forward"](x, W, b)
+    dx, dW, db = f["linear_backward"](r, cache)
+    return {"linear": (lambda: float(np.sum(f["linear_forward"](x, W, b)[0] * r)),
+                       {"x": x, "W": W, "b": b}, {"x": dx, "W": dW, "b": db})}
+
+
+def _linear_backward_variant(dx=None, dW=None, db=None):
+    def backward(dout, cache):
+        x, W = cache
+        return (dout @ W.T if dx is None else dx(dout, x, W),
+                x.T @ dout if dW is None else dW(dout, x, W),
+                dout.sum(axis=0) if db is None else db(dout, x, W))
+    return {"linear_backward": backward}
+
+
+LINEAR = Exercise(
+    number=1, slug="linear", title="the linear layer, forward and backward",
+    functions=("linear_forward", "linear_backward"),
+    reference={"linear_forward": F.linear_forward, "linear_backward": F.linear_backward},
+    program=_linear_program,
+    cases=lambda rng: _cases(rng, [
+        ("batch 5, 7 -> 3", _linear_inputs(5, 7, 3)),
+        ("batch 1", _linear_inputs(1, 4, 6)),
+        ("width 1", _linear_inputs(6, 1, 1)),
+        ("large x", _linear_inputs(4, 5, 2, scale=1e3))]),
+    fd=_linear_fd,
+    integration=lambda f: [train(f, ("linear_forward", "linear_backward"),
+                                 "your linear layer")],
+    mistakes=(
+        Mistake("db_mean",
+                "the bias gradient must be summed over the batch: you took the mean "
+                "(db = dout.mean(axis=0)). The loss already carries the 1/N; each "
+                "example adds its own dout to db",
+                _linear_backward_variant(db=lambda dout, x, W: dout.mean(axis=0)),
+                (("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),)),
+        Mistake("db_not_summed",
+                "db has one row per example: the bias gradient must be summed over the "
+                "batch, db = dout.sum(axis=0), shape (n_out,) like b",
+                _linear_backward_variant(db=lambda dout, x, W: dout),
+                (("db = dout.sum(axis=0)", "db = dout"),)),
+        Mistake("dW_over_batch",
+                "dW is divided by the batch size: the 1/N belongs to the loss (its dout "
+                "already has it), so the layer must not divide again: dW = x^T dout",
+                _linear_backward_variant(dW=lambda dout, x, W: x.T @ dout / x.shape[0]),
+                (("dW = x.T @ dout", "dW = x.T @ dout / x.shape[0]"),)),
+        Mistake("dW_transposed",
+                "dW is transposed: you computed dout^T x, shape (n_out, n_in); "
+                "dW = x^T dout has the shape of W, (n_in, n_out)",
+                _linear_backward_variant(dW=lambda dout, x, W: dout.T @ x),
+                (("dW = x.T @ dout", "dW = dout.T @ x"),)),
+    ))

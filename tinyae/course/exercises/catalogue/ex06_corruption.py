@@ -1,0 +1,67 @@
+"""Exercise 6: masking and Gaussian corruption: the spec and its catalogue of
+mistakes (the source is ``sources/ex06_corruption.py``)."""
+
+from .... import functional as F
+from ..specs import DTYPES, Case, Exercise, Mistake, attempt
+from .base import train
+
+
+def _corrupt_program(f, x, u, e, fraction, sigma):
+    return {"masked": attempt(f["masking_corrupt"], x, u, fraction),
+            "noisy": attempt(f["gaussian_corrupt"], x, e, sigma)}
+
+
+def _corrupt_inputs(shape, fraction, sigma):
+    def make(rng):
+        return {"x": rng.uniform(0, 1, shape), "fraction": fraction, "sigma": sigma}
+    return make
+
+
+def _corrupt_cases(rng):
+    cases = []
+    for label, shape, fraction, sigma in [("batch 4 x 10", (4, 10), 0.25, 0.3),
+                                          ("batch 1, half masked", (1, 12), 0.5, 1.5),
+                                          ("width 1", (6, 1), 0.3, 0.5),
+                                          ("images (2, 1, 4, 4)", (2, 1, 4, 4), 0.4, 0.2)]:
+        x = rng.uniform(0, 1, shape)
+        # the draws are float64 whatever x's dtype, as tinyae.corruption makes them
+        u, e = rng.random(shape), rng.standard_normal(shape)
+        for dtype in DTYPES:
+            cases.append(Case(f"{label}, {dtype.name}", dtype,
+                              {"x": x.astype(dtype), "u": u, "e": e, "fraction": fraction,
+                               "sigma": sigma}))
+    return cases
+
+
+CORRUPTION = Exercise(
+    number=6, slug="corruption", title="masking and Gaussian corruption",
+    functions=("masking_corrupt", "gaussian_corrupt"),
+    reference={"masking_corrupt": F.masking_corrupt, "gaussian_corrupt": F.gaussian_corrupt},
+    program=_corrupt_program, cases=_corrupt_cases,
+    integration=lambda f: [
+        train(f, ("masking_corrupt",), "your masking", corruption=("masking", 0.25)),
+        train(f, ("gaussian_corrupt",), "your Gaussian noise", corruption=("gaussian", 0.3))],
+    mistakes=(
+        Mistake("mask_inverted",
+                "you kept the inputs you should drop: an input is dropped where u < "
+                "fraction, so it survives with probability 1 - fraction",
+                {"masking_corrupt": lambda x, u, fraction: x * (u < fraction).astype(x.dtype)},
+                (("x * (u >= fraction).astype(x.dtype)", "x * (u < fraction).astype(x.dtype)"),)),
+        Mistake("mask_rescaled",
+                "you divided the kept inputs by 1 - fraction (inverted dropout): a denoising "
+                "autoencoder's corruption only drops; the clean x is the target",
+                {"masking_corrupt": lambda x, u, fraction:
+                    x * (u >= fraction).astype(x.dtype) / (1 - fraction)},
+                (("x * (u >= fraction).astype(x.dtype)",
+                  "x * (u >= fraction).astype(x.dtype) / (1 - fraction)"),)),
+        Mistake("noise_sigma_squared",
+                "your noise has standard deviation sigma^2: sigma is the standard "
+                "deviation, so add sigma * e",
+                {"gaussian_corrupt": lambda x, e, sigma: (x + sigma ** 2 * e).astype(x.dtype)},
+                (("(x + sigma * e)", "(x + sigma ** 2 * e)"),)),
+        Mistake("noise_upcast",
+                "your noisy x is float64 for a float32 x: the draws e are float64 and "
+                "x + sigma * e is promoted; cast back with .astype(x.dtype)",
+                {"gaussian_corrupt": lambda x, e, sigma: x + sigma * e},
+                (("(x + sigma * e).astype(x.dtype)", "x + sigma * e"),)),
+    ))

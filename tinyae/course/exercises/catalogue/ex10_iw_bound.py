@@ -1,0 +1,118 @@
+"""Exercise 10: the importance-weighted bound (log-sum-exp): the spec and its
+catalogue of mistakes (the source is ``sources/ex10_iw_bound.py``)."""
+
+import numpy as np
+from scipy.special import logsumexp, softmax
+
+from .. import harness
+from ..specs import Exercise, Mistake
+from ..specs import cases_in_both_dtypes as _cases
+
+
+def _iw_reference(log_w):
+    """L_k = logsumexp(log w) - log k per column and the normalised weights
+    (scipy's logsumexp and softmax, in float64, cast back)."""
+    lw = log_w.astype(np.float64)
+    bound = logsumexp(lw, axis=0) - np.log(lw.shape[0])
+    return bound.astype(log_w.dtype), softmax(lw, axis=0).astype(log_w.dtype)
+
+
+def _iw_program(f, log_w):
+    bound, weights = f["iw_bound"](log_w)
+    return {"L_k": bound, "weights": weights}
+
+
+def _iw_inputs(k, n, center=-100.0, spread=3.0, offsets=None):
+    def make(rng):
+        lw = center + spread * rng.standard_normal((k, n))
+        if offsets is not None:
+            lw += np.asarray(offsets, dtype=float)[None, :]
+        return {"log_w": lw}
+    return make
+
+
+def _iw_fd(f, rng):
+    log_w, r = -5 + 2 * rng.standard_normal((4, 3)), rng.standard_normal(3)
+    _, w = f["iw_bound"](log_w)
+    return {"sum(L_k r)": (lambda: float(np.sum(f["iw_bound"](log_w)[0] * r)),
+                           {"log_w": log_w}, {"log_w": np.asarray(w) * r[None, :]})}
+
+
+def _iw_variant(shift="column", minus_log_k=True, mean_log=False, weight_axis=0):
+    def iw_bound(log_w):
+        k = log_w.shape[0]
+        top = {"column": log_w.max(axis=0), "global": log_w.max(),
+               "none": np.zeros(log_w.shape[1], log_w.dtype)}[shift]
+        shifted = np.exp(log_w - top)
+        total = shifted.sum(axis=0)
+        bound = top + np.log(total) - (np.log(k) if minus_log_k else 0.0)
+        weights = shifted / shifted.sum(axis=weight_axis, keepdims=True)
+        if mean_log:
+            bound, weights = log_w.mean(axis=0), np.full_like(log_w, 1.0 / k)
+        return bound.astype(log_w.dtype), weights.astype(log_w.dtype)
+    return {"iw_bound": iw_bound}
+
+
+def _iw_integration(f):
+    params = harness.trained_vae_params()
+    x = harness.digits()[:64]
+    rng = np.random.default_rng(1)
+    rows, ok = [], True
+    means = []
+    for k in (1, 10, 100):
+        log_w = harness.vae_log_weights(params, x, k, rng)
+        mine, ref = np.asarray(f["iw_bound"](log_w)[0]), _iw_reference(log_w)[0]
+        agree = mine.shape == ref.shape and np.allclose(mine, ref, rtol=1e-9, atol=1e-9)
+        ok = ok and agree
+        means.append(float(np.mean(mine)))
+        rows.append(f"L_{k} = {np.mean(mine):.3f} (reference {np.mean(ref):.3f})")
+    monotone = means[0] <= means[1] <= means[2]
+    passed = bool(ok and monotone)
+    return [{"passed": passed, "student": means[-1], "reference": None, "tol": 1e-9,
+             "text": f"on a VAE trained for 300 steps, mean over 64 digits: "
+                     f"{', '.join(rows)}; " + ("agree and grow with k" if passed else
+                                                "they must agree and grow with k")
+                     + f": {'pass' if passed else 'FAIL'}"}]
+
+
+IW_BOUND = Exercise(
+    number=10, slug="iw_bound", title="the importance-weighted bound (log-sum-exp)",
+    functions=("iw_bound",), reference={"iw_bound": _iw_reference},
+    program=_iw_program,
+    cases=lambda rng: _cases(rng, [
+        ("k 5, batch 3", _iw_inputs(5, 3)), ("k 1", _iw_inputs(1, 4)),
+        ("batch 1", _iw_inputs(6, 1)), ("log w near -1000", _iw_inputs(4, 3, center=-1000.0)),
+        ("examples 1000 nats apart", _iw_inputs(5, 2, offsets=[0.0, -1000.0]))]),
+    fd=_iw_fd, integration=_iw_integration,
+    mistakes=(
+        Mistake("no_max_shift",
+                "exp(log w) underflowed to 0 (log of 0 is -inf): a VAE's log weights are "
+                "hundreds of nats below 0 and exp(-1000) = 0 in floating point; subtract "
+                "each example's largest log w before exponentiating (log-sum-exp)",
+                _iw_variant(shift="none"),
+                (("top = log_w.max(axis=0)",
+                  "top = np.zeros(log_w.shape[1], dtype=log_w.dtype)"),)),
+        Mistake("global_max",
+                "you shifted by one maximum over the whole array: an example whose log "
+                "weights lie far below another's still underflows; shift each column "
+                "(example) by its own max",
+                _iw_variant(shift="global"),
+                (("top = log_w.max(axis=0)", "top = log_w.max()"),)),
+        Mistake("log_sum_not_mean",
+                "you computed log sum w, not log mean w: subtract log k (otherwise L_k "
+                "grows by log k with k and exceeds log p(x))",
+                _iw_variant(minus_log_k=False),
+                (("np.log(total / k)", "np.log(total)"),)),
+        Mistake("mean_of_log_weights",
+                "you averaged the log weights: that is the ELBO estimate mean log w, which "
+                "L_k = log mean w bounds from above (Jensen); the weights are not uniform",
+                _iw_variant(mean_log=True),
+                (("bound = top + np.log(total / k)", "bound = log_w.mean(axis=0)"),
+                 ("weights = shifted / total", "weights = np.full_like(log_w, 1.0 / k)"))),
+        Mistake("weights_over_batch",
+                "your weights are normalised over the batch; dL_k/dlog w_i is w_i / sum_j "
+                "w_j over the k samples of the same example (each column sums to 1)",
+                _iw_variant(weight_axis=1),
+                (("weights = shifted / total",
+                  "weights = shifted / shifted.sum(axis=1, keepdims=True)"),)),
+    ))
