@@ -125,15 +125,79 @@ def _ex_list(args, parser):
     return 0
 
 
-def _add_check_options(p):
+def _arg(*flags, **options):
+    """One ``add_argument`` call, as a row of a command's table."""
+    return flags, options
+
+
+class _OneOf(tuple):
+    """Rows that are mutually exclusive (one ``add_mutually_exclusive_group``)."""
+
+
+def _command(sub, name, run, help, description, arguments=()):
+    """Add the subcommand ``name`` with its arguments (``_arg`` rows, or a
+    ``_OneOf`` of them) and the function ``run(args, parser)`` that runs it."""
+    p = sub.add_parser(name, help=help, description=description)
+    for row in arguments:
+        if isinstance(row, _OneOf):
+            group = p.add_mutually_exclusive_group()
+            for flags, options in row:
+                group.add_argument(*flags, **options)
+        else:
+            flags, options = row
+            p.add_argument(*flags, **options)
+    p.set_defaults(run=run, parser=p)
+    return p
+
+
+def _check_options():
     from .exercises.checker import DEFAULT_TIMEOUT
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help=f"seconds allowed per exercise (default {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--seed", type=int, default=None,
-                   help="seed of the random inputs (default: fresh; the report says "
-                        "which, to repeat a run)")
-    p.add_argument("--no-integration", action="store_true",
-                   help="skip the training runs (faster)")
+    return [_arg("--timeout", type=float, default=DEFAULT_TIMEOUT,
+                 help=f"seconds allowed per exercise (default {DEFAULT_TIMEOUT:g})"),
+            _arg("--seed", type=int, default=None,
+                 help="seed of the random inputs (default: fresh; the report says "
+                      "which, to repeat a run)"),
+            _arg("--no-integration", action="store_true",
+                 help="skip the training runs (faster)")]
+
+
+def _exercise_actions():
+    """``tinyae exercises ACTION``: name -> (run, help, description, arguments)."""
+    return {
+        "start": (_ex_start, "write the student versions into DIR",
+                  "Write the student version of every exercise (or of the numbers given) "
+                  "into DIR. Existing files are kept unless --force.",
+                  [_arg("dir", metavar="DIR"),
+                   _arg("numbers", nargs="*", metavar="N", help="only these exercises"),
+                   _arg("--force", action="store_true", help="overwrite existing files")]),
+        "check": (_ex_check, "check the exercises in this folder",
+                  "Check each exercise (all in the folder, or the numbers given) in a child "
+                  "process with a time limit: the contract, the values against the library, "
+                  "a finite-difference check, a diagnosis of known mistakes and a training "
+                  "run. Exit status 0 only if every one passes.",
+                  [_arg("numbers", nargs="*", metavar="N",
+                        help="exercise numbers (default: all)"),
+                   _arg("--dir", default=".", help="the student folder (default: here)"),
+                   _arg("--json", action="store_true",
+                        help="print JSON instead of the report"),
+                   *_check_options()]),
+        "solution": (_ex_solution, "print a reference solution",
+                     "Print the reference solution of exercise N.",
+                     [_arg("number", metavar="N"),
+                      _arg("--markers", action="store_true",
+                           help="keep the ### BEGIN/END SOLUTION markers (nbgrader source)")]),
+        "grade": (_ex_grade, "grade a folder of student folders into a CSV",
+                  "Check every student folder in SUBMISSIONS (one per student) in isolation, "
+                  "with the same random inputs, and write a CSV: per student the total, and "
+                  "per exercise the score (fraction of the check's parts passed), the status "
+                  "and the diagnosis.",
+                  [_arg("submissions", metavar="SUBMISSIONS"),
+                   _arg("numbers", nargs="*", metavar="N", help="only these exercises"),
+                   _arg("--csv", required=True, help="the CSV file to write"),
+                   *_check_options()]),
+        "list": (_ex_list, "list the exercises and the mistakes each diagnoses",
+                 "List the exercises and their catalogues of mistakes."),
+    }
 
 
 def _exercises_parser(sub):
@@ -141,51 +205,8 @@ def _exercises_parser(sub):
                                          "grade, list",
                        description="Exercises a student writes, checked and diagnosed.")
     esub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    s = esub.add_parser("start", help="write the student versions into DIR",
-                        description="Write the student version of every exercise (or of "
-                                    "the numbers given) into DIR. Existing files are kept "
-                                    "unless --force.")
-    s.add_argument("dir", metavar="DIR")
-    s.add_argument("numbers", nargs="*", metavar="N", help="only these exercises")
-    s.add_argument("--force", action="store_true", help="overwrite existing files")
-    s.set_defaults(run=_ex_start, parser=s)
-
-    c = esub.add_parser("check", help="check the exercises in this folder",
-                        description="Check each exercise (all in the folder, or the numbers "
-                                    "given) in a child process with a time limit: the "
-                                    "contract, the values against the library, a "
-                                    "finite-difference check, a diagnosis of known mistakes "
-                                    "and a training run. Exit status 0 only if every one "
-                                    "passes.")
-    c.add_argument("numbers", nargs="*", metavar="N", help="exercise numbers (default: all)")
-    c.add_argument("--dir", default=".", help="the student folder (default: here)")
-    c.add_argument("--json", action="store_true", help="print JSON instead of the report")
-    _add_check_options(c)
-    c.set_defaults(run=_ex_check, parser=c)
-
-    so = esub.add_parser("solution", help="print a reference solution",
-                         description="Print the reference solution of exercise N.")
-    so.add_argument("number", metavar="N")
-    so.add_argument("--markers", action="store_true",
-                    help="keep the ### BEGIN/END SOLUTION markers (nbgrader source)")
-    so.set_defaults(run=_ex_solution, parser=so)
-
-    g = esub.add_parser("grade", help="grade a folder of student folders into a CSV",
-                        description="Check every student folder in SUBMISSIONS (one per "
-                                    "student) in isolation, with the same random inputs, and "
-                                    "write a CSV: per student the total, and per exercise "
-                                    "the score (fraction of the check's parts passed), the "
-                                    "status and the diagnosis.")
-    g.add_argument("submissions", metavar="SUBMISSIONS")
-    g.add_argument("numbers", nargs="*", metavar="N", help="only these exercises")
-    g.add_argument("--csv", required=True, help="the CSV file to write")
-    _add_check_options(g)
-    g.set_defaults(run=_ex_grade, parser=g)
-
-    li = esub.add_parser("list", help="list the exercises and the mistakes each diagnoses",
-                         description="List the exercises and their catalogues of mistakes.")
-    li.set_defaults(run=_ex_list, parser=li)
+    for name, spec in _exercise_actions().items():
+        _command(esub, name, *spec)
 
 
 def _notebooks(args, parser):
@@ -211,18 +232,15 @@ def build_parser():
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
     _exercises_parser(sub)
-    nb = sub.add_parser("notebooks", help="write the lessons and exercises as .ipynb",
-                        description="Write every lesson and exercise (student version) as a "
-                                    "Jupyter notebook into DIR. Needs jupytext "
-                                    "(pip install \"tinyae[notebooks]\").")
-    nb.add_argument("dir", metavar="DIR")
-    nb.add_argument("--solutions", action="store_true",
-                    help="exercises with their solutions (for the instructor)")
-    group = nb.add_mutually_exclusive_group()
-    group.add_argument("--lessons-only", action="store_true")
-    group.add_argument("--exercises-only", action="store_true")
-    nb.add_argument("--lessons", default=None, help="folder holding the lessons")
-    nb.set_defaults(run=_notebooks, parser=nb)
+    _command(sub, "notebooks", _notebooks, "write the lessons and exercises as .ipynb",
+             "Write every lesson and exercise (student version) as a Jupyter notebook "
+             "into DIR. Needs jupytext (pip install \"tinyae[notebooks]\").",
+             [_arg("dir", metavar="DIR"),
+              _arg("--solutions", action="store_true",
+                   help="exercises with their solutions (for the instructor)"),
+              _OneOf([_arg("--lessons-only", action="store_true"),
+                      _arg("--exercises-only", action="store_true")]),
+              _arg("--lessons", default=None, help="folder holding the lessons")])
     return parser
 
 
