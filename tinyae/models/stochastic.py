@@ -45,9 +45,9 @@ import numbers
 
 import numpy as np
 
-from .._validation import (check_array, check_choice, check_dtype, check_nonneg_float,
-                           check_rng, check_sizes)
+from .._validation import check_choice, check_dtype, check_nonneg_float, check_rng, check_sizes
 from ..backend import ops
+from ..corruption import GaussianNoise, corrupt
 from ..distributions import log_normal
 from ..functional import gaussian_kl, sigmoid, softplus
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
@@ -222,7 +222,9 @@ class GaussianDenoiser(Model):
     Hyperparameters (keyword-only): sizes = (n_in, hidden...) the trunk's
     widths (at least one hidden; the two heads map back to n_in), sigma >= 0
     (the corruption level), rng, activation="tanh", var_floor, init, dtype.
-    Modules (and attributes): ``net``, ``net_mean``, ``net_logvar``.
+    Modules (and attributes): ``net``, ``net_mean``, ``net_logvar``; the
+    corruption is ``corruption = GaussianNoise(sigma)`` (``tinyae.corruption``,
+    drawn and applied as in ``MLPAutoencoder``).
     """
 
     def __init__(self, *, sizes, sigma, rng, activation="tanh", var_floor=None,
@@ -231,6 +233,7 @@ class GaussianDenoiser(Model):
         self.sizes = check_sizes(sizes)
         self.n_in = self.sizes[0]
         self.sigma = check_nonneg_float(sigma, "sigma")
+        self.corruption = GaussianNoise(self.sigma)
         self.activation = check_choice(activation, "activation", ACTIVATIONS)
         self.var_floor = _check_floor(var_floor)
         check_rng(rng)
@@ -248,21 +251,11 @@ class GaussianDenoiser(Model):
         self._check_x(x_tilde, self.n_in, "x_tilde")
         return self.gaussian.predict(x_tilde)
 
-    def _corrupt(self, x, noise, rng):
-        if noise is None:
-            if rng is None:
-                raise ValueError("pass rng (a numpy Generator) or noise: the "
-                                 "corruption is random")
-            noise = check_rng(rng).standard_normal(x.shape)
-        else:
-            check_array(noise, "noise", shape=x.shape)
-        return ops.gaussian_corrupt(x, noise.astype(self.dtype, copy=False), self.sigma)
-
     def loss_and_grad(self, x, *, noise=None, rng=None):
         """NLL of clean x under p(x | x + sigma noise). x: (n, n_in); noise
         (shaped like x) fixes the corruption, else e ~ N(0, I) from rng."""
         self._check_x(x, self.n_in)
-        x_tilde = self._corrupt(x, noise, rng)
+        x_tilde = corrupt(self.corruption, x, noise, rng)
         self.zero_grad()
         mean, s = self.gaussian.forward(x_tilde)
         loss, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
@@ -273,7 +266,7 @@ class GaussianDenoiser(Model):
     def loss(self, x, *, noise=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
         self._check_x(x, self.n_in)
-        mean, s = self.gaussian.forward(self._corrupt(x, noise, rng))
+        mean, s = self.gaussian.forward(corrupt(self.corruption, x, noise, rng))
         loss = ops.gaussian_nll_loss(mean, s, x)[0]
         self.last_stats = {"recon": loss}
         return loss
