@@ -34,7 +34,8 @@ leaves s = raw, unbounded, to show the pathology.
 Two models share this decoder (``GaussianNet``):
 
 * ``VarianceNetworkVAE``: a VAE (encoder, reparameterisation and KL as in
-  ``models.vae``) whose decoder is the Gaussian net of z;
+  ``models.vae``) whose decoder is the Gaussian net of z (its encoder, a
+  trunk with mu and logvar heads, is a ``GaussianNet`` too, without a floor);
 * ``GaussianDenoiser``: a denoising autoencoder whose output is a Gaussian
   reconstruction distribution p(x | x_tilde) of the clean x given the
   corrupted x_tilde = x + sigma e; the Markov chain of a generative
@@ -69,7 +70,8 @@ class GaussianNet:
     log-variance, the latter floored when ``var_floor`` is set; module
     docstring). Not a Layer (two outputs): the owning model registers
     ``trunk``, ``mean`` and ``logvar`` as its modules (``modules(prefix)``
-    names them ``prefix``, ``prefix_mean``, ``prefix_logvar``).
+    names them ``prefix``, ``prefix_mean``, ``prefix_logvar``; ``mean="mu"``
+    names the mean head ``prefix_mu``, as a VAE's encoder calls it).
 
     forward(u): (n, n_u) -> (mu, s), each (n, n_out).
     backward(dmu, ds, need_du): adds the parameter gradients, returns du or None.
@@ -83,8 +85,8 @@ class GaussianNet:
         self.var_floor = var_floor
         self._log_floor = None if var_floor is None else np.log(var_floor)
 
-    def modules(self, prefix):
-        return {prefix: self.trunk, f"{prefix}_mean": self.mean,
+    def modules(self, prefix, *, mean="mean"):
+        return {prefix: self.trunk, f"{prefix}_{mean}": self.mean,
                 f"{prefix}_logvar": self.logvar}
 
     def forward(self, u):
@@ -114,10 +116,11 @@ class VarianceNetworkVAE(Model):
     """A VAE whose Gaussian decoder has a mean network and a variance network.
 
     Encoder (as ``models.VAE``): sizes = (n_in, hidden..., n_code), hidden
-    layers ``activation``, then the mu and logvar heads; z = mu + exp(logvar
-    / 2) eps. Decoder: ``GaussianNet`` n_code -> decoder_hidden... ->
-    (mean, log-variance), each n_in. Loss: NLL(x | z) + beta KL(q || N(0, I))
-    in nats per example; ``last_stats``: ``recon``, ``kl`` and ``min_logvar``
+    layers ``activation``, then the mu and logvar heads, the ``GaussianNet``
+    ``q_net`` (no floor); z = mu + exp(logvar / 2) eps. Decoder: the
+    ``GaussianNet`` ``p_net``, n_code -> decoder_hidden... -> (mean,
+    log-variance), each n_in. Loss: NLL(x | z) + beta KL(q || N(0, I)) in
+    nats per example; ``last_stats``: ``recon``, ``kl`` and ``min_logvar``
     (the smallest decoder log-variance in the batch: the one the pathology
     drives to -inf).
 
@@ -143,36 +146,32 @@ class VarianceNetworkVAE(Model):
         self.init = check_choice(init, "init", INITS)
         self.dtype = check_dtype(dtype)
         kw = dict(rng=rng, init=init, dtype=self.dtype)
-        self.encoder = dense_stack(self.sizes[:-1], activation, final_activation=True, **kw)
-        self.encoder_mu = Linear(self.hidden[-1], self.n_code, **kw)
-        self.encoder_logvar = Linear(self.hidden[-1], self.n_code, **kw)
-        self.net = GaussianNet((self.n_code,) + self.decoder_hidden, self.n_in,
-                               activation=activation, var_floor=self.var_floor, **kw)
+        self.q_net = GaussianNet(self.sizes[:-1], self.n_code, activation=activation,
+                                 var_floor=None, **kw)
+        self.p_net = GaussianNet((self.n_code,) + self.decoder_hidden, self.n_in,
+                                 activation=activation, var_floor=self.var_floor, **kw)
+        self.encoder, self.encoder_mu, self.encoder_logvar = (
+            self.q_net.trunk, self.q_net.mean, self.q_net.logvar)
         self.decoder, self.decoder_mean, self.decoder_logvar = (
-            self.net.trunk, self.net.mean, self.net.logvar)
-        self.modules = {"encoder": self.encoder, "encoder_mu": self.encoder_mu,
-                        "encoder_logvar": self.encoder_logvar, **self.net.modules("decoder")}
-
-    def _heads(self, x):
-        h = self.encoder.forward(x)
-        return self.encoder_mu.forward(h), self.encoder_logvar.forward(h)
+            self.p_net.trunk, self.p_net.mean, self.p_net.logvar)
+        self.modules = {**self.q_net.modules("encoder", mean="mu"),
+                        **self.p_net.modules("decoder")}
 
     def encode(self, x):
         """x: (n, n_in) -> (mu, logvar) of q(z | x), each (n, n_code)."""
         self._check_x(x, self.n_in)
-        both = batched(lambda b: np.concatenate(self._heads(b), axis=1), x)
-        return both[:, :self.n_code], both[:, self.n_code:]
+        return self.q_net.predict(x)
 
     def decode(self, z):
         """z: (n, n_code) -> (mean, log-variance) of p(x | z), each (n, n_in)."""
         self._check_x(z, self.n_code, "z")
-        return self.net.predict(z)
+        return self.p_net.predict(z)
 
     def _forward(self, x, eps):
         """Shared forward pass: returns (kl, mean, s, rep_cache)."""
-        mu, logvar = self._heads(x)                            # (n, n_code) each
+        mu, logvar = self.q_net.forward(x)                     # (n, n_code) each
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
-        mean, s = self.net.forward(z)                          # (n, n_in) each
+        mean, s = self.p_net.forward(z)                        # (n, n_in) each
         return kl, mean, s, rep_cache
 
     def loss_and_grad(self, x, *, eps=None, rng=None):
@@ -183,10 +182,9 @@ class VarianceNetworkVAE(Model):
         self.zero_grad()
         kl, mean, s, rep_cache = self._forward(x, eps)
         recon, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
-        dz = self.net.backward(dmean, ds)
+        dz = self.p_net.backward(dmean, ds)
         dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
-        self.encoder.backward(self.encoder_mu.backward(dmu)
-                              + self.encoder_logvar.backward(dlogvar), need_dx=False)
+        self.q_net.backward(dmu, dlogvar, need_du=False)
         self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
         return recon + self.beta * kl, self.grads
 
