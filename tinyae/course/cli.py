@@ -9,6 +9,7 @@
     tinyae exercises grade SUBMISSIONS --csv F.csv    grade one folder per student
     tinyae exercises list                             the exercises and their mistakes
     tinyae notebooks DIR                              lessons and exercises as .ipynb
+    tinyae book DIR [--lessons NN ...] [--execute]    the course book, a static site
 
 ``tinyae <command> --help`` explains each. ``python -m tinyae.course.lesson``,
 ``python -m tinyae.gradcheck`` and ``python -m tinyae.bench`` keep working:
@@ -39,6 +40,11 @@ def _bench(argv):
     return 0
 
 
+def _book(argv):
+    from .book import main
+    return main(argv, prog="tinyae book")
+
+
 #: Commands whose arguments go, untouched, to an existing module's parser.
 DELEGATED = {
     "lessons": (_lessons, "run lessons (all, or the numbers given) and summarise their "
@@ -46,6 +52,7 @@ DELEGATED = {
     "gradcheck": (_gradcheck, "check every registered backward pass against finite "
                               "differences"),
     "bench": (_bench, "time training steps (NumPy, Numba, PyTorch if installed)"),
+    "book": (_book, "build the course book, a static HTML site (needs tinyae[book])"),
 }
 
 
