@@ -233,7 +233,7 @@ def _notebooks(args, parser):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="tinyae", description=__doc__.split("\n\n")[0] + ".",
+        prog="tinyae", description=__doc__.split("\n\n")[0].rstrip("."),
         epilog="`tinyae COMMAND --help` explains each command.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, text) in DELEGATED.items():
