@@ -1,4 +1,11 @@
-"""Save and load a model's parameters as ``.npz``: no pickle anywhere.
+"""Save and load a model's parameters and state as ``.npz``: no pickle anywhere.
+
+A checkpoint holds everything a model needs to give the same outputs: its
+``params`` under their flat names (``encoder.0.W``) and its ``state`` (the
+arrays no gradient moves: an EMA codebook and its counts, a fitted PCA's
+components) under ``state:<name>``. A model declares its state in one place,
+``Model.state`` (from its layers' ``buffers``); a model whose state is built
+by fitting (``PCA``) offers ``load_state(arrays)`` to take it from the file.
 
 Saving writes a temporary file beside the target and renames it over the
 target (``os.replace`` is atomic on POSIX and Windows), so a crash mid-write
@@ -78,13 +85,37 @@ def clean_stale_temporaries(path):
     return removed
 
 
+#: Prefix of the names of state arrays in a checkpoint.
+STATE = "state:"
+
+
+def _arrays(model):
+    """name -> array of everything a checkpoint holds for ``model``."""
+    if not hasattr(model, "params"):
+        raise TypeError(f"model must have params (a tinyae model), got "
+                        f"{type(model).__name__}")
+    state = getattr(model, "state", None) or {}
+    return {**model.params, **{STATE + k: v for k, v in state.items()}}
+
+
 def save(model, path):
-    """Write ``model.params`` to ``path`` (``.npz``) atomically. Returns the path.
+    """Write ``model.params`` and ``model.state`` to ``path`` (``.npz``)
+    atomically. Returns the path.
 
     Also removes the temporary files of earlier interrupted saves of ``path``
     (see ``clean_stale_temporaries``).
     """
     path = _check_path(path)
+    arrays = _arrays(model)
+    if not arrays:
+        raise ValueError(f"{type(model).__name__} has nothing to save (no parameters "
+                         f"and no state): is it fitted?")
+    for parent in [path.parent, *path.parent.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(
+                    f"path {str(path)!r}: {str(parent)!r} is a file, not a folder")
+            break
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():
         raise IsADirectoryError(f"path {str(path)!r} is a directory, expected a file")
@@ -92,7 +123,7 @@ def save(model, path):
     tmp = path.parent / f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "xb") as f:
-            np.savez(f, **model.params)
+            np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -121,7 +152,9 @@ def _read_header(member, path, name):
 
 
 def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
-    """Copy the arrays saved at ``path`` into ``model.params`` (in place).
+    """Copy the arrays saved at ``path`` into ``model.params`` and
+    ``model.state`` (in place; a model with ``load_state`` builds its state
+    from the file's ``state:`` arrays instead).
 
     allow_nonfinite: accept NaN or inf in the saved arrays (default: an error
         naming each array and how many values are not finite).
@@ -139,10 +172,11 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
         raise CheckpointError(f"checkpoint {str(path)!r} is a directory, expected a file")
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    params = model.params
+    builds_state = hasattr(model, "load_state")
+    params = model.params if builds_state else _arrays(model)
     try:
         with zipfile.ZipFile(path) as archive:
-            saved = _read_archive(archive, path, model, max_bytes)
+            saved = _read_archive(archive, path, model, params, max_bytes, builds_state)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
         raise CheckpointError(
             f"checkpoint {str(path)!r} is not a readable .npz archive "
@@ -157,29 +191,38 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
                 + ", ".join(f"{k}: {n}" for k, n in sorted(bad.items()))
                 + "; it was probably saved after training diverged. Pass "
                   "allow_nonfinite=True to load it anyway")
+    if builds_state:
+        model.load_state({k[len(STATE):]: v.copy() for k, v in saved.items()
+                          if k.startswith(STATE)})
     for k, p in params.items():
         p[...] = saved[k]
     return model
 
 
-def _read_archive(archive, path, model, max_bytes):
-    """Check every member's header against ``model.params``, then read the data."""
-    params = model.params
+def _read_archive(archive, path, model, params, max_bytes, builds_state=False):
+    """Check every member's header against ``params`` (name -> the model's
+    array), then read the data. With ``builds_state``, ``state:`` members are
+    read whatever their shape (the model's ``load_state`` checks them)."""
     members = {}
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
             raise CheckpointError(
                 f"checkpoint {str(path)!r}: member {info.filename!r} is not a .npy array")
+        if info.filename[:-4] in members:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} holds the array {info.filename[:-4]!r} twice "
+                f"(a forged or damaged archive): refusing to pick one")
         members[info.filename[:-4]] = info
+    free = {k for k in members if builds_state and k.startswith(STATE)}
     problems = []
     missing = sorted(params.keys() - members.keys())
-    extra = sorted(members.keys() - params.keys())
+    extra = sorted(members.keys() - params.keys() - free)
     if missing:
         problems.append(f"missing parameters {missing}")
     if extra:
         problems.append(f"unexpected parameters {extra}")
     headers = {}
-    for k in sorted(params.keys() & members.keys()):
+    for k in sorted((params.keys() & members.keys()) | free):
         with archive.open(members[k]) as member:
             shape, fortran, dtype = _read_header(member, path, k)
             header_len = member.tell()
@@ -199,7 +242,9 @@ def _read_archive(archive, path, model, max_bytes):
                 f"checkpoint {str(path)!r}: array {k!r} announces shape {shape} "
                 f"({nbytes} bytes) but the file holds {held} bytes of data "
                 f"(forged or truncated header)")
-        if shape != params[k].shape:
+        if k in free:
+            pass
+        elif shape != params[k].shape:
             problems.append(f"{k}: shape {shape} in file, {params[k].shape} in model")
         elif dtype != params[k].dtype:
             problems.append(f"{k}: dtype {dtype} in file, {params[k].dtype} in model")

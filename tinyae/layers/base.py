@@ -16,6 +16,7 @@ class Layer:
 
     def __init__(self):
         self.params = {}
+        self.buffers = {}        # state that is not trained by gradients (saved too)
         self._grads = {}
         self._children = []      # sub-layers whose arrays ``_grads`` points at
         self._unwritten = set()  # names of gradients that are zero but not yet filled
@@ -47,6 +48,13 @@ class Layer:
     def _add_param(self, name, value):
         self.params[name] = value
         self._grads[name] = np.zeros_like(value)
+
+    def _add_buffer(self, name, value):
+        """State the layer keeps that no gradient moves (an EMA codebook, its
+        cluster counts): ``buffers[name]``, updated in place, saved and loaded
+        by ``tinyae.checkpoint`` with the parameters."""
+        self.buffers[name] = value
+        return value
 
     def _add_bias(self, n):
         """The bias of an affine layer (Linear, TiedLinear, the convolutions),

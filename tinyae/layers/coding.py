@@ -166,9 +166,11 @@ class VectorQuantizer(Layer):
         self.codebook = CODEBOOK_INITS[init]((self.n_codes, self.dim), rng).astype(self.dtype)
         if self.learned:
             self._add_param("codebook", self.codebook)
-        else:
-            self.cluster_size = np.ones(self.n_codes, self.dtype)
-            self.cluster_sum = self.codebook.copy()
+        else:                      # moved by ema_update in place: state to save
+            self._add_buffer("codebook", self.codebook)
+            self.cluster_size = self._add_buffer("cluster_size",
+                                                 np.ones(self.n_codes, self.dtype))
+            self.cluster_sum = self._add_buffer("cluster_sum", self.codebook.copy())
         self.indices = None
 
     def forward(self, z_e, frozen=None):

@@ -247,6 +247,8 @@ class Sequential(Layer):
             for k in layer.params:
                 self.params[f"{i}.{k}"] = layer.params[k]
                 self._grads[f"{i}.{k}"] = layer.grads[k]
+            for k in layer.buffers:
+                self.buffers[f"{i}.{k}"] = layer.buffers[k]
         self._children = self.layers
         self._plan = self._groups()
 

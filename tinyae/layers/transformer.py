@@ -24,6 +24,8 @@ class _Composite(Layer):
         for k in layer.params:
             self.params[f"{name}.{k}"] = layer.params[k]
             self._grads[f"{name}.{k}"] = layer.grads[k]
+        for k in layer.buffers:
+            self.buffers[f"{name}.{k}"] = layer.buffers[k]
         self._children.append(layer)
         return layer
 

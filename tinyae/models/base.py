@@ -47,6 +47,14 @@ class Model:
                 for k, v in layer.grads.items()}
 
     @property
+    def state(self):
+        """Flat name -> array of everything else a model needs that is not a
+        parameter (``Layer.buffers``: an EMA codebook and its counts, ...),
+        updated in place like ``params``; checkpoints save and load it."""
+        return {f"{m}.{k}": v for m, layer in self.modules.items()
+                for k, v in layer.buffers.items()}
+
+    @property
     def n_params(self):
         return int(sum(p.size for p in self.params.values()))
 

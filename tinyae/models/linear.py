@@ -117,6 +117,47 @@ class PCA:
         if not hasattr(self, "components_"):
             raise RuntimeError("this PCA is not fitted yet: call fit(x) first")
 
+    # -- checkpoints (tinyae.checkpoint) ---------------------------------------
+    #: The fitted state a checkpoint holds: arrays, and numbers as 0-d arrays.
+    STATE = ("mean_", "components_", "singular_values_", "explained_variance_",
+             "explained_variance_ratio_", "discarded_variance_", "total_variance_",
+             "n_samples_", "n_features_")
+
+    @property
+    def params(self):
+        """PCA has no trained parameters: its fit is state (``state``)."""
+        return {}
+
+    @property
+    def state(self):
+        """The fit, name -> array (empty before ``fit``)."""
+        if not hasattr(self, "components_"):
+            return {}
+        return {k: np.asarray(getattr(self, k)) for k in self.STATE}
+
+    def load_state(self, arrays):
+        """Take a saved fit (``state``) as this PCA's own, after checking that
+        it is one: every name present, shapes consistent with n_components."""
+        missing = [k for k in self.STATE if k not in arrays]
+        extra = sorted(set(arrays) - set(self.STATE))
+        if missing or extra:
+            raise ValueError(f"a PCA checkpoint holds {list(self.STATE)}; this one lacks "
+                             f"{missing} and has unexpected {extra}")
+        k, d = arrays["components_"].shape if arrays["components_"].ndim == 2 else (-1, -1)
+        shapes = {"mean_": (d,), "components_": (k, d), "singular_values_": (k,),
+                  "explained_variance_": (k,), "explained_variance_ratio_": (k,)}
+        wrong = {n: arrays[n].shape for n, shape in shapes.items() if arrays[n].shape != shape}
+        if k != self.n_components or wrong or int(arrays["n_features_"]) != d:
+            raise ValueError(f"the checkpoint's PCA does not fit PCA(n_components="
+                             f"{self.n_components}): components_ {arrays['components_'].shape}"
+                             + (f", inconsistent shapes {wrong}" if wrong else ""))
+        for name in shapes:
+            setattr(self, name, arrays[name].astype(np.float64))
+        self.discarded_variance_ = float(arrays["discarded_variance_"])
+        self.total_variance_ = float(arrays["total_variance_"])
+        self.n_samples_, self.n_features_ = int(arrays["n_samples_"]), d
+        return self
+
     def _check_x(self, x, name="x"):
         self._check_fitted()
         return check_array(x, name, shape=(None, self.n_features_))
