@@ -6,13 +6,57 @@ marking instead of filling); the initialisers are a registry, ``INITS``,
 from name to ``fn(shape, fan_in, fan_out, rng)``.
 """
 
+import functools
+
 import numpy as np
 
 from .._validation import check_choice
 
 
+def _recording_forward(forward):
+    """``forward`` that also keeps the shape of the output it returns, so that
+    ``backward`` can check its ``dout`` against it."""
+    @functools.wraps(forward)
+    def recorded(self, *args, **kwargs):
+        out = forward(self, *args, **kwargs)
+        self._out_shape = getattr(out, "shape", None)
+        return out
+    return recorded
+
+
+def _checked_backward(backward):
+    """``backward`` that first checks the layer protocol's contract: a forward
+    pass came first, and ``dout`` has the shape of that forward's output."""
+    @functools.wraps(backward)
+    def checked(self, dout, *args, **kwargs):
+        shape = getattr(self, "_out_shape", False)
+        if shape is False:
+            raise RuntimeError(f"{type(self).__name__}.backward was called before any "
+                               f"forward: run forward(x) first (backward uses what it "
+                               f"cached)")
+        if shape is not None and np.shape(dout) != shape:
+            raise ValueError(f"dout: expected shape {shape} (the shape of "
+                             f"{type(self).__name__}'s last output), got "
+                             f"{np.shape(dout)}")
+        return backward(self, dout, *args, **kwargs)
+    return checked
+
+
 class Layer:
-    """Base class: a layer with no parameters unless a subclass adds some."""
+    """Base class: a layer with no parameters unless a subclass adds some.
+
+    The protocol's contract is checked here, once for every layer: each
+    subclass's ``backward`` refuses to run before a ``forward`` and refuses a
+    ``dout`` whose shape is not that of the last output (a named error on
+    both backends, instead of a raw matmul error or a wrong gradient).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__:
+            cls.forward = _recording_forward(cls.__dict__["forward"])
+        if "backward" in cls.__dict__:
+            cls.backward = _checked_backward(cls.__dict__["backward"])
 
     def __init__(self):
         self.params = {}
