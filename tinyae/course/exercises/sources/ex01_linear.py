@@ -1,24 +1,36 @@
 # %% [markdown]
 # # Exercise 1: the linear layer, forward and backward
 #
+# Goes with lesson 01 (`lessons/01_linear_ae_vs_pca.py`), whose encoder and
+# decoder are each one such layer.
+#
 # Every network in this course is built from one affine map,
 #
-# $$\text{out} = x W + b, \qquad x: (N, n_\text{in}),\; W: (n_\text{in}, n_\text{out}),\; b: (n_\text{out},).$$
+# $$\text{out} = x W + b, \qquad x: (N, n_\text{in}),\; W: (n_\text{in}, n_\text{out}),\; b: (n_\text{out},),\; \text{out}: (N, n_\text{out}),$$
 #
-# Written per entry, $\text{out}_{nj} = \sum_i x_{ni} W_{ij} + b_j$. Given the
-# upstream gradient $\text{dout} = \partial L / \partial \text{out}$ (same
-# shape as out), the chain rule gives
+# the bias $b$ added to every row. The backward pass receives the upstream
+# gradient $\text{dout} = \partial L / \partial \text{out}$ (shaped like out) and
+# returns $dx = \partial L / \partial x$, $dW$ and $db$, each shaped like what it is
+# the gradient of.
 #
-# $$dx = \text{dout}\, W^\top, \qquad dW = x^\top \text{dout}, \qquad db_j = \sum_n \text{dout}_{nj}.$$
+# **Derive the backward pass** before you write it:
 #
-# Each gradient has the shape of what it is the gradient of. The bias is
-# added to every row, so its gradient collects every row: a sum over the
-# batch (the loss already carries the $1/N$ of its mean).
+# 1. Write one entry of out: $\text{out}_{nj} = \sum_i x_{ni} W_{ij} + b_j$.
+# 2. Pick one entry $W_{ij}$. Which entries of out does it touch? The chain rule
+#    sums over all of them, $\partial L / \partial W_{ij} = \sum_{m, k} \text{dout}_{mk}\,
+#    \partial \text{out}_{mk} / \partial W_{ij}$: differentiate one term of the
+#    sum and see which terms are zero.
+# 3. Do the same for one $x_{ni}$ and one $b_j$.
+# 4. Write each result for all entries at once, as a matrix product or a sum over
+#    an axis, and check that it has the shape it must have.
+#
+# The loss already carries the $1/N$ of its batch mean (it is inside dout).
 #
 # **Implement** `linear_forward` (return the output and a cache holding what
 # the backward pass needs) and `linear_backward` (return `dx, dW, db`).
-# The library's version is `tinyae.functional.linear_forward` /
-# `linear_backward`: read it only after you have tried.
+# Stuck? `tinyae exercises hint 1` gives a first hint (three levels; the last
+# gives the formula). The library's version is `tinyae.functional.linear_forward`
+# / `linear_backward`: read it only after you have tried.
 
 # %%
 import numpy as np  # noqa: F401  (for your code)

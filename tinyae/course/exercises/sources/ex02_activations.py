@@ -1,22 +1,30 @@
 # %% [markdown]
 # # Exercise 2: sigmoid, tanh and ReLU backward
 #
-# An activation acts element by element, so its backward pass is a product
-# element by element: $dx = \text{dout} \cdot \text{act}'(x)$.
+# Goes with lesson 02 (`lessons/02_undercomplete_ae.py`), whose hidden layers use
+# these activations.
 #
-# The trick that makes these cheap: each derivative can be written with the
-# *output* alone, so the forward pass caches `out` and the backward never
-# recomputes the activation.
+# The forward passes are given. Each acts element by element on an array of any
+# shape (dense $(N, d)$ or images $(N, C, H, W)$),
 #
-# | activation | out | derivative as a function of out |
-# | --- | --- | --- |
-# | sigmoid | $s(x) = 1/(1+e^{-x})$ | $s'(x) = \text{out}\,(1 - \text{out})$ |
-# | tanh | $\tanh x$ | $1 - \text{out}^2$ |
-# | ReLU | $\max(x, 0)$ | $[x > 0] = [\text{out} > 0]$ (0 at the kink) |
+# $$s(x) = \frac{1}{1 + e^{-x}}, \qquad \tanh x = \frac{e^{x} - e^{-x}}{e^{x} + e^{-x}}, \qquad \text{relu}(x) = \max(x, 0),$$
 #
-# The forward passes are given. **Implement** the three backward passes: each
-# takes `dout` and the cache (which is `out`) and returns `dx`. They must
-# work for any array shape (dense `(N, d)` or images `(N, C, H, W)`).
+# returns `out` shaped like $x$, and caches **out itself**, not $x$. Each backward
+# takes `dout` (shaped like out) and the cache and returns $dx = \partial L / \partial x$,
+# shaped like dout.
+#
+# **Derive the three backward passes**:
+#
+# 1. Entry $k$ of out depends on entry $k$ of $x$ only. What is left of the
+#    chain-rule sum $dx_k = \sum_m \text{dout}_m\, \partial \text{out}_m / \partial x_k$?
+# 2. Differentiate each activation, then **rewrite its derivative with the
+#    output alone** (the cache holds out, not $x$): the backward pass then never
+#    recomputes the activation.
+# 3. ReLU has a kink at 0; take its derivative there to be 0, as the library
+#    does. Can you tell from out alone which side of the kink $x$ was on?
+#
+# **Implement** `sigmoid_backward`, `tanh_backward` and `relu_backward`.
+# Stuck? `tinyae exercises hint 2` (three levels; the last gives the formulas).
 
 # %%
 import numpy as np
@@ -57,7 +65,7 @@ def tanh_backward(dout, cache):
 
 
 def relu_backward(dout, cache):
-    """dx = dout * [x > 0], with the cache out = max(x, 0)."""
+    """dx = dout * relu'(x), with the cache out = max(x, 0); dx shaped like dout."""
     out = cache
     ### BEGIN SOLUTION
     return dout * (out > 0)

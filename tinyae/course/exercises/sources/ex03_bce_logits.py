@@ -1,8 +1,12 @@
 # %% [markdown]
 # # Exercise 3: binary cross-entropy on logits, numerically safe
 #
+# Goes with lesson 02 (`lessons/02_undercomplete_ae.py`), whose Bernoulli
+# decoders are trained with this loss.
+#
 # A Bernoulli decoder outputs logits $z$; the probability of a white pixel is
-# $s(z)$. The negative log-likelihood of a grey level $t \in [0, 1]$ is
+# $s(z) = 1 / (1 + e^{-z})$. The negative log-likelihood of a grey level
+# $t \in [0, 1]$ is
 #
 # $$\ell(z, t) = -t \log s(z) - (1 - t) \log(1 - s(z)).$$
 #
@@ -13,15 +17,22 @@
 #
 # $$\ell(z, t) = \text{softplus}(z) - t z, \qquad \text{softplus}(z) = \max(z, 0) + \log(1 + e^{-|z|}),$$
 #
-# and the right-hand form never overflows (`np.log1p` keeps it accurate).
-# Its derivative is $\partial \ell / \partial z = s(z) - t$.
+# and the right-hand form never overflows (`np.log1p` keeps it accurate; check
+# it by taking $e^{z}$ out of $1 + e^{z}$ when $z > 0$).
 #
 # tinyae's convention for every loss: **sum over the pixels of an example,
-# mean over the batch**, $L = \frac1N \sum_n \sum_d \ell(z_{nd}, t_{nd})$, so
-# $\partial L / \partial z = (s(z) - t) / N$.
+# mean over the batch**. With `logits` and `target` of shape $(N, d)$,
+#
+# $$L = \frac1N \sum_{n=1}^{N} \sum_{k=1}^{d} \ell(z_{nk}, t_{nk}).$$
+#
+# **Derive** $\partial L / \partial z$, shaped like the logits: which terms of
+# the sum contain $z_{nk}$? Differentiate that one term, $\text{softplus}(z) - t z$,
+# in $z$: do you recognise the derivative of softplus? Your gradient must be as
+# safe as your loss, finite at $|z| = 60$ in both dtypes.
 #
 # **Implement** `bce_with_logits_loss(logits, target) -> (loss, dlogits)`:
 # `loss` a Python float, `dlogits` with the shape and dtype of `logits`.
+# Stuck? `tinyae exercises hint 3` (three levels; the last gives the formula).
 
 # %%
 import numpy as np

@@ -1,13 +1,19 @@
 # %% [markdown]
 # # Exercise 4: the finite-difference checker itself
 #
-# Every backward pass in this course is trusted only once it agrees with
-# central differences (lesson 00):
+# Goes with lesson 00 (`lessons/00_gradient_checking.py`): every backward pass
+# of the course is trusted only once it agrees with this checker.
+#
+# For a scalar function $f$ of an array $x$ (any shape), the central difference
+# estimates one partial derivative at a time, with $e_i$ the array that is 1 at
+# index $i$ and 0 elsewhere:
 #
 # $$\frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}.$$
 #
-# The even terms of the Taylor series cancel, so the error is $O(h^2)$; a
-# forward difference $(f(x + h e_i) - f(x)) / h$ only reaches $O(h)$.
+# **Derive** how good it is: expand $f(x \pm h e_i)$ in a Taylor series to third
+# order. Which terms cancel in the difference, and what order in $h$ is the
+# error? Compare with the forward difference $(f(x + h e_i) - f(x)) / h$. (The
+# checker's tests use both; yours must be the central one.)
 #
 # Agreement is measured by a relative error *with a floor*,
 #
@@ -20,6 +26,7 @@
 # reads the array `x`, so perturb `x` **in place**, one entry at a time
 # (`np.ndindex(*x.shape)` visits every index of any shape), and put each
 # entry back. And `rel_error(a, n, floor)`, returning a Python float.
+# Stuck? `tinyae exercises hint 4` (three levels).
 
 # %%
 import numpy as np

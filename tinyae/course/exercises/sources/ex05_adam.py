@@ -1,23 +1,33 @@
 # %% [markdown]
 # # Exercise 5: Adam's update
 #
+# Goes with lesson 02 (`lessons/02_undercomplete_ae.py`), whose autoencoders are
+# trained with Adam.
+#
 # Adam (Kingma and Ba, 2015) keeps, per parameter, running means of the
-# gradient and of its square,
+# gradient $g$ and of its square, both starting at $m_0 = v_0 = 0$; at step
+# $t = 1, 2, \dots$
 #
-# $$m \leftarrow \beta_1 m + (1 - \beta_1) g, \qquad v \leftarrow \beta_2 v + (1 - \beta_2) g^2,$$
+# $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,$$
 #
-# corrects their bias towards 0 (both start at 0),
-# $\hat m = m / (1 - \beta_1^t)$, $\hat v = v / (1 - \beta_2^t)$ at step
-# $t = 1, 2, \dots$, and steps
+# and it steps with bias-corrected versions $\hat m_t$, $\hat v_t$ of them:
 #
-# $$p \leftarrow p - \text{lr}\, \frac{\hat m}{\sqrt{\hat v} + \epsilon}.$$
+# $$p \leftarrow p - \text{lr}\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
 #
-# The step is about lr in size whatever the gradient's scale; $\epsilon$
-# only matters when $\sqrt{\hat v}$ is tiny.
+# **Derive the bias correction.** Because $m_0 = 0$, $m_t$ is pulled towards 0
+# in the first steps. Unroll the recursion to write $m_t$ as a weighted sum of
+# $g_1, \dots, g_t$; take expectations assuming every $g_\tau$ has the same mean;
+# the factor in front of $E[g]$ is what $\hat m_t$ divides by. The same holds
+# for $v_t$ with $\beta_2$ and $g^2$.
+#
+# The step is then about lr in size whatever the gradient's scale; $\epsilon$
+# only matters when $\sqrt{\hat v_t}$ is tiny. `p`, `g`, `m` and `v` share one
+# shape (any shape).
 #
 # **Implement** `adam_update(p, g, m, v, lr, b1, b2, eps, t)`, updating `p`,
 # `m` and `v` **in place** (the optimiser owns them; `p -= ...` changes the
 # caller's array, `p = p - ...` does not) and leaving `g` unchanged.
+# Stuck? `tinyae exercises hint 5` (three levels; the last gives the formula).
 
 # %%
 import numpy as np

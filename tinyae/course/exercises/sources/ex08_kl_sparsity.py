@@ -1,24 +1,28 @@
 # %% [markdown]
 # # Exercise 8: the KL sparsity penalty and its gradient
 #
-# A sparse autoencoder asks each sigmoid unit of its code to be active only
-# a fraction $\rho$ of the time (Ng's lecture notes on sparse autoencoders).
-# With $\hat\rho_j = \frac1N \sum_n h_{nj}$, unit $j$'s mean activation over
-# the batch, the penalty is
+# Goes with lesson 05 (`lessons/05_sparse_ae.py`), which trains a sparse
+# autoencoder with this penalty.
+#
+# A sparse autoencoder asks each sigmoid unit of its code $h: (N, n_h)$ to be
+# active only a fraction $\rho$ of the time (Ng's lecture notes on sparse
+# autoencoders). With $\hat\rho_j = \frac1N \sum_n h_{nj}$, unit $j$'s mean
+# activation over the batch, the penalty is
 #
 # $$P = \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j), \qquad
 #   \mathrm{KL}(\rho \,\|\, r) = \rho \log\frac{\rho}{r} + (1 - \rho) \log\frac{1 - \rho}{1 - r}.$$
 #
 # $P$ is a function of the batch as a whole (through $\hat\rho$): unlike a
 # loss it is *not* a mean of per-example terms and has no $1/N$ of its own.
-# Since $\partial \hat\rho_j / \partial h_{nj} = 1/N$,
 #
-# $$\frac{\partial P}{\partial h_{nj}} = \frac{\beta}{N}\left(-\frac{\rho}{\hat\rho_j} + \frac{1 - \rho}{1 - \hat\rho_j}\right),$$
-#
-# the same for every example $n$.
+# **Derive** $\partial P / \partial h$, shaped like $h$. $P$ depends on $h_{nj}$
+# only through $\hat\rho_j$, so go in two steps: differentiate
+# $\mathrm{KL}(\rho \,\|\, r)$ in $r$ (one term of the sum over $j$), then ask
+# how $\hat\rho_j$ changes with one $h_{nj}$. Does the result depend on $n$?
 #
 # **Implement** `kl_sparsity(h, rho, beta) -> (P, dh)` for h in (0, 1):
 # `P` a float, `dh` shaped like `h` in its dtype.
+# Stuck? `tinyae exercises hint 8` (three levels; the last gives the formula).
 
 # %%
 import numpy as np

@@ -1,29 +1,35 @@
 # %% [markdown]
 # # Exercise 9: reparameterisation, the Gaussian KL and their backward
 #
+# Goes with lesson 06 (`lessons/06_vae.py`), the variational autoencoder.
+#
 # A VAE's encoder outputs the mean `mu` and the **log-variance** `logvar` of
-# $q(z \mid x) = N(\mu, \text{diag}\, e^{\text{logvar}})$. One sample is written
-# as a differentiable function of them (Kingma and Welling, 2014):
+# $q(z \mid x) = N(\mu, \text{diag}\, e^{\text{logvar}})$, both of shape
+# $(N, \text{latent})$. One sample is written as a differentiable function of
+# them (Kingma and Welling, 2014):
 #
-# $$z = \mu + \sigma \epsilon, \qquad \sigma = e^{\text{logvar}/2}, \qquad \epsilon \sim N(0, I).$$
+# $$z = \mu + \sigma \epsilon, \qquad \sigma = e^{\text{logvar}/2}, \qquad \epsilon \sim N(0, I),$$
 #
-# The KL to the prior $N(0, I)$, summed over the latent dimensions and
-# averaged over the batch:
+# with $\epsilon$ (`eps`, shaped like mu) drawn outside and passed in. The KL to
+# the prior $N(0, I)$, summed over the latent dimensions and averaged over the
+# batch:
 #
-# $$\mathrm{KL} = \frac{1}{N} \sum_{n,d} \tfrac12\left(\sigma^2 + \mu^2 - 1 - \text{logvar}\right).$$
+# $$\mathrm{KL} = \frac{1}{N} \sum_{n,d} \tfrac12\left(\sigma_{nd}^2 + \mu_{nd}^2 - 1 - \text{logvar}_{nd}\right).$$
 #
-# Backward, for the loss $f(z) + \beta\,\mathrm{KL}$ with $dz = \partial f / \partial z$:
-# since $\partial z / \partial \text{logvar} = \epsilon \sigma / 2$,
+# Mind that $\sigma$ is $e^{\text{logvar}/2}$, not $e^{\text{logvar}}$: that
+# mistake passes a finite-difference check (forward and backward stay
+# consistent) and still samples the wrong distribution.
 #
-# $$d\mu = dz + \frac{\beta}{N} \mu, \qquad
-#   d\,\text{logvar} = \tfrac12\, dz\, \epsilon\, \sigma + \frac{\beta}{2N}\left(\sigma^2 - 1\right).$$
-#
-# Watch the $\tfrac12$s, and that $\sigma$ is $e^{\text{logvar}/2}$, not
-# $e^{\text{logvar}}$: that mistake passes a finite-difference check (forward
-# and backward stay consistent) and still samples the wrong distribution.
+# **Derive the backward pass** of the loss $f(z) + \beta\,\mathrm{KL}$, given
+# $dz = \partial f / \partial z$ (shaped like $z$): the gradients with respect to
+# mu and logvar, each shaped like mu. Each of them has two paths, one through
+# the sample $z$ and one through the KL. Write $\sigma$ as a function of logvar
+# and differentiate it first; then differentiate one entry $z_{nd}$ and one term
+# $(n, d)$ of the KL's sum, and add the paths.
 #
 # **Implement** `reparameterize_kl(mu, logvar, eps) -> (z, KL, cache)` and
 # `reparameterize_kl_backward(dz, cache, beta) -> (dmu, dlogvar)`.
+# Stuck? `tinyae exercises hint 9` (three levels; the last gives the formulas).
 
 # %%
 import numpy as np

@@ -1,6 +1,9 @@
 # %% [markdown]
 # # Exercise 10: the importance-weighted bound (log-sum-exp)
 #
+# Goes with lesson 10 (`lessons/10_vae_likelihood.py`), which estimates a VAE's
+# log-likelihood with this bound.
+#
 # With $k$ samples $z_i \sim q(z \mid x)$ and log weights
 # $\log w_i = \log p(x \mid z_i) + \log p(z_i) - \log q(z_i \mid x)$,
 # Burda et al. (2016) bound the log-likelihood by
@@ -13,14 +16,20 @@
 #
 # $$L_k = m + \log \sum_i e^{\log w_i - m} - \log k,$$
 #
-# where every exponent is $\le 0$ and at least one term equals 1. The gradient
-# is the normalised weights, a softmax over the $k$ samples:
+# where every exponent is $\le 0$ and at least one term equals 1.
 #
-# $$\frac{\partial L_k}{\partial \log w_i} = \frac{w_i}{\sum_j w_j}.$$
+# **Derive** the gradient $\partial L_k / \partial \log w_i$ (the `weights`
+# output). Use the first form, $L_k = \log \sum_i e^{\log w_i} - \log k$: it is
+# the log of a sum, and only one term of the sum contains $\log w_i$. Then ask
+# what the shift does: $m$ depends on the log weights too, so why does it not
+# change the gradient? What do the $k$ gradients of one example add up to?
 #
-# **Implement** `iw_bound(log_w) -> (L_k, weights)` for `log_w: (k, batch)`
-# (one column per example): `L_k: (batch,)`, `weights: (k, batch)`, in the
-# dtype of `log_w`.
+# The input holds one column per example: `log_w: (k, batch)`.
+#
+# **Implement** `iw_bound(log_w) -> (L_k, weights)`: `L_k: (batch,)`,
+# `weights: (k, batch)`, in the dtype of `log_w`, with no overflow or
+# underflow to 0 for log weights of $-1000$.
+# Stuck? `tinyae exercises hint 10` (three levels; the last gives the formula).
 
 # %%
 import numpy as np

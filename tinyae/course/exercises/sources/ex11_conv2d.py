@@ -1,25 +1,38 @@
 # %% [markdown]
 # # Exercise 11: conv2d backward
 #
+# Goes with lesson 11 (`lessons/11_conv_autoencoders.py`), the convolutional
+# autoencoders.
+#
 # A convolution layer (as in every deep-learning library, a
 # cross-correlation: the kernel is not flipped) slides $F$ kernels
-# $W: (F, C, k_h, k_w)$ over a zero-padded input $x: (N, C, H, W)$:
+# $W: (F, C, k_h, k_w)$ with biases $b: (F,)$ over an input $x: (N, C, H, W)$,
+# zero-padded by $p_h, p_w$ into $x_\text{pad}$, with strides $s_h, s_w$:
 #
-# $$\text{out}[n, f, i, j] = b_f + \sum_{c, p, q} W[f, c, p, q]\; x_\text{pad}[n, c, i s_h + p, j s_w + q].$$
+# $$\text{out}[n, f, i, j] = b_f + \sum_{c, p, q} W[f, c, p, q]\; x_\text{pad}[n, c, i s_h + p, j s_w + q],
+# \qquad \text{out}: (N, F, H_o, W_o).$$
 #
-# Each output pixel $(i, j)$ reads one window of the input. Its backward pass
-# undoes that reading, window by window:
+# Each output pixel $(i, j)$ reads one window of the input.
 #
-# * $dW[f, c, p, q] = \sum_{n, i, j} \text{dout}[n, f, i, j]\; x_\text{pad}[n, c, i s_h + p, j s_w + q]$;
-# * $dx_\text{pad}$ receives $\sum_f \text{dout}[n, f, i, j]\, W[f, c, p, q]$ at each pixel of window $(i, j)$,
-#   **added** to what other windows put there (windows overlap when the stride is
-#   smaller than the kernel), and $dx$ is $dx_\text{pad}$ without its padding;
-# * $db_f = \sum_{n, i, j} \text{dout}[n, f, i, j]$.
+# **Derive the backward pass**: given $\text{dout} = \partial L / \partial \text{out}$,
+# shaped like out, find $dx$, $dW$ and $db$, each shaped like what it is the
+# gradient of.
+#
+# 1. Write one entry $\text{out}[n, f, i, j]$ as above. Which entries of $W$ does it
+#    touch, and with which entry of $x_\text{pad}$ is each multiplied? Which
+#    entries of $x_\text{pad}$ does it touch?
+# 2. Differentiate one term of the sum with respect to $W[f, c, p, q]$, then sum
+#    the chain rule over every output entry that contains that weight.
+# 3. Do the same for one entry of $x_\text{pad}$. In how many windows can it sit
+#    when the stride is smaller than the kernel? $dx$ is $dx_\text{pad}$
+#    without its padding.
+# 4. The bias: which outputs does $b_f$ touch?
 #
 # The forward pass is given: the library's `conv2d_forward_naive`, one window at
 # a time. Its cache is `(x, W, ((kh, kw), (sh, sw), (ph, pw), (Ho, Wo)))`.
 # **Implement** `conv2d_backward(dout, cache) -> (dx, dW, db)` with loops over
-# the output pixels (`np.tensordot` contracts the channel axes of one window).
+# the output pixels, one window at a time like the forward.
+# Stuck? `tinyae exercises hint 11` (three levels; the last gives the formulas).
 
 # %%
 import numpy as np

@@ -1,20 +1,31 @@
 # %% [markdown]
 # # Exercise 12: max-pool backward
 #
-# Max pooling keeps the largest value of each $k \times k$ window (windows $s$
-# apart): $\text{out}[n, c, i, j] = \max_{p, q} x[n, c, i s + p, j s + q]$.
-# Only the maximal entry of a window influences the output, with slope 1, so
-# the backward pass sends $\text{dout}[n, c, i, j]$ to that entry and nothing
-# to the others. Two details decide whether you are right:
+# Goes with lesson 11 (`lessons/11_conv_autoencoders.py`), the convolutional
+# autoencoders.
 #
-# * **overlapping windows** ($s < k$): one pixel can be the max of several
-#   windows and then collects the gradient of each (add, don't assign);
-# * **ties** (the zeros after a ReLU tie all the time): the forward's max is
-#   one entry, the first in row-major order (`np.argmax` picks it), and only
-#   that entry gets the gradient.
+# Max pooling keeps the largest value of each $k \times k$ window, windows $s$
+# apart, channel by channel: for $x: (N, C, H, W)$,
+#
+# $$\text{out}[n, c, i, j] = \max_{0 \le p, q < k} x[n, c, i s + p, j s + q], \qquad \text{out}: (N, C, H_o, W_o).$$
+#
+# When several entries of a window tie for the maximum (the zeros after a ReLU
+# tie all the time), the forward takes the maximum to come from the first of
+# them in row-major order, the one `np.argmax` picks on the flattened window.
+#
+# **Derive the backward pass**: given $\text{dout}$, shaped like out, find
+# $dx = \partial L / \partial x$, shaped like $x$.
+#
+# 1. Write one entry of out as $x$ at one index of its window: which index?
+#    Near that $x$ (no tie broken by a small change), how does
+#    $\text{out}[n, c, i, j]$ change with each entry of the window?
+# 2. Apply the chain rule to one entry of $x$: it sums over every output whose
+#    window contains it. When $s < k$ windows overlap: how many outputs can
+#    one pixel be the maximum of?
 #
 # The forward pass is given; its cache is `(x, kernel, stride)`.
 # **Implement** `max_pool2d_backward(dout, cache) -> dx`.
+# Stuck? `tinyae exercises hint 12` (three levels; the last gives the rule).
 
 # %%
 import numpy as np

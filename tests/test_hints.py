@@ -1,0 +1,106 @@
+"""Statements that ask for the derivation, graded hints, and the command that
+shows them (issue 24).
+
+A statement (the student version, ``student_source(n)``) states the forward
+pass, the shapes and the method; it must not print the backward formula the
+student is asked to derive. ``LEAKS`` lists, per exercise, fragments of that
+formula taken from the solution, in code and in LaTeX; both the statement and
+the fragments are compared after ``_normalised`` (no spaces, no LaTeX spacing
+or ``\\text``, no ``*`` or ``@``, one spelling of a transpose), so
+``\\text{dout}\\, W^\\top`` and ``dout @ W.T`` are the same fragment.
+"""
+
+import json
+import re
+
+import pytest
+
+from tinyae.course import cli
+from tinyae.course.exercises import EXERCISES, student_source
+from tinyae.course.syllabus import lesson_of_exercise
+
+#: Exercise number -> fragments of the backward pass (or, for exercises
+#: without one, of the solution) that its statement must not contain.
+LEAKS = {
+    1: ["dout @ W.T", "x.T @ dout", "dout.sum(axis=0)", r"\text{dout}\, W^\top",
+        r"x^\top \text{dout}", r"\sum_n \text{dout}_{nj}"],
+    2: ["out * (1 - out)", "1 - out * out", "out > 0", r"\text{out}\,(1 - \text{out})",
+        r"1 - \text{out}^2", "[x > 0]"],
+    3: ["sigmoid(logits) - target", "= s(z) - t", "(s(z) - t)", r"\partial \ell / \partial z ="],
+    4: ["(f_plus - f_minus) / (2 * h)", "x[idx] = old + h", "np.abs(a) + np.abs(n)",
+        "the error is $O(h^2)$"],
+    5: ["1 - b1 ** t", "1 - b2 ** t", r"1 - \beta_1^t", r"1 - \beta_2^t"],
+    6: ["(u >= fraction).astype(x.dtype)", "(x + sigma * e).astype(x.dtype)"],
+    7: ["2 * lam / n", "d * dd * c", "np.sum(d * d, axis=0)", "1 - 2 * h", "1 - 2h",
+        "= -2h", r"2\, d_{nj}\, d'(h_{nj})\, c_j", r"2\, W_{ij} \sum_n d_{nj}^2"],
+    8: ["-rho / rho_hat + (1 - rho) / (1 - rho_hat)", "drho_hat / n",
+        r"-\frac{\rho}{\hat\rho_j} + \frac{1 - \rho}{1 - \hat\rho_j}",
+        r"\partial \hat\rho_j / \partial h_{nj} = 1/N"],
+    9: ["dz * eps * sigma", "beta * mu / n", "(sigma * sigma - 1.0) / n",
+        r"dz + \frac{\beta}{N} \mu", r"dz\, \epsilon\, \sigma",
+        r"\frac{\beta}{2N}\left(\sigma^2 - 1\right)",
+        r"\partial z / \partial \text{logvar} = \epsilon \sigma / 2"],
+    10: ["shifted / total", r"\frac{w_i}{\sum_j w_j}", "softmax"],
+    11: ["np.tensordot(g, W, axes=(1, 0))", "np.tensordot(g, xp[win], axes=(0, 0))",
+          "dout.sum(axis=(0, 2, 3))", r"\sum_{n, i, j} \text{dout}[n, f, i, j]",
+          r"\sum_f \text{dout}[n, f, i, j]\, W[f, c, p, q]"],
+    12: ["argmax(axis=2)", "dx[n, c, rows, cols] += g", "with slope 1",
+         "only that entry gets the gradient", "add, don't assign"],
+}
+
+#: The formulas the statements printed before issue 24, one per exercise that
+#: printed its own backward pass: the near miss each check must catch.
+OLD_FORMULAS = {
+    1: r"$$dx = \text{dout}\, W^\top, \qquad dW = x^\top \text{dout}, \qquad "
+       r"db_j = \sum_n \text{dout}_{nj}.$$",
+    2: r"| sigmoid | $s(x) = 1/(1+e^{-x})$ | $s'(x) = \text{out}\,(1 - \text{out})$ |",
+    3: r"Its derivative is $\partial \ell / \partial z = s(z) - t$.",
+    7: r"$$\frac{\partial P}{\partial h_{nj}} = \frac{\lambda}{N}\, 2\, d_{nj}\, "
+       r"d'(h_{nj})\, c_j$$",
+    8: r"$$\frac{\partial P}{\partial h_{nj}} = \frac{\beta}{N}\left(-\frac{\rho}{\hat\rho_j} "
+       r"+ \frac{1 - \rho}{1 - \hat\rho_j}\right),$$",
+    9: r"$$d\mu = dz + \frac{\beta}{N} \mu, \qquad d\,\text{logvar} = \tfrac12\, dz\, "
+       r"\epsilon\, \sigma + \frac{\beta}{2N}\left(\sigma^2 - 1\right).$$",
+    10: r"$$\frac{\partial L_k}{\partial \log w_i} = \frac{w_i}{\sum_j w_j}.$$",
+    11: r"* $db_f = \sum_{n, i, j} \text{dout}[n, f, i, j]$.",
+    12: "Only the maximal entry of a window influences the output, with slope 1",
+}
+
+
+def _normalised(text):
+    text = re.sub(r"\\(?:text|mathrm|operatorname)\{([^{}]*)\}", r"\1", text)
+    text = re.sub(r"\\(?:[,;!: ]|q?quad\b)", "", text)
+    text = re.sub(r"\^\{?\\top\}?|\.T\b", "^T", text)
+    return re.sub(r"[\s*@]", "", text)
+
+
+def leaks(number, statement):
+    """The fragments of exercise ``number``'s backward formula in ``statement``."""
+    text = _normalised(statement)
+    return [f for f in LEAKS[number] if _normalised(f) in text]
+
+
+def test_every_exercise_has_a_list_of_leaks():
+    assert set(LEAKS) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("number", list(EXERCISES))
+def test_statement_asks_for_the_derivation_without_giving_it(number):
+    statement = student_source(number)
+    assert leaks(number, statement) == []
+    lesson = lesson_of_exercise(number)
+    assert f"Goes with lesson {lesson} (`lessons/{lesson}_" in statement
+    assert f"tinyae exercises hint {number}`" in statement
+
+
+@pytest.mark.parametrize("number", list(OLD_FORMULAS))
+def test_the_old_formula_is_caught(number):
+    """Near miss: today's statement with the line it used to print fails."""
+    statement = student_source(number)
+    assert leaks(number, statement + "\n# " + OLD_FORMULAS[number] + "\n")
+
+
+def test_the_normalisation_matches_code_and_latex_spellings():
+    assert _normalised(r"\text{dout}\, W^\top") == _normalised("dout @ W.T") == "doutW^T"
+    assert _normalised(r"x^{\top} \text{dout}") == _normalised("x.T @ dout")
+    assert _normalised("tot.Tal") == "tot.Tal"                 # .T only as a transpose
