@@ -17,9 +17,9 @@
 #
 # 1. Write one entry of out: $\text{out}_{nj} = \sum_i x_{ni} W_{ij} + b_j$.
 # 2. Pick one entry $W_{ij}$. Which entries of out does it touch? The chain rule
-#    sums over all of them, $\partial L / \partial W_{ij} = \sum_{m, k} \text{dout}_{mk}\,
-#    \partial \text{out}_{mk} / \partial W_{ij}$: differentiate one term of the
-#    sum and see which terms are zero.
+#    sums over all of them,
+#    $$\frac{\partial L}{\partial W_{ij}} = \sum_{m, k} \text{dout}_{mk}\, \frac{\partial \text{out}_{mk}}{\partial W_{ij}}:$$
+#    differentiate one term of the sum and see which terms are zero.
 # 3. Do the same for one $x_{ni}$ and one $b_j$.
 # 4. Write each result for all entries at once, as a matrix product or a sum over
 #    an axis, and check that it has the shape it must have.
