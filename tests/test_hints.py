@@ -15,15 +15,15 @@ import re
 
 import pytest
 
-from tinyae.course import cli
-from tinyae.course.exercises import EXERCISES, student_source
+from tinyae.course.exercises import EXERCISES, hints, student_source
+from tinyae.course.exercises.hint_levels import HINT_FILE, LEVELS, opened, record_opened
 from tinyae.course.syllabus import lesson_of_exercise
 
 #: Exercise number -> fragments of the backward pass (or, for exercises
 #: without one, of the solution) that its statement must not contain.
 LEAKS = {
     1: ["dout @ W.T", "x.T @ dout", "dout.sum(axis=0)", r"\text{dout}\, W^\top",
-        r"x^\top \text{dout}", r"\sum_n \text{dout}_{nj}"],
+        r"x^\top \text{dout}", r"db_j = \sum_n \text{dout}_{nj}"],
     2: ["out * (1 - out)", "1 - out * out", "out > 0", r"\text{out}\,(1 - \text{out})",
         r"1 - \text{out}^2", "[x > 0]"],
     3: ["sigmoid(logits) - target", "= s(z) - t", "(s(z) - t)", r"\partial \ell / \partial z ="],
@@ -104,3 +104,42 @@ def test_the_normalisation_matches_code_and_latex_spellings():
     assert _normalised(r"\text{dout}\, W^\top") == _normalised("dout @ W.T") == "doutW^T"
     assert _normalised(r"x^{\top} \text{dout}") == _normalised("x.T @ dout")
     assert _normalised("tot.Tal") == "tot.Tal"                 # .T only as a transpose
+
+
+# --------------------------------------------------------------------------
+# Hints: three levels per exercise
+# --------------------------------------------------------------------------
+
+def _inline_maths_broken(text):
+    """Lines where a $...$ span opens and does not close (not $$ display)."""
+    return [line for line in text.splitlines()
+            if "$$" not in line and line.count("$") % 2]
+
+
+@pytest.mark.parametrize("number", list(EXERCISES))
+def test_three_hint_levels_each_non_empty(number):
+    levels = hints(number)
+    assert isinstance(levels, tuple) and len(levels) == LEVELS == 3
+    assert all(isinstance(h, str) and len(h.split()) >= 15 for h in levels)
+    assert len(set(levels)) == 3
+    assert all(_inline_maths_broken(h) == [] for h in levels)
+    assert leaks(number, levels[0]) == []              # level 1 never gives the formula
+
+
+def test_hints_of_an_unknown_exercise_is_an_error():
+    with pytest.raises(ValueError, match="unknown exercise 99"):
+        hints(99)
+
+
+def test_record_keeps_the_highest_level_and_replaces_the_file(tmp_path):
+    assert opened(tmp_path) == {}
+    record_opened(tmp_path, 9, 2)
+    record_opened(tmp_path, 9, 1)
+    record_opened(tmp_path, 3, 3)
+    assert json.loads((tmp_path / HINT_FILE).read_text()) == {"3": 3, "9": 2}
+    assert [p.name for p in tmp_path.iterdir()] == [HINT_FILE]      # no temporary left
+    (tmp_path / HINT_FILE).write_text("[1, 2]")
+    with pytest.raises(ValueError, match="is not a record of opened hints"):
+        record_opened(tmp_path, 9, 3)
+    assert (tmp_path / HINT_FILE).read_text() == "[1, 2]"           # left as it was
+

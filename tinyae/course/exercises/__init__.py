@@ -16,6 +16,9 @@ SOLUTION`` / ``### END SOLUTION`` markers, and a cell that runs the check.
   code that raises, hangs or crashes is reported and the run goes on.
 * ``checker.grade(submissions)`` -- ``tinyae exercises grade`` -- one
   folder per student, a CSV with a score and the diagnoses per exercise.
+* ``hints(n)`` -- ``tinyae exercises hint N --level L`` -- the exercise's
+  three graded hints (``hint_levels``): the statement asks for the
+  derivation, the hints lead to it, the last may give the formula.
 
 A check has five parts (``specs``): the contract, the values against the
 reference (float32 and float64, awkward shapes), a finite-difference check
@@ -28,6 +31,7 @@ student's function replaces the library's op in a small training run
 from pathlib import Path
 
 from .catalogue import EXERCISES
+from .hint_levels import hints
 from .specs import check_functions
 from .strip import remove_markers, strip_solutions
 
@@ -87,4 +91,4 @@ def check_here(number, namespace, *, seed=None, integration=True):
 
 
 __all__ = ["EXERCISES", "SOURCES", "exercise", "solution_source", "student_source", "start",
-           "check_here", "check_functions", "strip_solutions", "remove_markers"]
+           "check_here", "check_functions", "strip_solutions", "remove_markers", "hints"]

@@ -77,3 +77,25 @@ LINEAR = Exercise(
                 _linear_backward_variant(dW=lambda dout, x, W: dout.T @ x),
                 (("dW = x.T @ dout", "dW = dout.T @ x"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Start from one entry, $\text{out}_{nj} = \sum_i x_{ni} W_{ij} + b_j$. The weight
+$W_{ij}$ appears in column $j$ of out, once for every example $n$, and in no other
+column, so the chain rule leaves
+$dW_{ij} = \sum_n \text{dout}_{nj}\, \partial \text{out}_{nj} / \partial W_{ij}$. What
+is that partial derivative?""",
+    r"""$\partial \text{out}_{nj} / \partial W_{ij} = x_{ni}$, so
+$dW_{ij} = \sum_n x_{ni}\, \text{dout}_{nj}$: a sum over the batch index, which is what
+a matrix product of an $(n_\text{in}, N)$ and an $(N, n_\text{out})$ array computes.
+Likewise $x_{ni}$ appears in $\text{out}_{nj}$ for every $j$ (its own row only), with
+slope $W_{ij}$, and $b_j$ in $\text{out}_{nj}$ for every $n$, with slope 1. Let the
+shapes decide where the transposes go: dx is $(N, n_\text{in})$, dW is
+$(n_\text{in}, n_\text{out})$, db is $(n_\text{out},)$.""",
+    r"""$$dx = \text{dout}\, W^\top, \qquad dW = x^\top \text{dout}, \qquad db_j = \sum_n \text{dout}_{nj}.$$
+
+In NumPy: `dx = dout @ W.T`, `dW = x.T @ dout`, `db = dout.sum(axis=0)`. No $1/N$: it is
+already inside dout.""",
+)

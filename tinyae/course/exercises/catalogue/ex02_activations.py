@@ -90,3 +90,23 @@ ACTIVATIONS = Exercise(
                 {"relu_backward": lambda dout, out: (out > 0).astype(dout.dtype)},
                 (("return dout * (out > 0)", "return (out > 0).astype(dout.dtype)"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""The activation acts entry by entry, so every term of the chain-rule sum but $m = k$
+vanishes: $dx = \text{dout} \cdot \text{act}'(x)$, a product entry by entry (`*`, not
+`@`), for an array of any shape. What is left is the derivative of each activation,
+written with out.""",
+    r"""Differentiate, then replace $x$ by out. Sigmoid:
+$s'(x) = e^{-x} / (1 + e^{-x})^2 = s(x) \cdot \frac{e^{-x}}{1 + e^{-x}}$; what is
+$\frac{e^{-x}}{1 + e^{-x}}$ in terms of $s(x)$? Tanh: $\tanh' x = 1 / \cosh^2 x$, and
+$\cosh^2 x - \sinh^2 x = 1$. ReLU: the slope is 1 where $x > 0$ and 0 elsewhere, and
+$x > 0$ exactly where $\max(x, 0) > 0$.""",
+    r"""$$\text{sigmoid: } dx = \text{dout} \cdot \text{out}\,(1 - \text{out}), \qquad
+\text{tanh: } dx = \text{dout} \cdot (1 - \text{out}^2), \qquad
+\text{ReLU: } dx = \text{dout} \cdot [\text{out} > 0].$$
+
+In NumPy: `dout * out * (1 - out)`, `dout * (1 - out * out)`, `dout * (out > 0)`.""",
+)

@@ -90,3 +90,23 @@ BCE = Exercise(
                 (("dlogits = (sigmoid(logits) - target) / n",
                   "dlogits = (logits - target) / n"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Each logit appears in exactly one term of $L$, with the weight $1/N$:
+$\partial L / \partial z_{nk} = \frac1N\, \partial \ell(z_{nk}, t_{nk}) / \partial z$.
+So differentiate $\ell(z, t) = \text{softplus}(z) - t z$ in $z$; the $-tz$ part is easy.""",
+    r"""$\frac{d}{dz} \log(1 + e^z) = \frac{e^z}{1 + e^z} = \frac{1}{1 + e^{-z}}$: the
+derivative of softplus is the sigmoid. Compute it with the `sigmoid` the exercise
+imports (`tinyae.functional.sigmoid`, which never overflows), not with
+`1 / (1 + np.exp(-z))`, which overflows with a warning for large negative $z$. For the
+loss use the right-hand form of softplus with `np.maximum`, `np.abs` and `np.log1p`, sum
+everything, and divide by $N$ once.""",
+    r"""$$L = \frac1N \sum_{n,k} \Big(\max(z_{nk}, 0) + \log\big(1 + e^{-|z_{nk}|}\big) - t_{nk} z_{nk}\Big),
+\qquad \frac{\partial L}{\partial z} = \frac{s(z) - t}{N}.$$
+
+In NumPy: `loss = float(np.sum(softplus - target * logits)) / n` and
+`dlogits = (sigmoid(logits) - target) / n`.""",
+)

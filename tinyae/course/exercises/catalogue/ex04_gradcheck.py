@@ -157,3 +157,28 @@ GRADCHECK = Exercise(
                   "return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), "
                   "floor)))"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Expand in a Taylor series:
+
+$$f(x \pm h e_i) = f(x) \pm h\, \partial_i f + \frac{h^2}{2} \partial_i^2 f \pm \frac{h^3}{6} \partial_i^3 f + \dots$$
+
+Subtract the two expansions: which terms are left? For the code, at each index: remember
+the entry, set it to the entry plus $h$, call `f()`, set it to the entry minus $h$, call
+`f()`, and put the entry back.""",
+    r"""The even terms cancel, so the central difference is $\partial_i f + O(h^2)$, while the
+forward difference is only $\partial_i f + O(h)$. In the code, `x[idx] = ...` changes
+the caller's array, which is exactly what `f` reads; forgetting to restore the entry
+shifts every later derivative, so save it first (`old = x[idx]` is a copy of one
+number). For `rel_error`: the numerator is the largest $|a_i - n_i|$, the denominator
+the largest $|a_i| + |n_i|$, raised to the floor if it is smaller.""",
+    r"""$$\text{grad}_i = \frac{f(x + h e_i) - f(x - h e_i)}{2h}, \qquad
+\text{err} = \frac{\max_i |a_i - n_i|}{\max\left(\max_i (|a_i| + |n_i|),\ \text{floor}\right)}.$$
+
+In the loop: `old = x[idx]`, `x[idx] = old + h`, `f_plus = f()`, `x[idx] = old - h`,
+`f_minus = f()`, `x[idx] = old`, `grad[idx] = (f_plus - f_minus) / (2 * h)`; and
+`float(np.max(np.abs(a - n))) / max(float(np.max(np.abs(a) + np.abs(n))), floor)`.""",
+)

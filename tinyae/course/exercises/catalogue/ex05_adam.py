@@ -78,3 +78,24 @@ ADAM_EXERCISE = Exercise(
                  ("v *= b2\n    v += (1 - b2) * (g * g)", "v = b2 * v + (1 - b2) * (g * g)"),
                  ("p -= lr * m_hat", "p = p - lr * m_hat"))),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Unroll from $m_0 = 0$: $m_1 = (1 - \beta_1) g_1$,
+$m_2 = \beta_1 (1 - \beta_1) g_1 + (1 - \beta_1) g_2$, and in general
+$m_t = (1 - \beta_1) \sum_{\tau=1}^{t} \beta_1^{t - \tau} g_\tau$. Take the expectation
+with $E[g_\tau] = E[g]$ for every $\tau$.""",
+    r"""The weights $(1 - \beta_1)\beta_1^{t-\tau}$ form a geometric series; its sum over
+$\tau = 1, \dots, t$ is the factor in $E[m_t] = (\dots)\, E[g]$, and dividing $m_t$ by
+it removes the bias. In the code, update `m` and `v` in place first (`m *= b1`, then
+`m += (1 - b1) * g`), then form the corrected values (new arrays are fine for those),
+then `p -= ...`.""",
+    r"""$$\hat m_t = \frac{m_t}{1 - \beta_1^t}, \qquad \hat v_t = \frac{v_t}{1 - \beta_2^t},
+\qquad p \leftarrow p - \text{lr}\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.$$
+
+$\epsilon$ is added to $\sqrt{\hat v_t}$, not inside the square root; in NumPy,
+`m_hat = m / (1 - b1 ** t)`, `v_hat = v / (1 - b2 ** t)`,
+`p -= lr * m_hat / (np.sqrt(v_hat) + eps)`.""",
+)

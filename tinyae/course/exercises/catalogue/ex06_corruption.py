@@ -65,3 +65,23 @@ CORRUPTION = Exercise(
                 {"gaussian_corrupt": lambda x, e, sigma: x + sigma * e},
                 (("(x + sigma * e).astype(x.dtype)", "x + sigma * e"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Each corruption is one line of array arithmetic, entry by entry, for any shape. For
+masking, build the keep mask from `u` and `fraction` (a boolean array shaped like $x$)
+and multiply by it; mind the boundary: an entry whose $u$ equals fraction is kept. For
+$E[\tilde x]$: an entry is kept with probability $1 - \text{fraction}$, and $E[e] = 0$.""",
+    r"""The dtype: `u` and `e` are float64, so `x * mask` with a float64 mask, or
+`x + sigma * e`, is float64 even when $x$ is float32. Turn the mask into $x$'s dtype
+before multiplying (`.astype(x.dtype)`) and cast the Gaussian result back the same way.
+Return a new array; do not modify $x$ in place.""",
+    r"""$$\tilde x = x \cdot [u \ge \text{fraction}], \qquad \tilde x = x + \sigma e,$$
+
+each in $x$'s dtype: `x * (u >= fraction).astype(x.dtype)` and
+`(x + sigma * e).astype(x.dtype)`. Under masking
+$E[\tilde x] = (1 - \text{fraction})\, x$; the autoencoder learns to undo that
+shrinkage, because its target is the clean $x$.""",
+)

@@ -106,3 +106,23 @@ CONTRACTIVE = Exercise(
                 (("d, dd = h * (1 - h), 1 - 2 * h",
                   "s = 1 / (1 + np.exp(-h))\n        d, dd = s * (1 - s), s * (1 - s) * (1 - 2 * s)"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Take one term of the sum, $T_{nj} = \frac{\lambda}{N} d_{nj}^2 c_j$. Only this term
+depends on $h_{nj}$, through $d_{nj} = d(h_{nj})$: start by differentiating
+$d(h) = h(1 - h)$ and $d(h) = 1 - h^2$ in $h$. For $W_{ij}$, start from
+$\partial c_j / \partial W_{ij}$.""",
+    r"""Chain rule on the square: $\partial (d^2) / \partial h = 2 d\, d'(h)$, with
+$d'(h) = 1 - 2h$ for sigmoid units and $-2h$ for tanh. $W_{ij}$ enters only $c_j$, with
+$\partial c_j / \partial W_{ij} = 2 W_{ij}$, and $c_j$ multiplies $d_{nj}^2$ in the term
+of every example $n$: sum those over $n$. Shapes: $c$ is $(n_h,)$ and broadcasts along
+the rows of both $h$ and $W$.""",
+    r"""$$\frac{\partial P}{\partial h_{nj}} = \frac{2\lambda}{N}\, d_{nj}\, d'(h_{nj})\, c_j, \qquad
+\frac{\partial P}{\partial W_{ij}} = \frac{2\lambda}{N}\, W_{ij} \sum_n d_{nj}^2.$$
+
+In NumPy, with `c = np.sum(W * W, axis=0)` and `d`, `dd` the values of $d$ and $d'$:
+`dh = (2 * lam / n) * d * dd * c`, `dW = (2 * lam / n) * W * np.sum(d * d, axis=0)`.""",
+)

@@ -81,3 +81,25 @@ KL_SPARSITY = Exercise(
                 _kl_variant(grad_beta=False),
                 (("drho_hat = beta * (", "drho_hat = ("),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Expand the KL,
+
+$$\mathrm{KL}(\rho \,\|\, r) = \rho \log \rho - \rho \log r + (1 - \rho) \log(1 - \rho) - (1 - \rho) \log(1 - r),$$
+
+and differentiate it in $r$: the terms in $\rho$ alone are constants. Then
+
+$$\frac{\partial P}{\partial h_{nj}} = \beta\, \frac{d\,\mathrm{KL}}{dr}\Big|_{r = \hat\rho_j} \frac{\partial \hat\rho_j}{\partial h_{nj}}.$$""",
+    r"""$\frac{d}{dr} \mathrm{KL}(\rho \,\|\, r) = -\frac{\rho}{r} + \frac{1 - \rho}{1 - r}$,
+and $\hat\rho_j = \frac1N \sum_n h_{nj}$ changes by $1/N$ per unit of $h_{nj}$, for
+every $n$ (other units' $\hat\rho$ do not move). So dh has one value per unit, the same
+on every row: compute an $(n_h,)$ vector and broadcast it to $h$'s shape
+(`np.broadcast_to(v, h.shape).astype(h.dtype)` gives a writable array in $h$'s dtype).""",
+    r"""$$\frac{\partial P}{\partial h_{nj}} = \frac{\beta}{N}\left(-\frac{\rho}{\hat\rho_j}
++ \frac{1 - \rho}{1 - \hat\rho_j}\right).$$
+
+This $1/N$ comes from $\hat\rho_j$, not from a batch mean: $P$ itself has none.""",
+)

@@ -104,3 +104,25 @@ REPARAM = Exercise(
                 (("dmu = dz + beta * mu / n", "dmu = dz + mu / n"),
                  ("0.5 * beta * (sigma", "0.5 * (sigma"))),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Start with $\sigma = e^{\text{logvar}/2}$: what is
+$\partial \sigma / \partial\, \text{logvar}$? Then
+$z_{nd} = \mu_{nd} + \sigma_{nd} \epsilon_{nd}$ depends on $\mu_{nd}$ and
+$\text{logvar}_{nd}$ only (the same entry), so the sample path of each gradient is $dz$
+times a partial derivative, entry by entry.""",
+    r"""$\partial \sigma / \partial\,\text{logvar} = \sigma / 2$, so
+$\partial z / \partial \mu = 1$ and
+$\partial z / \partial\,\text{logvar} = \epsilon\, \sigma / 2$. The KL path: the term
+$(n, d)$ of the KL is $\frac{1}{2N}(e^{\text{logvar}} + \mu^2 - 1 - \text{logvar})$ (as
+$\sigma^2 = e^{\text{logvar}}$); differentiate it in $\mu$ and in logvar, multiply by
+$\beta$, and add it to the sample path. The cache `(mu, eps, sigma)` holds all you need.""",
+    r"""$$d\mu = dz + \frac{\beta}{N}\, \mu, \qquad
+d\,\text{logvar} = \tfrac12\, dz\, \epsilon\, \sigma + \frac{\beta}{2N}\left(\sigma^2 - 1\right).$$
+
+In NumPy: `dmu = dz + beta * mu / n` and
+`dlogvar = 0.5 * dz * eps * sigma + 0.5 * beta * (sigma * sigma - 1.0) / n`.""",
+)

@@ -116,3 +116,25 @@ IW_BOUND = Exercise(
                 (("weights = shifted / total",
                   "weights = shifted / shifted.sum(axis=1, keepdims=True)"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Write $\ell_i = \log w_i$, so $L_k = \log S - \log k$ with $S = \sum_j e^{\ell_j}$. By
+the chain rule
+$\partial L_k / \partial \ell_i = \frac{1}{S}\, \partial S / \partial \ell_i$, and only
+the term $j = i$ of $S$ depends on $\ell_i$.""",
+    r"""$\partial L_k / \partial \ell_i = e^{\ell_i} / \sum_j e^{\ell_j}$: positive, and summing
+to 1 over the $k$ samples of an example. Compute it shifted, multiplying top and bottom
+by $e^{-m}$: the same number, with no overflow and no underflow to 0/0. The shift
+cancels exactly in $L_k$ whatever $m$ is, which is why it adds nothing to the gradient.
+Work per column: `max(axis=0)` and `sum(axis=0)` give `(batch,)` arrays, and
+broadcasting handles `(k, batch) - (batch,)`.""",
+    r"""$$\frac{\partial L_k}{\partial \log w_i} = \frac{w_i}{\sum_j w_j}
+= \frac{e^{\log w_i - m}}{\sum_j e^{\log w_j - m}},$$
+
+the softmax of the log weights over the $k$ samples. With `top = log_w.max(axis=0)`,
+`shifted = np.exp(log_w - top)` and `total = shifted.sum(axis=0)`:
+`bound = top + np.log(total / k)` and `weights = shifted / total`.""",
+)

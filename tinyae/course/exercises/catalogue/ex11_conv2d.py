@@ -98,3 +98,30 @@ CONV2D = Exercise(
                 _conv_backward_variant(db_mean_positions=True),
                 (("db = dout.sum(axis=(0, 2, 3))", "db = dout.mean(axis=(2, 3)).sum(axis=0)"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Fix one output pixel $(i, j)$. Its window is `xp[:, :, i*sh:i*sh+kh, j*sw:j*sw+kw]`,
+shape $(N, C, k_h, k_w)$. In $\text{out}[n, f, i, j]$ the weight $W[f, c, p, q]$
+multiplies $x_\text{pad}[n, c, i s_h + p, j s_w + q]$, and that entry of $x_\text{pad}$
+is multiplied by $W[f, c, p, q]$ for every kernel $f$. So loop over $(i, j)$ and let
+each output pixel add its share to dW and to its window of $dx_\text{pad}$.""",
+    r"""The share of pixel $(i, j)$, with $g = \text{dout}[:, :, i, j]$ of shape $(N, F)$: to
+$dW$, $\sum_n g[n, f]\, \text{window}[n, c, p, q]$, a contraction over $n$ giving
+$(F, C, k_h, k_w)$; to the window of $dx_\text{pad}$, $\sum_f g[n, f]\, W[f, c, p, q]$,
+a contraction over $f$ giving $(N, C, k_h, k_w)$. `np.tensordot(a, b, axes=(r, s))`
+contracts axis r of a with axis s of b. Windows overlap when the stride is smaller than
+the kernel: **add** into the window (`+=`), never assign. $b_f$ touches every output of
+channel $f$.""",
+    r"""$$dW[f, c, p, q] = \sum_{n, i, j} \text{dout}[n, f, i, j]\; x_\text{pad}[n, c, i s_h + p, j s_w + q],
+\qquad db_f = \sum_{n, i, j} \text{dout}[n, f, i, j],$$
+
+and every window adds $\sum_f \text{dout}[n, f, i, j]\, W[f, c, p, q]$ to
+$dx_\text{pad}[n, c, i s_h + p, j s_w + q]$. In the loop:
+`dxp[win] += np.tensordot(g, W, axes=(1, 0))` and
+`dW += np.tensordot(g, xp[win], axes=(0, 0))`; after it,
+`dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]` and
+`db = dout.sum(axis=(0, 2, 3))`.""",
+)

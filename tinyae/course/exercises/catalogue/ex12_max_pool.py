@@ -111,3 +111,25 @@ MAX_POOL = Exercise(
                 _pool_backward_variant("no_dout"),
                 (("dx[n, c, rows, cols] += g", "dx[n, c, rows, cols] += 1"),)),
     ))
+
+
+#: The hints, level 1 (where to start) to 3 (the formula): Markdown with
+#: $...$ maths, shown by ``tinyae exercises hint`` and the course book.
+HINTS = (
+    r"""Within a window, $\text{out}[n, c, i, j] = x[n, c, i s + p^*, j s + q^*]$, with
+$(p^*, q^*)$ the position of the maximum. Move the maximal entry a little and out moves
+by as much; move any other entry a little and out does not move. So the gradient of each
+output pixel goes to one entry of $x$.""",
+    r"""Find $(p^*, q^*)$ for every $(n, c)$ at once: flatten the window to $(N, C, k^2)$ and
+take `argmax` over the last axis (it returns the first maximum, like the forward); flat
+index $a$ is row $a // k$, column $a \% k$ of the window. Then index `dx` with the grids
+`n, c` of the code and the rows and columns in $x$. When $s < k$ a pixel can be the
+maximum of several windows: **add** (`+=`) the gradient of each. (Within one
+`dx[n, c, rows, cols] += g` the pairs $(n, c)$ all differ, so no index repeats.)""",
+    r"""$$dx[n, c, i s + p^*, j s + q^*] \mathrel{+}= \text{dout}[n, c, i, j]$$
+
+for every output pixel, with $(p^*, q^*)$ the first maximum of its window in row-major
+order, and 0 for every other entry. In the loop:
+`arg = window.reshape(N, C, k * k).argmax(axis=2)`,
+`rows, cols = i * s + arg // k, j * s + arg % k`, `dx[n, c, rows, cols] += g`.""",
+)
