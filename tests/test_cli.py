@@ -18,6 +18,7 @@ HELP = [["--help"], ["lessons", "--help"], ["gradcheck", "--help"], ["bench", "-
         ["exercises", "--help"], ["exercises", "start", "--help"],
         ["exercises", "check", "--help"], ["exercises", "solution", "--help"],
         ["exercises", "grade", "--help"], ["exercises", "list", "--help"],
+        ["exercises", "hint", "--help"],
         ["notebooks", "--help"]]
 
 
@@ -35,6 +36,7 @@ BAD = [[], ["nope"], ["lessons", "99"], ["lessons", "1", "--lessons", str(ROOT /
                                           "--no-such-flag"],
        ["gradcheck", "-k", "no_case_has_this_name"], ["exercises"],
        ["exercises", "solution", "99"], ["exercises", "check", "42"],
+       ["exercises", "hint", "13"], ["exercises", "hint", "1", "--level", "4"],
        ["exercises", "start", "somewhere", "0"]]
 
 

@@ -15,7 +15,8 @@ import re
 
 import pytest
 
-from tinyae.course.exercises import EXERCISES, hints, student_source
+from tinyae.course import cli
+from tinyae.course.exercises import EXERCISES, hints, start, student_source
 from tinyae.course.exercises.hint_levels import HINT_FILE, LEVELS, opened, record_opened
 from tinyae.course.syllabus import lesson_of_exercise
 
@@ -91,6 +92,8 @@ def test_statement_asks_for_the_derivation_without_giving_it(number):
     lesson = lesson_of_exercise(number)
     assert f"Goes with lesson {lesson} (`lessons/{lesson}_" in statement
     assert f"tinyae exercises hint {number}`" in statement
+    markdown = "\n".join(line for line in statement.splitlines() if line.startswith("#"))
+    assert _inline_maths_broken(markdown) == []
 
 
 @pytest.mark.parametrize("number", list(OLD_FORMULAS))
@@ -143,3 +146,51 @@ def test_record_keeps_the_highest_level_and_replaces_the_file(tmp_path):
         record_opened(tmp_path, 9, 3)
     assert (tmp_path / HINT_FILE).read_text() == "[1, 2]"           # left as it was
 
+
+# --------------------------------------------------------------------------
+# tinyae exercises hint / list
+# --------------------------------------------------------------------------
+
+def test_hint_prints_the_level_and_records_the_highest_opened(tmp_path, capsys, monkeypatch):
+    start(tmp_path, numbers=[9])
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["exercises", "hint", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "hint 1 of 3" in out and hints(9)[0] in out
+    assert "tinyae exercises hint 9 --level 2" in out
+    assert json.loads((tmp_path / HINT_FILE).read_text()) == {"9": 1}
+    assert cli.main(["exercises", "hint", "09", "--level", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "hint 3 of 3" in out and hints(9)[2] in out and "last level" in out
+    assert cli.main(["exercises", "hint", "9", "--level", "2"]) == 0
+    assert "up to level 3" in capsys.readouterr().out
+    assert json.loads((tmp_path / HINT_FILE).read_text()) == {"9": 3}
+
+
+def test_hint_outside_a_student_folder_records_nothing(tmp_path, capsys):
+    assert cli.main(["exercises", "hint", "1", "--dir", str(tmp_path)]) == 0
+    assert hints(1)[0] in capsys.readouterr().out
+    assert not (tmp_path / HINT_FILE).exists()
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["99"], "unknown exercise '99': the exercises are 1, 2,"),
+    (["x"], "unknown exercise 'x'"),
+    (["3", "--level", "4"], "invalid level '4': expected a whole number from 1 to 3"),
+    (["3", "--level", "0"], "invalid level '0'"),
+    (["3", "--level", "two"], "invalid level 'two'")])
+def test_hint_refuses_bad_input(argv, named, tmp_path, capsys):
+    start(tmp_path, numbers=[3])
+    with pytest.raises(SystemExit) as e:
+        cli.main(["exercises", "hint", *argv, "--dir", str(tmp_path)])
+    assert e.value.code == 2
+    assert named in capsys.readouterr().err
+    assert not (tmp_path / HINT_FILE).exists()
+
+
+def test_list_names_the_lesson_of_every_exercise(capsys):
+    assert cli.main(["exercises", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for n, ex in EXERCISES.items():
+        [line] = [l for l in lines if ex.stem in l]
+        assert f"lesson {lesson_of_exercise(n)}" in line

@@ -6,8 +6,9 @@
     tinyae exercises start DIR                        write the student folder
     tinyae exercises check [N ...] [--json]           check a student's exercises
     tinyae exercises solution N                       show a reference solution
+    tinyae exercises hint N [--level L]               a hint (levels 1 to 3), recorded
     tinyae exercises grade SUBMISSIONS --csv F.csv    grade one folder per student
-    tinyae exercises list                             the exercises and their mistakes
+    tinyae exercises list                             the exercises, lessons, mistakes
     tinyae notebooks DIR                              lessons and exercises as .ipynb
     tinyae book DIR [--lessons NN ...] [--execute]    the course book, a static site
 
@@ -123,10 +124,50 @@ def _ex_grade(args, parser):
     return 0
 
 
+def _ex_hint(args, parser):
+    from .exercises import EXERCISES, hints
+    from .exercises.hint_levels import HINT_FILE, record_opened
+
+    [number] = _numbers(parser, [args.number])
+    levels = hints(number)
+    print(f"Exercise {number}, hint {args.level} of {len(levels)}:\n")
+    print(levels[args.level - 1] + "\n")
+    if args.level < len(levels):
+        print(f"Still stuck? `tinyae exercises hint {number} --level {args.level + 1}`.")
+    else:
+        print("That was the last level; `tinyae exercises check` names known mistakes.")
+    folder = Path(args.dir)
+    if any((folder / f"{ex.stem}{suffix}").exists()
+           for ex in EXERCISES.values() for suffix in (".py", ".ipynb")):
+        try:
+            record = record_opened(folder, number, args.level)
+        except (OSError, ValueError) as e:
+            print(f"tinyae exercises hint: not recorded: {e}", file=sys.stderr)
+        else:
+            print(f"(hints opened for exercise {number}: up to level {record[number]}, "
+                  f"recorded in {folder / HINT_FILE})")
+    return 0
+
+
+def _hint_level(value):
+    """``--level``: a whole number from 1 to LEVELS."""
+    from .exercises.hint_levels import LEVELS
+    try:
+        level = int(value)
+    except ValueError:
+        level = None
+    if level not in range(1, LEVELS + 1):
+        raise argparse.ArgumentTypeError(f"invalid level {value!r}: expected a whole "
+                                         f"number from 1 to {LEVELS}")
+    return level
+
+
 def _ex_list(args, parser):
     from .exercises import EXERCISES
+    from .syllabus import lesson_of_exercise
     for ex in EXERCISES.values():
-        print(f"{ex.number:2d}  {ex.stem:<20s} {ex.title}")
+        print(f"{ex.number:2d}  {ex.stem:<20s} lesson {lesson_of_exercise(ex.number)}  "
+              f"{ex.title}")
         for m in ex.mistakes:
             print(f"      - {m.key}: {m.message}")
     return 0
@@ -202,14 +243,25 @@ def _exercise_actions():
                    _arg("numbers", nargs="*", metavar="N", help="only these exercises"),
                    _arg("--csv", required=True, help="the CSV file to write"),
                    *_check_options()]),
-        "list": (_ex_list, "list the exercises and the mistakes each diagnoses",
-                 "List the exercises and their catalogues of mistakes."),
+        "hint": (_ex_hint, "show a hint for exercise N (levels 1 to 3)",
+                 "Print one level of exercise N's hints: 1 says where to start, 2 gives "
+                 "the key step, 3 may give the formula. Run in a student folder, it "
+                 "records the highest level opened per exercise in .tinyae-hints.json.",
+                 [_arg("number", metavar="N"),
+                  _arg("--level", type=_hint_level, default=1, metavar="L",
+                       help="the hint level, 1 to 3 (default 1)"),
+                  _arg("--dir", default=".",
+                       help="the student folder, where the level is recorded "
+                            "(default: here)")]),
+        "list": (_ex_list, "list the exercises, their lessons and their mistakes",
+                 "List the exercises, the lesson each goes with, and their catalogues of "
+                 "mistakes."),
     }
 
 
 def _exercises_parser(sub):
     p = sub.add_parser("exercises", help="the course's exercises: start, check, solution, "
-                                         "grade, list",
+                                         "hint, grade, list",
                        description="Exercises a student writes, checked and diagnosed.")
     esub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     for name, spec in _exercise_actions().items():
