@@ -226,15 +226,14 @@ def _lesson_page(nb, script):
 def _exercise_page(number):
     from .exercises import EXERCISES, student_source
     from .notebooks import to_notebook
-    from .syllabus import lesson_of_exercise
     from nbformat.v4 import new_markdown_cell
 
     nb = to_notebook(student_source(number))
     ex = EXERCISES[number]
     nb.cells.insert(1, new_markdown_cell(
-        f"Goes with lesson {lesson_of_exercise(number)}. Get the file with "
-        f"`tinyae exercises start my-work` (it writes `{ex.stem}.py`), or download this "
-        f"page as a notebook; check your work with `tinyae exercises check {number}`."))
+        f"Get the file with `tinyae exercises start my-work` (it writes `{ex.stem}.py`), "
+        f"or download this page as a notebook; check your work with `tinyae exercises "
+        f"check {number}`, and open a hint with `tinyae exercises hint {number}`."))
     for hint_cell in _hint_cells(number):
         nb.cells.append(hint_cell)
     return nb
