@@ -25,6 +25,7 @@ Then it reads the data, refuses NaN or inf (unless ``allow_nonfinite=True``)
 and copies the values into the model's arrays in place.
 """
 
+import json
 import os
 import re
 import secrets
@@ -98,18 +99,10 @@ def _arrays(model):
     return {**model.params, **{STATE + k: v for k, v in state.items()}}
 
 
-def save(model, path):
-    """Write ``model.params`` and ``model.state`` to ``path`` (``.npz``)
-    atomically. Returns the path.
-
-    Also removes the temporary files of earlier interrupted saves of ``path``
-    (see ``clean_stale_temporaries``).
-    """
-    path = _check_path(path)
-    arrays = _arrays(model)
-    if not arrays:
-        raise ValueError(f"{type(model).__name__} has nothing to save (no parameters "
-                         f"and no state): is it fitted?")
+def _write_atomically(path, arrays):
+    """Write ``arrays`` (name -> array) to the .npz ``path`` through a
+    temporary file renamed over it: a failure (a full disk, an interrupt)
+    leaves the previous file as it was and no temporary file behind."""
     for parent in [path.parent, *path.parent.parents]:
         if parent.exists():
             if not parent.is_dir():
@@ -132,6 +125,82 @@ def save(model, path):
             os.unlink(tmp)
         raise
     return path
+
+
+def save(model, path):
+    """Write ``model.params`` and ``model.state`` to ``path`` (``.npz``)
+    atomically. Returns the path.
+
+    Also removes the temporary files of earlier interrupted saves of ``path``
+    (see ``clean_stale_temporaries``).
+    """
+    path = _check_path(path)
+    arrays = _arrays(model)
+    if not arrays:
+        raise ValueError(f"{type(model).__name__} has nothing to save (no parameters "
+                         f"and no state): is it fitted?")
+    return _write_atomically(path, arrays)
+
+
+# --------------------------------------------------------------------------
+# Training checkpoints: everything a run needs to go on where it stopped
+# --------------------------------------------------------------------------
+
+#: Prefixes of a training checkpoint's other members.
+OPTIMIZER, TRAINING = "optimizer:", "training:json"
+
+
+def save_training(path, model, optimizer, *, rng, history, epoch):
+    """Write a checkpoint from which ``fit(..., resume=True)`` goes on exactly
+    where this run is: the model (``params`` and ``state``), the optimiser's
+    state (step count, learning rate, moments), the generator's state (the
+    next shuffle and every later draw) and the history after ``epoch``
+    epochs. Atomic like ``save``; numbers only, no pickle: the generator's
+    state and the history are JSON, stored as bytes."""
+    path = _check_path(path)
+    record = {"epoch": int(epoch), "rng": rng.bit_generator.state, "history": history}
+    text = json.dumps(record, default=float)
+    arrays = {**_arrays(model),
+              **{OPTIMIZER + k: v for k, v in optimizer.state_arrays().items()},
+              TRAINING: np.frombuffer(text.encode(), dtype=np.uint8)}
+    return _write_atomically(path, arrays)
+
+
+def load_training(path, model, optimizer, *, rng, max_bytes=DEFAULT_MAX_BYTES):
+    """Load a ``save_training`` checkpoint into ``model``, ``optimizer`` and
+    ``rng`` (in place) and return ``(history, epoch)``. Every check of
+    ``load`` applies; the model is changed only if all of them pass."""
+    path = _check_path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"training checkpoint {str(path)!r} does not exist")
+    expected = _arrays(model)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            saved = _read_archive(archive, path, model, expected, max_bytes,
+                                  (OPTIMIZER, TRAINING))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
+        raise CheckpointError(f"checkpoint {str(path)!r} is not a readable .npz archive "
+                              f"(truncated or corrupted?): {err}") from err
+    if TRAINING not in saved:
+        raise CheckpointError(f"checkpoint {str(path)!r} holds a model but no training "
+                              f"state (written by save, not save_training)")
+    try:
+        record = json.loads(saved[TRAINING].tobytes().decode())
+        epoch, history = int(record["epoch"]), record["history"]
+        state = record["rng"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {str(path)!r}: its training record is not "
+                              f"readable: {err}") from err
+    if state.get("bit_generator") != type(rng.bit_generator).__name__:
+        raise CheckpointError(f"checkpoint {str(path)!r} saved a "
+                              f"{state.get('bit_generator')} generator; rng is a "
+                              f"{type(rng.bit_generator).__name__}")
+    optimizer.load_state_arrays({k[len(OPTIMIZER):]: v for k, v in saved.items()
+                                 if k.startswith(OPTIMIZER)})
+    for k, p in expected.items():
+        p[...] = saved[k]
+    rng.bit_generator.state = state
+    return history, epoch
 
 
 def _read_header(member, path, name):
@@ -176,7 +245,8 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
     params = model.params if builds_state else _arrays(model)
     try:
         with zipfile.ZipFile(path) as archive:
-            saved = _read_archive(archive, path, model, params, max_bytes, builds_state)
+            saved = _read_archive(archive, path, model, params, max_bytes,
+                                  (STATE,) if builds_state else ())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
         raise CheckpointError(
             f"checkpoint {str(path)!r} is not a readable .npz archive "
@@ -199,10 +269,11 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
     return model
 
 
-def _read_archive(archive, path, model, params, max_bytes, builds_state=False):
+def _read_archive(archive, path, model, params, max_bytes, free_prefixes=()):
     """Check every member's header against ``params`` (name -> the model's
-    array), then read the data. With ``builds_state``, ``state:`` members are
-    read whatever their shape (the model's ``load_state`` checks them)."""
+    array), then read the data. Members whose name starts with one of
+    ``free_prefixes`` are read whatever their shape (their reader checks
+    them: a model's ``load_state``, ``load_training``)."""
     members = {}
     for info in archive.infolist():
         if not info.filename.endswith(".npy"):
@@ -213,7 +284,7 @@ def _read_archive(archive, path, model, params, max_bytes, builds_state=False):
                 f"checkpoint {str(path)!r} holds the array {info.filename[:-4]!r} twice "
                 f"(a forged or damaged archive): refusing to pick one")
         members[info.filename[:-4]] = info
-    free = {k for k in members if builds_state and k.startswith(STATE)}
+    free = {k for k in members if free_prefixes and k.startswith(tuple(free_prefixes))}
     problems = []
     missing = sorted(params.keys() - members.keys())
     extra = sorted(members.keys() - params.keys() - free)

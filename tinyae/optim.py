@@ -103,6 +103,38 @@ class Optimizer:
     def _update(self, p, g, state):
         raise NotImplementedError
 
+    # -- resuming (tinyae.checkpoint.save_training) ----------------------------
+    def state_arrays(self):
+        """Everything a resumed run needs to take the same next step: the
+        step count, the learning rate and every slot (momentum, Adam's m and
+        v) as ``{"t", "lr", "<param>/<slot>"}`` -> array."""
+        out = {"t": np.array(self.t), "lr": np.array(self.lr)}
+        for name, slots in self.state.items():
+            for slot, a in slots.items():
+                out[f"{name}/{slot}"] = a
+        return out
+
+    def load_state_arrays(self, arrays):
+        """Take ``state_arrays()`` of a saved run (checked against the held
+        parameters: names, shapes, dtypes)."""
+        for key, a in arrays.items():
+            if key in ("t", "lr"):
+                continue
+            name, _, slot = key.rpartition("/")
+            p = self.params.get(name)
+            if p is None or a.shape != p.shape or a.dtype != p.dtype:
+                raise ValueError(
+                    f"optimizer state {key!r} ({a.shape}, {a.dtype}) does not fit this "
+                    f"optimizer's parameters" + (f" ({name}: {p.shape}, {p.dtype})"
+                                                 if p is not None else ""))
+        self.t = int(arrays["t"])
+        self.lr = float(arrays["lr"])
+        self.state = {name: {} for name in self.params}
+        for key, a in arrays.items():
+            if key not in ("t", "lr"):
+                name, _, slot = key.rpartition("/")
+                self.state[name][slot] = np.array(a, copy=True)
+
 
 class SGD(Optimizer):
     """``theta <- theta - lr * g``."""
@@ -205,6 +237,13 @@ class OptimizerWrapper:
 
     def after_step(self):
         raise NotImplementedError
+
+    def state_arrays(self):
+        """The wrapped optimiser's state (a subclass adds its own)."""
+        return self.optimizer.state_arrays()
+
+    def load_state_arrays(self, arrays):
+        self.optimizer.load_state_arrays(arrays)
 
 
 def cosine_decay(lr, epochs, *, floor=1e-3):

@@ -10,11 +10,14 @@ positionally to ``model.loss_and_grad(*batch, rng=rng)``.
 """
 
 import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm  # the text bar: it renders in a terminal and a notebook alike
 
+from . import checkpoint as _checkpoints
 from ._validation import check_positive_float, check_positive_int, check_rng
 from .data import minibatches
 from .optim import check_holds
@@ -148,7 +151,7 @@ def evaluate(model, data, *, batch_size=1000, rng=None, transform=None):
 
 def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
         progress=True, transform=None, callback=None, lr_schedule=None,
-        divergence=DEFAULT_DIVERGENCE):
+        divergence=DEFAULT_DIVERGENCE, checkpoint=None, checkpoint_every=1, resume=False):
     """Train ``model`` with ``optimizer`` and return the history.
 
     data: array (n, features) or tuple of aligned arrays.
@@ -181,6 +184,17 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
     ``optimizer`` must hold this model's parameters (see
     ``tinyae.optim.check_holds``): one built on another model's arrays is
     an error.
+
+    Resuming. ``checkpoint``: a ``.npz`` path; after every
+    ``checkpoint_every`` epochs (and after the last) ``fit`` writes there,
+    atomically, all a run needs to go on (``tinyae.checkpoint.save_training``:
+    the model, the optimiser's state, ``rng``'s state, the history). With
+    ``resume=True`` and that file present, ``fit`` first loads it and trains
+    the epochs still missing up to ``epochs``: two epochs, an interruption,
+    then ``fit(..., epochs=4, resume=True)`` gives the parameters of four
+    epochs in one go, bit for bit (``rng`` must be of the same kind). Ctrl-C
+    (KeyboardInterrupt) leaves the last complete checkpoint and says where it
+    is before passing the interrupt on.
     """
     arrays = _as_tuple(data, "data")
     epochs = check_positive_int(epochs, "epochs")
@@ -194,14 +208,25 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
         if fn is not None and not callable(fn):
             raise TypeError(f"{fn_name} must be callable or None, got {type(fn).__name__}")
     val_arrays = _as_tuple(val, "val") if val is not None else None
+    checkpoint_every = check_positive_int(checkpoint_every, "checkpoint_every")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=<path of the run's checkpoint>")
     watch = _DivergenceWatch(divergence)
     steps_per_epoch = math.ceil(arrays[0].shape[0] / batch_size)
     history = {"loss": [], "seconds": []}
+    done = 0                     # epochs already trained (a resumed run's)
+    if resume and Path(checkpoint).exists():
+        history, done = _checkpoints.load_training(checkpoint, model, optimizer, rng=rng)
+        if done > epochs:
+            raise ValueError(f"the checkpoint {str(checkpoint)!r} is after epoch {done}, "
+                             f"beyond epochs={epochs}")
+    saved_epoch = done if resume else None
     last = None                  # (epoch, step, loss, lr) of the last optimiser step
-    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress,
+    bar = tqdm(total=(epochs - done) * steps_per_epoch, disable=not progress,
                unit="step", dynamic_ncols=True, leave=False)
+    epoch, step = done, 0
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(done + 1, epochs + 1):
             start = time.perf_counter()
             if lr_schedule is not None:
                 lr = lr_schedule(epoch)
@@ -241,8 +266,19 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
                 val_loss, _ = evaluate(model, val_arrays, rng=val_rng)
                 history.setdefault("val_loss", []).append(val_loss)
             history["seconds"].append(time.perf_counter() - start)
+            if checkpoint is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
+                _checkpoints.save_training(checkpoint, model, optimizer, rng=rng,
+                                           history=history, epoch=epoch)
+                saved_epoch = epoch
             if callback is not None:
                 callback(epoch, history)
+    except KeyboardInterrupt:
+        where = (f"the last complete checkpoint is {str(checkpoint)!r} (after epoch "
+                 f"{saved_epoch}); go on with fit(..., resume=True)"
+                 if saved_epoch else "no checkpoint was written (pass checkpoint=PATH "
+                                     "to be able to resume)")
+        print(f"\ninterrupted in epoch {epoch}, step {step}: {where}", file=sys.stderr)
+        raise
     finally:
         bar.close()
     return history

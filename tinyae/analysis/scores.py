@@ -129,6 +129,19 @@ class ParameterAverage(OptimizerWrapper):
             a *= self.decay
             a += (1.0 - self.decay) * p
 
+    def state_arrays(self):
+        """The wrapped optimiser's state and the running average."""
+        return {**super().state_arrays(), "average:t": np.array(self.t),
+                **{f"average:{k}": a for k, a in self.avg.items()}}
+
+    def load_state_arrays(self, arrays):
+        own = {k[len("average:"):]: a for k, a in arrays.items() if k.startswith("average:")}
+        super().load_state_arrays({k: a for k, a in arrays.items()
+                                   if not k.startswith("average:")})
+        self.t = int(own.pop("t"))
+        for k, a in own.items():
+            self.avg[k][...] = a
+
     def average(self):
         """The bias-corrected average: dict name -> float64 array."""
         if self.t == 0:
