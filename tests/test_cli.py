@@ -146,3 +146,43 @@ def test_lesson_as_script_still_reads_its_argv_and_exits(monkeypatch):
     with pytest.raises(SystemExit) as e:
         lesson.finish()
     assert e.value.code == 0
+
+
+def test_version(capsys):
+    from tinyae import __version__
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == f"tinyae {__version__}"
+
+
+def test_notebooks_never_overwrite_a_students_edits(tmp_path, capsys):
+    pytest.importorskip("jupytext")
+    assert cli.main(["notebooks", str(tmp_path), "--exercises-only"]) == 0
+    edited = tmp_path / "ex01_linear.ipynb"
+    edited.write_text(edited.read_text().replace("Exercise 1", "Exercise 1 (my notes)"))
+    with pytest.raises(SystemExit) as e:
+        cli.main(["notebooks", str(tmp_path), "--exercises-only"])
+    assert e.value.code == 2
+    assert "already exist" in capsys.readouterr().err and "my notes" in edited.read_text()
+    assert cli.main(["notebooks", str(tmp_path), "--exercises-only", "--force"]) == 0
+    assert "my notes" not in edited.read_text()
+
+
+def test_notebooks_into_a_file_is_a_usage_error(tmp_path, capsys):
+    target = tmp_path / "a-file"
+    target.write_text("")
+    with pytest.raises(SystemExit) as e:
+        cli.main(["notebooks", str(target)])
+    assert e.value.code == 2 and "is a file; expected a folder" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly():
+    import os
+    read, write = os.pipe()
+    os.close(read)                                  # the reader is gone before we write
+    try:
+        proc = subprocess.run([sys.executable, "-m", "tinyae", "exercises", "list"],
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr

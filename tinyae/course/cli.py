@@ -21,6 +21,7 @@ error (an unknown command, lesson or exercise).
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -270,14 +271,16 @@ def _exercises_parser(sub):
 
 def _notebooks(args, parser):
     from .notebooks import write_notebooks
+    if Path(args.dir).exists() and not Path(args.dir).is_dir():
+        parser.error(f"DIR {args.dir!r} is a file; expected a folder (new or existing)")
     try:
         paths = write_notebooks(args.dir, lessons=not args.exercises_only,
                                 exercises=not args.lessons_only, solutions=args.solutions,
-                                lessons_dir=args.lessons)
+                                lessons_dir=args.lessons, force=args.force)
     except ImportError as e:
         print(f"tinyae notebooks: {e}", file=sys.stderr)
         return 1
-    except FileNotFoundError as e:
+    except (FileNotFoundError, FileExistsError) as e:
         parser.error(str(e))
     print(f"wrote {len(paths)} notebooks to {Path(args.dir).resolve()}")
     return 0
@@ -287,6 +290,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="tinyae", description=__doc__.split("\n\n")[0].rstrip("."),
         epilog="`tinyae COMMAND --help` explains each command.")
+    from .. import __version__
+    parser.add_argument("--version", action="version", version=f"tinyae {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)
@@ -295,6 +300,8 @@ def build_parser():
              "Write every lesson and exercise (student version) as a Jupyter notebook "
              "into DIR. Needs jupytext (pip install \"tinyae[notebooks]\").",
              [_arg("dir", metavar="DIR"),
+              _arg("--force", action="store_true",
+                   help="overwrite notebooks already in DIR (a student's edits are lost)"),
               _arg("--solutions", action="store_true",
                    help="exercises with their solutions (for the instructor)"),
               _OneOf([_arg("--lessons-only", action="store_true"),
@@ -305,11 +312,17 @@ def build_parser():
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in DELEGATED:
-        return DELEGATED[argv[0]][0](argv[1:])
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return args.run(args, args.parser)
+    try:
+        if argv and argv[0] in DELEGATED:
+            return DELEGATED[argv[0]][0](argv[1:])
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return args.run(args, args.parser)
+    except BrokenPipeError:
+        # the reader went away (`tinyae exercises list | head`): stop quietly;
+        # stdout goes to /dev/null so the interpreter's last flush cannot fail
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

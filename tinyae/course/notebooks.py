@@ -60,23 +60,28 @@ def write_notebook(source, path):
 
 
 def write_notebooks(folder, *, lessons=True, exercises=True, solutions=False,
-                    lessons_dir=None):
+                    lessons_dir=None, force=False):
     """Write ``NN_topic.ipynb`` for every lesson and ``exNN_slug.ipynb`` for
     every exercise (student versions unless ``solutions``) into ``folder``.
-    Returns the paths written."""
+    Returns the paths written. A notebook already there (a student's edits,
+    perhaps) is never overwritten unless ``force``: nothing is written then."""
     _jupytext()
     folder = Path(folder)
-    written = []
+    sources = []                                        # (source text, target)
     if lessons:
         from .lesson import find_lessons
-        for script in find_lessons(lessons_dir):
-            written.append(write_notebook(script.read_text(), folder / f"{script.stem}.ipynb"))
+        sources += [(script.read_text(), folder / f"{script.stem}.ipynb")
+                    for script in find_lessons(lessons_dir)]
     if exercises:
         from .exercises import EXERCISES, solution_source, student_source
-        for n, ex in EXERCISES.items():
-            source = solution_source(n) if solutions else student_source(n)
-            written.append(write_notebook(source, folder / f"{ex.stem}.ipynb"))
-    return written
+        sources += [(solution_source(n) if solutions else student_source(n),
+                     folder / f"{ex.stem}.ipynb") for n, ex in EXERCISES.items()]
+    existing = [str(target) for _, target in sources if target.exists()]
+    if existing and not force:
+        raise FileExistsError(f"{len(existing)} notebook(s) already exist in {str(folder)!r}, "
+                              f"e.g. {existing[0]}; pass --force (force=True) to overwrite "
+                              f"them (edits made in them are lost)")
+    return [write_notebook(source, target) for source, target in sources]
 
 
 # --------------------------------------------------------------------------
