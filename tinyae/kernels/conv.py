@@ -131,7 +131,10 @@ def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo):
     N, C, H, W = x.shape
     if _is_same(H, W, sh, sw, Ho, Wo):
         keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
-        _shifted_rows(_swap01(x).ravel(), cols.ravel(), C, N * H * W, keep, shift, False)
+        xs = _swap01(x)          # a view of x when N or C is 1, read-only if x is;
+        if not xs.flags.writeable:   # _shifted_rows also writes (its adjoint branch),
+            xs = xs.copy()           # so Numba types it for a writable array only
+        _shifted_rows(xs.ravel(), cols.ravel(), C, N * H * W, keep, shift, False)
     else:
         _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
 

@@ -18,6 +18,21 @@ class _ImageLayer(Layer):
 
     in_channels = None
 
+    def _float_image(self, x):
+        """x for a layer without parameters (pooling, upsampling), which has
+        no dtype of its own: float32 and float64 pass as they are; integer
+        and boolean images are converted to float64 (the mean of a window of
+        integers is not an integer, and padding a max pool needs -inf), the
+        same on both backends; any other dtype (float16, complex) is refused."""
+        self._check_image(x)
+        if x.dtype in (np.float32, np.float64):
+            return x
+        if x.dtype.kind in "iub":
+            return x.astype(np.float64)
+        raise TypeError(f"{type(self).__name__}.forward: x has dtype {x.dtype}; expected "
+                        f"float32 or float64 (integer images are converted to float64), "
+                        f"e.g. x.astype(np.float32)")
+
     def _check_image(self, x, dtype=None):
         self._check_input(x, ndim=4, dtype=dtype)
         if self.in_channels is not None and x.shape[1] != self.in_channels:
@@ -165,7 +180,7 @@ class _Pool2d(_ImageLayer):
             self._op, None, kernel, kernel if stride is None else stride, padding)
 
     def forward(self, x):
-        self._check_image(x)
+        x = self._float_image(x)
         out, self.cache = getattr(ops, self._op + "_forward")(
             x, self.kernel, self.stride, self.padding)
         return out
@@ -205,7 +220,7 @@ class Upsample(_ImageLayer):
         self._op = UPSAMPLE_MODES[mode]
 
     def forward(self, x):
-        self._check_image(x)
+        x = self._float_image(x)
         out, self.cache = getattr(ops, self._op + "_forward")(x, self.scale)
         return out
 
