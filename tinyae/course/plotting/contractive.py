@@ -28,19 +28,22 @@ def contraction_curves(radii, named_ratios, *, title=None):
     return fig
 
 
-def roll_directions(points, normals, named_directions, *, colour=None, scale=0.6):
+def roll_directions(points, normals, named_directions, *, colour=None, scale=0.6,
+                    colour_label=None, title=None):
     """Swiss-roll cross-sections (x-z plane, where the roll curls) with one
     segment per point along each model's most-contracted input direction.
 
     points, normals: (n, 3) points on the roll and the unit normals there;
     named_directions: {label: (n, 3) unit vectors}; colour: (n,) values for
-    the points (e.g. the roll coordinate t). A model that contracts across
-    the manifold draws its segments along the grey normals.
+    the points (e.g. the roll coordinate t), shown on a colour bar named
+    ``colour_label``; ``title`` goes above all panels. A model that contracts
+    across the manifold draws its segments along the grey normals.
     """
     k = len(named_directions)
-    fig, axes = plt.subplots(1, k, figsize=(4.3 * k, 4.2), squeeze=False)
+    width = 4.3 * k + (1.2 if colour is not None else 0.0)
+    fig, axes = plt.subplots(1, k, figsize=(width, 4.4), squeeze=False)
     for ax, (label, v) in zip(axes[0], named_directions.items()):
-        ax.scatter(points[:, 0], points[:, 2], c=colour, s=4, cmap="viridis")
+        dots = ax.scatter(points[:, 0], points[:, 2], c=colour, s=4, cmap="viridis")
         for p, nrm, d in zip(points, normals, v):
             ax.plot([p[0] - scale * nrm[0], p[0] + scale * nrm[0]],
                     [p[2] - scale * nrm[2], p[2] + scale * nrm[2]],
@@ -53,6 +56,10 @@ def roll_directions(points, normals, named_directions, *, colour=None, scale=0.6
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("x")
         ax.set_ylabel("z")
+    if colour is not None:
+        fig.colorbar(dots, ax=list(axes[0]), shrink=0.8, label=colour_label or "colour")
+    if title:
+        fig.suptitle(title, fontsize=10)
     return fig
 
 
