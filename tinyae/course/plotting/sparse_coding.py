@@ -42,6 +42,7 @@ def code_comparison(z_ref, z_pred, *, n_examples=4, labels=("FISTA", "PSD encode
         ax.set_xlabel("atom")
         ax.set_title(f"patch {i}", fontsize=9)
     axes[0].legend(fontsize=7)
+    axes[0].set_ylabel("code value")
     ax = axes[-1]
     ax.plot(z_ref.ravel(), z_pred.ravel(), ".", ms=1, alpha=0.3)
     lim = float(max(np.abs(z_ref).max(), np.abs(z_pred).max()))
