@@ -33,19 +33,46 @@ BIG_SHAPES = [(128, 784, 512), (97, 389, 1030)]
 LESSON = Path(__file__).resolve().parent.parent / "lessons" / "09_kernels.py"
 
 
+#: What the ladder's cells need (the lesson's import cell also starts the lesson).
+LADDER_PRELUDE = "import numba\nimport numpy as np\nfrom tinyae.kernels import gemm\n"
+
+
+def ladder_source():
+    """The code cells of lesson 09 that define the GEMM ladder: the cells
+    (``# %%`` blocks) opening with a Numba decorator or a ``def``. The rest
+    of the lesson measures and claims, so it is not run here."""
+    cells, cell = [], []
+    for line in LESSON.read_text().splitlines():
+        if line.startswith("# %%"):
+            cells.append(cell)
+            cell = []
+        else:
+            cell.append(line)
+    cells.append(cell)
+    keep = []
+    for lines in cells:
+        code = [ln for ln in lines if ln.strip() and not ln.startswith("#")]
+        if code and (code[0].startswith("@numba.njit") or code[0].startswith("def ")):
+            keep.append("\n".join(lines))
+    return LADDER_PRELUDE + "\n\n".join(keep)
+
+
 def load_lesson():
-    """Lesson 09 as the module ``lesson_09_kernels``, registered in
-    sys.modules (Numba's cached code names the module it belongs to, and
-    loading it imports that name). Its Numba functions cache under a folder
-    of their own: an entry written by this import names a module the lesson
-    run as a script (``__main__``) cannot import, and would break that run."""
-    spec = importlib.util.spec_from_file_location("lesson_09_kernels", LESSON)
+    """Lesson 09's ladder cells as the module ``lesson_09_kernels``,
+    registered in sys.modules (Numba's cached code names the module it
+    belongs to, and loading it imports that name). Its Numba functions cache
+    under a folder of their own: an entry written by this import names a
+    module the lesson run as a script (``__main__``) cannot import, and would
+    break that run."""
+    spec = importlib.util.spec_from_loader("lesson_09_kernels", loader=None,
+                                           origin=str(LESSON))
     module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(LESSON)
     sys.modules[spec.name] = module
     cache_dir = numba.config.CACHE_DIR
     numba.config.CACHE_DIR = str(Path(tempfile.gettempdir()) / "tinyae-test-gemm-numba")
     try:
-        spec.loader.exec_module(module)
+        exec(compile(ladder_source(), str(LESSON), "exec"), module.__dict__)
     finally:
         numba.config.CACHE_DIR = cache_dir
     return module
