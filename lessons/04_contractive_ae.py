@@ -151,9 +151,10 @@ lesson.report(f"brute-force finite-difference Jacobian (2 x 784 encoder passes, 
               f"penalty from the code, {t_brute / t_full:.0f}x with its full gradient")
 
 # %% [markdown]
-# The two values agree to the precision of a float32 finite difference, and the
-# closed form costs about one matrix product while the brute force costs $2 n_{in}$
-# encoder passes: thousands of times more (the ratio printed depends on the machine).
+# The two values agree to the precision of a float32 finite difference. The closed form
+# from the code costs less than one matrix product $xW$ (with its own forward pass and
+# the full gradient, a few), while the brute force costs $2 n_{in}$ encoder passes:
+# thousands of times more (the printed ratios depend on the machine and its load).
 #
 # ## 3. Three encoders on MNIST
 #
