@@ -67,7 +67,27 @@ def test_lesson_claims_hold(script, lesson_runs):
     assert list((figures / script.stem).glob("*.png")), f"{script.name} saved no figure"
     # every number the prose quotes in bold is one the default run printed
     pytest.importorskip("jupytext", reason="reading a lesson's prose needs jupytext")
-    from tinyae.course.notebooks import bold_numbers, quoted_number_found
+    from tinyae.course.notebooks import BOLD_NUMBER, bold_numbers, quoted_number_found
     stale = [q for q in bold_numbers(script) if not quoted_number_found(q, proc.stdout)]
     assert not stale, (f"{script.name} quotes {stale} in bold, but its default run "
                        f"printed no such number:\n{proc.stdout[-3000:]}")
+    # and so is every number the README's lesson table quotes in bold for it
+    row = _readme_row(script)
+    assert row is not None, f"the README's lesson table has no row for {script.name}"
+    stale = [q for q in re.findall(BOLD_NUMBER, row)
+             if not quoted_number_found(q, proc.stdout)]
+    assert not stale, (f"the README's row for {script.name} quotes {stale} in bold, but "
+                       f"the default run printed no such number")
+
+
+def _readme_row(script):
+    """The README lesson table's row for ``script`` (its text), or None."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    m = re.search(rf"^\| `{re.escape(script.name)}` \|(.*)$", readme, re.M)
+    return m.group(1) if m else None
+
+
+def test_the_readme_lesson_table_matches_the_lessons():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = re.findall(r"^\| `(\d\d_\w+\.py)` \|", readme, re.M)
+    assert rows == [p.name for p in LESSONS]

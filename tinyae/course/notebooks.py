@@ -168,13 +168,17 @@ def lesson_problems(path, exercises=None):
     return problems
 
 
+#: A number set in bold in Markdown: ``**13.87**``, ``**0.66**``, ``**12x**``, ``**95%**``.
+BOLD_NUMBER = r"\*\*\s*[~≈]?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|x|×)?\s*\*\*"
+
+
 def bold_numbers(path):
     """The numbers set in bold (``**13.87**``, ``**0.66**``, ``**12x**``) in the
     markdown of the lesson at ``path``: the measured numbers its prose quotes,
     as strings."""
     nb = to_notebook(Path(path).read_text())
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    return re.findall(r"\*\*\s*[~≈]?\s*(-?\d[\d,]*(?:\.\d+)?)\s*(?:%|x|×)?\s*\*\*", text)
+    return re.findall(BOLD_NUMBER, text)
 
 
 def quoted_number_found(quoted, output):
