@@ -150,3 +150,21 @@ def test_every_page_in_a_real_browser(site, served):
                     problems.append(f"{name}: {kind}: {list(found)[:3]}")
         browser.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_syllabus_covers_every_lesson_and_exercise():
+    from tinyae.course.exercises import EXERCISES
+    from tinyae.course.syllabus import LESSON_EXERCISES, lesson_of_exercise
+    text = (ROOT / "docs" / "book" / "syllabus.md").read_text()
+    plan = text[text.index("## The 12-week plan"):text.index("## The 4-week module")]
+    rows = [line for line in plan.splitlines() if line.startswith("| ") and "---" not in line]
+    lessons = {n for row in rows for n in re.findall(r"\b(\d\d) [a-zA-Z]", row.split("|")[2])}
+    assert lessons == set(LESSON_EXERCISES), sorted(set(LESSON_EXERCISES) ^ lessons)
+    exercises = {int(n) for row in rows for n in re.findall(r"\d+", row.split("|")[3])}
+    assert exercises == set(EXERCISES), sorted(set(EXERCISES) ^ exercises)
+    assert "optional" in plan and "09" in plan
+    # each exercise sits in the week of its lesson
+    for row in rows:
+        cells = row.split("|")
+        for n in re.findall(r"\d+", cells[3]):
+            assert lesson_of_exercise(int(n)) in re.findall(r"\b(\d\d) ", cells[2]), row
