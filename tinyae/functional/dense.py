@@ -12,28 +12,46 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 # --------------------------------------------------------------------------
 
 def linear_forward(x, W, b):
-    """Affine map ``out = x W + b``.
+    r"""Affine map $\mathrm{out} = x W + b$.
 
-    x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out).
-    cache = (x, W).
+    ``x: (batch, n_in)``, ``W: (n_in, n_out)``, ``b: (n_out,)`` ->
+    ``out: (batch, n_out)``; ``cache = (x, W)``.
     """
     out = x @ W + b
     return out, (x, W)
 
 
 def linear_backward(dout, cache, need_dx=True, dW_out=None):
-    """Backward pass of ``out = x W + b``.
+    r"""Backward pass of $\mathrm{out} = x W + b$.
 
-    With ``out[n, j] = sum_i x[n, i] W[i, j] + b[j]``:
+    Entry by entry the map is
 
-        dx = dout W^T        (batch, n_in), None if not ``need_dx``
-        dW = x^T dout        (n_in, n_out)
-        db = sum_n dout[n]   (n_out,)
+    $$
+    \mathrm{out}_{nj} = \sum_i x_{ni} W_{ij} + b_j,
+    $$
 
-    ``need_dx=False`` skips the product nobody reads when x is the data.
-    ``dW_out``: an (n_in, n_out) array of W's dtype to write dW into (its
-    old content is overwritten, not added to), which is then the dW
-    returned; None: a new array.
+    so $\partial \mathrm{out}_{nj} / \partial x_{ni} = W_{ij}$,
+    $\partial \mathrm{out}_{nj} / \partial W_{ij} = x_{ni}$ and
+    $\partial \mathrm{out}_{nj} / \partial b_j = 1$. The chain rule sums over
+    every output entry that depends on the variable (over $j$ for $x_{ni}$,
+    over $n$ for $W_{ij}$ and $b_j$):
+
+    $$
+    \frac{\partial L}{\partial x_{ni}} = \sum_j \frac{\partial L}{\partial \mathrm{out}_{nj}} W_{ij}, \qquad
+    \frac{\partial L}{\partial W_{ij}} = \sum_n x_{ni} \frac{\partial L}{\partial \mathrm{out}_{nj}}, \qquad
+    \frac{\partial L}{\partial b_j} = \sum_n \frac{\partial L}{\partial \mathrm{out}_{nj}},
+    $$
+
+    that is, as matrix products:
+
+    * ``dx = dout @ W.T``, ``(batch, n_in)``, None if not ``need_dx``;
+    * ``dW = x.T @ dout``, ``(n_in, n_out)``;
+    * ``db = dout.sum(axis=0)``, ``(n_out,)``.
+
+    ``need_dx=False`` skips the product nobody reads when ``x`` is the data.
+    ``dW_out``: an ``(n_in, n_out)`` array of ``W``'s dtype to write ``dW``
+    into (its old content is overwritten, not added to), which is then the
+    ``dW`` returned; None: a new array.
     """
     x, W = cache
     dx = dout @ W.T if need_dx else None
@@ -47,78 +65,131 @@ def linear_backward(dout, cache, need_dx=True, dW_out=None):
 # --------------------------------------------------------------------------
 
 def sigmoid(x):
-    """Logistic function ``s(x) = 1 / (1 + exp(-x))`` without overflow.
+    r"""Logistic function $s(x) = 1 / (1 + e^{-x})$, without overflow.
 
-    With ``e = exp(-|x|)`` (never above 1):
-    ``s(x) = 1 / (1 + e)`` for x >= 0 and ``e / (1 + e)`` for x < 0,
-    which is exact in relative terms on both tails (s(-1e4) = 0, not NaN).
+    With $u = e^{-|x|}$ (never above 1, so it cannot overflow): for
+    $x \ge 0$, $u = e^{-x}$ and $s(x) = 1 / (1 + u)$; for $x < 0$,
+    multiplying numerator and denominator by $e^{x} = u$ gives
+
+    $$
+    s(x) = \frac{1}{1 + e^{-x}} = \frac{e^{x}}{e^{x} + 1} = \frac{u}{1 + u}.
+    $$
+
+    Both forms are exact in relative terms on their tail
+    ($s(-10^4) = 0$, not NaN).
     """
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def softplus(x):
-    """``softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))``.
+    r"""$\operatorname{softplus}(x) = \log(1 + e^x)$, computed as
+    $\max(x, 0) + \log(1 + e^{-|x|})$.
 
-    The second form never overflows: softplus(1e4) = 1e4 exactly.
+    The two agree: for $x < 0$ the second form is the first, and for $x \ge 0$
+
+    $$
+    \log(1 + e^x) = \log\big(e^x (e^{-x} + 1)\big) = x + \log(1 + e^{-x}).
+    $$
+
+    The second never overflows (``log1p`` of a number in $(0, 1]$):
+    $\operatorname{softplus}(10^4) = 10^4$ exactly.
     """
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def sigmoid_forward(x):
-    """``out = s(x)``; cache = out, since ``s'(x) = s(x) (1 - s(x))``."""
+    r"""$\mathrm{out} = s(x)$; ``cache = out``, since the derivative is a
+    function of the output:
+
+    $$
+    s'(x) = \frac{e^{-x}}{(1 + e^{-x})^2}
+          = \frac{1}{1 + e^{-x}} \cdot \frac{e^{-x}}{1 + e^{-x}}
+          = s(x) \, \big(1 - s(x)\big).
+    $$
+    """
     out = sigmoid(x)
     return out, out
 
 
 def sigmoid_backward(dout, cache):
-    """``dx = dout * out * (1 - out)``."""
+    r"""Backward of ``sigmoid_forward``, with $s'(x) = \mathrm{out} (1 - \mathrm{out})$:
+
+    $$
+    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial \mathrm{out}} \odot \mathrm{out} \odot (1 - \mathrm{out}).
+    $$
+    """
     out = cache
     return dout * out * (1 - out)
 
 
 def tanh_forward(x):
-    """``out = tanh(x)``; cache = out, since ``tanh'(x) = 1 - tanh(x)^2``."""
+    r"""$\mathrm{out} = \tanh(x)$; ``cache = out``, since
+
+    $$
+    \tanh'(x) = \frac{1}{\cosh^2 x} = \frac{\cosh^2 x - \sinh^2 x}{\cosh^2 x} = 1 - \tanh^2 x.
+    $$
+    """
     out = np.tanh(x)
     return out, out
 
 
 def tanh_backward(dout, cache):
-    """``dx = dout * (1 - out^2)``."""
+    r"""Backward of ``tanh_forward``:
+
+    $$
+    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial \mathrm{out}} \odot (1 - \mathrm{out}^2).
+    $$
+    """
     out = cache
     return dout * (1 - out * out)
 
 
 def relu_forward(x):
-    """``out = max(x, 0)``; cache = out (out > 0 exactly where x > 0)."""
+    r"""$\mathrm{out} = \max(x, 0)$; ``cache = out`` ($\mathrm{out} > 0$
+    exactly where $x > 0$)."""
     out = np.maximum(x, 0)
     return out, out
 
 
 def relu_backward(dout, cache):
-    """``dx = dout * [x > 0]``; the derivative at the kink x = 0 is taken as 0."""
+    r"""Backward of ``relu_forward``:
+
+    $$
+    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial \mathrm{out}} \odot [x > 0],
+    $$
+
+    with $[\cdot]$ equal to 1 where the condition holds and 0 elsewhere; the
+    derivative at the kink $x = 0$ is taken as 0.
+    """
     out = cache
     return dout * (out > 0)
 
 
 def softplus_forward(x):
-    """``out = softplus(x)``; cache = x, since ``softplus'(x) = s(x)``."""
+    r"""$\mathrm{out} = \operatorname{softplus}(x)$; ``cache = x``, since
+    $\operatorname{softplus}'(x) = e^x / (1 + e^x) = s(x)$."""
     return softplus(x), x
 
 
 def softplus_backward(dout, cache):
-    """``dx = dout * s(x)``."""
+    r"""Backward of ``softplus_forward``:
+
+    $$
+    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial \mathrm{out}} \odot s(x).
+    $$
+    """
     x = cache
     return dout * sigmoid(x)
 
 
 def identity_forward(x):
-    """``out = x``; nothing to cache."""
+    r"""$\mathrm{out} = x$; nothing to cache."""
     return x, None
 
 
 def identity_backward(dout, cache):
-    """``dx = dout``."""
+    r"""$\partial L / \partial x = \partial L / \partial \mathrm{out}$."""
     return dout
 
 
@@ -127,10 +198,16 @@ def identity_backward(dout, cache):
 # --------------------------------------------------------------------------
 
 def mse_loss(pred, target):
-    """Squared error ``L = (1/N) sum_{n,d} (pred - target)^2``.
+    r"""Squared error summed over features, mean over the batch:
 
-    pred, target: (batch, d). Returns (L, dpred) with
-    ``dpred = 2 (pred - target) / N``.
+    $$
+    L = \frac{1}{N} \sum_{n,d} (\mathrm{pred}_{nd} - \mathrm{target}_{nd})^2,
+    \qquad
+    \frac{\partial L}{\partial \mathrm{pred}_{nd}} = \frac{2}{N} (\mathrm{pred}_{nd} - \mathrm{target}_{nd}).
+    $$
+
+    ``pred, target: (batch, d)``. Returns ``(L, dpred)``, ``dpred`` in
+    ``pred``'s dtype.
     """
     n = pred.shape[0]
     diff = pred - target
@@ -140,15 +217,31 @@ def mse_loss(pred, target):
 
 
 def bce_with_logits_loss(logits, target):
-    """Bernoulli negative log-likelihood of ``target`` under ``p = s(logits)``.
+    r"""Bernoulli negative log-likelihood of ``target`` under
+    $p = s(\mathrm{logits})$.
 
-    Per element, with z = logit and t = target in [0, 1]:
+    Per element, with $z$ the logit and $t \in [0, 1]$ the target,
 
-        l(z, t) = -t log s(z) - (1 - t) log(1 - s(z)) = softplus(z) - t z
+    $$
+    \ell(z, t) = -t \log s(z) - (1 - t) \log\big(1 - s(z)\big).
+    $$
 
-    which is finite for any z (no log of 0). L = (1/N) sum_{n,d} l, and
+    Since $\log s(z) = -\log(1 + e^{-z}) = -\operatorname{softplus}(-z)$,
+    $1 - s(z) = s(-z)$ and $\operatorname{softplus}(-z) = \operatorname{softplus}(z) - z$,
 
-        dL/dz = (s(z) - t) / N.
+    $$
+    \ell(z, t) = t \operatorname{softplus}(-z) + (1 - t) \operatorname{softplus}(z)
+               = \operatorname{softplus}(z) - t z,
+    $$
+
+    which is finite for any $z$ (no log of 0). With
+    $L = \frac{1}{N} \sum_{n,d} \ell$ and $\operatorname{softplus}' = s$,
+
+    $$
+    \frac{\partial L}{\partial z} = \frac{s(z) - t}{N}.
+    $$
+
+    ``logits, target: (batch, d)``. Returns ``(L, dlogits)``.
     """
     n = logits.shape[0]
     loss = float(np.sum(softplus(logits) - target * logits)) / n
@@ -157,17 +250,27 @@ def bce_with_logits_loss(logits, target):
 
 
 def gaussian_nll_loss(mu, logvar, target):
-    """Negative log-likelihood of ``target`` under N(mu, exp(logvar)).
+    r"""Negative log-likelihood of ``target`` under
+    $\mathcal{N}(\mu, e^{\mathrm{logvar}})$.
 
-    Per element, with v = exp(logvar) and r = target - mu:
+    Per element, with variance $v = e^{\mathrm{logvar}}$ and residual
+    $r = \mathrm{target} - \mu$, minus the log of the normal density is
 
-        l = 0.5 (log 2 pi + logvar + r^2 / v)
+    $$
+    \ell = \tfrac12 \left(\log 2\pi + \mathrm{logvar} + \frac{r^2}{v}\right).
+    $$
 
-    mu, logvar, target: (batch, d) (a fixed or per-feature variance is
-    broadcast to (batch, d) by the caller). L = (1/N) sum_{n,d} l, and
+    ``mu, logvar, target: (batch, d)`` (a fixed or per-feature variance is
+    broadcast to ``(batch, d)`` by the caller). $L = \frac{1}{N} \sum_{n,d} \ell$.
+    With $\partial r / \partial \mu = -1$ and
+    $\partial (r^2 / v) / \partial\,\mathrm{logvar} = \partial (r^2 e^{-\mathrm{logvar}}) / \partial\,\mathrm{logvar} = -r^2 / v$,
 
-        dL/dmu     = -(r / v) / N
-        dL/dlogvar = 0.5 (1 - r^2 / v) / N.
+    $$
+    \frac{\partial L}{\partial \mu} = -\frac{r / v}{N}, \qquad
+    \frac{\partial L}{\partial\,\mathrm{logvar}} = \frac{1}{2N} \left(1 - \frac{r^2}{v}\right).
+    $$
+
+    Returns ``(L, dmu, dlogvar)``.
     """
     n = mu.shape[0]
     r = target - mu
@@ -187,20 +290,21 @@ def gaussian_nll_loss(mu, logvar, target):
 # --------------------------------------------------------------------------
 
 def _sigmoid_slope(h):
-    """h = s(a): act'(a) = d(h) = h (1 - h), d'(h) = 1 - 2 h."""
+    r"""$h = s(a)$: $\mathrm{act}'(a) = d(h) = h (1 - h)$, $d'(h) = 1 - 2h$."""
     return h * (1 - h), 1 - 2 * h
 
 
 def _tanh_slope(h):
-    """h = tanh(a): act'(a) = d(h) = 1 - h^2, d'(h) = -2 h."""
+    r"""$h = \tanh(a)$: $\mathrm{act}'(a) = d(h) = 1 - h^2$, $d'(h) = -2h$."""
     return 1 - h * h, -2 * h
 
 
 #: The one table of activations: name -> (forward, backward, slope). The
 #: layers (``tinyae.layers.ACTIVATIONS``), the fused ops below and the Numba
-#: twins are built from its names. ``slope`` gives act'(a) as a function of
-#: the output h = act(a) and its h-derivative (what the contractive penalty
-#: needs); None where act' is not a function of h alone.
+#: twins are built from its names. ``slope`` gives $\mathrm{act}'(a)$ as a
+#: function $d(h)$ of the output $h = \mathrm{act}(a)$, and its derivative
+#: $d'(h)$ (what the contractive penalty needs); None where
+#: $\mathrm{act}'$ is not a function of $h$ alone.
 ACTIVATIONS = {
     "sigmoid": (sigmoid_forward, sigmoid_backward, _sigmoid_slope),
     "tanh": (tanh_forward, tanh_backward, _tanh_slope),
@@ -214,11 +318,11 @@ SLOPE_ACTIVATIONS = tuple(k for k, (_, _, slope) in ACTIVATIONS.items() if slope
 
 
 def linear_act_forward(x, W, b, activation):
-    """Affine map then activation: ``out = act(x W + b)``.
+    r"""Affine map then activation: $\mathrm{out} = \mathrm{act}(x W + b)$.
 
-    x: (batch, n_in), W: (n_in, n_out), b: (n_out,) -> out: (batch, n_out);
-    ``activation`` is a key of ``ACTIVATIONS``. cache =
-    ``((x, W), act_cache, activation)``: the Linear's cache and the
+    ``x: (batch, n_in)``, ``W: (n_in, n_out)``, ``b: (n_out,)`` ->
+    ``out: (batch, n_out)``; ``activation`` is a key of ``ACTIVATIONS``.
+    ``cache = ((x, W), act_cache, activation)``: the Linear's cache and the
     activation's, so the pair can also be run as two separate layers.
     """
     a, lin_cache = linear_forward(x, W, b)
@@ -227,14 +331,23 @@ def linear_act_forward(x, W, b, activation):
 
 
 def linear_act_backward(dout, cache, need_dx=True, dW_out=None):
-    """Backward pass of ``out = act(a)``, ``a = x W + b``.
+    r"""Backward pass of $\mathrm{out} = \mathrm{act}(a)$, $a = x W + b$.
 
-        da = dout * act'(a)            (batch, n_out)
-        dx = da W^T                    (batch, n_in), None if not need_dx
-        dW = x^T da                    (n_in, n_out)
-        db = sum_n da[n]               (n_out,)
+    First through the element-wise activation, then through the affine map
+    exactly as in ``linear_backward``, with $\partial L / \partial a$ in
+    place of $\partial L / \partial \mathrm{out}$:
 
-    ``need_dx=False`` skips the one matrix product nobody reads when x is
+    $$
+    \frac{\partial L}{\partial a} = \frac{\partial L}{\partial \mathrm{out}} \odot \mathrm{act}'(a), \qquad
+    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial a} W^\top, \qquad
+    \frac{\partial L}{\partial W} = x^\top \frac{\partial L}{\partial a}, \qquad
+    \frac{\partial L}{\partial b_j} = \sum_n \frac{\partial L}{\partial a_{nj}}.
+    $$
+
+    Shapes: ``da: (batch, n_out)``, ``dx: (batch, n_in)`` (None if not
+    ``need_dx``), ``dW: (n_in, n_out)``, ``db: (n_out,)``.
+
+    ``need_dx=False`` skips the one matrix product nobody reads when ``x`` is
     the data (the first layer of an encoder): a third of that layer's
     backward FLOPs. ``dW_out``: as in ``linear_backward``.
     """
@@ -248,12 +361,19 @@ def linear_act_backward(dout, cache, need_dx=True, dW_out=None):
 
 
 def adam_update(p, g, m, v, lr, b1, b2, eps, t):
-    """One Adam step (Kingma and Ba, 2015), **in place** on p, m and v.
+    r"""One Adam step (Kingma and Ba, 2015), **in place** on ``p``, ``m`` and ``v``.
 
-    p, g, m, v: one shape; t >= 1 the step count (for the bias correction).
+    ``p, g, m, v``: one shape; ``t`` $\ge 1$ the step count (for the bias
+    correction). With $b_1, b_2$ = ``b1, b2``, $\eta$ = ``lr`` and
+    $\epsilon$ = ``eps``, the moment estimates and the step are
 
-        m <- b1 m + (1 - b1) g          v <- b2 v + (1 - b2) g^2
-        p <- p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
+    $$
+    m \leftarrow b_1 m + (1 - b_1) g, \qquad v \leftarrow b_2 v + (1 - b_2) g^2,
+    $$
+
+    $$
+    p \leftarrow p - \frac{\eta}{1 - b_1^t} \cdot \frac{m}{\sqrt{v / (1 - b_2^t)} + \epsilon}.
+    $$
 
     Returns None (like ``+=``: the arrays change, their identity does not).
     """
@@ -268,17 +388,29 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, t):
 
 
 def contractive_penalty(h, W, activation, lam):
-    """Contractive penalty of a one-layer encoder h = act(x W + b).
+    r"""Contractive penalty of a one-layer encoder $h = \mathrm{act}(x W + b)$.
 
-    h: (N, n_h), W: (n_in, n_h); with d = act'(a) (a function of h, see
-    ``ACTIVATIONS``) and c_j = sum_i W_ij^2:
+    ``h: (N, n_h)``, ``W: (n_in, n_h)``. With $d_{nj} = \mathrm{act}'(a_{nj})$
+    (a function $d(h_{nj})$ of the output, see ``ACTIVATIONS``) and the
+    squared column norms $c_j = \sum_i W_{ij}^2$, the Jacobian of example $n$
+    is $J_n = \operatorname{diag}(d_n) W^\top$, so
+    $\|J_n\|_F^2 = \sum_{j,i} d_{nj}^2 W_{ij}^2 = \sum_j d_{nj}^2 c_j$ and
 
-        P      = lam / N * sum_{n,j} d_nj^2 c_j      = lam * mean_n ||J_n||_F^2
-        dP/dh  = lam / N * 2 d_nj d'(h_nj) c_j       (N, n_h)
-        dP/dW  = lam / N * 2 W_ij sum_n d_nj^2       (n_in, n_h), h held fixed
+    $$
+    P = \frac{\lambda}{N} \sum_{n,j} d_{nj}^2 c_j = \lambda \cdot \frac{1}{N} \sum_n \|J_n\|_F^2 .
+    $$
 
+    Holding the other argument fixed, $\partial (d_{nj}^2) / \partial h_{nj} = 2 d_{nj} d'(h_{nj})$
+    and $\partial c_j / \partial W_{ij} = 2 W_{ij}$, so
+
+    $$
+    \frac{\partial P}{\partial h_{nj}} = \frac{\lambda}{N} \, 2 d_{nj} d'(h_{nj}) \, c_j, \qquad
+    \frac{\partial P}{\partial W_{ij}} = \frac{\lambda}{N} \, 2 W_{ij} \sum_n d_{nj}^2,
+    $$
+
+    of shapes ``(N, n_h)`` and ``(n_in, n_h)``; $\lambda$ is ``lam``.
     (``tinyae.penalties.contractive_from_code`` derives it and explains the
-    second path of W's gradient, through h.) Returns ``(P, dh, dW)``.
+    second path of ``W``'s gradient, through $h$.) Returns ``(P, dh, dW)``.
     """
     n = h.shape[0]
     d, dd = ACTIVATIONS[activation][2](h)
@@ -294,16 +426,26 @@ SPARSITY_EPS = 1e-7
 
 
 def kl_sparsity(h, rho, beta):
-    """KL sparsity penalty ``P = beta * sum_j KL(rho || rho_hat_j)``.
+    r"""KL sparsity penalty $P = \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)$.
 
-    h: (N, n_h) in (0, 1); rho_hat_j = (1/N) sum_n h_nj, clipped to
-    [SPARSITY_EPS, 1 - SPARSITY_EPS]:
+    ``h: (N, n_h)`` in $(0, 1)$; $\hat\rho_j = \frac{1}{N} \sum_n h_{nj}$,
+    clipped to ``[SPARSITY_EPS, 1 - SPARSITY_EPS]``. The KL divergence
+    between Bernoulli distributions of means $\rho$ and $r$ and its
+    derivative in $r$ are
 
-        KL(rho || r) = rho log(rho / r) + (1 - rho) log((1 - rho) / (1 - r))
-        dP/dh_nj     = beta * (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j)) / N
+    $$
+    \mathrm{KL}(\rho \,\|\, r) = \rho \log\frac{\rho}{r} + (1 - \rho) \log\frac{1 - \rho}{1 - r}, \qquad
+    \frac{\partial\,\mathrm{KL}}{\partial r} = -\frac{\rho}{r} + \frac{1 - \rho}{1 - r},
+    $$
 
-    A batch statistic: P has no 1/N of its own (``tinyae.penalties.kl``).
-    Returns ``(P, dh)``, dh: (N, n_h) in h's dtype.
+    and $\partial \hat\rho_j / \partial h_{nj} = 1/N$, so by the chain rule
+
+    $$
+    \frac{\partial P}{\partial h_{nj}} = \frac{\beta}{N} \left(-\frac{\rho}{\hat\rho_j} + \frac{1 - \rho}{1 - \hat\rho_j}\right).
+    $$
+
+    A batch statistic: $P$ has no $1/N$ of its own (``tinyae.penalties.kl``).
+    Returns ``(P, dh)``, ``dh: (N, n_h)`` in ``h``'s dtype.
     """
     n = h.shape[0]
     rho_hat = np.clip(h.mean(axis=0, dtype=np.float64), SPARSITY_EPS, 1 - SPARSITY_EPS)
@@ -315,43 +457,70 @@ def kl_sparsity(h, rho, beta):
 
 
 def reparameterize(mu, logvar, eps):
-    """The reparameterisation trick: one sample of q = N(mu, diag exp(logvar))
-    as a differentiable function of its parameters and parameter-free noise,
+    r"""The reparameterisation trick: one sample of
+    $q = \mathcal{N}(\mu, \operatorname{diag} e^{\mathrm{logvar}})$ as a
+    differentiable function of its parameters and parameter-free noise,
 
-        z = mu + sigma * eps,   sigma = exp(logvar / 2),   eps ~ N(0, I).
+    $$
+    z = \mu + \sigma \odot \epsilon, \qquad \sigma = e^{\mathrm{logvar}/2}, \qquad \epsilon \sim \mathcal{N}(0, I).
+    $$
 
-    mu, logvar, eps: (..., d) -> ``(z, sigma)``, each (..., d). ``logvar`` is
-    a log *variance*: sampling with exp(logvar) as the standard deviation
-    would pass a finite-difference check (forward and backward would agree
-    with each other) and still sample the wrong distribution.
+    ``mu, logvar, eps: (..., d)`` -> ``(z, sigma)``, each ``(..., d)``.
+    ``logvar`` is a log *variance*: sampling with $e^{\mathrm{logvar}}$ as
+    the standard deviation would pass a finite-difference check (forward and
+    backward would agree with each other) and still sample the wrong
+    distribution.
 
-    Backward: dz/dmu = 1 and dz/dlogvar = eps * sigma / 2 (since
-    d sigma / d logvar = sigma / 2), so ``dmu = dz``,
-    ``dlogvar = dz * eps * sigma / 2``.
+    Backward: $\partial z / \partial \mu = 1$, and since
+    $\partial \sigma / \partial\,\mathrm{logvar} = \sigma / 2$,
+    $\partial z / \partial\,\mathrm{logvar} = \epsilon \sigma / 2$; so
+
+    $$
+    \frac{\partial L}{\partial \mu} = \frac{\partial L}{\partial z}, \qquad
+    \frac{\partial L}{\partial\,\mathrm{logvar}} = \frac{\partial L}{\partial z} \odot \frac{\epsilon \odot \sigma}{2}.
+    $$
     """
     sigma = np.exp(0.5 * logvar)
     return mu + sigma * eps, sigma
 
 
 def gaussian_kl(mu, logvar):
-    """KL(N(mu, diag exp(logvar)) || N(0, I)) per example, in closed form:
+    r"""$\mathrm{KL}\big(\mathcal{N}(\mu, \operatorname{diag} e^{\mathrm{logvar}}) \,\|\, \mathcal{N}(0, I)\big)$
+    per example, in closed form.
 
-        KL = 0.5 sum_d (exp(logvar_d) + mu_d^2 - 1 - logvar_d),
-        dKL/dmu = mu,   dKL/dlogvar = 0.5 (exp(logvar) - 1).
+    With $v_d = e^{\mathrm{logvar}_d}$, the expectations under
+    $q = \mathcal{N}(\mu, \operatorname{diag} v)$ of the two log densities
+    are $\mathbb{E}_q[\log q] = -\frac12 \sum_d (\log 2\pi + \mathrm{logvar}_d + 1)$
+    (as $\mathbb{E}_q[(z_d - \mu_d)^2] = v_d$) and
+    $\mathbb{E}_q[\log \mathcal{N}(z; 0, I)] = -\frac12 \sum_d (\log 2\pi + v_d + \mu_d^2)$
+    (as $\mathbb{E}_q[z_d^2] = v_d + \mu_d^2$). Their difference is
 
-    mu, logvar: (..., d) -> (...,). Per unit, v - log v - 1 (v the variance)
-    is smallest at v = 1: the KL pulls every posterior towards unit variance.
+    $$
+    \mathrm{KL} = \frac12 \sum_d \left(e^{\mathrm{logvar}_d} + \mu_d^2 - 1 - \mathrm{logvar}_d\right),
+    \qquad
+    \frac{\partial\,\mathrm{KL}}{\partial \mu} = \mu, \qquad
+    \frac{\partial\,\mathrm{KL}}{\partial\,\mathrm{logvar}} = \frac12 \left(e^{\mathrm{logvar}} - 1\right).
+    $$
+
+    ``mu, logvar: (..., d)`` -> ``(...,)``. Per unit, $v - \log v - 1$ is
+    smallest at $v = 1$: the KL pulls every posterior towards unit variance.
     """
     return 0.5 * np.sum(np.exp(logvar) + mu * mu - 1.0 - logvar, axis=-1)
 
 
 def reparameterize_kl(mu, logvar, eps):
-    """One reparameterised sample and the mean KL to N(0, I), together:
-    ``z, sigma = reparameterize(mu, logvar, eps)`` and
-    ``KL = (1/N) sum_n gaussian_kl(mu_n, logvar_n)`` (a float, summed in
-    float64, reusing sigma^2 = exp(logvar)). The VAE's training step.
+    r"""One reparameterised sample and the mean KL to $\mathcal{N}(0, I)$,
+    together: ``z, sigma = reparameterize(mu, logvar, eps)`` and
 
-    mu, logvar, eps: (N, d). Returns ``(z, KL, cache)``, cache = (mu, eps, sigma).
+    $$
+    \mathrm{KL} = \frac{1}{N} \sum_n \texttt{gaussian\_kl}(\mu_n, \mathrm{logvar}_n),
+    $$
+
+    a float, summed in float64, reusing $\sigma^2 = e^{\mathrm{logvar}}$.
+    The VAE's training step.
+
+    ``mu, logvar, eps: (N, d)``. Returns ``(z, KL, cache)``,
+    ``cache = (mu, eps, sigma)``.
     """
     n = mu.shape[0]
     z, sigma = reparameterize(mu, logvar, eps)
@@ -362,14 +531,22 @@ def reparameterize_kl(mu, logvar, eps):
 
 
 def reparameterize_kl_backward(dz, cache, beta):
-    """Gradients of ``L = f(z) + beta * KL`` given dz = df/dz, from the
-    derivatives of ``reparameterize`` and ``gaussian_kl`` (the KL is a mean
-    over the batch, hence the 1/N):
+    r"""Gradients of $L = f(z) + \beta \, \mathrm{KL}$ given
+    ``dz`` $= \partial f / \partial z$.
 
-        dmu     = dz + beta * mu / N
-        dlogvar = dz * eps * sigma / 2 + beta * (sigma^2 - 1) / (2 N)
+    $\mu$ and $\mathrm{logvar}$ reach $L$ along two paths: through the sample
+    $z$ (``reparameterize``: $\partial z / \partial \mu = 1$,
+    $\partial z / \partial\,\mathrm{logvar} = \epsilon \sigma / 2$) and
+    directly through the KL (``gaussian_kl``, divided by $N$ since the KL is
+    a mean over the batch, with $e^{\mathrm{logvar}} = \sigma^2$). The two
+    add:
 
-    dz: (N, d) -> (dmu, dlogvar).
+    $$
+    \frac{\partial L}{\partial \mu} = \frac{\partial f}{\partial z} + \frac{\beta}{N} \mu, \qquad
+    \frac{\partial L}{\partial\,\mathrm{logvar}} = \frac{\partial f}{\partial z} \odot \frac{\epsilon \odot \sigma}{2} + \frac{\beta}{2N} (\sigma^2 - 1).
+    $$
+
+    ``dz: (N, d)`` -> ``(dmu, dlogvar)``, each ``(N, d)``.
     """
     mu, eps, sigma = cache
     b = beta / mu.shape[0]
@@ -379,12 +556,14 @@ def reparameterize_kl_backward(dz, cache, beta):
 
 
 def gaussian_corrupt(x, e, sigma):
-    """Additive Gaussian corruption from standard-normal draws e:
-    ``x_tilde = x + sigma * e``. x, e: (batch, d) -> (batch, d), x's dtype."""
+    r"""Additive Gaussian corruption from standard-normal draws $e$:
+    $\tilde x = x + \sigma e$. ``x, e: (batch, d)`` -> ``(batch, d)``, in
+    ``x``'s dtype."""
     return (x + sigma * e).astype(x.dtype, copy=False)
 
 
 def masking_corrupt(x, u, fraction):
-    """Masking corruption from uniform draws u in [0, 1): drop (set to 0)
-    where u < fraction, ``x_tilde = x * [u >= fraction]``. x, u: (batch, d)."""
+    r"""Masking corruption from uniform draws $u \in [0, 1)$: drop (set to 0)
+    where $u <$ ``fraction``, $\tilde x = x \odot [u \ge \mathrm{fraction}]$.
+    ``x, u: (batch, d)``."""
     return x * (u >= fraction).astype(x.dtype)
