@@ -1,30 +1,46 @@
-"""Image ops on NCHW arrays: convolution, transposed convolution, pooling and
+r"""Image ops on NCHW arrays: convolution, transposed convolution, pooling and
 upsampling (conventions in ``tinyae.functional``).
 
-Layout, as PyTorch: x (N, C, H, W); a convolution weight (C_out, C_in, kh, kw);
-a transposed-convolution weight (C_in, C_out, kh, kw); biases (C_out,).
-Every size argument (kernel, stride, padding, output_padding, scale) is an
-int or a (height, width) pair.
+Layout, as PyTorch: ``x: (N, C, H, W)``; a convolution weight
+``(C_out, C_in, kh, kw)``; a transposed-convolution weight
+``(C_in, C_out, kh, kw)``; biases ``(C_out,)``. Every size argument
+(``kernel``, ``stride``, ``padding``, ``output_padding``, ``scale``) is an
+int or a ``(height, width)`` pair.
 
 Geometry
 --------
-A window of size k moved by stride s over an input of size n padded by p on
-both sides fits ``n_out = floor((n + 2p - k) / s) + 1`` times; output pixel i
-reads the padded rows ``i s .. i s + k - 1``, i.e. input rows
-``i s - p .. i s - p + k - 1``. ``conv_geometry`` is the one place this
-arithmetic (and its error messages) lives. It is the only check of sizes
-in this package: an impossible geometry has no output shape to compute.
-(``conv2d_act_forward`` also checks its activation name, and
+Along one axis, a window of size $k$ moved by stride $s$ over an input of
+size $n$ padded by $p$ on both sides starts at $0, s, 2s, \dots$; the window
+starting at $i s$ fits while its last row $i s + k - 1$ is at most
+$n + 2p - 1$, i.e. while $i \le (n + 2p - k) / s$. Counting $i = 0$, it fits
+
+$$
+n_\mathrm{out} = \left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1
+$$
+
+times. Output pixel $i$ reads the padded rows $i s, \dots, i s + k - 1$,
+i.e. the input rows $i s - p, \dots, i s - p + k - 1$. ``conv_geometry`` is
+the one place this arithmetic (and its error messages) lives. It is the only
+check of sizes in this package: an impossible geometry has no output shape
+to compute. (``conv2d_act_forward`` also checks its activation name, and
 ``conv2d_forward`` the buffer it may be given for its columns.)
 
 im2col: a convolution as one matrix product
 -------------------------------------------
-Unroll every window into a column: ``cols[(c, p, q), (n, i, j)] =
-xpad[n, c, i s + p, j s + q]``, a (C kh kw, N Ho Wo) matrix. Then with
-``Wm = W.reshape(C_out, C kh kw)``
+Write $\bar x$ for the padded input and $(p, q)$ for an offset inside the
+kernel. Unroll every window into a column,
 
-    out[n, f, i, j] = sum_{c,p,q} W[f, c, p, q] xpad[n, c, i s + p, j s + q] + b[f]
-                    = (Wm cols)[f, (n, i, j)] + b[f].
+$$
+\mathrm{cols}_{(c, p, q), (n, i, j)} = \bar x_{n, c, i s + p, j s + q},
+$$
+
+a ``(C*kh*kw, N*Ho*Wo)`` matrix. Then with ``Wm = W.reshape(C_out, C*kh*kw)``,
+whose row $f$ lists $W_{f, c, p, q}$ in the same $(c, p, q)$ order,
+
+$$
+\mathrm{out}_{n, f, i, j} = \sum_{c, p, q} W_{f, c, p, q} \, \bar x_{n, c, i s + p, j s + q} + b_f
+= (W_m \, \mathrm{cols})_{f, (n, i, j)} + b_f .
+$$
 
 ``col2im`` is the adjoint of ``im2col``: it adds every column entry back
 onto the pixel it was read from (pixels in several windows collect several
@@ -49,7 +65,7 @@ GEOMETRY_OPS = ("conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d")
 
 
 def as_pair(value, name="value", minimum=0):
-    """An int or an (h, w) pair of ints >= ``minimum`` -> (h, w) tuple.
+    r"""An int or an ``(h, w)`` pair of ints $\ge$ ``minimum`` -> ``(h, w)`` tuple.
 
     Raises ValueError naming ``name`` for anything else (floats, bools,
     three numbers, values below ``minimum``).
@@ -66,21 +82,22 @@ def as_pair(value, name="value", minimum=0):
 
 
 def conv_geometry(op, in_hw, kernel, stride, padding, output_padding=0):
-    """Validate the size arguments of ``op`` and compute its output size.
+    r"""Validate the size arguments of ``op`` and compute its output size.
 
-    op: one of ``GEOMETRY_OPS``; in_hw: the input (H, W), or None to check
-    the arguments alone (a layer's constructor). Returns
-    ``(kernel, stride, padding, output_padding, out_hw)``, all (h, w) pairs
-    (out_hw None when in_hw is None):
+    ``op``: one of ``GEOMETRY_OPS``; ``in_hw``: the input ``(H, W)``, or None
+    to check the arguments alone (a layer's constructor). Returns
+    ``(kernel, stride, padding, output_padding, out_hw)``, all ``(h, w)`` pairs
+    (``out_hw`` None when ``in_hw`` is None). Along each axis, with input size
+    $n$, kernel $k$, stride $s$, padding $p$ and output padding $o$:
 
-    * conv2d and the pools: ``out = (n + 2 p - k) // s + 1``; the kernel
-      must fit in the padded input;
-    * conv_transpose2d: ``out = (n - 1) s - 2 p + k + output_padding``, the
-      input size of the conv2d it is the adjoint of; ``output_padding``
-      (extra rows at the bottom/right that select which of the s input
-      sizes mapping to n is meant) must be smaller than the stride;
-    * pools: padding at most half the kernel (PyTorch's rule), so no window
-      is all padding.
+    * conv2d and the pools: $n_\mathrm{out} = \lfloor (n + 2p - k) / s \rfloor + 1$
+      (module docstring); the kernel must fit in the padded input;
+    * conv_transpose2d: $n_\mathrm{out} = (n - 1) s - 2p + k + o$, the input size
+      of the conv2d it is the adjoint of; ``output_padding`` (extra rows at the
+      bottom/right that select which of the $s$ input sizes mapping to $n$ is
+      meant) must be smaller than the stride;
+    * pools: padding at most half the kernel ($2p \le k$, PyTorch's rule), so
+      no window is all padding.
     """
     if op not in GEOMETRY_OPS:
         raise ValueError(f"op must be one of {list(GEOMETRY_OPS)}, got {op!r}")
@@ -121,14 +138,15 @@ def conv_geometry(op, in_hw, kernel, stride, padding, output_padding=0):
 # --------------------------------------------------------------------------
 
 def _windows(s, out_hw, p, q):
-    """Slices of the padded input that kernel offset (p, q) reads, for all
-    output pixels at once: rows p, p + s, ..., p + (Ho - 1) s."""
+    r"""Slices of the padded input that kernel offset $(p, q)$ reads, for all
+    output pixels at once: rows $p, p + s, \dots, p + (H_o - 1) s$.
+    """
     return (slice(p, p + s[0] * (out_hw[0] - 1) + 1, s[0]),
             slice(q, q + s[1] * (out_hw[1] - 1) + 1, s[1]))
 
 
 def _pad(x, pad, value=0.0):
-    """x: (N, C, H, W) -> (N, C, H + 2 ph, W + 2 pw), borders set to ``value``."""
+    """``x: (N, C, H, W)`` -> ``(N, C, H + 2*ph, W + 2*pw)``, borders set to ``value``."""
     return np.pad(x, ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])),
                   constant_values=value)
 
@@ -140,10 +158,16 @@ def _crop(xp, pad):
 
 
 def im2col(x, k, s, pad, out_hw, out=None):
-    """x: (N, C, H, W) -> cols: (C kh kw, N Ho Wo) with
-    ``cols[(c, p, q), (n, i, j)] = xpad[n, c, i s + p, j s + q]`` (zeros in
-    the padding). One strided slice per kernel offset (p, q). ``out``: a
-    C-contiguous array of that shape to write into (checked by the caller)."""
+    r"""``x: (N, C, H, W)`` -> ``cols: (C*kh*kw, N*Ho*Wo)`` with
+
+    $$
+    \mathrm{cols}_{(c, p, q), (n, i, j)} = \bar x_{n, c, i s + p, j s + q}
+    $$
+
+    ($\bar x$ the input padded with zeros). One strided slice per kernel
+    offset $(p, q)$. ``out``: a C-contiguous array of that shape to write into
+    (checked by the caller).
+    """
     N, C = x.shape[:2]
     xp = _pad(x, pad)
     shape = (C, k[0], k[1], N, out_hw[0], out_hw[1])
@@ -156,9 +180,15 @@ def im2col(x, k, s, pad, out_hw, out=None):
 
 
 def col2im(cols, x_shape, k, s, pad, out_hw):
-    """The adjoint of ``im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
-    each entry added onto the pixel it was read from (overlapping windows
-    add up), padding dropped."""
+    r"""The adjoint of ``im2col``: ``cols: (C*kh*kw, N*Ho*Wo)`` -> ``(N, C, H, W)``,
+
+    $$
+    x_{n, c, u, v} = \sum_{(p, q, i, j) \,:\, i s + p = u + P_h, \; j s + q = v + P_w} \mathrm{cols}_{(c, p, q), (n, i, j)},
+    $$
+
+    with $(P_h, P_w)$ the padding: each entry added onto the pixel it was
+    read from (overlapping windows add up), padding dropped.
+    """
     N, C, H, W = x_shape
     cols = cols.reshape(C, k[0], k[1], N, out_hw[0], out_hw[1])
     xp = np.zeros((N, C, H + 2 * pad[0], W + 2 * pad[1]), cols.dtype)
@@ -174,20 +204,24 @@ def col2im(cols, x_shape, k, s, pad, out_hw):
 # --------------------------------------------------------------------------
 
 def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
-    """2-D convolution by im2col and one matrix product.
+    r"""2-D convolution by im2col and one matrix product.
 
-    x: (N, C, H, W), W: (F, C, kh, kw), b: (F,) -> out: (N, F, Ho, Wo),
+    ``x: (N, C, H, W)``, ``W: (F, C, kh, kw)``, ``b: (F,)`` ->
+    ``out: (N, F, Ho, Wo)``, with $\bar x$ the zero-padded input and $s$ the
+    stride:
 
-        out[n, f, i, j] = b[f] + sum_{c, p, q} W[f, c, p, q] xpad[n, c, i s + p, j s + q]
+    $$
+    \mathrm{out}_{n, f, i, j} = b_f + \sum_{c, p, q} W_{f, c, p, q} \, \bar x_{n, c, i s + p, j s + q},
+    $$
 
-    computed as ``Wm cols`` (module docstring), then the (F, N, Ho, Wo)
-    product is transposed to NCHW. ``conv2d_forward_naive`` is the same sum
-    written as loops over output pixels; the tests keep them equal.
-    cache = (cols, W, x.shape, (k, s, pad, out_hw)).
+    computed as $W_m \, \mathrm{cols}$ (module docstring), then the
+    ``(F, N, Ho, Wo)`` product is transposed to NCHW. ``conv2d_forward_naive``
+    is the same sum written as loops over output pixels; the tests keep them
+    equal. ``cache = (cols, W, x.shape, (k, s, pad, out_hw))``.
 
-    ``cols_out``: a C-contiguous (C kh kw, N Ho Wo) array of x's dtype that
-    receives the columns (then the cols of the cache), so that a layer can
-    give each step the buffer of its previous cache (``layers.Conv2d``)
+    ``cols_out``: a C-contiguous ``(C*kh*kw, N*Ho*Wo)`` array of ``x``'s dtype
+    that receives the columns (then the ``cols`` of the cache), so that a layer
+    can give each step the buffer of its previous cache (``layers.Conv2d``)
     instead of new memory; None: a new array.
     """
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
@@ -200,7 +234,7 @@ def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
 
 
 def _cols_out(cols_out, x, k, out_hw):
-    """``cols_out`` checked against the im2col shape of x (None passes)."""
+    """``cols_out`` checked against the im2col shape of ``x`` (None passes)."""
     if cols_out is None:
         return None
     shape = (x.shape[1] * k[0] * k[1], x.shape[0] * out_hw[0] * out_hw[1])
@@ -208,24 +242,38 @@ def _cols_out(cols_out, x, k, out_hw):
 
 
 def conv2d_backward(dout, cache, need_dx=True):
-    """Backward pass of ``conv2d_forward``.
+    r"""Backward pass of ``conv2d_forward``.
 
-    With ``out = Wm cols + b`` (per column (n, i, j)) and
-    ``dout_m = dout`` as (F, N Ho Wo):
+    Write $\delta = \partial L / \partial\,\mathrm{out}$ (``dout``) and
+    $G$ for $\delta$ as an ``(F, N*Ho*Wo)`` matrix (``dout_m``), one column per
+    output pixel $(n, i, j)$. Column by column the forward map is
+    $\mathrm{out} = W_m \, \mathrm{cols} + b$, an affine map, so as for
+    ``linear_backward``:
 
-        db = sum_{n,i,j} dout[n, :, i, j]                (F,)
-        dW = dout_m cols^T, reshaped to (F, C, kh, kw)
-        dx = col2im(Wm^T dout_m)                         (N, C, H, W)
+    $$
+    \frac{\partial L}{\partial b_f} = \sum_{n, i, j} \delta_{n, f, i, j}, \qquad
+    \frac{\partial L}{\partial W_m} = G \, \mathrm{cols}^\top, \qquad
+    \frac{\partial L}{\partial\,\mathrm{cols}} = W_m^\top G .
+    $$
 
-    dW[f, c, p, q] = sum_{n,i,j} dout[n, f, i, j] xpad[n, c, i s + p, j s + q]
-    is a correlation of the input with dout. dx is the adjoint of the
-    forward map: every input pixel collects ``W[f, c, p, q] dout[n, f, i, j]``
-    from each output pixel (i, j) whose window reads it at offset (p, q).
-    For stride 1 that is a "full" correlation of dout with the kernel
-    flipped in both axes (dx[u] = sum_p W[p] dout[u - p]); for any stride it
-    is exactly ``conv_transpose2d`` of dout with the same weight, which is
-    why the transposed convolution is also called the gradient of a
-    convolution. ``need_dx=False`` skips dx (None) when x is the data.
+    ``dW`` is $G \, \mathrm{cols}^\top$ reshaped to ``(F, C, kh, kw)``; entry by
+    entry it is a correlation of the input with $\delta$,
+
+    $$
+    \frac{\partial L}{\partial W_{f, c, p, q}} = \sum_{n, i, j} \delta_{n, f, i, j} \, \bar x_{n, c, i s + p, j s + q} .
+    $$
+
+    Each entry of cols is a copy of one input pixel, so a pixel's gradient is
+    the sum of the gradients of all its copies: ``dx = col2im(Wm.T @ dout_m)``,
+    ``(N, C, H, W)``. That is the adjoint of the forward map: every input pixel
+    collects $W_{f, c, p, q} \, \delta_{n, f, i, j}$ from each output pixel
+    $(i, j)$ whose window reads it at offset $(p, q)$. For stride 1 it is a
+    "full" correlation of $\delta$ with the kernel flipped in both axes (in one
+    dimension, $\partial L / \partial x_u = \sum_p W_p \, \delta_{u - p}$); for
+    any stride it is exactly ``conv_transpose2d`` of $\delta$ with the same
+    weight, which is why the transposed convolution is also called the gradient
+    of a convolution. ``need_dx=False`` skips ``dx`` (None) when ``x`` is the
+    data.
     """
     cols, W, x_shape, (k, s, pad, out_hw) = cache
     F = W.shape[0]
@@ -237,10 +285,10 @@ def conv2d_backward(dout, cache, need_dx=True):
 
 
 def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
-    """Convolution then activation: ``out = act(conv2d(x, W, b))``, the
-    image twin of ``linear_act_forward`` (``layers.Sequential`` runs a
+    r"""Convolution then activation: $\mathrm{out} = \mathrm{act}(\mathrm{conv2d}(x, W, b))$,
+    the image twin of ``linear_act_forward`` (``layers.Sequential`` runs a
     Conv2d followed by an activation through it). ``activation``: a key of
-    ``ACTIVATIONS``. cache = ``(conv_cache, act_cache, activation)``: each
+    ``ACTIVATIONS``. ``cache = (conv_cache, act_cache, activation)``: each
     layer's own cache, so the pair can also be run as two layers.
     """
     check_choice(activation, "activation", ACTIVATIONS)
@@ -250,19 +298,31 @@ def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
 
 
 def conv2d_act_backward(dout, cache, need_dx=True):
-    """Backward pass of ``conv2d_act_forward``: ``da = dout * act'(a)``,
-    then ``conv2d_backward(da)`` (dx None if not ``need_dx``)."""
+    r"""Backward pass of ``conv2d_act_forward``: first through the activation,
+    $\partial L / \partial a = \partial L / \partial\,\mathrm{out} \odot \mathrm{act}'(a)$,
+    then ``conv2d_backward`` of that (``dx`` None if not ``need_dx``).
+    """
     conv_cache, act_cache, activation = cache
     return conv2d_backward(ACTIVATIONS[activation][1](dout, act_cache), conv_cache, need_dx)
 
 
 def conv2d_forward_naive(x, W, b, stride=1, padding=0):
-    """``conv2d_forward`` written as the definition: one window at a time.
+    r"""``conv2d_forward`` written as the definition: one window at a time. For
+    each output pixel $(i, j)$,
 
-    for each output pixel (i, j):
-        out[:, :, i, j] = b + sum over the window of xpad * W
-    Slow (a Python loop over Ho Wo pixels) and easy to read; tested equal
-    to the im2col version. Returns (out, cache) with cache = (x, W, geometry).
+    $$
+    \mathrm{out}_{:, :, i, j} = b + \sum_{c, p, q} \bar x_{:, c, i s + p, j s + q} \, W_{:, c, p, q},
+    $$
+
+    the sum over the window of the padded input times the weight. In code::
+
+        for i, j in output pixels:
+            window = xpad[:, :, i*s : i*s + kh, j*s : j*s + kw]    # (N, C, kh, kw)
+            out[:, :, i, j] = tensordot(window, W) + b              # (N, F)
+
+    Slow (a Python loop over the ``Ho*Wo`` pixels) and easy to read; tested
+    equal to the im2col version. Returns ``(out, cache)`` with
+    ``cache = (x, W, geometry)``.
     """
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
     xp = _pad(x, pad)
@@ -275,9 +335,11 @@ def conv2d_forward_naive(x, W, b, stride=1, padding=0):
 
 
 def conv2d_backward_naive(dout, cache):
-    """``conv2d_backward`` one window at a time: each output pixel (i, j)
-    sends ``dout[:, :, i, j] W`` back onto its window of the input and
-    ``dout[:, :, i, j] window`` into dW. Returns (dx, dW, db)."""
+    r"""``conv2d_backward`` one window at a time: each output pixel $(i, j)$
+    sends $\delta_{:, :, i, j} W$ back onto its window of the input and
+    $\delta_{:, :, i, j} \cdot \mathrm{window}$ into ``dW``, where
+    $\delta = \partial L / \partial\,\mathrm{out}$. Returns ``(dx, dW, db)``.
+    """
     x, W, (k, s, pad, out_hw) = cache
     xp = _pad(x, pad)
     dxp = np.zeros_like(xp)
@@ -297,26 +359,35 @@ def conv2d_backward_naive(dout, cache):
 # --------------------------------------------------------------------------
 
 def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
-    """Transposed convolution: the adjoint (and input gradient) of conv2d.
+    r"""Transposed convolution: the adjoint (and input gradient) of conv2d.
 
-    x: (N, C_in, H, W), W: (C_in, C_out, kh, kw), b: (C_out,) ->
-    out: (N, C_out, Ho, Wo) with ``Ho = (H - 1) s - 2 p + kh + output_padding``.
+    ``x: (N, C_in, H, W)``, ``W: (C_in, C_out, kh, kw)``, ``b: (C_out,)`` ->
+    ``out: (N, C_out, Ho, Wo)`` with
+    $H_o = (H - 1) s - 2p + k_h + \mathrm{output\_padding}$ (likewise $W_o$).
 
-    Read W as the weight of a conv2d that maps C_out channels of size
-    (Ho, Wo) to C_in channels of size (H, W) (its output size is H again,
-    since output_padding < s). conv_transpose2d is that conv2d's input
-    gradient applied to x:
+    Read ``W`` as the weight of a conv2d that maps ``C_out`` channels of size
+    ``(Ho, Wo)`` to ``C_in`` channels of size ``(H, W)`` (its output size is $H$
+    again, since $\mathrm{output\_padding} < s$). conv_transpose2d is that
+    conv2d's input gradient (``conv2d_backward``) applied to ``x``:
 
-        out = col2im(Wm^T x_m) + b,   Wm = W.reshape(C_in, C_out kh kw),
-                                      x_m = x as (C_in, N H W),
+    $$
+    \mathrm{out} = \mathrm{col2im}(W_m^\top x_m) + b,
+    $$
 
-    i.e. every input pixel x[n, c, i, j] stamps the kernel W[c] scaled by
-    its value onto the output at (i s - p, j s - p); overlapping stamps add
-    up. So, for all x and y, ``<conv2d(y, W, 0), x> = <y, conv_transpose2d(x, W, 0)>``
-    (tested to 1e-12). With stride s > 1 and a kernel size not divisible by
-    s, some output pixels receive more stamps than their neighbours: the
-    checkerboard of Odena et al. (2016); ``lessons/11_conv_autoencoders.py``.
-    cache = (x_m, W, x.shape, (k, s, pad, out_hw)).
+    with ``Wm = W.reshape(C_in, C_out*kh*kw)`` and ``x_m`` $= x$ as a
+    ``(C_in, N*H*W)`` matrix. So every input pixel $x_{n, c, i, j}$ stamps the
+    kernel $W_c$, scaled by its value, onto the output with its corner at
+    $(i s - p, j s - p)$; overlapping stamps add up. Hence, for all $x$ and $y$,
+
+    $$
+    \langle \mathrm{conv2d}(y, W, 0), x \rangle = \langle y, \mathrm{conv\_transpose2d}(x, W, 0) \rangle
+    $$
+
+    (tested to $10^{-12}$). With stride $s > 1$ and a kernel size not
+    divisible by $s$, some output pixels receive more stamps than their
+    neighbours: the checkerboard of Odena et al. (2016);
+    ``lessons/11_conv_autoencoders.py``.
+    ``cache = (x_m, W, x.shape, (k, s, pad, out_hw))``.
     """
     k, s, pad, _, out_hw = conv_geometry("conv_transpose2d", x.shape[2:], W.shape[2:],
                                          stride, padding, output_padding)
@@ -330,15 +401,24 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
 
 
 def conv_transpose2d_backward(dout, cache, need_dx=True):
-    """Backward pass of ``conv_transpose2d_forward``.
+    r"""Backward pass of ``conv_transpose2d_forward``.
 
-    The forward map is linear in x with the conv2d input gradient as its
-    matrix, so its adjoint -- the input gradient here -- is conv2d itself:
-    with ``cols = im2col(dout)`` (C_out kh kw, N H W),
+    Write $\delta = \partial L / \partial\,\mathrm{out}$ (``dout``). The forward
+    map is $\mathrm{out} = \mathrm{col2im}(W_m^\top x_m) + b$. The adjoint of
+    col2im is im2col, so the gradient reaching the columns
+    $W_m^\top x_m$ is ``cols = im2col(dout)``, ``(C_out*kh*kw, N*H*W)``. From
+    there, as for an affine map:
 
-        dx = Wm cols, as (N, C_in, H, W)     (conv2d of dout with W, no bias)
-        dW = x_m cols^T, reshaped to (C_in, C_out, kh, kw)
-        db = sum_{n,i,j} dout[n, :, i, j]
+    $$
+    \frac{\partial L}{\partial x_m} = W_m \, \mathrm{cols}, \qquad
+    \frac{\partial L}{\partial W_m} = x_m \, \mathrm{cols}^\top, \qquad
+    \frac{\partial L}{\partial b_f} = \sum_{n, i, j} \delta_{n, f, i, j} .
+    $$
+
+    The first, reshaped to ``(N, C_in, H, W)``, is conv2d of $\delta$ with
+    $W$ and no bias: the forward map is linear in $x$ with the conv2d input
+    gradient as its matrix, so its adjoint is conv2d itself. The second is
+    reshaped to ``(C_in, C_out, kh, kw)``.
     """
     x_m, W, x_shape, (k, s, pad, out_hw) = cache
     N, C_in, H, Wd = x_shape
@@ -356,17 +436,18 @@ def conv_transpose2d_backward(dout, cache, need_dx=True):
 # --------------------------------------------------------------------------
 
 def max_pool2d_forward(x, kernel, stride=None, padding=0):
-    """Max over each window (stride defaults to the kernel, as PyTorch).
+    r"""Max over each window (``stride`` defaults to the kernel, as PyTorch).
 
-    x: (N, C, H, W) -> out: (N, C, Ho, Wo). The padding holds -inf, so it
-    is never the max of a window that has a real pixel (and every window
-    has one: padding is at most half the kernel).
+    ``x: (N, C, H, W)`` -> ``out: (N, C, Ho, Wo)``,
+    $\mathrm{out}_{n, c, i, j} = \max_{p, q} \bar x_{n, c, i s + p, j s + q}$.
+    The padding holds $-\infty$, so it is never the max of a window that has a
+    real pixel (and every window has one: padding is at most half the kernel).
 
     Ties: the gradient goes to the **first** maximal element of the window
     in row-major order (smallest row offset, then smallest column offset),
     as PyTorch's CPU kernel and ``np.argmax`` do.
-    cache = (arg, x.shape, (k, s, pad)) with arg: (N, C, Ho, Wo) the
-    window offset ``p kw + q`` of each max.
+    ``cache = (arg, x.shape, (k, s, pad))`` with ``arg: (N, C, Ho, Wo)`` the
+    window offset $p k_w + q$ of each max.
     """
     k, s, pad, _, out_hw = conv_geometry("max_pool2d", x.shape[2:], kernel,
                                          kernel if stride is None else stride, padding)
@@ -382,10 +463,22 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
 
 
 def max_pool2d_backward(dout, cache):
-    """``dx`` gets ``dout[n, c, i, j]`` at the pixel that was the max of
-    window (i, j), zeros elsewhere. Windows overlap when stride < kernel: a
+    r"""Backward pass of ``max_pool2d_forward``.
+
+    Locally, the max of a window equals its maximal element, so its derivative
+    is 1 for that pixel and 0 for the others. With
+    $\delta = \partial L / \partial\,\mathrm{out}$ and $(p^*, q^*)$ the offset of
+    the max of window $(i, j)$, the chain rule sums over every window:
+
+    $$
+    \frac{\partial L}{\partial \bar x_{n, c, u, v}} = \sum_{i, j \,:\, (i s + p^*, j s + q^*) = (u, v)} \delta_{n, c, i, j} .
+    $$
+
+    So ``dx`` gets $\delta_{n, c, i, j}$ at the pixel that was the max of
+    window $(i, j)$, zeros elsewhere. Windows overlap when stride < kernel: a
     pixel that is the max of several windows **adds** their gradients
-    (``np.add.at``, not an assignment that would keep only the last)."""
+    (``np.add.at``, not an assignment that would keep only the last).
+    """
     arg, x_shape, (k, s, pad) = cache
     N, C, Ho, Wo = dout.shape
     n, c, i, j = np.indices((N, C, Ho, Wo), sparse=True)
@@ -397,11 +490,17 @@ def max_pool2d_backward(dout, cache):
 
 
 def avg_pool2d_forward(x, kernel, stride=None, padding=0):
-    """Mean over each window, padded zeros included in the divisor
-    (PyTorch's default ``count_include_pad=True``): ``out = sum / (kh kw)``
+    r"""Mean over each window, padded zeros included in the divisor (PyTorch's
+    default ``count_include_pad=True``):
+
+    $$
+    \mathrm{out}_{n, c, i, j} = \frac{1}{k_h k_w} \sum_{p, q} \bar x_{n, c, i s + p, j s + q}
+    $$
+
     for every window, border or not.
 
-    x: (N, C, H, W) -> out: (N, C, Ho, Wo). cache = (x.shape, (k, s, pad, out_hw)).
+    ``x: (N, C, H, W)`` -> ``out: (N, C, Ho, Wo)``.
+    ``cache = (x.shape, (k, s, pad, out_hw))``.
     """
     k, s, pad, _, out_hw = conv_geometry("avg_pool2d", x.shape[2:], kernel,
                                          kernel if stride is None else stride, padding)
@@ -415,8 +514,16 @@ def avg_pool2d_forward(x, kernel, stride=None, padding=0):
 
 
 def avg_pool2d_backward(dout, cache):
-    """Each pixel of window (i, j) gets ``dout[n, c, i, j] / (kh kw)``;
-    overlapping windows add up; the share of the padding is dropped."""
+    r"""Backward pass of ``avg_pool2d_forward``: each pixel of window $(i, j)$
+    has the derivative $1 / (k_h k_w)$ in it, so
+
+    $$
+    \frac{\partial L}{\partial \bar x_{n, c, u, v}} = \frac{1}{k_h k_w} \sum_{i, j \,:\, \bar x_{u, v} \in \text{window } (i, j)} \delta_{n, c, i, j},
+    $$
+
+    $\delta = \partial L / \partial\,\mathrm{out}$: overlapping windows add
+    up; the share of the padding is dropped.
+    """
     x_shape, (k, s, pad, out_hw) = cache
     N, C, H, W = x_shape
     g = dout / dout.dtype.type(k[0] * k[1])
@@ -432,31 +539,44 @@ def avg_pool2d_backward(dout, cache):
 # --------------------------------------------------------------------------
 
 def upsample_nearest2d_forward(x, scale):
-    """Each pixel repeated into a (sh, sw) block.
+    r"""Each pixel repeated into an ``(sh, sw)`` block.
 
-    x: (N, C, H, W) -> out: (N, C, H sh, W sw), ``out[n, c, i, j] =
-    x[n, c, i // sh, j // sw]``. cache = (sh, sw).
+    ``x: (N, C, H, W)`` -> ``out: (N, C, H*sh, W*sw)``,
+    $\mathrm{out}_{n, c, i, j} = x_{n, c, \lfloor i / s_h \rfloor, \lfloor j / s_w \rfloor}$.
+    ``cache = (sh, sw)``.
     """
     sh, sw = as_pair(scale, "scale", 1)
     return x.repeat(sh, axis=2).repeat(sw, axis=3), (sh, sw)
 
 
 def upsample_nearest2d_backward(dout, cache):
-    """``dx[n, c, u, v] = sum of dout over the (sh, sw) block of (u, v)``."""
+    r"""Backward pass of ``upsample_nearest2d_forward``: input pixel $(u, v)$ is
+    copied to every output pixel of its block, so it collects their gradients,
+
+    $$
+    \frac{\partial L}{\partial x_{n, c, u, v}} = \sum_{a < s_h} \sum_{b < s_w} \delta_{n, c, u s_h + a, v s_w + b},
+    \qquad \delta = \frac{\partial L}{\partial\,\mathrm{out}} .
+    $$
+    """
     sh, sw = cache
     N, C, Ho, Wo = dout.shape
     return dout.reshape(N, C, Ho // sh, sh, Wo // sw, sw).sum(axis=(3, 5))
 
 
 def bilinear_taps(n_in, scale, dtype):
-    """The two source pixels and weights of each output pixel along one axis,
-    align_corners=False (PyTorch's default).
+    r"""The two source pixels and weights of each output pixel along one axis,
+    ``align_corners=False`` (PyTorch's default).
 
-    Output pixel i has its centre at source coordinate
-    ``src = (i + 0.5) / scale - 0.5``, clamped at 0; it reads rows
-    ``i0 = floor(src)`` and ``i1 = min(i0 + 1, n_in - 1)`` with weights
-    ``w0 = 1 - (src - i0)`` and ``w1 = src - i0``. Returns (i0, i1, w0, w1),
-    each (n_in scale,); weights in ``dtype``.
+    Output pixel $i$ has its centre at the source coordinate
+
+    $$
+    \mathrm{src}_i = \max\left(\frac{i + 0.5}{\mathrm{scale}} - 0.5, \; 0\right);
+    $$
+
+    it reads rows $i_0 = \lfloor \mathrm{src}_i \rfloor$ and
+    $i_1 = \min(i_0 + 1, n_\mathrm{in} - 1)$ with weights
+    $w_0 = 1 - (\mathrm{src}_i - i_0)$ and $w_1 = \mathrm{src}_i - i_0$.
+    Returns ``(i0, i1, w0, w1)``, each ``(n_in*scale,)``; weights in ``dtype``.
     """
     src = np.maximum((np.arange(n_in * scale) + 0.5) / scale - 0.5, 0.0)
     i0 = src.astype(np.int64)                                # floor: src >= 0
@@ -466,15 +586,19 @@ def bilinear_taps(n_in, scale, dtype):
 
 
 def upsample_bilinear2d_forward(x, scale):
-    """Bilinear upsampling by an integer factor, align_corners=False.
+    r"""Bilinear upsampling by an integer factor, ``align_corners=False``.
 
-    x: (N, C, H, W) -> out: (N, C, H sh, W sw). Separable: interpolate
-    along the rows, then along the columns,
+    ``x: (N, C, H, W)`` -> ``out: (N, C, H*sh, W*sw)``. Separable: interpolate
+    along the rows, then along the columns, with the taps of ``bilinear_taps``
+    ($h$ for the rows, $w$ for the columns; the leading axes $n, c$ are left
+    out):
 
-        t[.., i, v]   = w0h[i] x[.., i0h[i], v] + w1h[i] x[.., i1h[i], v]
-        out[.., i, j] = w0w[j] t[.., i, i0w[j]] + w1w[j] t[.., i, i1w[j]]
+    $$
+    t_{i, v} = w^h_0[i] \, x_{i^h_0[i], v} + w^h_1[i] \, x_{i^h_1[i], v}, \qquad
+    \mathrm{out}_{i, j} = w^w_0[j] \, t_{i, i^w_0[j]} + w^w_1[j] \, t_{i, i^w_1[j]} .
+    $$
 
-    (taps from ``bilinear_taps``). cache = (x.shape, taps_h, taps_w).
+    ``cache = (x.shape, taps_h, taps_w)``.
     """
     sh, sw = as_pair(scale, "scale", 1)
     th = bilinear_taps(x.shape[2], sh, x.dtype)
@@ -487,10 +611,22 @@ def upsample_bilinear2d_forward(x, scale):
 
 
 def upsample_bilinear2d_backward(dout, cache):
-    """The forward map is linear, out = A_h x A_w^T per channel, so
-    dx = A_h^T dout A_w: each output pixel sends ``w0 dout`` and ``w1 dout``
-    back to its two source pixels, columns first, then rows (``np.add.at``,
-    since many outputs share a source)."""
+    r"""Backward pass of ``upsample_bilinear2d_forward``.
+
+    Per channel the forward map is linear, $\mathrm{out} = A_h \, x \, A_w^\top$,
+    with $A_h$ ``(Ho, H)`` holding $w^h_0, w^h_1$ in row $i$ at columns
+    $i^h_0, i^h_1$ (and $A_w$ likewise). For any $\delta$ of the output's shape,
+
+    $$
+    \langle \delta, A_h x A_w^\top \rangle = \operatorname{tr}(\delta^\top A_h x A_w^\top)
+    = \operatorname{tr}\big((A_h^\top \delta A_w)^\top x\big) = \langle A_h^\top \delta A_w, x \rangle,
+    $$
+
+    so $\partial L / \partial x = A_h^\top \delta A_w$ with
+    $\delta = \partial L / \partial\,\mathrm{out}$: each output pixel sends
+    $w_0 \delta$ and $w_1 \delta$ back to its two source pixels, columns first,
+    then rows (``np.add.at``, since many outputs share a source).
+    """
     x_shape, (i0h, i1h, w0h, w1h), (i0w, i1w, w0w, w1w) = cache
     N, C, H, W = x_shape
     dt = np.zeros((N, C, dout.shape[2], W), dout.dtype)
