@@ -22,14 +22,15 @@ _INV_SQRT_2PI = float(1.0 / np.sqrt(2.0 * np.pi))
 # --------------------------------------------------------------------------
 
 def patchify(x, patch):
-    """Cut images into non-overlapping ``patch x patch`` squares, row-major.
+    r"""Cut images into non-overlapping ``patch x patch`` squares, row-major.
 
-    x: (N, C, H, W) with H and W multiples of ``patch`` -> (N, T, C p p),
-    T = (H / p)(W / p); token t = i (W / p) + j is the square at block row
-    i, block column j, flattened in (C, p, p) order. Every pixel lands in
-    exactly one place, so this is a permutation of the entries: its
-    Jacobian is a permutation matrix P, the backward pass is P^T = P^{-1},
-    i.e. ``dx = unpatchify(dout, patch, x.shape[1:])``.
+    ``x: (N, C, H, W)`` with ``H`` and ``W`` multiples of ``patch`` $= p$ ->
+    ``(N, T, C*p*p)``, $T = (H / p)(W / p)$; token $t = i \, (W / p) + j$ is
+    the square at block row $i$, block column $j$, flattened in ``(C, p, p)``
+    order. Every pixel lands in exactly one place, so this is a permutation of
+    the entries: its Jacobian is a permutation matrix $P$, and the backward
+    pass multiplies by $P^\top = P^{-1}$, i.e.
+    ``dx = unpatchify(dout, patch, x.shape[1:])``.
     """
     n, c, h, w = x.shape
     gh, gw = h // patch, w // patch
@@ -39,8 +40,10 @@ def patchify(x, patch):
 
 
 def unpatchify(tokens, patch, image_shape):
-    """Inverse of ``patchify``: (N, T, C p p) -> (N, C, H, W), image_shape =
-    (C, H, W). Also the backward pass of ``patchify`` (and vice versa)."""
+    """Inverse of ``patchify``: ``(N, T, C*p*p)`` -> ``(N, C, H, W)``,
+    ``image_shape = (C, H, W)``. Also the backward pass of ``patchify`` (and
+    vice versa).
+    """
     c, h, w = image_shape
     n = tokens.shape[0]
     gh, gw = h // patch, w // patch
@@ -54,12 +57,18 @@ def unpatchify(tokens, patch, image_shape):
 # --------------------------------------------------------------------------
 
 def layernorm_forward(x, gamma, beta, eps):
-    """``out = gamma * (x - mu) / sqrt(var + eps) + beta`` over the last axis.
+    r"""$\mathrm{out} = \gamma \odot (x - \mu) / \sqrt{\mathrm{var} + \epsilon} + \beta$ over the last axis.
 
-    x: (..., D), gamma, beta: (D,). For each row (one token),
-    ``mu = (1/D) sum_i x_i``, ``var = (1/D) sum_i (x_i - mu)^2`` (biased),
-    ``r = 1 / sqrt(var + eps)`` and ``xhat = (x - mu) r``.
-    cache = (xhat, r, gamma), r: (..., 1).
+    ``x: (..., D)``, ``gamma, beta: (D,)``. For each row (one token),
+
+    $$
+    \mu = \frac{1}{D} \sum_i x_i, \qquad
+    \mathrm{var} = \frac{1}{D} \sum_i (x_i - \mu)^2 \;\text{(biased)}, \qquad
+    r = \frac{1}{\sqrt{\mathrm{var} + \epsilon}}, \qquad
+    \hat x_i = (x_i - \mu) \, r .
+    $$
+
+    ``cache = (xhat, r, gamma)``, ``r: (..., 1)``.
     """
     mu = x.mean(axis=-1, keepdims=True)
     xc = x - mu
@@ -70,26 +79,52 @@ def layernorm_forward(x, gamma, beta, eps):
 
 
 def layernorm_backward(dout, cache):
-    """Backward of LayerNorm, one row at a time.
+    r"""Backward of LayerNorm, one row at a time.
 
-    With g = dout * gamma (the gradient reaching xhat), the chain rule
-    through ``xhat_i = (x_i - mu) r`` uses
+    Let $g = \partial L / \partial\,\mathrm{out} \odot \gamma$, the gradient
+    reaching $\hat x$. The chain rule through $\hat x_i = (x_i - \mu) r$ needs
+    the derivatives of $\mu$ and $r$. First $\partial \mu / \partial x_j = 1/D$;
+    then, since $\sum_i (x_i - \mu) = 0$ cancels $\mu$'s path into the variance,
 
-        d mu / d x_j = 1/D,    d r / d x_j = -r^3 (x_j - mu) / D = -r^2 xhat_j / D
+    $$
+    \frac{\partial\,\mathrm{var}}{\partial x_j}
+    = \frac{2}{D} \sum_i (x_i - \mu) \left(\delta_{ij} - \frac{1}{D}\right)
+    = \frac{2}{D} (x_j - \mu),
+    $$
 
-    (the second from d var / d x_j = 2 (x_j - mu) / D; the sum of the
-    (x_i - mu) is 0, which kills mu's path into var), so
+    and, as $r = (\mathrm{var} + \epsilon)^{-1/2}$,
 
-        d xhat_i / d x_j = r (delta_ij - 1/D - xhat_i xhat_j / D),
-        dx_j = sum_i g_i d xhat_i / d x_j
-             = r (g_j - mean(g) - xhat_j mean(g * xhat)).
+    $$
+    \frac{\partial r}{\partial x_j}
+    = -\frac12 (\mathrm{var} + \epsilon)^{-3/2} \frac{\partial\,\mathrm{var}}{\partial x_j}
+    = -\frac{r^3 (x_j - \mu)}{D} = -\frac{r^2 \hat x_j}{D} .
+    $$
 
-    Each row of dx sums to 0 and is orthogonal to xhat: LayerNorm's output
-    ignores a shift and a scale of its input. The parameters:
+    By the product rule,
 
-        dgamma = sum over rows of dout * xhat,    dbeta = sum over rows of dout.
+    $$
+    \frac{\partial \hat x_i}{\partial x_j}
+    = r \left(\delta_{ij} - \frac{1}{D}\right) + (x_i - \mu) \frac{\partial r}{\partial x_j}
+    = r \left(\delta_{ij} - \frac{1}{D} - \frac{\hat x_i \hat x_j}{D}\right),
+    $$
 
-    Returns (dx, dgamma, dbeta).
+    and summing over $i$,
+
+    $$
+    \frac{\partial L}{\partial x_j} = \sum_i g_i \frac{\partial \hat x_i}{\partial x_j}
+    = r \left(g_j - \frac{1}{D} \sum_i g_i - \hat x_j \, \frac{1}{D} \sum_i g_i \hat x_i\right).
+    $$
+
+    Each row of ``dx`` sums to 0 and is orthogonal to $\hat x$: LayerNorm's
+    output ignores a shift and a scale of its input. The parameters enter as
+    $\gamma \odot \hat x + \beta$, so, summing over all rows,
+
+    $$
+    \frac{\partial L}{\partial \gamma} = \sum_\text{rows} \frac{\partial L}{\partial\,\mathrm{out}} \odot \hat x, \qquad
+    \frac{\partial L}{\partial \beta} = \sum_\text{rows} \frac{\partial L}{\partial\,\mathrm{out}} .
+    $$
+
+    Returns ``(dx, dgamma, dbeta)``.
     """
     xhat, r, gamma = cache
     g = dout * gamma
@@ -106,17 +141,23 @@ def layernorm_backward(dout, cache):
 # --------------------------------------------------------------------------
 
 def gelu_forward(x):
-    """``out = x Phi(x)``, Phi the standard normal CDF, ``Phi(x) =
-    (1 + erf(x / sqrt 2)) / 2``: the exact GELU, as PyTorch's
-    ``nn.GELU()`` (not its ``approximate="tanh"`` variant). Any shape;
-    cache = (x, Phi(x)), so the backward pass needs no second erf."""
+    r"""$\mathrm{out} = x \, \Phi(x)$, with $\Phi(x) = \frac12 \big(1 + \operatorname{erf}(x / \sqrt 2)\big)$
+    the standard normal CDF: the exact GELU, as PyTorch's ``nn.GELU()`` (not
+    its ``approximate="tanh"`` variant). Any shape; ``cache = (x, Phi(x))``,
+    so the backward pass needs no second erf.
+    """
     cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
     return x * cdf, (x, cdf)
 
 
 def gelu_backward(dout, cache):
-    """``dx = dout * (Phi(x) + x phi(x))``, by the product rule, with
-    ``phi(x) = exp(-x^2 / 2) / sqrt(2 pi)`` = Phi'(x) the normal density."""
+    r"""Backward of ``gelu_forward``, by the product rule with
+    $\Phi' = \varphi$, the normal density $\varphi(x) = e^{-x^2/2} / \sqrt{2\pi}$:
+
+    $$
+    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial\,\mathrm{out}} \odot \big(\Phi(x) + x \, \varphi(x)\big).
+    $$
+    """
     x, cdf = cache
     pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
     return dout * (cdf + x * pdf)
@@ -127,36 +168,60 @@ def gelu_backward(dout, cache):
 # --------------------------------------------------------------------------
 
 def softmax_forward(s):
-    """Row softmax over the last axis, ``out_i = exp(s_i - m) / sum_j
-    exp(s_j - m)`` with m = max_j s_j: the same value as without m (it
-    cancels), but every exponent is <= 0 and the sum >= 1, so nothing
-    overflows and nothing divides by 0. s: (..., K); cache = out."""
+    r"""Row softmax over the last axis,
+
+    $$
+    \mathrm{out}_i = \frac{e^{s_i - m}}{\sum_j e^{s_j - m}}, \qquad m = \max_j s_j :
+    $$
+
+    the same value as without $m$ (the factor $e^{-m}$ cancels), but every
+    exponent is $\le 0$ and the sum $\ge 1$, so nothing overflows and nothing
+    divides by 0. ``s: (..., K)``; ``cache = out``.
+    """
     e = np.exp(s - s.max(axis=-1, keepdims=True))
     out = e / e.sum(axis=-1, keepdims=True)
     return out, out
 
 
 def softmax_backward(dout, cache):
-    """With p = softmax(s), ``dp_i / ds_j = p_i (delta_ij - p_j)``, so
+    r"""Backward of ``softmax_forward``. With $p = \operatorname{softmax}(s)$ and
+    $Z = \sum_k e^{s_k}$, the quotient rule gives
 
-        ds_j = sum_i dout_i p_i (delta_ij - p_j) = p_j (dout_j - sum_i dout_i p_i).
+    $$
+    \frac{\partial p_i}{\partial s_j} = \frac{\delta_{ij} e^{s_i} Z - e^{s_i} e^{s_j}}{Z^2} = p_i (\delta_{ij} - p_j),
+    $$
+
+    so, with $\bar p = \partial L / \partial p$ (``dout``),
+
+    $$
+    \frac{\partial L}{\partial s_j} = \sum_i \bar p_i \, p_i (\delta_{ij} - p_j) = p_j \Big(\bar p_j - \sum_i \bar p_i p_i\Big).
+    $$
 
     The max subtracted in the forward pass is a constant shift of the row
-    and has no gradient of its own. Each row of ds sums to 0."""
+    and has no gradient of its own. Each row of ``ds`` sums to 0.
+    """
     p = cache
     return p * (dout - (dout * p).sum(axis=-1, keepdims=True))
 
 
 def attention_forward(q, k, v):
-    """Scaled dot-product attention of every token to every token.
+    r"""Scaled dot-product attention of every token to every token.
 
-    q, k, v: (N, H, T, dh) -> out: (N, H, T, dh):
+    ``q, k, v: (N, H, T, dh)`` -> ``out: (N, H, T, dh)``; per (batch, head),
+    with $d_h$ the features per head,
 
-        S = q k^T / sqrt(dh)    (N, H, T, T): S[., t, u] = q_t . k_u / sqrt(dh)
-        A = softmax(S)           over the last axis u: each row sums to 1
-        out = A v                out_t = sum_u A[t, u] v_u
+    $$
+    S = \frac{q k^\top}{\sqrt{d_h}}, \qquad
+    A = \operatorname{softmax}(S), \qquad
+    \mathrm{out} = A v,
+    $$
 
-    cache = (q, k, v, A); A is also what the lesson draws as an attention map.
+    that is $S_{tu} = q_t \cdot k_u / \sqrt{d_h}$ (``(T, T)``), each row of
+    $A$ a distribution over the tokens $u$ (softmax over the last axis), and
+    $\mathrm{out}_t = \sum_u A_{tu} v_u$.
+
+    ``cache = (q, k, v, A)``; ``A`` is also what the lesson draws as an
+    attention map.
     """
     scale = 1.0 / float(np.sqrt(q.shape[-1]))     # a Python float: keeps float32
     s = (q @ np.swapaxes(k, -1, -2)) * scale
@@ -165,15 +230,19 @@ def attention_forward(q, k, v):
 
 
 def attention_backward(dout, cache):
-    """Backward of ``out = softmax(q k^T / sqrt(dh)) v``, per (batch, head):
+    r"""Backward of $\mathrm{out} = \operatorname{softmax}(q k^\top / \sqrt{d_h}) \, v$,
+    per (batch, head), in the reverse order of the forward pass. With
+    $\bar X = \partial L / \partial X$:
 
-        dA = dout v^T                            (T, T)
-        dv = A^T dout                            (T, dh)
-        dS = softmax_backward(dA, A) = A * (dA - rowsum(dA * A))
-        dq = dS k / sqrt(dh)                     (from S = q k^T / sqrt(dh))
-        dk = dS^T q / sqrt(dh)
+    * $\mathrm{out} = A v$ is a matrix product:
+      $\bar A = \overline{\mathrm{out}} \, v^\top$ ``(T, T)`` and
+      $\bar v = A^\top \, \overline{\mathrm{out}}$ ``(T, dh)``;
+    * $A = \operatorname{softmax}(S)$ row by row (``softmax_backward``):
+      $\bar S = A \odot \big(\bar A - \operatorname{rowsum}(\bar A \odot A)\big)$;
+    * $S = q k^\top / \sqrt{d_h}$ is a matrix product:
+      $\bar q = \bar S \, k / \sqrt{d_h}$ and $\bar k = \bar S^\top q / \sqrt{d_h}$.
 
-    Returns (dq, dk, dv), each (N, H, T, dh).
+    Returns ``(dq, dk, dv)``, each ``(N, H, T, dh)``.
     """
     q, k, v, a = cache
     scale = 1.0 / float(np.sqrt(q.shape[-1]))     # a Python float: keeps float32
@@ -189,7 +258,8 @@ def attention_backward(dout, cache):
 
 def random_token_permutation(rng, n, n_tokens):
     """One independent random order of ``range(n_tokens)`` per example,
-    drawn from the Generator ``rng``: (n, n_tokens) int64."""
+    drawn from the Generator ``rng``: ``(n, n_tokens)`` int64.
+    """
     return rng.permuted(np.tile(np.arange(n_tokens), (n, 1)), axis=1)
 
 
@@ -197,10 +267,11 @@ def split_tokens(perm, n_keep):
     """Split each row of a permutation: the first ``n_keep`` token indices
     are visible, the rest masked (He et al.'s shuffle-and-keep).
 
-    perm: (N, T) -> ids_keep (N, n_keep) in sorted order (attention does
-    not care about order; sorting makes a token's slot predictable),
-    ids_masked (N, T - n_keep) sorted, and mask (N, T) bool, True where a
-    token is masked. Exactly T - n_keep tokens are masked in every row.
+    ``perm: (N, T)`` -> ``ids_keep: (N, n_keep)`` in sorted order (attention
+    does not care about order; sorting makes a token's slot predictable),
+    ``ids_masked: (N, T - n_keep)`` sorted, and ``mask: (N, T)`` bool, True
+    where a token is masked. Exactly ``T - n_keep`` tokens are masked in every
+    row.
     """
     n, t = perm.shape
     ids_keep = np.sort(perm[:, :n_keep], axis=1)
@@ -211,27 +282,38 @@ def split_tokens(perm, n_keep):
 
 
 def _row_index(n):
-    """(n, 1) row numbers: ``a[_row_index(n), ids]`` picks ``a[r, ids[r, k]]``
-    (the rows broadcast along ids' columns). Indexing so, NumPy copies whole
+    """``(n, 1)`` row numbers: ``a[_row_index(n), ids]`` picks ``a[r, ids[r, k]]``
+    (the rows broadcast along ``ids``' columns). Indexing so, NumPy copies whole
     token vectors; ``np.take_along_axis(x, ids[:, :, None], axis=1)`` is the
-    same gather but first broadcasts ids to (N, K, D), one index per number:
-    measured 12x slower on the MAE's (128, 16, 64) tokens (410 vs 33 us)."""
+    same gather but first broadcasts ``ids`` to ``(N, K, D)``, one index per
+    number: measured 12x slower on the MAE's ``(128, 16, 64)`` tokens (410 vs
+    33 us).
+    """
     return np.arange(n)[:, None]
 
 
 def gather_tokens(x, ids):
-    """``out[n, k] = x[n, ids[n, k]]``: x (N, T, D), ids (N, K) -> (N, K, D).
+    r"""$\mathrm{out}_{n, k} = x_{n, \mathrm{ids}_{n, k}}$: ``x: (N, T, D)``,
+    ``ids: (N, K)`` -> ``(N, K, D)``.
 
-    Its adjoint is ``scatter_tokens``: when the ids of a row are distinct
-    (as here), the gradient is ``dx = scatter_tokens(dout, ids, T)``."""
+    Its adjoint is ``scatter_tokens``: when the ids of a row are distinct (as
+    here), for every ``y: (N, K, D)``
+
+    $$
+    \langle \mathrm{gather}(x), y \rangle = \sum_{n, k} x_{n, \mathrm{ids}_{n, k}} \cdot y_{n, k} = \langle x, \mathrm{scatter}(y) \rangle,
+    $$
+
+    so the gradient is ``dx = scatter_tokens(dout, ids, T)``.
+    """
     return x[_row_index(x.shape[0]), ids]
 
 
 def scatter_tokens(y, ids, n_tokens):
-    """Place tokens back at their positions, zeros elsewhere:
-    ``out[n, ids[n, k]] = y[n, k]``. y (N, K, D), ids (N, K) distinct per
-    row -> (N, n_tokens, D). The adjoint of ``gather_tokens``: its
-    gradient is ``dy = gather_tokens(dout, ids)``."""
+    r"""Place tokens back at their positions, zeros elsewhere:
+    $\mathrm{out}_{n, \mathrm{ids}_{n, k}} = y_{n, k}$. ``y: (N, K, D)``,
+    ``ids: (N, K)`` distinct per row -> ``(N, n_tokens, D)``. The adjoint of
+    ``gather_tokens``: its gradient is ``dy = gather_tokens(dout, ids)``.
+    """
     out = np.zeros((y.shape[0], n_tokens, y.shape[2]), dtype=y.dtype)
     out[_row_index(y.shape[0]), ids] = y
     return out
@@ -242,12 +324,17 @@ def scatter_tokens(y, ids, n_tokens):
 # --------------------------------------------------------------------------
 
 def sincos_pos_embed(dim, grid_h, grid_w):
-    """Fixed 2-D sine-cosine positional embedding (Vaswani et al., 2017,
-    in 2-D as in He et al., 2021): (grid_h * grid_w, dim), row-major tokens.
+    r"""Fixed 2-D sine-cosine positional embedding (Vaswani et al., 2017, in 2-D as
+    in He et al., 2021): ``(grid_h * grid_w, dim)``, row-major tokens.
 
-    The first dim/2 features encode the token's row i, the other dim/2 its
-    column j, each with frequencies ``w_f = 10000^(-f / (dim/4))``,
-    f = 0 .. dim/4 - 1: ``[sin(i w), cos(i w)]`` then the same for j.
+    The first $\mathrm{dim}/2$ features encode the token's row $i$, the other
+    $\mathrm{dim}/2$ its column $j$, each with the frequencies
+
+    $$
+    \omega_f = 10000^{-f / (\mathrm{dim}/4)}, \qquad f = 0, \dots, \mathrm{dim}/4 - 1:
+    $$
+
+    the features are $[\sin(i \omega), \cos(i \omega), \sin(j \omega), \cos(j \omega)]$.
     ``dim`` must be a multiple of 4. No parameters, so no gradient.
     """
     quarter = dim // 4
@@ -265,26 +352,31 @@ def sincos_pos_embed(dim, grid_h, grid_w):
 # --------------------------------------------------------------------------
 
 def normalize_patches(target, eps):
-    """Per-patch normalised targets (He et al.'s ``norm_pix_loss``): each
-    patch (last axis, P pixels) minus its mean, over sqrt(its variance +
-    eps) (biased variance). target: (N, T, P). A target, not a function of
-    the parameters: no gradient."""
+    r"""Per-patch normalised targets (He et al.'s ``norm_pix_loss``): each patch
+    (last axis, $P$ pixels) minus its mean $\mu$, over the square root of its
+    (biased) variance plus ``eps``, $(t - \mu) / \sqrt{\mathrm{var} + \epsilon}$.
+    ``target: (N, T, P)``. A target, not a function of the parameters: no
+    gradient.
+    """
     mu = target.mean(axis=-1, keepdims=True)
     var = target.var(axis=-1, keepdims=True)
     return (target - mu) / np.sqrt(var + eps)
 
 
 def masked_mse_loss(pred, target, mask):
-    """Squared error on the masked patches only.
+    r"""Squared error on the masked patches only.
 
-    pred, target: (N, T, P); mask: (N, T), 1 where a patch was hidden from
-    the encoder, 0 where it was visible (any float or bool array). Summed
-    over the masked patches' pixels of an example, averaged over the batch:
+    ``pred, target: (N, T, P)``; ``mask: (N, T)``, $m_{nt} = 1$ where a patch
+    was hidden from the encoder, 0 where it was visible (any float or bool
+    array). Summed over the masked patches' pixels of an example, averaged over
+    the batch:
 
-        L = (1/N) sum_n sum_t m[n, t] sum_p (pred - target)[n, t, p]^2,
-        dL/dpred[n, t, p] = 2 m[n, t] (pred - target)[n, t, p] / N.
+    $$
+    L = \frac{1}{N} \sum_n \sum_t m_{nt} \sum_p (\mathrm{pred} - \mathrm{target})_{ntp}^2, \qquad
+    \frac{\partial L}{\partial\,\mathrm{pred}_{ntp}} = \frac{2}{N} \, m_{nt} \, (\mathrm{pred} - \mathrm{target})_{ntp} .
+    $$
 
-    Visible patches get exactly zero gradient. Returns (L, dpred).
+    Visible patches get exactly zero gradient. Returns ``(L, dpred)``.
     """
     n = pred.shape[0]
     m = mask.astype(pred.dtype)[:, :, None]
