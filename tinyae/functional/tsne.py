@@ -1,52 +1,64 @@
-"""t-SNE's O(n^2) ops (van der Maaten and Hinton, 2008): the affinities of the
-data, calibrated to a perplexity, and the cost with its gradient w.r.t. the
-embedding. The optimiser around them (symmetrisation, early exaggeration,
-momentum, gains) is ``tinyae.analysis.tsne``; the twins are ``tinyae.kernels.tsne``.
+"""t-SNE's $O(n^2)$ ops (van der Maaten and Hinton, 2008): the affinities of
+the data, calibrated to a perplexity, and the cost with its gradient with
+respect to the embedding. The optimiser around them (symmetrisation, early
+exaggeration, momentum, gains) is ``tinyae.analysis.tsne``; the twins are
+``tinyae.kernels.tsne``.
 
-Both ops work in float64 (the public ``tinyae.analysis.tsne`` converts): t-SNE sums
-n^2 terms of very different sizes, and the bisection compares entropies to
-1e-5.
+Both ops work in float64 (the public ``tinyae.analysis.tsne`` converts):
+t-SNE sums $n^2$ terms of very different sizes, and the bisection compares
+entropies to $10^{-5}$.
 """
 
 import numpy as np
 
 __all__ = ["tsne_conditional_p", "tsne_kl_grad", "PERPLEXITY_TOL", "PERPLEXITY_MAX_ITER"]
 
-#: The bisection stops when |H_i - log(perplexity)| < PERPLEXITY_TOL (nats),
-#: or after PERPLEXITY_MAX_ITER halvings/doublings of beta_i.
+#: The bisection stops when $|H_i - \log(\mathrm{perplexity})|$ is below
+#: ``PERPLEXITY_TOL`` (nats), or after ``PERPLEXITY_MAX_ITER``
+#: halvings/doublings of $\beta_i$.
 PERPLEXITY_TOL = 1e-5
 PERPLEXITY_MAX_ITER = 200
 
 
 def tsne_conditional_p(dist2, perplexity):
-    """Conditional affinities ``p_{j|i}`` with a per-point precision found by
+    r"""Conditional affinities $p_{j|i}$ with a per-point precision found by
     bisection so that every row has the requested perplexity.
 
-    dist2: (n, n) squared distances ||x_i - x_j||^2 (the diagonal is ignored);
-    perplexity: a float in (1, n - 1). Returns ``(p, beta)``: p (n, n), each
-    row a distribution over j != i (p[i, i] = 0), and beta (n,), the
-    precisions beta_i = 1 / (2 sigma_i^2).
+    ``dist2: (n, n)`` squared distances $d_{ij} = \|x_i - x_j\|^2$ (the
+    diagonal is ignored); ``perplexity``: a float in $(1, n - 1)$. Returns
+    ``(p, beta)``: ``p: (n, n)``, each row a distribution over $j \ne i$
+    ($p_{i|i} = 0$), and ``beta: (n,)``, the precisions
+    $\beta_i = 1 / (2 \sigma_i^2)$.
 
-    Row i is a Gaussian kernel centred on x_i,
+    Row $i$ is a Gaussian kernel centred on $x_i$,
 
-        p_{j|i} = exp(-beta_i d_ij) / sum_{k != i} exp(-beta_i d_ik),
+    $$
+    p_{j|i} = \frac{e^{-\beta_i d_{ij}}}{\sum_{k \ne i} e^{-\beta_i d_{ik}}} .
+    $$
 
-    whose Shannon entropy (in nats) is, with d'_ij = d_ij - min_k d_ik (the
-    shift cancels in p and keeps every exp <= 1),
+    Shift the distances by the row's smallest, $d'_{ij} = d_{ij} - \min_{k \ne i} d_{ik}$:
+    the shift cancels in $p$ and keeps every exponential $\le 1$. With
+    $S_i = \sum_{j \ne i} e^{-\beta_i d'_{ij}}$ we have
+    $\log p_{j|i} = -\beta_i d'_{ij} - \log S_i$, so the Shannon entropy of the
+    row (in nats) is
 
-        H_i(beta) = -sum_j p_{j|i} log p_{j|i}
-                  = log S_i + beta sum_j d'_ij p_{j|i},    S_i = sum_j exp(-beta d'_ij).
+    $$
+    H_i(\beta_i) = -\sum_j p_{j|i} \log p_{j|i} = \log S_i + \beta_i \sum_j d'_{ij} \, p_{j|i} .
+    $$
 
-    H_i falls monotonically from log(n - 1) (beta = 0, all neighbours equal)
-    towards 0 (beta -> inf, only the nearest), so ``H_i(beta) = log(perp)``
-    has one root, found by bisection: start at beta = 1; while the entropy
-    is too high, beta is too small (lower bound <- beta, beta doubles until
-    an upper bound exists, then moves to the midpoint); while too low, upper
-    bound <- beta and beta moves to the midpoint of (lower, beta). Stop when
-    ``|H_i - log(perp)| < PERPLEXITY_TOL`` or after PERPLEXITY_MAX_ITER steps
-    (a row whose target is unreachable, e.g. more exact duplicates than the
-    perplexity, gets the p of its last beta). The perplexity 2^{H in bits} = e^{H in
-    nats} is the effective number of neighbours.
+    $H_i$ falls monotonically from $\log(n - 1)$ ($\beta = 0$, all neighbours
+    equal) towards 0 ($\beta \to \infty$, only the nearest), so
+    $H_i(\beta) = \log(\mathrm{perplexity})$ has one root, found by bisection:
+    start at $\beta = 1$; while the entropy is too high, $\beta$ is too small
+    (the lower bound becomes $\beta$, and $\beta$ doubles until an upper bound
+    exists, then moves to the midpoint); while it is too low, the upper bound
+    becomes $\beta$ and $\beta$ moves to the midpoint of (lower bound,
+    $\beta$). Stop when $|H_i - \log(\mathrm{perplexity})| <$
+    ``PERPLEXITY_TOL`` or after ``PERPLEXITY_MAX_ITER`` steps (a row whose
+    target is unreachable, e.g. more exact duplicates than the perplexity,
+    gets the $p$ of its last $\beta$). The perplexity
+    $2^{H \text{ in bits}} = e^{H \text{ in nats}}$ is the effective number of
+    neighbours.
 
     All rows are bisected together here (a mask of unfinished rows); the
     twin does one row at a time. Each row makes the same decisions in both.
@@ -88,43 +100,63 @@ def tsne_conditional_p(dist2, perplexity):
 
 
 def tsne_kl_grad(y, p, need_cost=True):
-    """The t-SNE cost of an embedding and its gradient.
+    r"""The t-SNE cost of an embedding and its gradient.
 
-    y: (n, k) the embedding; p: (n, n) symmetric, non-negative, zero diagonal
-    (the joint affinities, summing to 1, or alpha times them during early
-    exaggeration). Returns ``(cost, dy)``: cost a float (None if not
-    ``need_cost``: it costs two logs per pair, the gradient none), dy (n, k).
+    ``y: (n, k)`` the embedding; ``p: (n, n)`` symmetric, non-negative, zero
+    diagonal (the joint affinities, summing to 1, or $\alpha$ times them during
+    early exaggeration). Returns ``(cost, dy)``: ``cost`` a float (None if not
+    ``need_cost``: it costs two logs per pair, the gradient none),
+    ``dy: (n, k)``.
 
     The embedding's affinities are Student-t (one degree of freedom):
 
-        w_ij = 1 / (1 + ||y_i - y_j||^2)  (w_ii = 0),   Z = sum_{a != b} w_ab,
-        q_ij = w_ij / Z.
+    $$
+    w_{ij} = \frac{1}{1 + \|y_i - y_j\|^2} \quad (w_{ii} = 0), \qquad
+    Z = \sum_{a \ne b} w_{ab}, \qquad
+    q_{ij} = \frac{w_{ij}}{Z} .
+    $$
 
     The cost is
 
-        C(y) = sum_{i != j} p_ij log p_ij - sum_{i != j} p_ij log w_ij + log Z,
+    $$
+    C(y) = \sum_{i \ne j} p_{ij} \log p_{ij} - \sum_{i \ne j} p_{ij} \log w_{ij} + \log Z,
+    $$
 
-    which is KL(P || Q) = sum p log(p / q) when P sums to 1 (log q = log w -
-    log Z). With P scaled by alpha it is not alpha KL, but the objective whose
-    gradient is the early-exaggeration update below (alpha p in place of p).
+    which is $\mathrm{KL}(P \,\|\, Q) = \sum p \log(p / q)$ when $P$ sums to 1
+    (since $\log q = \log w - \log Z$). With $P$ scaled by $\alpha$ it is not
+    $\alpha \, \mathrm{KL}$, but the objective whose gradient is the
+    early-exaggeration update below ($\alpha p$ in place of $p$).
 
-    Gradient. d w_ab / d y_i is non-zero only for pairs holding i:
-    d w_ij / d y_i = -2 w_ij^2 (y_i - y_j), so d log w_ij / d y_i =
-    -2 w_ij (y_i - y_j). Each unordered pair {i, j} appears twice in the sums
-    (as ij and ji, with p_ij = p_ji), hence
+    Gradient. $w_{ab}$ depends on $y_i$ only for pairs holding $i$, and
 
-        d/dy_i [-sum p log w]  = 2 * 2 sum_j p_ij w_ij (y_i - y_j),
-        d/dy_i [log Z]         = (1/Z) * 2 sum_j (-2 w_ij^2 (y_i - y_j))
-                               = -4 sum_j q_ij w_ij (y_i - y_j),
+    $$
+    \frac{\partial w_{ij}}{\partial y_i} = -\frac{2 (y_i - y_j)}{(1 + \|y_i - y_j\|^2)^2} = -2 w_{ij}^2 (y_i - y_j),
+    \qquad
+    \frac{\partial \log w_{ij}}{\partial y_i} = -2 w_{ij} (y_i - y_j).
+    $$
 
-    while sum p log p does not depend on y. Together
+    Each unordered pair $\{i, j\}$ appears twice in the sums (as $ij$ and
+    $ji$, with $p_{ij} = p_{ji}$), hence
 
-        dC/dy_i = 4 sum_j (p_ij - q_ij) w_ij (y_i - y_j),
+    $$
+    \frac{\partial}{\partial y_i} \Big[-\sum_{a \ne b} p_{ab} \log w_{ab}\Big] = 2 \cdot 2 \sum_j p_{ij} w_{ij} (y_i - y_j),
+    $$
 
-    the formula of the paper (its eq. 5, written with (1 + ||.||^2)^{-1} for
-    w): attraction along p, repulsion along q. Note that the repulsion uses
-    q, normalised by Z, whatever P sums to. ``log w = -log1p(d2)`` keeps the
-    cost exact for close pairs; p log p is taken as 0 where p = 0.
+    $$
+    \frac{\partial}{\partial y_i} \log Z = \frac{1}{Z} \cdot 2 \sum_j \big(-2 w_{ij}^2 (y_i - y_j)\big) = -4 \sum_j q_{ij} w_{ij} (y_i - y_j),
+    $$
+
+    while $\sum p \log p$ does not depend on $y$. Together
+
+    $$
+    \frac{\partial C}{\partial y_i} = 4 \sum_j (p_{ij} - q_{ij}) \, w_{ij} \, (y_i - y_j),
+    $$
+
+    the formula of the paper (its eq. 5, written with
+    $(1 + \|y_i - y_j\|^2)^{-1}$ for $w_{ij}$): attraction along $p$, repulsion
+    along $q$. Note that the repulsion uses $q$, normalised by $Z$, whatever
+    $P$ sums to. $\log w = -\operatorname{log1p}(\|y_i - y_j\|^2)$ keeps the
+    cost exact for close pairs; $p \log p$ is taken as 0 where $p = 0$.
     """
     diff = y[:, None, :] - y[None, :, :]                           # (n, n, k): y_i - y_j
     d2 = np.einsum("ijk,ijk->ij", diff, diff)                      # (n, n) squared distances
