@@ -1,21 +1,30 @@
-"""Sparse coding ops: the soft-threshold (the proximal map of the L1 norm)
+r"""Sparse coding ops: the soft-threshold (the proximal map of the L1 norm)
 and one ISTA step, the building block of ISTA, FISTA and the inference of
 predictive sparse decomposition (conventions in ``tinyae.functional``).
 
-Notation. A signal x: (N, d) is explained by a code z: (N, K) over a
-dictionary D: (K, d) whose rows are the K atoms (overcomplete: K > d); the
-reconstruction is ``z D``. The sparse-coding energy of one example is
+Notation. A signal ``x: (N, d)`` is explained by a code ``z: (N, K)`` over
+a dictionary ``D: (K, d)`` whose rows are the $K$ atoms (overcomplete:
+$K > d$); the reconstruction is $z D$. The sparse-coding energy of one
+example is
 
-    F(z) = f(z) + lam ||z||_1,   f(z) = 1/2 ||x - z D||^2 + alpha/2 ||z - p||^2,
+$$
+F(z) = f(z) + \lambda \|z\|_1, \qquad
+f(z) = \tfrac12 \|x - z D\|^2 + \tfrac{\alpha}{2} \|z - p\|^2,
+$$
 
-where the second term of f is optional: alpha = 0 is plain sparse coding
-(the lasso); alpha > 0 adds predictive sparse decomposition's pull towards
-an encoder's prediction p: (N, K). f is smooth with gradient
+where the second term of $f$ is optional: $\alpha = 0$ is plain sparse
+coding (the lasso); $\alpha > 0$ adds predictive sparse decomposition's
+pull towards an encoder's prediction ``p: (N, K)``. $f$ is smooth; the
+derivative of $\frac12 \|z D - x\|^2$ in the row vector $z$ is
+$(z D - x) D^\top$, so
 
-    grad f(z) = (z D - x) D^T + alpha (z - p),
+$$
+\nabla f(z) = (z D - x) D^\top + \alpha (z - p),
+$$
 
-Lipschitz with constant L = ||D||_2^2 + alpha (the largest eigenvalue of
-D D^T, plus alpha); the L1 term is not smooth but has a cheap proximal map.
+Lipschitz with constant $L = \|D\|_2^2 + \alpha$ (the largest eigenvalue of
+$D D^\top$, plus $\alpha$); the L1 term is not smooth but has a cheap
+proximal map.
 """
 
 import numpy as np
@@ -26,14 +35,21 @@ import numpy as np
 # --------------------------------------------------------------------------
 
 def soft_threshold_forward(v, t):
-    """``out = sign(v) max(|v| - t, 0)``, element-wise; v any shape, t >= 0.
+    r"""$\mathrm{out} = \operatorname{sign}(v) \max(|v| - t, 0)$, element-wise;
+    ``v`` any shape, $t \ge 0$.
 
-    It is the proximal map of t|.|: out = argmin_z 1/2 (z - v)^2 + t |z|.
-    Optimality says 0 is in z - v + t d|z|, with the subdifferential
-    d|z| = {sign(z)} for z != 0 and [-1, 1] at z = 0: so z = v - t sign(v)
-    when |v| > t, and z = 0 when |v| <= t (then v/t is in [-1, 1]).
+    It is the proximal map of $t |\cdot|$:
 
-    cache = mask ``|v| > t`` (bool, shape of v): the derivative.
+    $$
+    \mathrm{out} = \operatorname*{argmin}_z \; \tfrac12 (z - v)^2 + t |z| .
+    $$
+
+    Optimality says $0 \in z - v + t \, \partial|z|$, with the subdifferential
+    $\partial|z| = \{\operatorname{sign}(z)\}$ for $z \ne 0$ and $[-1, 1]$ at
+    $z = 0$. So $z = v - t \operatorname{sign}(v)$ when $|v| > t$, and $z = 0$
+    when $|v| \le t$ (then $v / t \in [-1, 1]$, a valid subgradient).
+
+    ``cache`` = the mask $|v| > t$ (bool, shape of ``v``): the derivative.
     """
     mask = np.abs(v) > t
     out = np.where(mask, v - t * np.sign(v), 0).astype(v.dtype, copy=False)
@@ -41,12 +57,16 @@ def soft_threshold_forward(v, t):
 
 
 def soft_threshold_backward(dout, cache):
-    """``dv = dout * [|v| > t]``.
+    r"""Backward of ``soft_threshold_forward``:
 
-    On |v| > t the map is v - t sign(v), slope 1; on |v| < t it is the
-    constant 0, slope 0. At the two kinks |v| = t it has no derivative (the
-    one-sided slopes are 0 and 1); 0 is used there, as for ReLU (soft-
-    thresholding is ReLU(v - t) - ReLU(-v - t)).
+    $$
+    \frac{\partial L}{\partial v} = \frac{\partial L}{\partial\,\mathrm{out}} \odot [|v| > t] .
+    $$
+
+    On $|v| > t$ the map is $v - t \operatorname{sign}(v)$, slope 1; on
+    $|v| < t$ it is the constant 0, slope 0. At the two kinks $|v| = t$ it has
+    no derivative (the one-sided slopes are 0 and 1); 0 is used there, as for
+    ReLU (soft-thresholding is $\operatorname{ReLU}(v - t) - \operatorname{ReLU}(-v - t)$).
     """
     mask = cache
     return dout * mask
@@ -57,18 +77,20 @@ def soft_threshold_backward(dout, cache):
 # --------------------------------------------------------------------------
 
 def ista_step_forward(z, x, D, lam, step, alpha=0.0, p=None):
-    """One proximal-gradient step on F, as a function of the code:
+    r"""One proximal-gradient step on $F$, as a function of the code: with
+    $\eta$ = ``step``,
 
-        u   = z - step * grad f(z)
-            = z - step * ((z D - x) D^T + alpha (z - p))
-        out = soft(u, step * lam)
+    $$
+    u = z - \eta \, \nabla f(z) = z - \eta \big((z D - x) D^\top + \alpha (z - p)\big), \qquad
+    \mathrm{out} = \operatorname{soft}(u, \eta \lambda) .
+    $$
 
-    z: (N, K), x: (N, d), D: (K, d), p: (N, K) or None (no prediction
-    term: alpha is then not read); lam >= 0, step > 0 (1/L for the
-    guarantees). out: (N, K).
-    With step = 1/L, F(out) <= F(z) (ISTA is a descent method).
-    cache = (z, D, R, mask, step, alpha, has_p) with R = z D - x: (N, d) and mask
-    ``|u| > step lam``.
+    ``z: (N, K)``, ``x: (N, d)``, ``D: (K, d)``, ``p: (N, K)`` or None (no
+    prediction term: ``alpha`` is then not read); $\lambda$ = ``lam`` $\ge 0$,
+    $\eta > 0$ ($1/L$ for the guarantees). ``out: (N, K)``. With $\eta = 1/L$,
+    $F(\mathrm{out}) \le F(z)$ (ISTA is a descent method).
+    ``cache = (z, D, R, mask, step, alpha, has_p)`` with
+    $R = z D - x$, ``(N, d)``, and ``mask`` $= [|u| > \eta \lambda]$.
     """
     step = z.dtype.type(step)
     alpha = z.dtype.type(alpha if p is not None else 0)
@@ -81,20 +103,41 @@ def ista_step_forward(z, x, D, lam, step, alpha=0.0, p=None):
 
 
 def ista_step_backward(dout, cache):
-    """Gradients of one ISTA step. With g = dout * mask (the soft-threshold's
-    derivative, ``soft_threshold_backward``) and u as in the forward,
+    r"""Gradients of one ISTA step.
 
-        u = (1 - step alpha) z - step (z D - x) D^T + step alpha p,
+    Let $g = \partial L / \partial\,\mathrm{out} \odot \mathrm{mask}$, the
+    gradient reaching $u$ through the soft-threshold
+    (``soft_threshold_backward``). With $\eta$ = ``step`` and
+    $R = z D - x$, the forward pass expands to
 
-    so, the products read off term by term:
+    $$
+    u = (1 - \eta \alpha) \, z - \eta \, R D^\top + \eta \alpha \, p
+      = (1 - \eta \alpha) \, z - \eta \, z D D^\top + \eta \, x D^\top + \eta \alpha \, p,
+    $$
 
-        dz = (1 - step alpha) g - step (g D) D^T      (N, K)
-        dx = step g D                                 (N, d)
-        dD = -step (g^T R + z^T (g D))                (K, d), R = z D - x
-        dp = step alpha g                             (N, K), None without p
+    linear in $z$, $x$ and $p$. The gradients are read off term by term
+    (for a term $z M$, the gradient is $g M^\top$):
 
-    (dD: D appears twice, in R = z D - x and in R D^T; each use gives one
-    product.) Returns (dz, dx, dD, dp).
+    $$
+    \frac{\partial L}{\partial z} = (1 - \eta \alpha) \, g - \eta \, (g D) D^\top \quad \text{(N, K)},
+    $$
+
+    $$
+    \frac{\partial L}{\partial x} = \eta \, g D \quad \text{(N, d)}, \qquad
+    \frac{\partial L}{\partial p} = \eta \alpha \, g \quad \text{(N, K)}.
+    $$
+
+    $D$ appears twice in $-\eta \, R D^\top$: in $R = z D - x$ and in the
+    factor $D^\top$; each use gives one product. Holding $R$ fixed, the
+    gradient of $-\eta \, R D^\top$ in $D$ is $-\eta \, g^\top R$. Through
+    $R$: the gradient reaching $R$ is $-\eta \, g D$, and $R = z D - x$
+    passes $z^\top (-\eta \, g D)$ on to $D$. So
+
+    $$
+    \frac{\partial L}{\partial D} = -\eta \big(g^\top R + z^\top (g D)\big) \;\; \text{(K, d)}.
+    $$
+
+    ``dp`` is None without ``p``. Returns ``(dz, dx, dD, dp)``.
     """
     z, D, R, mask, step, alpha, has_p = cache
     g = soft_threshold_backward(dout, mask)
@@ -107,8 +150,10 @@ def ista_step_backward(dout, cache):
 
 
 def sparse_coding_energy(z, x, D, lam, alpha=0.0, p=None):
-    """Per-example energy F(z) = 1/2 ||x - z D||^2 + lam ||z||_1
-    (+ alpha/2 ||z - p||^2): (N,) float64. Shapes as in ``ista_step_forward``."""
+    r"""Per-example energy
+    $F(z) = \frac12 \|x - z D\|^2 + \lambda \|z\|_1 \; (+ \frac{\alpha}{2} \|z - p\|^2)$:
+    ``(N,)`` float64. Shapes as in ``ista_step_forward``.
+    """
     R = (z @ D - x).astype(np.float64)
     F = 0.5 * np.sum(R * R, axis=1) + lam * np.sum(np.abs(z), axis=1, dtype=np.float64)
     if p is not None:
