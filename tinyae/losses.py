@@ -1,9 +1,11 @@
-"""Reconstruction losses: value and gradient together, validated.
+r"""Reconstruction losses: value and gradient together, validated.
 
 One reduction convention, used by every loss and model in tinyae:
 **sum over the dimensions of an example, mean over the batch**,
 
-    L = (1/N) sum_n sum_d l(pred[n, d], target[n, d]),
+$$
+L = \frac{1}{N} \sum_n \sum_d \ell(\mathrm{pred}_{nd}, \mathrm{target}_{nd}),
+$$
 
 so the number reported on MNIST is "per image" (e.g. a squared error of 13.87
 per test image for PCA with 30 components), and a VAE's loss is in nats per
@@ -24,11 +26,12 @@ SUPPORT = {"bernoulli": (0.0, 1.0), "gaussian": None, "mse": None}
 def check_support(x, likelihood, name="x"):
     """Raise ValueError if ``x`` lies outside the support of ``likelihood``.
 
-    A bounded likelihood (``SUPPORT``: Bernoulli, [0, 1]) refuses values
+    A bounded likelihood (``SUPPORT``: Bernoulli, $[0, 1]$) refuses values
     outside its interval, e.g. grey levels 0..255, which drive a Bernoulli
     loss negative without bound. An unbounded one (Gaussian / squared
     error) refuses values so large that the loss overflows
-    (``check_scale``). Returns x."""
+    (``check_scale``). Returns ``x``.
+    """
     if likelihood not in SUPPORT:
         raise ValueError(f"likelihood must be one of {sorted(SUPPORT)}, got {likelihood!r}")
     bounds = SUPPORT[likelihood]
@@ -44,10 +47,16 @@ def check_support(x, likelihood, name="x"):
 
 
 def check_scale(x, name="x"):
-    """Raise ValueError if ``x`` is so large that the squared norm of one of
-    its rows overflows its dtype (|x| beyond ~1e154 / sqrt(width) in
-    float64, ~1e19 / sqrt(width) in float32): a squared error, a Gaussian
-    likelihood or a first layer's product would be infinite. Returns x."""
+    r"""Raise ValueError if ``x`` is so large that the squared norm of one of
+    its rows overflows its dtype.
+
+    With $w$ the width of a row and $M$ the largest finite number of the dtype,
+    $\sum_i x_i^2 \le w \max_i x_i^2$ stays finite while
+    $\max_i |x_i| \le \sqrt{M / w}$: about $10^{154} / \sqrt{w}$ in float64 and
+    $10^{19} / \sqrt{w}$ in float32. Beyond it, a row of such values makes a
+    squared error, a Gaussian likelihood or a first layer's product
+    infinite. Returns ``x``.
+    """
     row = int(np.prod(x.shape[1:]))
     limit = float(np.sqrt(np.finfo(x.dtype).max / max(row, 1)))
     big = float(np.max(np.abs(x)))
@@ -67,18 +76,22 @@ def _check_pair(pred, pred_name, target):
 
 
 def mse(pred, target):
-    """Squared error summed over features, mean over the batch.
+    r"""Squared error summed over features, mean over the batch:
+    $L = \frac{1}{N} \sum_{n,d} (\mathrm{pred}_{nd} - \mathrm{target}_{nd})^2$
+    (``functional.mse_loss``).
 
-    pred, target: (batch, d) -> (loss, dpred) with dpred: (batch, d).
+    ``pred, target: (batch, d)`` -> ``(loss, dpred)`` with ``dpred: (batch, d)``.
     """
     _check_pair(pred, "pred", target)
     return ops.mse_loss(pred, target)
 
 
 def bce_with_logits(logits, target):
-    """Bernoulli negative log-likelihood from logits (targets in [0, 1]).
+    r"""Bernoulli negative log-likelihood from logits (targets in $[0, 1]$),
+    $\ell(z, t) = \operatorname{softplus}(z) - t z$ per element
+    (``functional.bce_with_logits_loss``).
 
-    logits, target: (batch, d) -> (loss, dlogits). Finite for any logit.
+    ``logits, target: (batch, d)`` -> ``(loss, dlogits)``. Finite for any logit.
     """
     _check_pair(logits, "logits", target)
     check_support(target, "bernoulli", "target")
@@ -86,9 +99,11 @@ def bce_with_logits(logits, target):
 
 
 def gaussian_nll(mu, logvar, target):
-    """Gaussian negative log-likelihood with per-element log-variance.
+    r"""Gaussian negative log-likelihood with per-element log-variance,
+    $\ell = \frac12 (\log 2\pi + \mathrm{logvar} + (\mathrm{target} - \mu)^2 / e^{\mathrm{logvar}})$
+    (``functional.gaussian_nll_loss``).
 
-    mu, logvar, target: (batch, d) -> (loss, dmu, dlogvar).
+    ``mu, logvar, target: (batch, d)`` -> ``(loss, dmu, dlogvar)``.
     """
     _check_pair(mu, "mu", target)
     check_array(logvar, "logvar", dtype=mu.dtype)
