@@ -1,16 +1,20 @@
-"""Bounds on log p(x) for a latent-variable model: the ELBO and the
+r"""Bounds on $\log p(x)$ for a latent-variable model: the ELBO and the
 importance-weighted bounds of Burda et al. (2016).
 
-With z_1..z_k ~ q(z | x) and weights w_i = p(x, z_i) / q(z_i | x),
+With $z_1, \dots, z_k \sim q(z \mid x)$ and importance weights
+$w_i = p(x, z_i) / q(z_i \mid x)$,
 
-    L_k(x) = E[log (1/k) sum_i w_i],   ELBO = L_1 <= L_k <= L_{k+1} <= log p(x),
+$$
+\mathcal{L}_k(x) = \mathbb{E}\Big[\log \frac{1}{k} \sum_{i=1}^k w_i\Big], \qquad
+\mathrm{ELBO} = \mathcal{L}_1 \le \mathcal{L}_k \le \mathcal{L}_{k+1} \le \log p(x),
+$$
 
-and L_k -> log p(x) as k grows, so ``iw_bound(x, k=5000)`` is the standard
-log-likelihood estimate. It is computed with a running logsumexp over chunks
-of samples, so memory stays bounded whatever k is.
+and $\mathcal{L}_k \to \log p(x)$ as $k$ grows, so ``iw_bound(x, k=5000)``
+is the standard log-likelihood estimate. It is computed with a running
+logsumexp over chunks of samples, so memory stays bounded whatever $k$ is.
 
-``LatentBounds`` is a mixin: a model with a Gaussian ``encode(x, c) -> (mu,
-logvar)``, a ``decoder`` Sequential, ``_logp`` (from
+``LatentBounds`` is a mixin: a model with a Gaussian
+``encode(x, c) -> (mu, logvar)``, a ``decoder`` Sequential, ``_logp`` (from
 ``tinyae.distributions.LIKELIHOODS``) and the VAE's input plumbing gets
 ``log_px_given_z``, ``grad_log_px_given_z``, ``iw_bound`` and ``elbo``.
 """
@@ -26,11 +30,12 @@ MEMORY_BUDGET_BYTES = 64 * 2**20
 
 
 class LatentBounds:
-    """log p(x | z), its z-gradient, and the bounds on log p(x) (see module)."""
+    r"""$\log p(x \mid z)$, its $z$-gradient, and the bounds on $\log p(x)$ (see module)."""
 
     def log_px_given_z(self, x, z, c=None):
-        """log p(x | z) summed over features: x: (batch, n_in), z: (batch,
-        latent) -> (batch,)."""
+        r"""$\log p(x \mid z)$ summed over features: ``x: (batch, n_in)``,
+        ``z: (batch, latent)`` -> ``(batch,)``.
+        """
         c = self._check_data(x, c)
         self._check_x(z, self.n_code, "z")
         if z.shape[0] != x.shape[0]:
@@ -39,13 +44,20 @@ class LatentBounds:
         return self._logp(self, self._decode_out(z, c), x)
 
     def grad_log_px_given_z(self, x, z, c=None):
-        """log p(x | z) and its gradient with respect to z, per row.
+        r"""$\log p(x \mid z)$ and its gradient with respect to $z$, per row.
 
-        x: (batch, n_in), z: (batch, n_code) -> (logp (batch,), dz (batch,
-        latent)) with dz[n] = d log p(x_n | z_n) / d z_n, obtained by running
-        the decoder's backward pass on d log p / d output. This is the
-        quantity the reparameterisation estimator averages:
-        d/dmu E_q[log p(x|z)] = E[dz], d/dlogvar = E[dz * eps * sigma / 2].
+        ``x: (batch, n_in)``, ``z: (batch, n_code)`` -> ``(logp, dz)`` with
+        ``logp: (batch,)`` and ``dz: (batch, latent)``,
+        $\mathrm{dz}_n = \partial \log p(x_n \mid z_n) / \partial z_n$, obtained by
+        running the decoder's backward pass on
+        $\partial \log p / \partial\,\mathrm{output}$. This is the quantity the
+        reparameterisation estimator averages: with $z = \mu + \sigma \odot \epsilon$,
+
+        $$
+        \frac{\partial}{\partial \mu} \mathbb{E}_q[\log p(x \mid z)] = \mathbb{E}[\mathrm{dz}], \qquad
+        \frac{\partial}{\partial\,\mathrm{logvar}} \mathbb{E}_q[\log p(x \mid z)] = \mathbb{E}\Big[\mathrm{dz} \odot \frac{\epsilon \odot \sigma}{2}\Big].
+        $$
+
         The decoder's parameter gradients are cleared afterwards.
         """
         c = self._check_data(x, c)
@@ -60,9 +72,10 @@ class LatentBounds:
 
     # -- bounds on log p(x) -------------------------------------------------------
     def _rows_per_chunk(self, chunk):
-        """Rows (sample, example pairs) decoded at once: ``chunk`` or what fits
-        in MEMORY_BUDGET_BYTES (decoder activations + a few (rows, n_in)
-        temporaries for log p(x | z))."""
+        r"""Rows (sample, example pairs) decoded at once: ``chunk`` or what fits
+        in ``MEMORY_BUDGET_BYTES`` (decoder activations + a few ``(rows, n_in)``
+        temporaries for $\log p(x \mid z)$).
+        """
         if chunk is not None:
             return check_positive_int(chunk, "chunk")
         per_row = (sum(self.decoder_hidden) + 5 * self.n_in + 4 * self.n_code
@@ -70,13 +83,14 @@ class LatentBounds:
         return max(1, MEMORY_BUDGET_BYTES // per_row)
 
     def _log_weight_terms(self, x, c, k, *, rng, eps, chunk, post):
-        """Yield (rows, cols, log p(x|z), log p(z) - log q(z|x)) for chunks.
+        r"""Yield ``(rows, log p(x|z), log p(z) - log q(z|x))`` for chunks.
 
-        For example rows i0:i1 and samples s0:s1 the two arrays are
-        (s1 - s0, i1 - i0), in float64; z = mu + sigma * eps with eps from
-        ``eps`` (k, batch, n_code) or ``rng``, and ``post = (mu, logvar)``
-        the posterior of x, c (``encode``; the caller has checked both). At
-        most ``chunk`` (sample, example) pairs are decoded at once.
+        For example rows ``i0:i1`` and samples ``s0:s1`` the two arrays are
+        ``(s1 - s0, i1 - i0)``, in float64; $z = \mu + \sigma \odot \epsilon$ with
+        $\epsilon$ from ``eps`` ``(k, batch, n_code)`` or ``rng``, and
+        ``post = (mu, logvar)`` the posterior of ``x, c`` (``encode``; the caller
+        has checked both). At most ``chunk`` (sample, example) pairs are decoded at
+        once.
         """
         k = check_positive_int(k, "k")
         n = x.shape[0]
@@ -111,16 +125,28 @@ class LatentBounds:
                 yield slice(i0, i1), logp_x, log_ratio
 
     def iw_bound(self, x, k, *, rng=None, c=None, eps=None, chunk=None):
-        """Importance-weighted bound L_k per example (nats), Burda et al. (2016).
+        r"""Importance-weighted bound $\mathcal{L}_k$ per example (nats), Burda et al. (2016):
 
-            L_k(x) = log (1/k) sum_{i=1..k} p(x | z_i) p(z_i) / q(z_i | x),
-            z_i ~ q(z | x),
+        $$
+        \mathcal{L}_k(x) = \log \frac{1}{k} \sum_{i=1}^{k} \frac{p(x \mid z_i) \, p(z_i)}{q(z_i \mid x)}, \qquad
+        z_i \sim q(z \mid x).
+        $$
 
-        evaluated with a running logsumexp (max-shifted, float64) over chunks
-        of at most ``chunk`` (sample, example) pairs (default: what fits in
-        MEMORY_BUDGET_BYTES), so k = 5000 needs no more memory than k = 50.
-        x: (batch, n_in) -> (batch,). eps: optional (k, batch, n_code).
-        L_1 is a one-sample ELBO; L_k increases with k towards log p(x).
+        With $\log w_i = \log p(x \mid z_i) + \log p(z_i) - \log q(z_i \mid x)$ it
+        is evaluated as a logsumexp, $\log \sum_i w_i = t + \log \sum_i e^{\log w_i - t}$
+        for any shift $t$, in float64 and one chunk at a time: with $t$ the largest
+        $\log w$ seen so far and $s$ the running sum of $e^{\log w - t}$, a chunk
+        with new maximum $t'$ updates
+
+        $$
+        s \leftarrow s \, e^{t - t'} + \sum_{i \in \text{chunk}} e^{\log w_i - t'}, \qquad t \leftarrow t',
+        $$
+
+        and $\mathcal{L}_k = t + \log s - \log k$. A chunk holds at most ``chunk``
+        (sample, example) pairs (default: what fits in ``MEMORY_BUDGET_BYTES``), so
+        $k = 5000$ needs no more memory than $k = 50$. ``x: (batch, n_in)`` ->
+        ``(batch,)``. ``eps``: optional ``(k, batch, n_code)``. $\mathcal{L}_1$ is
+        a one-sample ELBO; $\mathcal{L}_k$ increases with $k$ towards $\log p(x)$.
         """
         post = self.encode(x, c)                        # validates x and c
         n = x.shape[0]
@@ -136,13 +162,15 @@ class LatentBounds:
         return top + np.log(total) - np.log(k)
 
     def elbo(self, x, c=None, *, rng=None, eps=None, n_samples=1, chunk=None):
-        """ELBO per example, with the KL in closed form:
+        r"""ELBO per example, with the KL in closed form:
 
-            ELBO(x) = (1/S) sum_s log p(x | z_s) - KL(q(z | x) || N(0, I)),
+        $$
+        \mathrm{ELBO}(x) = \frac{1}{S} \sum_{s=1}^{S} \log p(x \mid z_s) - \mathrm{KL}\big(q(z \mid x) \,\|\, \mathcal{N}(0, I)\big),
+        $$
 
-        S = ``n_samples`` draws z_s ~ q, or S = eps.shape[0] when eps
-        (S, batch, n_code) is given. x: (batch, n_in) -> (batch,). Its
-        expectation is L_1 = E[iw_bound(k=1)].
+        $S$ = ``n_samples`` draws $z_s \sim q$, or $S$ = ``eps.shape[0]`` when
+        ``eps`` ``(S, batch, n_code)`` is given. ``x: (batch, n_in)`` ->
+        ``(batch,)``. Its expectation is $\mathcal{L}_1 = \mathbb{E}[\texttt{iw\_bound}(k{=}1)]$.
         """
         if isinstance(eps, np.ndarray) and eps.ndim == 3:
             n_samples = eps.shape[0]
