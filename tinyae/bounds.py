@@ -5,8 +5,8 @@ With $z_1, \dots, z_k \sim q(z \mid x)$ and importance weights
 $w_i = p(x, z_i) / q(z_i \mid x)$,
 
 $$
-\mathcal{L}_k(x) = \mathbb{E}\Big[\log \frac{1}{k} \sum_{i=1}^k w_i\Big], \qquad
-\mathrm{ELBO} = \mathcal{L}_1 \le \mathcal{L}_k \le \mathcal{L}_{k+1} \le \log p(x),
+\mathcal{L}_k(x) &= \mathbb{E}\Big[\log \frac{1}{k} \sum_{i=1}^k w_i\Big], \\
+\mathrm{ELBO} = \mathcal{L}_1 &\le \mathcal{L}_k \le \mathcal{L}_{k+1} \le \log p(x),
 $$
 
 and $\mathcal{L}_k \to \log p(x)$ as $k$ grows, so ``iw_bound(x, k=5000)``
@@ -54,8 +54,8 @@ class LatentBounds:
         reparameterisation estimator averages: with $z = \mu + \sigma \odot \epsilon$,
 
         $$
-        \frac{\partial}{\partial \mu} \mathbb{E}_q[\log p(x \mid z)] = \mathbb{E}[\mathrm{dz}], \qquad
-        \frac{\partial}{\partial\,\mathrm{logvar}} \mathbb{E}_q[\log p(x \mid z)] = \mathbb{E}\Big[\mathrm{dz} \odot \frac{\epsilon \odot \sigma}{2}\Big].
+        \frac{\partial}{\partial \mu} \mathbb{E}_q[\log p(x \mid z)] &= \mathbb{E}[\mathrm{dz}], \\
+        \frac{\partial}{\partial\,\mathrm{logvar}} \mathbb{E}_q[\log p(x \mid z)] &= \mathbb{E}\Big[\mathrm{dz} \odot \frac{\epsilon \odot \sigma}{2}\Big].
         $$
 
         The decoder's parameter gradients are cleared afterwards.

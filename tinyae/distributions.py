@@ -22,8 +22,8 @@ def log_normal(z, mu, logvar):
     ``z, mu, logvar`` broadcast to ``(..., d)`` -> ``(...,)``,
 
     $$
-    \log \mathcal{N}(z; \mu, \operatorname{diag} e^{\mathrm{logvar}})
-    = -\frac12 \sum_d \left(\log 2\pi + \mathrm{logvar}_d + \frac{(z_d - \mu_d)^2}{e^{\mathrm{logvar}_d}}\right).
+    &\log \mathcal{N}(z; \mu, \operatorname{diag} e^{\mathrm{logvar}}) \\
+    &\quad = -\frac12 \sum_d \left(\log 2\pi + \mathrm{logvar}_d + \frac{(z_d - \mu_d)^2}{e^{\mathrm{logvar}_d}}\right).
     $$
     """
     r = z - mu

@@ -62,8 +62,8 @@ def encoder_jacobian(h, W, *, activation):
     $\partial a_{nj} / \partial x_{ni} = W_{ij}$,
 
     $$
-    J_{n, j, i} = \frac{\partial h_{nj}}{\partial x_{ni}} = \mathrm{act}'(a_{nj}) \, W_{ij},
-    \qquad \text{i.e.} \qquad J_n = \operatorname{diag}\big(\mathrm{act}'(a_n)\big) \, W^\top .
+    J_{n, j, i} &= \frac{\partial h_{nj}}{\partial x_{ni}} = \mathrm{act}'(a_{nj}) \, W_{ij}, \\
+    \text{i.e.} \quad J_n &= \operatorname{diag}\big(\mathrm{act}'(a_n)\big) \, W^\top .
     $$
     """
     check_choice(activation, "activation", SLOPES)
@@ -81,9 +81,8 @@ def contractive_from_code(h, W, *, activation, lam):
     $J_n = \operatorname{diag}(d_n) W^\top$ (``encoder_jacobian``) gives
 
     $$
-    \|J_n\|_F^2 = \sum_j \sum_i (d_{nj} W_{ij})^2 = \sum_j d_{nj}^2 c_j,
-    \qquad
-    P = \frac{\lambda}{N} \sum_n \sum_j d_{nj}^2 c_j \quad \text{(a scalar)},
+    \|J_n\|_F^2 &= \sum_j \sum_i (d_{nj} W_{ij})^2 = \sum_j d_{nj}^2 c_j, \\
+    P &= \frac{\lambda}{N} \sum_n \sum_j d_{nj}^2 c_j \quad \text{(a scalar)},
     $$
 
     i.e. $\big(h_j (1 - h_j)\big)^2 \sum_i W_{ij}^2$ for sigmoid units and
@@ -97,9 +96,8 @@ def contractive_from_code(h, W, *, activation, lam):
     $\partial c_j / \partial W_{ij} = 2 W_{ij}$, so
 
     $$
-    \frac{\partial P}{\partial h_{nj}} = \frac{\lambda}{N} \, c_j \, 2 d_{nj} d'(h_{nj}),
-    \qquad
-    \frac{\partial P}{\partial W_{ij}} = \frac{\lambda}{N} \, 2 W_{ij} \sum_n d_{nj}^2,
+    \frac{\partial P}{\partial h_{nj}} &= \frac{\lambda}{N} \, c_j \, 2 d_{nj} d'(h_{nj}), \\
+    \frac{\partial P}{\partial W_{ij}} &= \frac{\lambda}{N} \, 2 W_{ij} \sum_n d_{nj}^2,
     $$
 
     of shapes ``(N, n_h)`` and ``(n_in, n_h)``.
@@ -110,9 +108,8 @@ def contractive_from_code(h, W, *, activation, lam):
     by $x$), which adds
 
     $$
-    \sum_n \Big[\frac{\lambda}{N} \, c_j \, 2 d_{nj} d'(h_{nj})\Big] \, d_{nj} \, x_{ni} \;\text{ to } \frac{\partial P}{\partial W_{ij}},
-    \qquad
-    \sum_n \Big[\frac{\lambda}{N} \, c_j \, 2 d_{nj} d'(h_{nj})\Big] \, d_{nj} \;\text{ to } \frac{\partial P}{\partial b_j},
+    &\sum_n \Big[\frac{\lambda}{N} \, c_j \, 2 d_{nj} d'(h_{nj})\Big] \, d_{nj} \, x_{ni} \quad \text{to } \frac{\partial P}{\partial W_{ij}}, \\
+    &\sum_n \Big[\frac{\lambda}{N} \, c_j \, 2 d_{nj} d'(h_{nj})\Big] \, d_{nj} \quad \text{to } \frac{\partial P}{\partial b_j},
     $$
 
     exactly what ``contractive`` below writes out. Forgetting the factor 2
@@ -151,10 +148,9 @@ def contractive(x, W, b, *, activation, lam):
     $\partial a_{nj} / \partial b_j = 1$,
 
     $$
-    \frac{\partial P}{\partial W_{ij}} = \frac{\lambda}{N} \Big[\underbrace{2 W_{ij} \sum_n d_{nj}^2}_\text{direct}
-    + \underbrace{\sum_n g_{nj} \, d_{nj} \, x_{ni}}_{\text{through } h}\Big],
-    \qquad
-    \frac{\partial P}{\partial b_j} = \frac{\lambda}{N} \sum_n g_{nj} \, d_{nj} .
+    \frac{\partial P}{\partial W_{ij}} &= \frac{\lambda}{N} \Big[\underbrace{2 W_{ij} \sum_n d_{nj}^2}_\text{direct}
+    + \underbrace{\sum_n g_{nj} \, d_{nj} \, x_{ni}}_{\text{through } h}\Big], \\
+    \frac{\partial P}{\partial b_j} &= \frac{\lambda}{N} \sum_n g_{nj} \, d_{nj} .
     $$
 
     This is the function a gradient check compares with finite differences of
@@ -212,8 +208,8 @@ def kl(h, *, rho, beta):
     ``(n_h,)``:
 
     $$
-    \mathrm{KL}(\rho \,\|\, r) = \rho \log\frac{\rho}{r} + (1 - \rho) \log\frac{1 - \rho}{1 - r}, \qquad
-    \frac{\partial\,\mathrm{KL}}{\partial r} = -\frac{\rho}{r} + \frac{1 - \rho}{1 - r},
+    \mathrm{KL}(\rho \,\|\, r) &= \rho \log\frac{\rho}{r} + (1 - \rho) \log\frac{1 - \rho}{1 - r}, \\
+    \frac{\partial\,\mathrm{KL}}{\partial r} &= -\frac{\rho}{r} + \frac{1 - \rho}{1 - r},
     $$
 
     and since $\partial \hat\rho_j / \partial h_{nj} = 1/N$,

@@ -38,8 +38,8 @@ a ``(C*kh*kw, N*Ho*Wo)`` matrix. Then with ``Wm = W.reshape(C_out, C*kh*kw)``,
 whose row $f$ lists $W_{f, c, p, q}$ in the same $(c, p, q)$ order,
 
 $$
-\mathrm{out}_{n, f, i, j} = \sum_{c, p, q} W_{f, c, p, q} \, \bar x_{n, c, i s + p, j s + q} + b_f
-= (W_m \, \mathrm{cols})_{f, (n, i, j)} + b_f .
+\mathrm{out}_{n, f, i, j} &= \sum_{c, p, q} W_{f, c, p, q} \, \bar x_{n, c, i s + p, j s + q} + b_f \\
+&= (W_m \, \mathrm{cols})_{f, (n, i, j)} + b_f .
 $$
 
 ``col2im`` is the adjoint of ``im2col``: it adds every column entry back
@@ -410,9 +410,9 @@ def conv_transpose2d_backward(dout, cache, need_dx=True):
     there, as for an affine map:
 
     $$
-    \frac{\partial L}{\partial x_m} = W_m \, \mathrm{cols}, \qquad
-    \frac{\partial L}{\partial W_m} = x_m \, \mathrm{cols}^\top, \qquad
-    \frac{\partial L}{\partial b_f} = \sum_{n, i, j} \delta_{n, f, i, j} .
+    \frac{\partial L}{\partial x_m} &= W_m \, \mathrm{cols}, \\
+    \frac{\partial L}{\partial W_m} &= x_m \, \mathrm{cols}^\top, \\
+    \frac{\partial L}{\partial b_f} &= \sum_{n, i, j} \delta_{n, f, i, j} .
     $$
 
     The first, reshaped to ``(N, C_in, H, W)``, is conv2d of $\delta$ with
@@ -594,8 +594,8 @@ def upsample_bilinear2d_forward(x, scale):
     out):
 
     $$
-    t_{i, v} = w^h_0[i] \, x_{i^h_0[i], v} + w^h_1[i] \, x_{i^h_1[i], v}, \qquad
-    \mathrm{out}_{i, j} = w^w_0[j] \, t_{i, i^w_0[j]} + w^w_1[j] \, t_{i, i^w_1[j]} .
+    t_{i, v} &= w^h_0[i] \, x_{i^h_0[i], v} + w^h_1[i] \, x_{i^h_1[i], v}, \\
+    \mathrm{out}_{i, j} &= w^w_0[j] \, t_{i, i^w_0[j]} + w^w_1[j] \, t_{i, i^w_1[j]} .
     $$
 
     ``cache = (x.shape, taps_h, taps_w)``.
@@ -618,8 +618,8 @@ def upsample_bilinear2d_backward(dout, cache):
     $i^h_0, i^h_1$ (and $A_w$ likewise). For any $\delta$ of the output's shape,
 
     $$
-    \langle \delta, A_h x A_w^\top \rangle = \operatorname{tr}(\delta^\top A_h x A_w^\top)
-    = \operatorname{tr}\big((A_h^\top \delta A_w)^\top x\big) = \langle A_h^\top \delta A_w, x \rangle,
+    \langle \delta, A_h x A_w^\top \rangle &= \operatorname{tr}(\delta^\top A_h x A_w^\top) \\
+    &= \operatorname{tr}\big((A_h^\top \delta A_w)^\top x\big) = \langle A_h^\top \delta A_w, x \rangle,
     $$
 
     so $\partial L / \partial x = A_h^\top \delta A_w$ with

@@ -37,9 +37,9 @@ def linear_backward(dout, cache, need_dx=True, dW_out=None):
     over $n$ for $W_{ij}$ and $b_j$):
 
     $$
-    \frac{\partial L}{\partial x_{ni}} = \sum_j \frac{\partial L}{\partial \mathrm{out}_{nj}} W_{ij}, \qquad
-    \frac{\partial L}{\partial W_{ij}} = \sum_n x_{ni} \frac{\partial L}{\partial \mathrm{out}_{nj}}, \qquad
-    \frac{\partial L}{\partial b_j} = \sum_n \frac{\partial L}{\partial \mathrm{out}_{nj}},
+    \frac{\partial L}{\partial x_{ni}} &= \sum_j \frac{\partial L}{\partial \mathrm{out}_{nj}} W_{ij}, \\
+    \frac{\partial L}{\partial W_{ij}} &= \sum_n x_{ni} \frac{\partial L}{\partial \mathrm{out}_{nj}}, \\
+    \frac{\partial L}{\partial b_j} &= \sum_n \frac{\partial L}{\partial \mathrm{out}_{nj}},
     $$
 
     that is, as matrix products:
@@ -201,9 +201,8 @@ def mse_loss(pred, target):
     r"""Squared error summed over features, mean over the batch:
 
     $$
-    L = \frac{1}{N} \sum_{n,d} (\mathrm{pred}_{nd} - \mathrm{target}_{nd})^2,
-    \qquad
-    \frac{\partial L}{\partial \mathrm{pred}_{nd}} = \frac{2}{N} (\mathrm{pred}_{nd} - \mathrm{target}_{nd}).
+    L &= \frac{1}{N} \sum_{n,d} (\mathrm{pred}_{nd} - \mathrm{target}_{nd})^2, \\
+    \frac{\partial L}{\partial \mathrm{pred}_{nd}} &= \frac{2}{N} (\mathrm{pred}_{nd} - \mathrm{target}_{nd}).
     $$
 
     ``pred, target: (batch, d)``. Returns ``(L, dpred)``, ``dpred`` in
@@ -338,10 +337,10 @@ def linear_act_backward(dout, cache, need_dx=True, dW_out=None):
     place of $\partial L / \partial \mathrm{out}$:
 
     $$
-    \frac{\partial L}{\partial a} = \frac{\partial L}{\partial \mathrm{out}} \odot \mathrm{act}'(a), \qquad
-    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial a} W^\top, \qquad
-    \frac{\partial L}{\partial W} = x^\top \frac{\partial L}{\partial a}, \qquad
-    \frac{\partial L}{\partial b_j} = \sum_n \frac{\partial L}{\partial a_{nj}}.
+    \frac{\partial L}{\partial a} &= \frac{\partial L}{\partial \mathrm{out}} \odot \mathrm{act}'(a), \\
+    \frac{\partial L}{\partial x} &= \frac{\partial L}{\partial a} W^\top, \\
+    \frac{\partial L}{\partial W} &= x^\top \frac{\partial L}{\partial a}, \\
+    \frac{\partial L}{\partial b_j} &= \sum_n \frac{\partial L}{\partial a_{nj}}.
     $$
 
     Shapes: ``da: (batch, n_out)``, ``dx: (batch, n_in)`` (None if not
@@ -434,8 +433,8 @@ def kl_sparsity(h, rho, beta):
     derivative in $r$ are
 
     $$
-    \mathrm{KL}(\rho \,\|\, r) = \rho \log\frac{\rho}{r} + (1 - \rho) \log\frac{1 - \rho}{1 - r}, \qquad
-    \frac{\partial\,\mathrm{KL}}{\partial r} = -\frac{\rho}{r} + \frac{1 - \rho}{1 - r},
+    \mathrm{KL}(\rho \,\|\, r) &= \rho \log\frac{\rho}{r} + (1 - \rho) \log\frac{1 - \rho}{1 - r}, \\
+    \frac{\partial\,\mathrm{KL}}{\partial r} &= -\frac{\rho}{r} + \frac{1 - \rho}{1 - r},
     $$
 
     and $\partial \hat\rho_j / \partial h_{nj} = 1/N$, so by the chain rule
@@ -496,10 +495,9 @@ def gaussian_kl(mu, logvar):
     (as $\mathbb{E}_q[z_d^2] = v_d + \mu_d^2$). Their difference is
 
     $$
-    \mathrm{KL} = \frac12 \sum_d \left(e^{\mathrm{logvar}_d} + \mu_d^2 - 1 - \mathrm{logvar}_d\right),
-    \qquad
-    \frac{\partial\,\mathrm{KL}}{\partial \mu} = \mu, \qquad
-    \frac{\partial\,\mathrm{KL}}{\partial\,\mathrm{logvar}} = \frac12 \left(e^{\mathrm{logvar}} - 1\right).
+    \mathrm{KL} &= \frac12 \sum_d \left(e^{\mathrm{logvar}_d} + \mu_d^2 - 1 - \mathrm{logvar}_d\right), \\
+    \frac{\partial\,\mathrm{KL}}{\partial \mu} &= \mu, \\
+    \frac{\partial\,\mathrm{KL}}{\partial\,\mathrm{logvar}} &= \frac12 \left(e^{\mathrm{logvar}} - 1\right).
     $$
 
     ``mu, logvar: (..., d)`` -> ``(...,)``. Per unit, $v - \log v - 1$ is
@@ -542,8 +540,8 @@ def reparameterize_kl_backward(dz, cache, beta):
     add:
 
     $$
-    \frac{\partial L}{\partial \mu} = \frac{\partial f}{\partial z} + \frac{\beta}{N} \mu, \qquad
-    \frac{\partial L}{\partial\,\mathrm{logvar}} = \frac{\partial f}{\partial z} \odot \frac{\epsilon \odot \sigma}{2} + \frac{\beta}{2N} (\sigma^2 - 1).
+    \frac{\partial L}{\partial \mu} &= \frac{\partial f}{\partial z} + \frac{\beta}{N} \mu, \\
+    \frac{\partial L}{\partial\,\mathrm{logvar}} &= \frac{\partial f}{\partial z} \odot \frac{\epsilon \odot \sigma}{2} + \frac{\beta}{2N} (\sigma^2 - 1).
     $$
 
     ``dz: (N, d)`` -> ``(dmu, dlogvar)``, each ``(N, d)``.

@@ -81,8 +81,8 @@ def ista_step_forward(z, x, D, lam, step, alpha=0.0, p=None):
     $\eta$ = ``step``,
 
     $$
-    u = z - \eta \, \nabla f(z) = z - \eta \big((z D - x) D^\top + \alpha (z - p)\big), \qquad
-    \mathrm{out} = \operatorname{soft}(u, \eta \lambda) .
+    u &= z - \eta \, \nabla f(z) = z - \eta \big((z D - x) D^\top + \alpha (z - p)\big), \\
+    \mathrm{out} &= \operatorname{soft}(u, \eta \lambda) .
     $$
 
     ``z: (N, K)``, ``x: (N, d)``, ``D: (K, d)``, ``p: (N, K)`` or None (no
@@ -111,8 +111,8 @@ def ista_step_backward(dout, cache):
     $R = z D - x$, the forward pass expands to
 
     $$
-    u = (1 - \eta \alpha) \, z - \eta \, R D^\top + \eta \alpha \, p
-      = (1 - \eta \alpha) \, z - \eta \, z D D^\top + \eta \, x D^\top + \eta \alpha \, p,
+    u &= (1 - \eta \alpha) \, z - \eta \, R D^\top + \eta \alpha \, p \\
+    &= (1 - \eta \alpha) \, z - \eta \, z D D^\top + \eta \, x D^\top + \eta \alpha \, p,
     $$
 
     linear in $z$, $x$ and $p$. The gradients are read off term by term

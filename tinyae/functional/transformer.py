@@ -62,10 +62,10 @@ def layernorm_forward(x, gamma, beta, eps):
     ``x: (..., D)``, ``gamma, beta: (D,)``. For each row (one token),
 
     $$
-    \mu = \frac{1}{D} \sum_i x_i, \qquad
-    \mathrm{var} = \frac{1}{D} \sum_i (x_i - \mu)^2 \;\text{(biased)}, \qquad
-    r = \frac{1}{\sqrt{\mathrm{var} + \epsilon}}, \qquad
-    \hat x_i = (x_i - \mu) \, r .
+    \mu &= \frac{1}{D} \sum_i x_i, \\
+    \mathrm{var} &= \frac{1}{D} \sum_i (x_i - \mu)^2 \quad \text{(biased)}, \\
+    r &= \frac{1}{\sqrt{\mathrm{var} + \epsilon}}, \\
+    \hat x_i &= (x_i - \mu) \, r .
     $$
 
     ``cache = (xhat, r, gamma)``, ``r: (..., 1)``.
@@ -372,8 +372,8 @@ def masked_mse_loss(pred, target, mask):
     the batch:
 
     $$
-    L = \frac{1}{N} \sum_n \sum_t m_{nt} \sum_p (\mathrm{pred} - \mathrm{target})_{ntp}^2, \qquad
-    \frac{\partial L}{\partial\,\mathrm{pred}_{ntp}} = \frac{2}{N} \, m_{nt} \, (\mathrm{pred} - \mathrm{target})_{ntp} .
+    L &= \frac{1}{N} \sum_n \sum_t m_{nt} \sum_p (\mathrm{pred} - \mathrm{target})_{ntp}^2, \\
+    \frac{\partial L}{\partial\,\mathrm{pred}_{ntp}} &= \frac{2}{N} \, m_{nt} \, (\mathrm{pred} - \mathrm{target})_{ntp} .
     $$
 
     Visible patches get exactly zero gradient. Returns ``(L, dpred)``.

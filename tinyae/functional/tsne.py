@@ -111,9 +111,8 @@ def tsne_kl_grad(y, p, need_cost=True):
     The embedding's affinities are Student-t (one degree of freedom):
 
     $$
-    w_{ij} = \frac{1}{1 + \|y_i - y_j\|^2} \quad (w_{ii} = 0), \qquad
-    Z = \sum_{a \ne b} w_{ab}, \qquad
-    q_{ij} = \frac{w_{ij}}{Z} .
+    w_{ij} &= \frac{1}{1 + \|y_i - y_j\|^2} \quad (w_{ii} = 0), \\
+    Z &= \sum_{a \ne b} w_{ab}, \qquad q_{ij} = \frac{w_{ij}}{Z} .
     $$
 
     The cost is
@@ -130,9 +129,8 @@ def tsne_kl_grad(y, p, need_cost=True):
     Gradient. $w_{ab}$ depends on $y_i$ only for pairs holding $i$, and
 
     $$
-    \frac{\partial w_{ij}}{\partial y_i} = -\frac{2 (y_i - y_j)}{(1 + \|y_i - y_j\|^2)^2} = -2 w_{ij}^2 (y_i - y_j),
-    \qquad
-    \frac{\partial \log w_{ij}}{\partial y_i} = -2 w_{ij} (y_i - y_j).
+    \frac{\partial w_{ij}}{\partial y_i} &= -\frac{2 (y_i - y_j)}{(1 + \|y_i - y_j\|^2)^2} = -2 w_{ij}^2 (y_i - y_j), \\
+    \frac{\partial \log w_{ij}}{\partial y_i} &= -2 w_{ij} (y_i - y_j).
     $$
 
     Each unordered pair $\{i, j\}$ appears twice in the sums (as $ij$ and
@@ -143,7 +141,8 @@ def tsne_kl_grad(y, p, need_cost=True):
     $$
 
     $$
-    \frac{\partial}{\partial y_i} \log Z = \frac{1}{Z} \cdot 2 \sum_j \big(-2 w_{ij}^2 (y_i - y_j)\big) = -4 \sum_j q_{ij} w_{ij} (y_i - y_j),
+    \frac{\partial}{\partial y_i} \log Z &= \frac{1}{Z} \cdot 2 \sum_j \big(-2 w_{ij}^2 (y_i - y_j)\big) \\
+    &= -4 \sum_j q_{ij} w_{ij} (y_i - y_j),
     $$
 
     while $\sum p \log p$ does not depend on $y$. Together

@@ -144,8 +144,8 @@ def vq_ema_update(codebook, cluster_size, cluster_sum, counts, sums, decay, eps)
     $\epsilon$ = ``eps``:
 
     $$
-    N_k \leftarrow \gamma N_k + (1 - \gamma) \, \mathrm{counts}_k, \qquad
-    m_k \leftarrow \gamma m_k + (1 - \gamma) \, \mathrm{sums}_k,
+    N_k &\leftarrow \gamma N_k + (1 - \gamma) \, \mathrm{counts}_k, \\
+    m_k &\leftarrow \gamma m_k + (1 - \gamma) \, \mathrm{sums}_k,
     $$
 
     $$
