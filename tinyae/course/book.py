@@ -48,7 +48,7 @@ PACKAGE = ROOT / "tinyae"
 
 #: Modules whose docstrings make the API reference, by part of the library.
 API_MODULES = {
-    "Reference ops (NumPy)": ["tinyae.functional.dense", "tinyae.functional.conv",
+    "Reference ops (NumPy)": ["tinyae.functional", "tinyae.functional.dense", "tinyae.functional.conv",
                               "tinyae.functional.transformer", "tinyae.functional.vq",
                               "tinyae.functional.tsne", "tinyae.functional.hashing",
                               "tinyae.functional.sparse_coding"],
