@@ -163,6 +163,18 @@ def _hint_level(value):
     return level
 
 
+def _ex_gradescope(args, parser):
+    from .exercises.gradescope import gradescope
+    try:
+        out = gradescope(args.submission, args.results, _numbers(parser, args.numbers),
+                         timeout=args.timeout, seed=args.seed,
+                         integration=not args.no_integration)
+    except (FileNotFoundError, IsADirectoryError) as e:
+        parser.error(str(e))
+    print(f"wrote {args.results}: {out['score']:g} / {len(out['tests'])}")
+    return 0
+
+
 def _ex_list(args, parser):
     from .exercises import EXERCISES
     from .syllabus import lesson_of_exercise
@@ -244,6 +256,17 @@ def _exercise_actions():
                    _arg("numbers", nargs="*", metavar="N", help="only these exercises"),
                    _arg("--csv", required=True, help="the CSV file to write"),
                    *_check_options()]),
+        "gradescope": (_ex_gradescope, "check one submission into Gradescope's results.json",
+                       "Check one submission folder (Gradescope's /autograder/submission) "
+                       "and write Gradescope's results.json: one test per exercise, scored "
+                       "0 to 1 (the share of the check's parts passed), the report as its "
+                       "output.",
+                       [_arg("submission", metavar="SUBMISSION"),
+                        _arg("numbers", nargs="*", metavar="N", help="only these exercises"),
+                        _arg("--results", required=True,
+                             help="the results.json to write "
+                                  "(/autograder/results/results.json)"),
+                        *_check_options()]),
         "hint": (_ex_hint, "show a hint for exercise N (levels 1 to 3)",
                  "Print one level of exercise N's hints: 1 says where to start, 2 gives "
                  "the key step, 3 may give the formula. Run in a student folder, it "
