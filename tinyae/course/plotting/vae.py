@@ -64,3 +64,33 @@ def estimator_variances(named_variances, *, title=None):
         ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     return fig
+
+
+def latent_grid(images, z, *, n, title=None):
+    """A 2-latent model's decoded grid (``VAE.decode_grid``): images (n*n, 784)
+    in row-major order and their codes z (n*n, 2), z_1 rising along a row and
+    z_2 falling down a column; rows and columns are labelled with their z."""
+    from . import image_grid
+
+    z = np.asarray(z, dtype=np.float64).reshape(n, n, 2)
+    fig = image_grid(images, rows=n, title=title,
+                     row_labels=[f"{v:.1f}" for v in z[:, 0, 1]],
+                     col_labels=[f"{v:.1f}" for v in z[0, :, 0]])
+    ax = fig.axes[0]
+    ax.tick_params(axis="x", labelsize=7, rotation=90)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    return fig
+
+
+def latent_scatter(points, labels, *, title=None, s=3):
+    """2-D codes coloured by digit, with named axes and a labelled colour bar."""
+    from . import scatter_by_label
+
+    fig = scatter_by_label(points, labels, title=title, s=s)
+    ax, bar = fig.axes
+    ax.set_xlabel("$z_1$ (posterior mean)")
+    ax.set_ylabel("$z_2$ (posterior mean)")
+    bar.set_ylabel("digit")
+    return fig
