@@ -37,8 +37,8 @@ def active_units_vs_beta(betas, counts, *, latent, threshold=0.01, title=None):
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     ax.plot(betas, counts, marker="o", color="tab:red")
     ax.axhline(latent, ls="--", lw=1, color="gray")
-    ax.annotate(f"latent size {latent}", (betas[0], latent), fontsize=8, color="gray",
-                va="bottom")
+    ax.annotate(f"latent size {latent}", (betas[-1], latent), fontsize=8, color="gray",
+                ha="right", va="bottom", textcoords="offset points", xytext=(0, 3))
     ax.set_xscale("log", base=2)
     ax.set_xticks(betas, [f"{b:g}" for b in betas])
     ax.set_ylim(0, latent * 1.12)
@@ -49,15 +49,13 @@ def active_units_vs_beta(betas, counts, *, latent, threshold=0.01, title=None):
     return fig
 
 
-def rows_by_label(images, n_labels, *, title=None, shape=(28, 28)):
+def rows_by_label(images, n_labels, *, title=None, shape=(28, 28), col_labels=None):
     """images: (n_labels * n, h*w) with row r holding the n samples of label r
-    (label-major order) -> an n_labels x n grid with the labels on the left."""
-    fig = image_grid(images, rows=n_labels, shape=shape, title=title)
-    ax = fig.axes[0]
-    h = shape[0] + 1                                  # image_grid pads by 1 pixel
-    for r in range(n_labels):
-        ax.text(-3, 1 + r * h + shape[0] / 2, str(r), ha="right", va="center", fontsize=8)
-    return fig
+    (label-major order) -> an n_labels x n grid with "label r" on the left of
+    row r; ``col_labels``: a name per column (e.g. which z drew it)."""
+    return image_grid(images, rows=n_labels, shape=shape, title=title,
+                      row_labels=[f"label {r}" for r in range(n_labels)],
+                      col_labels=col_labels)
 
 
 def bound_vs_k(ks, neg_bounds, *, neg_elbo=None, references=None, title=None):
@@ -74,6 +72,8 @@ def bound_vs_k(ks, neg_bounds, *, neg_elbo=None, references=None, title=None):
     for i, (label, y) in enumerate((references or {}).items()):
         ax.axhline(y, ls="--", lw=1, color=f"C{i + 2}", label=label)
     ax.set_xscale("log")
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.06 * (hi - lo))          # room for the top value's label
     ax.set_xlabel("k (importance samples)")
     ax.set_ylabel("-L_k  (nats per image; L_k <= log p(x))")
     ax.set_title(title or "importance-weighted bound against k", fontsize=10)
