@@ -336,9 +336,10 @@ lesson.claim("midpoint excess distance to the data, VAE / AE (near 1: the VAE "
 #
 # ## References
 #
-# - Murphy, K. P. (2023). *Probabilistic Machine Learning: Advanced Topics*.
-#   MIT Press. Section 20.3.5.3 (comparing a VAE with a deterministic
-#   autoencoder as a generator).
+# - Murphy, K. P. (2022). *Probabilistic Machine Learning: An Introduction*.
+#   MIT Press. Section 20.3.5.3, "Comparison of VAEs and autoencoders" (a
+#   plain autoencoder's decoder has only seen the codes of training images,
+#   so it cannot turn prior draws into digits; latent-space interpolation).
 # - Hoffman, M. D. and Johnson, M. J. (2016). ELBO surgery: yet another way
 #   to carve up the variational evidence lower bound. *NIPS Workshop in
 #   Advances in Approximate Bayesian Inference*. Section 2 (the averaged KL
