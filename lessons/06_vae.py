@@ -462,7 +462,7 @@ lesson.save(latent_scatter(model2.encode(x_test)[0], y_test,
 #
 # - Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes.
 #   *International Conference on Learning Representations (ICLR)*. Section 2.2
-#   (the lower bound, eq. 3), Section 2.4 (the reparameterisation trick),
+#   (the variational lower bound), Section 2.4 (the reparameterisation trick),
 #   Appendix B (the Gaussian KL in closed form), Figure 4 (the learned
 #   2-D MNIST manifold).
 # - Rezende, D. J., Mohamed, S. and Wierstra, D. (2014). Stochastic
@@ -481,7 +481,7 @@ lesson.save(latent_scatter(model2.encode(x_test)[0], y_test,
 #   monotonicity, Theorem 1) and Section 5 (the activity statistic $A_u$
 #   and active units).
 # - White, T. (2016). Sampling generative networks. arXiv:1609.04468.
-#   Section 2.1 (spherical interpolation).
+#   (Spherical linear interpolation, "slerp", between latent codes.)
 # - PyTorch examples, `vae/main.py` (github.com/pytorch/examples): the
 #   784-400-20 reference model, its training settings and the test losses
 #   it prints (about 128 after one epoch, 105.5 after ten).
