@@ -46,27 +46,43 @@ def swiss_roll_codes(x, t, codes, *, scores=None, title=None):
 
     x: (n, 3); t: (n,); codes: {name: (n, 2)}; scores: optional {name: text}
     appended to each panel's title (e.g. the measured Spearman and T).
+    One colour bar (t) serves every panel.
     """
     k = len(codes)
-    fig = plt.figure(figsize=(4 * (k + 1), 3.8))
+    fig = plt.figure(figsize=(4 * (k + 1) + 0.8, 3.9))
     ax = fig.add_subplot(1, k + 1, 1, projection="3d")
-    ax.scatter(x[:, 0], x[:, 1], x[:, 2], c=t, cmap="viridis", s=2)
+    sc = ax.scatter(x[:, 0], x[:, 1], x[:, 2], c=t, cmap="viridis", s=2)
     ax.set_title("swiss roll (colour: t)", fontsize=10)
+    ax.set_xlabel("x1", fontsize=8, labelpad=-6)
+    ax.set_ylabel("x2", fontsize=8, labelpad=-6)
+    ax.set_zlabel("x3", fontsize=8, labelpad=-6)
+    ax.tick_params(labelsize=6, pad=-2)
     ax.view_init(elev=10, azim=-80)
+    axes = [ax]
     for i, (name, z) in enumerate(codes.items(), start=2):
         ax = fig.add_subplot(1, k + 1, i)
         ax.scatter(z[:, 0], z[:, 1], c=t, cmap="viridis", s=2)
         extra = f"\n{scores[name]}" if scores and name in scores else ""
         ax.set_title(f"{name}{extra}", fontsize=9)
         ax.set(xticks=[], yticks=[])
-    return _finish(fig, title)
+        ax.set_xlabel("code dimension 1", fontsize=8)
+        ax.set_ylabel("code dimension 2", fontsize=8)
+        axes.append(ax)
+    fig = _finish(fig, title)
+    cbar = fig.colorbar(sc, ax=axes, fraction=0.015, pad=0.01)
+    cbar.set_label("t (position along the roll)", fontsize=8)
+    return fig
 
 
 def embeddings_by_class(embeddings, labels, *, title=None):
-    """Side-by-side 2-D embeddings ({name: (n, 2)}) coloured by class label."""
+    """Side-by-side 2-D embeddings ({name: (n, 2)}) coloured by class label
+    (the colour bar names the digit)."""
     k = len(embeddings)
     fig, axes = plt.subplots(1, k, figsize=(5.2 * k, 4.5), squeeze=False)
     for ax, (name, y) in zip(axes[0], embeddings.items()):
         scatter_by_label(y, labels, ax=ax, title=name, s=2)
         ax.set(xticks=[], yticks=[])
+        ax.set_xlabel("embedding dimension 1", fontsize=8)
+        ax.set_ylabel("embedding dimension 2", fontsize=8)
+        ax.collections[0].colorbar.set_label("digit", fontsize=8)
     return _finish(fig, title)
