@@ -94,7 +94,7 @@ lesson = Lesson("11_conv_autoencoders", __doc__, epochs=3, full_epochs=5)
 # $$
 #
 # a quarter of the MLP 784-100-30-100-784's 163,814. But the book's code is the
-# $(64, 3, 3)$ map, 576 numbers against the MLP's 30. So we also train the
+# $(64, 3, 3)$ map, 576 numbers against the MLP's 30. So we also ask the
 # question the book leaves open: the same CNN with a linear layer to a
 # 30-number code after its encoder (and one back before its decoder). All three
 # get the same images, epochs, batch size and Adam step size.
