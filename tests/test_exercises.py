@@ -257,3 +257,17 @@ def test_grade_writes_one_row_per_student(tmp_path, capsys):
     assert rows["bob"]["ex01_status"] == "fail" and "db_mean" in rows["bob"]["ex01_notes"]
     assert 0 < float(rows["bob"]["ex01"]) < 1
     assert rows["bob"]["ex03_status"] == "not done" and float(rows["bob"]["ex03"]) == 0
+
+
+def test_check_here_fails_the_cell_when_the_check_fails(capsys):
+    from tinyae.course.exercises import ExerciseNotPassed
+    ex = exercise(6)
+    broken = _functions(student_source(6), ex.functions)
+    with pytest.raises(ExerciseNotPassed, match="exercise 6 does not pass yet"):
+        check_here(6, broken, seed=0, integration=False, strict=True)
+    assert check_here(6, broken, seed=0, integration=False, strict=False)["status"] != "pass"
+    with pytest.raises(SystemExit) as e:                    # python ex06_corruption.py
+        check_here(6, dict(broken, __name__="__main__"), seed=0, integration=False)
+    assert e.value.code == 1
+    passing = _functions(solution_source(6), ex.functions)
+    assert check_here(6, passing, seed=0, integration=False, strict=True)["status"] == "pass"

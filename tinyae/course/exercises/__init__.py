@@ -77,18 +77,35 @@ def start(folder, *, numbers=None, force=False):
     return targets
 
 
-def check_here(number, namespace, *, seed=None, integration=True):
+class ExerciseNotPassed(AssertionError):
+    """Raised by ``check_here`` in a notebook when the check does not pass, so
+    that the cell fails (and nbgrader's graded test cell scores 0)."""
+
+
+def check_here(number, namespace, *, seed=None, integration=True, strict=None):
     """Check the functions defined in ``namespace`` (a script's or a
     notebook's ``globals()``) for exercise ``number``, print the report and
-    return the result dict. Runs in this process (no time limit)."""
+    return the result dict. Runs in this process (no time limit).
+
+    ``strict`` (default: in a notebook kernel): a check that does not pass
+    raises ``ExerciseNotPassed`` after the report, so the cell fails, as an
+    nbgrader test cell must. A script run as ``python exNN_slug.py`` instead
+    exits with status 1 (``__main__`` of the exercise files)."""
+    from ..lesson import in_notebook
     from .checker import format_result
 
     ex = exercise(number)
     funcs = {name: namespace.get(name) for name in ex.functions}
     result = check_functions(ex, funcs, seed=seed, integration=integration)
     print(format_result(result))
+    if result["status"] != "pass":
+        if in_notebook() if strict is None else strict:
+            raise ExerciseNotPassed(f"exercise {number} does not pass yet ({result['status']}"
+                                    f"): the report above says what to fix")
+        if strict is None and namespace.get("__name__") == "__main__":
+            raise SystemExit(1)
     return result
 
 
 __all__ = ["EXERCISES", "SOURCES", "exercise", "solution_source", "student_source", "start",
-           "check_here", "check_functions", "strip_solutions", "remove_markers", "hints"]
+           "check_here", "ExerciseNotPassed", "check_functions", "strip_solutions", "remove_markers", "hints"]

@@ -67,7 +67,7 @@ def linear_backward(dout, cache):
 # finite differences of your own forward, names the mistake if it knows it,
 # and trains a small autoencoder with your layer.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex01-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(1, globals())

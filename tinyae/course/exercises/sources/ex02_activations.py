@@ -79,7 +79,7 @@ def relu_backward(dout, cache):
 # integration part trains the autoencoder three times, with each of your
 # activations in its hidden layer.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex02-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(2, globals())

@@ -58,7 +58,7 @@ def bce_with_logits_loss(logits, target):
 # `tinyae exercises check 3`, or the cell below (it includes logits of
 # magnitude 60, where the textbook formula returns inf).
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex03-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(3, globals())

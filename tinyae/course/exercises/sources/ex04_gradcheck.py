@@ -65,7 +65,7 @@ def rel_error(a, n, floor=1e-10):
 # your checker on tinyae's own Linear + Sigmoid layers: it must certify the
 # true gradient and flag one that is 1% off.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex04-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(4, globals())

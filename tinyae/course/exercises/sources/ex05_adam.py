@@ -54,7 +54,7 @@ def adam_update(p, g, m, v, lr, b1, b2, eps, t):
 # moments on several shapes (and gradients of 1e-9, where eps matters), then
 # the autoencoder trained with your optimiser.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex05-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(5, globals())

@@ -52,7 +52,7 @@ def gaussian_corrupt(x, e, sigma):
 # `tinyae exercises check 6`, or the cell below; the integration part
 # trains a denoising autoencoder with each corruption.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex06-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(6, globals())

@@ -61,7 +61,7 @@ def contractive_penalty(h, W, activation, lam):
 # `tinyae exercises check 7`, or the cell below; the integration part trains
 # a contractive autoencoder (sigmoid code, lambda 0.1) with your penalty.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex07-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(7, globals())

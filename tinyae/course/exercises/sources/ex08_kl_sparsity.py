@@ -48,7 +48,7 @@ def kl_sparsity(h, rho, beta):
 # `tinyae exercises check 8`, or the cell below; the integration part trains
 # a sparse autoencoder (rho 0.05, beta 1) with your penalty.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex08-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(8, globals())

@@ -64,7 +64,7 @@ def reparameterize_kl_backward(dz, cache, beta):
 # `tinyae exercises check 9`, or the cell below; the integration part trains
 # a small VAE with your reparameterisation.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex09-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(9, globals())

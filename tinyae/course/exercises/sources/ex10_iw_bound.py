@@ -55,7 +55,7 @@ def iw_bound(log_w):
 # `tinyae exercises check 10`, or the cell below; the integration part
 # evaluates L_1, L_10 and L_100 of a trained VAE with your function.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex10-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(10, globals())

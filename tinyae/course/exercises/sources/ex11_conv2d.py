@@ -66,7 +66,7 @@ def conv2d_backward(dout, cache):
 # `tinyae exercises check 11`, or the cell below; the integration part trains
 # a small convolutional autoencoder with your backward pass.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex11-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(11, globals())

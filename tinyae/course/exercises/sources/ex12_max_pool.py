@@ -64,7 +64,7 @@ def max_pool2d_backward(dout, cache):
 # `tinyae exercises check 12`, or the cell below; the integration part trains
 # a small convolutional autoencoder with your max-pool backward.
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ex12-check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 if __name__ == "__main__":
     from tinyae.course.exercises import check_here
     check_here(12, globals())
