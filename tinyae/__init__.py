@@ -1,20 +1,20 @@
 """tinyae: autoencoders from scratch, with hand-written, gradient-checked
 backward passes.
 
-Modules (one idea each):
+The layout shows the design:
 
-* ``functional`` — the NumPy reference ops (the maths a student reads);
-* ``kernels`` — their Numba twins; ``backend`` picks one or the other;
-* ``layers``, ``losses``, ``models``, ``optim`` — the building blocks;
-* ``gradcheck`` — finite-difference checking (``python -m tinyae.gradcheck``);
-* ``data``, ``train``, ``checkpoint`` — MNIST and synthetic sets, the
-  fitting loop, saving and loading without pickle;
-* ``imputation`` — exact baselines for hidden pixels (the mean, the
-  conditional-Gaussian fill in closed form);
-* ``retrieval``, ``compression`` — what codes are for: search (rankings,
-  precision@k, mAP, hash baselines) and a Huffman coder with quantisation
-  and deep compression (pruning, weight sharing);
-* ``plotting`` — figures (the only module that imports matplotlib).
+* the core — ``functional`` (the NumPy reference ops, each gradient derived
+  in its docstring), ``kernels`` (their Numba twins; ``backend`` picks one,
+  ``threads`` sets BLAS and Numba threads), ``layers`` (one module per op
+  family), ``losses``, ``penalties``, ``distributions``, ``bounds``,
+  ``corruption``, ``models`` (one file per family), ``optim``, ``train``,
+  ``checkpoint``, ``data``, and ``gradcheck`` (``python -m tinyae.gradcheck``);
+* ``analysis`` — what codes are for, the tools of the later lessons
+  (t-SNE, search and hashing, compression, ROC, scores, MMD, imputation);
+* ``inference`` — codes found by optimisation (ISTA/FISTA, energy descent);
+* ``course`` — the course tooling: lessons, notebooks, exercises, the
+  course book, figures (the only place matplotlib is imported), the
+  ``tinyae`` command; ``bench`` — the benchmark.
 """
 
 from . import backend, checkpoint, data, layers, losses, models, optim, train
