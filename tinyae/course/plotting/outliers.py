@@ -1,9 +1,9 @@
 """Figures for outlier detection by reconstruction error (lesson 08):
-score histograms and ROC curves."""
+score histograms, ROC curves, and inputs beside their reconstructions."""
 
 import numpy as np
 
-from . import plt
+from . import image_grid, plt
 
 
 def score_histograms(scores_clean, named_scores, *, bins=60, title=None,
@@ -45,4 +45,18 @@ def roc_curves(named_curves, *, title=None):
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+def inputs_and_reconstructions(named_pairs, *, row_labels=("input", "reconstruction")):
+    """One panel per input set, inputs on the top row and their
+    reconstructions below; the rows are named once, left of the first panel.
+
+    named_pairs: {panel title: (inputs (n, 784), reconstructions (n, 784))}.
+    """
+    k = len(named_pairs)
+    fig, axes = plt.subplots(1, k, figsize=(3.6 * k + 1.0, 2.4), squeeze=False)
+    for j, (ax, (title, (x, x_hat))) in enumerate(zip(axes[0], named_pairs.items())):
+        image_grid(np.concatenate([x, x_hat]), rows=2, ax=ax, title=title,
+                   row_labels=list(row_labels) if j == 0 else None)
     return fig
