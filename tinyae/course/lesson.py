@@ -172,7 +172,8 @@ class Lesson:
         Exactly one of: ``lt=b`` (value < b), ``gt=b`` (value > b),
         ``within=(target, tol)`` (|value - target| <= tol),
         ``rel_within=(target, rtol)`` (|value - target| <= rtol |target|).
-        Returns whether it held.
+        The result is kept for ``finish``; nothing is returned, so a notebook
+        cell that ends in a claim shows its CLAIM line and no echoed value.
         """
         given = [b is not None for b in (lt, gt, within, rel_within)]
         if sum(given) != 1:
@@ -193,13 +194,13 @@ class Lesson:
         self.claims.append((text, value, bound, ok))
         print(f"CLAIM {'PASS' if ok else 'FAIL'}  {text}: measured {value:.6g} "
               f"(expected {bound})", flush=True)
-        return ok
 
     # -- figures and output --------------------------------------------------
     def save(self, fig, stem):
         """Save a matplotlib figure as ``<figure_dir>/<stem>.png`` and, in a
         notebook kernel, show that PNG inline under the cell (the figures are
-        drawn with the Agg backend, which displays nothing by itself)."""
+        drawn with the Agg backend, which displays nothing by itself).
+        Returns nothing, so a cell that ends in it shows the figure alone."""
         from .plotting import save
         path = save(fig, self.figure_dir / f"{stem}.png")
         if self.notebook:
@@ -207,7 +208,6 @@ class Lesson:
             display(Image(filename=str(path)))
         else:
             print(f"   figure: {path}")
-        return path
 
     show = save
 
