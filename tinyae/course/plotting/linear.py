@@ -74,9 +74,13 @@ def codes_2d(named_codes, labels, *, title=None, s=3):
     comparable units).
     """
     k = len(named_codes)
-    fig, axes = plt.subplots(1, k, figsize=(5 * k, 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, k, figsize=(5.3 * k, 4.4), squeeze=False)
+    fig.subplots_adjust(wspace=0.45)                # room for a colour bar's label
     for ax, (name, z) in zip(axes[0], named_codes.items()):
         scatter_by_label(np.asarray(z), labels, ax=ax, title=name, s=s)
+        fig.axes[-1].set_ylabel("digit")            # the colour bar just added
+        ax.set_xlabel("code unit 1")
+        ax.set_ylabel("code unit 2")
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
