@@ -54,13 +54,14 @@ def score_fields_2d(xx, yy, density, fields, *, title=None):
     longest = max(float(np.max(np.hypot(f[..., 0], f[..., 1]))) for f in fields.values())
     scale = longest / (0.9 * (xx[0, 1] - xx[0, 0]))  # longest arrow ~ one grid step
     for ax, (name, f) in zip(axes[0], fields.items()):
-        ax.contourf(xx, yy, density, levels=12, cmap="Blues")
+        filled = ax.contourf(xx, yy, density, levels=12, cmap="Blues")
         ax.quiver(xx, yy, f[..., 0], f[..., 1], angles="xy", scale_units="xy",
                   scale=scale, width=0.004, color="tab:red")
         ax.set_title(name, fontsize=10)
         ax.set_aspect("equal")
         ax.set_xlabel("x1")
     axes[0, 0].set_ylabel("x2")
+    fig.colorbar(filled, ax=list(axes[0]), shrink=0.8, label="density")
     if title:
         fig.suptitle(title, fontsize=11)
     return fig
