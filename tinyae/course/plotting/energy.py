@@ -15,17 +15,20 @@ def energy_landscape(xs, ys, panels, curve, *, trajectories=None):
     curve: (m, 2) the decoder's manifold (drawn on every panel);
     trajectories: optional list of (steps, 2) paths in the plane (first panel).
     """
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.2))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.0 * len(panels), 4.2))
+    fig.subplots_adjust(wspace=0.4)                 # room for the colour bars' labels
     axes = np.atleast_1d(axes)
     for k, (ax, (title, values)) in enumerate(zip(axes, panels.items())):
         cs = ax.contourf(xs, ys, values, levels=25, cmap="viridis")
-        fig.colorbar(cs, ax=ax, shrink=0.85)
+        fig.colorbar(cs, ax=ax, shrink=0.85, label="free energy")
+        ax.set_xlabel("y1")
         ax.plot(curve[:, 0], curve[:, 1], "w-", lw=1.2)
         if k == 0 and trajectories:
             for path in trajectories:
                 ax.plot(path[:, 0], path[:, 1], "r.-", ms=3, lw=0.8)
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=9)
+    axes[0].set_ylabel("y2")
     return fig
 
 
@@ -52,6 +55,7 @@ def step_histograms(steps, *, bins=40):
     for label, s in steps.items():
         ax.hist(np.minimum(s, top), bins=bins, range=(0, top), alpha=0.55, label=label)
     ax.set_xlabel("gradient steps on z to reach the target energy")
+    ax.set_ylabel("test points")
     ax.legend(fontsize=8)
     return fig
 
@@ -75,6 +79,11 @@ def posterior_bubbles(panels, v_curve):
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
         ax.set_title(title, fontsize=9)
+        ax.set_xlabel("latent 1")
+        ax.set_ylabel("latent 2")
+    digits = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(-0.5, 9.5))
+    fig.colorbar(digits, ax=axes[len(panels) - 1], ticks=range(10), shrink=0.85,
+                 label="digit")
     v, kl = v_curve
     axes[-1].plot(v, kl, "k-")
     axes[-1].axvline(1.0, color="gray", ls=":")
@@ -145,6 +154,8 @@ def chain_samples(samples, density, extent, mmd_by_sigma):
         ax.set_ylim(*extent)
         ax.set_aspect("equal")
         ax.set_title(f"sigma = {sigma:g}", fontsize=9)
+        ax.set_xlabel("x1")
+    axes[0].set_ylabel("x2")
     s = sorted(mmd_by_sigma)
     axes[-1].plot(s, [mmd_by_sigma[v] for v in s], "o-")
     axes[-1].set_xscale("log")
