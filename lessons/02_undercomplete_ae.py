@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from tinyae.data import load_mnist
-from tinyae.course.judge import recognised_share
+from tinyae.course.judge import digit_judge, recognised_share
 from tinyae.course.lesson import Lesson
 from tinyae.models import PCA, MLPAutoencoder
 from tinyae.optim import Adam, cosine_decay
@@ -230,15 +230,21 @@ lesson.claim(f"AE-{N_CODE} / PCA-{N_CODE} test squared error", ae_test / pca_tes
 # %% [markdown]
 # ## 4. Looking at the reconstructions
 #
-# A smaller number is only worth having if the digits look right. The figure
-# shows the first 20 test digits (top row), their PCA-30 projections and the
-# autoencoder's reconstructions; the columns are labelled with the true digit.
-# A digit judge, a classifier trained on real MNIST digits
-# (`tinyae.course.judge`), then reads each reconstruction and we count how
-# often it names the input's digit.
+# A smaller number is only worth having if the digits look right. A digit
+# judge, a classifier trained on real MNIST digits (`tinyae.course.judge`),
+# reads each reconstruction, and we count how often it names the input's
+# digit. The judge errs too, on about 3% of clean test digits, so the figure
+# shows the first 20 test digits it reads correctly when clean (top row),
+# their PCA-30 projections and the autoencoder's reconstructions; the columns
+# are labelled with the true digit.
 
 # %%
-shown, shown_labels = x_test[:N_SHOWN], y_test[:N_SHOWN]
+readable = digit_judge().predict(x_test) == y_test          # (10000,) bool
+show_idx = np.flatnonzero(readable)[:N_SHOWN]
+lesson.report(f"the digit judge names {readable.mean():.4f} of the clean test digits; "
+              f"skipped in the figure (misread even when clean): test digits "
+              f"{np.flatnonzero(~readable[:show_idx[-1]]).tolist()}")
+shown, shown_labels = x_test[show_idx], y_test[show_idx]
 pca_shown = np.clip(pca.reconstruct(shown), 0, 1)
 ae_shown = ae.reconstruct(shown)
 lesson.save(image_grid(np.concatenate([shown, pca_shown, ae_shown]), rows=3,
@@ -251,7 +257,8 @@ lesson.save(image_grid(np.concatenate([shown, pca_shown, ae_shown]), rows=3,
 # %% [markdown]
 # PCA's projections are blurred: thin strokes are smeared into a grey halo, and
 # the first 4 leans towards a 9. The autoencoder's strokes are sharp and keep
-# each digit's shape. The judge names **0.95** of each row correctly.
+# each digit's shape. Blur is not yet confusion, though: the judge names every
+# digit of both rows correctly (a share of **1.00** each).
 
 # %%
 lesson.claim("share of the shown AE-30 reconstructions the digit judge names as their "
