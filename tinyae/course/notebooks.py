@@ -44,7 +44,13 @@ def to_notebook(source):
                 and isinstance(body[0].value, ast.Constant) \
                 and isinstance(body[0].value.value, str):
             from nbformat.v4 import new_markdown_cell
-            nb.cells[0] = new_markdown_cell(body[0].value.value.strip())
+            doc = body[0].value.value.strip()
+            titled = len(nb.cells) > 1 and nb.cells[1].cell_type == "markdown" \
+                and nb.cells[1].source.lstrip().startswith("# ")
+            if titled and "\n" not in doc:
+                del nb.cells[0]          # a one-line docstring under a title cell: the
+            else:                        # argparse description, not a second title
+                nb.cells[0] = new_markdown_cell(doc)
     return nb
 
 
