@@ -895,6 +895,20 @@ bad("MLP: rng=0", lambda t: ae(rng=0) if False else MLPAutoencoder(sizes=(D, 2),
     TypeError, r"rng must be a numpy.random.Generator .* got int")
 
 # ============================================================================
+# the later lessons' tools (issue 26): t-SNE, stochastic decoders, compression,
+# search, MAE, sparse coding, energy, the checkerboard measure, the checker
+# ============================================================================
+
+bad("tsne: data scaled by 1e200 (squared distances overflow)",
+    lambda t: tsne.TSNE(perplexity=3.0, n_iter=5, exaggeration_iter=2).fit_transform(
+        1e200 * xs(12, 3)), ValueError,
+    r"x is too large: it holds values up to 9.*e\+199 .* squared distances between its "
+    r"rows overflow float64 .* rescale the data", backends=True)
+bad("tsne: conditional_probabilities of data scaled by 1e160",
+    lambda t: tsne.conditional_probabilities(1e160 * xs(12, 3), 3.0), ValueError,
+    r"x is too large: it holds values up to 9.*e\+159", backends=True)
+
+# ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================
 

@@ -62,11 +62,28 @@ def conditional_probabilities(x, perplexity):
     """p_{j|i} for the data x: (n, d), each row calibrated to ``perplexity``.
 
     Returns ``(p, beta)``: p (n, n) rows summing to 1 with p[i, i] = 0, beta
-    (n,) the Gaussian precisions 1 / (2 sigma_i^2) found by bisection.
+    (n,) the Gaussian precisions 1 / (2 sigma_i^2) found by bisection. Data
+    so large that a squared distance overflows float64 (|x| ~ 1e154) is an
+    error: rescale it.
     """
     x = check_array(x, "x")
     perplexity = _check_perplexity(perplexity, x.shape[0])
-    return ops.tsne_conditional_p(squared_distances(x), perplexity)
+    return ops.tsne_conditional_p(_distances(x), perplexity)
+
+
+def _distances(x):
+    """Squared distances (n, n) of the rows of x, refused when they overflow
+    float64: an inf distance makes its row of P NaN, and the embedding with it
+    (the error below replaces NumPy's overflow warnings)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        d2 = squared_distances(x)
+    if not np.isfinite(d2).all():
+        big = float(np.max(np.abs(x)))
+        raise ValueError(
+            f"x is too large: it holds values up to {big:.3g} in magnitude, and the "
+            f"squared distances between its rows overflow float64 (beyond ~1.8e+308), "
+            f"so the affinities P would be NaN; rescale the data (e.g. standardise it)")
+    return d2
 
 
 def joint_probabilities(x, perplexity):
