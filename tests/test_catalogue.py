@@ -908,6 +908,27 @@ bad("tsne: conditional_probabilities of data scaled by 1e160",
     lambda t: tsne.conditional_probabilities(1e160 * xs(12, 3), 3.0), ValueError,
     r"x is too large: it holds values up to 9.*e\+159", backends=True)
 
+
+
+def stochastic_models():
+    """The decoders with a variance network: name -> constructor."""
+    from tinyae.models.stochastic import GaussianDenoiser, VarianceNetworkVAE
+    return {
+        "variance-network VAE": lambda: VarianceNetworkVAE(sizes=(D, 4, 2), rng=rng()),
+        "Gaussian denoiser": lambda: GaussianDenoiser(sizes=(D, 4), sigma=0.3, rng=rng()),
+    }
+
+
+for name, make in stochastic_models().items():
+    for how, fn in (("loss_and_grad", loss_of), ("loss", fwd_loss_of)):
+        bad(f"{name} {how}: 1e200 inputs make the loss infinite",
+            lambda t, m=make, f=fn: f(m, np.full((3, D), 1e200)), ValueError,
+            r"x is too large: it holds values up to 1e\+200 .* loss would be infinite; "
+            r"rescale the data", backends=True)
+bad("variance-network VAE recon_nll: 1e200 inputs",
+    lambda t: stochastic_models()["variance-network VAE"]().recon_nll(np.full((3, D), 1e200)),
+    ValueError, r"x is too large: it holds values up to 1e\+200", backends=True)
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================

@@ -52,6 +52,7 @@ from ..corruption import GaussianNoise, corrupt
 from ..distributions import log_normal
 from ..functional import gaussian_kl, sigmoid, softplus
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
+from ..losses import check_support
 from .base import Model, batched, draw_eps
 
 
@@ -177,7 +178,7 @@ class VarianceNetworkVAE(Model):
     def loss_and_grad(self, x, *, eps=None, rng=None):
         """-ELBO (beta-weighted) and its gradients. x: (n, n_in); eps: (n,
         n_code) fixes the reparameterisation noise, else drawn from rng."""
-        self._check_x(x, self.n_in)
+        self._check_target(x)
         eps = draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype)
         self.zero_grad()
         kl, mean, s, rep_cache = self._forward(x, eps)
@@ -190,11 +191,17 @@ class VarianceNetworkVAE(Model):
 
     def loss(self, x, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
-        self._check_x(x, self.n_in)
+        self._check_target(x)
         kl, mean, s, _ = self._forward(x, draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype))
         recon = ops.gaussian_nll_loss(mean, s, x)[0]
         self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
         return recon + self.beta * kl
+
+    def _check_target(self, x):
+        """x: (n, n_in), the data a Gaussian NLL is taken of: refused when so
+        large that the squared error overflows (``losses.check_support``, as
+        every Gaussian model)."""
+        return check_support(self._check_x(x, self.n_in), "gaussian")
 
     def kl(self, x):
         """KL(q(z | x) || N(0, I)) per example: (n,)."""
@@ -202,6 +209,7 @@ class VarianceNetworkVAE(Model):
 
     def recon_nll(self, x):
         """-log p(x | z = posterior mean) per example, float64: (n, n_in) -> (n,)."""
+        self._check_target(x)
         mean, s = self.decode(self.encode(x)[0])
         return -log_normal(x.astype(np.float64), mean.astype(np.float64),
                            s.astype(np.float64))
@@ -252,7 +260,7 @@ class GaussianDenoiser(Model):
     def loss_and_grad(self, x, *, noise=None, rng=None):
         """NLL of clean x under p(x | x + sigma noise). x: (n, n_in); noise
         (shaped like x) fixes the corruption, else e ~ N(0, I) from rng."""
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), "gaussian")     # as every Gaussian model
         x_tilde = corrupt(self.corruption, x, noise, rng)
         self.zero_grad()
         mean, s = self.gaussian.forward(x_tilde)
@@ -263,7 +271,7 @@ class GaussianDenoiser(Model):
 
     def loss(self, x, *, noise=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), "gaussian")
         mean, s = self.gaussian.forward(corrupt(self.corruption, x, noise, rng))
         loss = ops.gaussian_nll_loss(mean, s, x)[0]
         self.last_stats = {"recon": loss}
