@@ -929,6 +929,52 @@ bad("variance-network VAE recon_nll: 1e200 inputs",
     lambda t: stochastic_models()["variance-network VAE"]().recon_nll(np.full((3, D), 1e200)),
     ValueError, r"x is too large: it holds values up to 1e\+200", backends=True)
 
+from tinyae.analysis import compression  # noqa: E402
+
+SYMBOLS = np.array([0, 1, 1, 2, 2, 2, 2])               # 10 payload bits, 6 of padding
+
+
+def huffman():
+    """(code, packed data, payload bits) of SYMBOLS."""
+    code = compression.HuffmanCode(np.bincount(SYMBOLS))
+    return (code, *code.encode(SYMBOLS))
+
+
+def stream_claiming(n):
+    stream = compression.encode_stream(SYMBOLS)
+    stream.n = n
+    return stream
+
+
+bad("compression: quantize of NaN",
+    lambda t: compression.quantize(np.array([0.5, np.nan]), 0.5), ValueError,
+    r"z contains 1 non-finite value\(s\) \(NaN or inf\)")
+bad("compression: quantize of 1e300 (no int64 to round to)",
+    lambda t: compression.quantize(np.array([0.5, 1e300]), 0.5), ValueError,
+    r"z / step must fit in int64 .* got values up to 1e\+300 in magnitude with step=0.5")
+bad("compression: kmeans_1d of NaN",
+    lambda t: compression.kmeans_1d(np.array([0.1, np.nan, 0.3]), 2), ValueError,
+    r"values contains 1 non-finite value\(s\)")
+bad("compression: Huffman decode of truncated data",
+    lambda t: (lambda c, d, nb: c.decode(d[:0], SYMBOLS.size))(*huffman()), ValueError,
+    r"data ends after 0 of the n=7 symbols asked for \(0 payload bits\): truncated data")
+bad("compression: Huffman decode of more symbols than encoded",
+    lambda t: (lambda c, d, nb: c.decode(d, SYMBOLS.size + 2, nb))(*huffman()), ValueError,
+    r"data ends after 7 of the n=9 symbols .* n larger than the number of symbols encoded")
+bad("compression: decode_stream of a stream claiming more symbols than it holds",
+    lambda t: compression.decode_stream(stream_claiming(SYMBOLS.size + 2)), ValueError,
+    r"data ends after 7 of the n=9 symbols asked for \(10 payload bits\)")
+bad("compression: Huffman decode n=-1",
+    lambda t: (lambda c, d, nb: c.decode(d, -1))(*huffman()), ValueError,
+    r"n must be an integer >= 0 .* got -1")
+bad("compression: Huffman decode n_bits beyond the data",
+    lambda t: (lambda c, d, nb: c.decode(d, 7, 99))(*huffman()), ValueError,
+    r"n_bits must be an integer in \[0, 8 len\(data\)\] = \[0, 16\], got 99")
+bad("compression: encode_stream of a value range asking for terabytes",
+    lambda t: compression.encode_stream(np.array([0, 2 ** 40])), ValueError,
+    r"values span 1099511627777 symbols \(from 0 to 1099511627776\), more than "
+    r"MAX_ALPHABET = 2\^24")
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================

@@ -62,6 +62,9 @@ from ..models.base import Model
 LENGTH_BITS = 6
 #: Bits of each fixed header field of a stream (count, smallest value, alphabet size).
 HEADER_FIELD_BITS = 32
+#: Largest alphabet (max - min + 1 of a stream's values) ``encode_stream``
+#: builds a table for: its counts take 8 bytes a symbol while being built.
+MAX_ALPHABET = 2 ** 24
 #: Bits per float stored as is (centroids, biases): float32.
 FLOAT_BITS = 32
 #: Gap symbols of the sparse index stream: 2^GAP_BITS values, the last one
@@ -162,13 +165,33 @@ class HuffmanCode:
         bits = (self.codes_[symbols][owner] >> (lengths[owner] - 1 - j)) & 1
         return np.packbits(bits.astype(np.uint8)), n_bits
 
-    def decode(self, data, n):
+    def decode(self, data, n, n_bits=None):
         """Read ``n`` symbols from packed bits ``data`` -> (n,) int64.
+
+        ``n_bits``: how many bits of ``data`` are payload (``encode``'s
+        second result); default all of them, 8 len(data). The last byte is
+        padded with zeros, which a code may read as symbols: pass ``n_bits``
+        (``decode_stream`` does) and asking for more symbols than it holds is
+        an error, as is data that ends before ``n`` symbols are read.
 
         Canonical decoding: accumulate bits into ``code``; at length L the
         codes of that length are the ``count[L]`` consecutive values from
         ``first[L]``, so the symbol is found by one subtraction.
         """
+        data = np.asarray(data)
+        if data.ndim != 1 or data.dtype != np.uint8:
+            raise ValueError(f"data must be a 1-D uint8 array of packed bits (encode's "
+                             f"first result), got {data.dtype} array of shape {data.shape}")
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be an integer >= 0 (the number of symbols to read), "
+                             f"got {n!r}")
+        limit = 8 * data.size
+        if n_bits is not None:
+            if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) \
+                    or not 0 <= n_bits <= limit:
+                raise ValueError(f"n_bits must be an integer in [0, 8 len(data)] = "
+                                 f"[0, {limit}], got {n_bits!r}")
+            limit = int(n_bits)
         order = sorted(np.flatnonzero(self.lengths_), key=lambda s: (self.lengths_[s], s))
         max_len = int(self.lengths_.max())
         count = np.bincount(self.lengths_[order], minlength=max_len + 1)
@@ -177,12 +200,17 @@ class HuffmanCode:
             first[L] = (first[L - 1] + int(count[L - 1])) << 1
             index[L] = index[L - 1] + int(count[L - 1])
         count = count.tolist()
-        bits = np.unpackbits(np.asarray(data, dtype=np.uint8)).tolist()
+        bits = np.unpackbits(data).tolist()
         out = np.empty(n, dtype=np.int64)
         b = 0
         for i in range(n):
             code, L = 0, 0
             while True:
+                if b == limit:
+                    raise ValueError(
+                        f"data ends after {i} of the n={n} symbols asked for ({limit} "
+                        f"payload bits): truncated data, or n larger than the number "
+                        f"of symbols encoded")
                 code = (code << 1) | bits[b]
                 b += 1
                 L += 1
@@ -219,7 +247,12 @@ def encode_stream(values):
     if values.ndim != 1 or values.size == 0 or not np.issubdtype(values.dtype, np.integer):
         raise ValueError(f"values must be a non-empty 1-D integer array, got "
                          f"{getattr(values, 'shape', values)!r}")
-    low = int(values.min())
+    low, high = int(values.min()), int(values.max())
+    if high - low + 1 > MAX_ALPHABET:
+        raise ValueError(
+            f"values span {high - low + 1} symbols (from {low} to {high}), more than "
+            f"MAX_ALPHABET = 2^{MAX_ALPHABET.bit_length() - 1} a table is built for; "
+            f"quantise with a larger step")
     symbols = values.astype(np.int64) - low
     code = HuffmanCode(np.bincount(symbols))
     data, n_bits = code.encode(symbols)
@@ -228,7 +261,7 @@ def encode_stream(values):
 
 def decode_stream(stream):
     """The integer array a ``CodedStream`` holds: (n,) int64."""
-    return stream.code.decode(stream.data, stream.n) + stream.low
+    return stream.code.decode(stream.data, stream.n, stream.n_bits) + stream.low
 
 
 def encode_columns(symbols):
@@ -254,9 +287,26 @@ def columns_bits(streams):
 
 
 def quantize(z, step):
-    """Uniform scalar quantisation: z (any shape, float) -> round(z / step), int64."""
+    """Uniform scalar quantisation: z (any shape, float) -> round(z / step), int64.
+
+    z must be finite and z / step must fit in int64 (|z / step| < 2^63):
+    anything else has no integer to round to (NumPy would give -2^63)."""
     step = check_positive_float(step, "step")
-    return np.rint(np.asarray(z, dtype=np.float64) / step).astype(np.int64)
+    z = np.asarray(z, dtype=np.float64)
+    _check_finite(z, "z")
+    q = np.rint(z / step)
+    if q.size and np.abs(q).max() >= 2.0 ** 63:
+        raise ValueError(
+            f"z / step must fit in int64 (|z / step| < 2^63 ~ 9.2e+18), got values up "
+            f"to {np.abs(z).max():.3g} in magnitude with step={step!r}; use a larger "
+            f"step or rescale z")
+    return q.astype(np.int64)
+
+
+def _check_finite(a, name):
+    if not np.isfinite(a).all():
+        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name} contains {bad} non-finite value(s) (NaN or inf)")
 
 
 def dequantize(q, step, dtype=np.float32):
@@ -350,6 +400,7 @@ def kmeans_1d(values, k, *, iters=30):
     k = check_positive_int(k, "k")
     if values.size == 0:
         raise ValueError("values must not be empty")
+    _check_finite(values, "values")
     centroids = np.linspace(values.min(), values.max(), k)
     for _ in range(iters):
         assign = _nearest(values, centroids)
