@@ -975,6 +975,43 @@ bad("compression: encode_stream of a value range asking for terabytes",
     r"values span 1099511627777 symbols \(from 0 to 1099511627776\), more than "
     r"MAX_ALPHABET = 2\^24")
 
+from tinyae.analysis import retrieval  # noqa: E402
+
+Q_LABELS, DB_LABELS = np.array([0, 1]), np.array([0, 1, 1])
+
+
+def ranked(order):
+    return retrieval.relevance(np.array(order), Q_LABELS, DB_LABELS)
+
+
+def search_eval(**kw):
+    kw.setdefault("k", 2)
+    queries, labels = kw.pop("queries", xs(3, 4)), kw.pop("labels", np.zeros(3, int))
+    return retrieval.evaluate_ranking(retrieval.euclidean_rank, queries, xs(5, 4, seed=2),
+                                      labels, np.zeros(5, int), **kw)
+
+
+bad("search: relevance of an index beyond the database",
+    lambda t: ranked([[0, 1, 3], [0, 1, 2]]), ValueError,
+    r"order must hold database indices in \[0, 3\), got values in \[0, 3\]")
+bad("search: relevance of a negative index (wrapped silently before)",
+    lambda t: ranked([[0, 1, -1], [0, 1, 2]]), ValueError,
+    r"order must hold database indices in \[0, 3\), got values in \[-1, 2\]")
+bad("search: relevance of float indices",
+    lambda t: ranked([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]), TypeError,
+    r"order must hold integer indices into the database, got dtype float64")
+bad("search: precision_recall at a fractional cut-off",
+    lambda t: retrieval.precision_recall(ranked([[0, 1, 2], [0, 1, 2]]), [1, 2.5]), ValueError,
+    r"ks must be a 1-D array of whole-number cutoffs in \[1, 3\], got array\(\[1. , 2.5\]\)")
+bad("search: evaluate_ranking at a fractional cut-off",
+    lambda t: search_eval(cutoffs=[1.5]), ValueError,
+    r"cutoffs must be a 1-D array of whole-number cutoffs in \[1, 5\], got array\(\[1.5\]\)")
+bad("search: evaluate_ranking of zero queries",
+    lambda t: search_eval(queries=xs(3, 4)[:0], labels=np.zeros(0, int)), ValueError,
+    r"query_labels is empty: there is no query to score")
+bad("search: evaluate_ranking chunk=0", lambda t: search_eval(chunk=0), ValueError,
+    r"chunk must be a positive integer, got 0")
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================
@@ -1027,6 +1064,9 @@ valid("lesson flags: --seed 0 --threads 1 --epochs 1",
       lambda t: lesson.Lesson("99_test", epochs=3, argv=["--seed", "0", "--threads", "1",
                                                           "--epochs", "1"]),
       "the smallest values each flag accepts")
+valid("search: precision_recall at whole cut-offs held as floats",
+      lambda t: retrieval.precision_recall(ranked([[0, 1, 2], [0, 1, 2]]), [1.0, 3.0]),
+      "2.0 is the cut-off 2 (np.geomspace gives floats); only a fraction is refused")
 valid("gradcheck: h=1e-3 and floor=1e-6 given explicitly",
       lambda t: GC.check_model(Quadratic(), h=1e-3, floor=1e-6).passed(),
       "a caller may choose its own step and floor")

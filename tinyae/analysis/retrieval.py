@@ -94,14 +94,21 @@ def hamming_rank(queries, database):
 def relevance(order, query_labels, database_labels):
     """rel[i, r] = (database_labels[order[i, r]] == query_labels[i]).
 
-    order: (m, n) indices into the database; labels: (m,), (n,) -> (m, n) bool.
+    order: (m, n) integer indices into the database, each in [0, n) (a
+    negative index would wrap to the end); labels: (m,), (n,) -> (m, n) bool.
     """
     order = np.asarray(order)
-    if order.ndim != 2 or order.shape[1] != len(database_labels) \
-            or order.shape[0] != len(query_labels):
+    n = len(database_labels)
+    if order.ndim != 2 or order.shape[1] != n or order.shape[0] != len(query_labels):
         raise ValueError(
             f"order must have shape (len(query_labels), len(database_labels)) = "
-            f"({len(query_labels)}, {len(database_labels)}), got {order.shape}")
+            f"({len(query_labels)}, {n}), got {order.shape}")
+    if not np.issubdtype(order.dtype, np.integer):
+        raise TypeError(f"order must hold integer indices into the database, got "
+                        f"dtype {order.dtype}")
+    if order.size and (order.min() < 0 or order.max() >= n):
+        raise ValueError(f"order must hold database indices in [0, {n}), got values in "
+                         f"[{order.min()}, {order.max()}]")
     return np.asarray(database_labels)[order] == np.asarray(query_labels)[:, None]
 
 
@@ -143,16 +150,25 @@ def average_precision(rel):
 def precision_recall(rel, ks):
     """Mean precision and mean recall over the queries at each cutoff k.
 
-    rel: (m, n) bool, ks: increasing cutoffs in [1, n] -> (precision, recall),
-    each (len(ks),): the points of a precision-recall curve.
+    rel: (m, n) bool, ks: increasing whole-number cutoffs in [1, n] ->
+    (precision, recall), each (len(ks),): the points of a precision-recall
+    curve. Whole numbers held as floats (2.0) are converted; 2.5 is an error.
     """
     _check_rel(rel)
-    ks = np.asarray(ks)
-    if ks.ndim != 1 or ks.size == 0 or ks.min() < 1 or ks.max() > rel.shape[1]:
-        raise ValueError(f"ks must be a 1-D array of cutoffs in [1, {rel.shape[1]}], "
-                         f"got {ks!r}")
+    ks = _check_cutoffs(ks, rel.shape[1], "ks")
     hits = np.cumsum(rel, axis=1)[:, ks - 1]                  # (m, len(ks))
     return (hits / ks).mean(axis=0), (hits / rel.sum(axis=1, keepdims=True)).mean(axis=0)
+
+
+def _check_cutoffs(ks, n, name):
+    """ks: whole-number cutoffs in [1, n] -> (len,) int64; 2.0 converts, 2.5 is refused."""
+    ks = np.asarray(ks)
+    if ks.ndim != 1 or ks.size == 0 or not (np.issubdtype(ks.dtype, np.integer) or (
+            np.issubdtype(ks.dtype, np.floating) and np.all(ks == np.rint(ks)))) \
+            or ks.min() < 1 or ks.max() > n:
+        raise ValueError(f"{name} must be a 1-D array of whole-number cutoffs in "
+                         f"[1, {n}], got {ks!r}")
+    return ks.astype(np.int64)
 
 
 # --------------------------------------------------------------------------
@@ -234,11 +250,16 @@ def evaluate_ranking(rank, queries, database, query_labels, database_labels, *,
     ``rank_seconds``, the CPU time spent inside ``rank`` only.
     """
     m, n = len(query_labels), len(database_labels)
+    chunk = check_positive_int(chunk, "chunk")
+    if m == 0:
+        raise ValueError("query_labels is empty: there is no query to score (the mean "
+                         "precision and mAP of zero queries are undefined)")
     if len(queries) != m or len(database) != n:
         raise ValueError(f"queries/database have {len(queries)}/{len(database)} rows "
                          f"but {m}/{n} labels")
     if cutoffs is None:
         cutoffs = np.unique(np.geomspace(1, n, 40).astype(np.int64))
+    cutoffs = _check_cutoffs(cutoffs, n, "cutoffs")
     p_at_k, ap, prec, rec, seconds = [], [], 0.0, 0.0, 0.0
     for s in range(0, m, chunk):
         start = time.process_time()
