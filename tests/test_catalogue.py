@@ -1012,6 +1012,29 @@ bad("search: evaluate_ranking of zero queries",
 bad("search: evaluate_ranking chunk=0", lambda t: search_eval(chunk=0), ValueError,
     r"chunk must be a positive integer, got 0")
 
+def mae_with(**kw):
+    """``mae()`` with any of its fixed sizes overridden."""
+    from tinyae.models import MAE
+    sizes = dict(image_shape=(1, 4, 4), patch=2, dim=4, n_heads=1, decoder_dim=4,
+                 decoder_heads=1)
+    return MAE(rng=rng(), **{**sizes, **kw})
+
+
+bad("MAE: decoder_heads not dividing decoder_dim (was reported as n_heads and dim)",
+    lambda t: mae_with(decoder_dim=6, decoder_heads=4), ValueError,
+    r"decoder_heads must divide decoder_dim=6 .* got decoder_heads=4")
+bad("MAE: n_heads not dividing dim", lambda t: mae_with(dim=6, n_heads=4), ValueError,
+    r"n_heads must divide dim=6 .* got n_heads=4")
+bad("MAE: dim=0 (was reported as n_out)", lambda t: mae_with(dim=0), ValueError,
+    r"dim must be a positive integer, got 0")
+bad("MAE: decoder_dim=0", lambda t: mae_with(decoder_dim=0), ValueError,
+    r"decoder_dim must be a positive integer, got 0")
+for how in ("loss_and_grad", "loss"):
+    bad(f"MAE {how}: a mask hiding no patch (divided by zero)",
+        lambda t, h=how: getattr(mae(), h)(images(2, 1)[:, :, :4, :4].copy(),
+                                          mask=np.zeros((2, 4), bool)), ValueError,
+        r"mask must hide at least one patch per row: .* got 0 hidden of 4", backends=True)
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================

@@ -42,6 +42,17 @@ from ..losses import check_support
 from .base import Model, batched
 
 
+def _check_width_and_heads(width, width_name, heads, heads_name):
+    """A token width and a head count, named as MAE's own parameters (the
+    attention layer would report them as its dim and n_heads)."""
+    width = check_positive_int(width, width_name)
+    heads = check_positive_int(heads, heads_name)
+    if width % heads:
+        raise ValueError(f"{heads_name} must divide {width_name}={width} (each head "
+                         f"attends over {width_name} / {heads_name} features), got "
+                         f"{heads_name}={heads}")
+
+
 class _MaskToken(Layer):
     """The learned vector put at every hidden position: parameter ``value``
     (decoder_dim,), zero at the start."""
@@ -84,6 +95,8 @@ class MAE(Model):
         self.pos_embed = check_choice(pos_embed, "pos_embed", POS_EMBEDS)
         self.norm_pix_loss = bool(norm_pix_loss)
         check_choice(init, "init", INITS)
+        _check_width_and_heads(dim, "dim", n_heads, "n_heads")
+        _check_width_and_heads(decoder_dim, "decoder_dim", decoder_heads, "decoder_heads")
         kw = dict(rng=rng, init=init, dtype=dtype)
         self.patch_embed = PatchEmbed(image_shape, patch, dim, **kw)
         self.image_shape = self.patch_embed.image_shape
@@ -182,6 +195,9 @@ class MAE(Model):
         """Forward pass: (loss, dpred, mask, ids_keep); sets ``last_stats``."""
         x = check_support(self._check_x(x, self.image_shape), "mse")      # squared error
         mask, ids_keep = self._mask_and_ids(x, rng, mask)
+        if not mask[0].any():
+            raise ValueError(f"mask must hide at least one patch per row: the loss is the "
+                             f"error on the hidden patches, got 0 hidden of {self.n_tokens}")
         pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
         loss, dpred = ops.masked_mse_loss(pred, self._target(x), mask)
         hidden_pixels = int(mask[0].sum()) * self.patch_embed.patch_dim
