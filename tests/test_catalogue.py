@@ -1035,6 +1035,34 @@ for how in ("loss_and_grad", "loss"):
                                           mask=np.zeros((2, 4), bool)), ValueError,
         r"mask must hide at least one patch per row: .* got 0 hidden of 4", backends=True)
 
+from tinyae.inference import energy, sparse_coding  # noqa: E402
+
+
+def ellipse_fn(z):
+    return energy.ellipse_energy(np.ones((3, 2)), z, (1.0, 2.0))
+
+
+bad("sparse coding: an all-zero dictionary (divided by zero)",
+    lambda t: sparse_coding.ista(xs(4, 3), np.zeros((5, 3)), 0.1, n_iter=3), ValueError,
+    r"D must have a non-zero entry: D \(shape \(5, 3\)\) is all zeros and alpha=0, so "
+    r"L = .* = 0", backends=True)
+bad("sparse coding: a transposed dictionary (was blamed on x)",
+    lambda t: sparse_coding.fista(xs(4, 3), xs(3, 5), 0.1, n_iter=3), ValueError,
+    r"D must have shape \(n_atoms, 3\) .* got D of shape \(3, 5\) for x of shape \(4, 3\); "
+    r"D.T has shape \(5, 3\): was D given transposed\?", backends=True)
+bad("energy: ellipse_points rng=None",
+    lambda t: energy.ellipse_points(5, rng=None), TypeError,
+    r"rng must be a numpy.random.Generator .* got NoneType")
+bad("energy: free_energy of NaN",
+    lambda t: energy.free_energy(np.array([[1.0, np.nan, 2.0]]), 1.0, 0.1), ValueError,
+    r"energies contains 1 NaN value\(s\)")
+bad("energy: laplace_free_energy of a NaN minimum",
+    lambda t: energy.laplace_free_energy(np.array([np.nan, 1.0]), np.ones(2), 1.0), ValueError,
+    r"e_min contains 1 non-finite value\(s\)")
+bad("energy: laplace_free_energy of a NaN curvature",
+    lambda t: energy.laplace_free_energy(np.ones(2), np.array([1.0, np.nan]), 1.0), ValueError,
+    r"curvature contains 1 non-finite value\(s\)")
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================
@@ -1090,6 +1118,12 @@ valid("lesson flags: --seed 0 --threads 1 --epochs 1",
 valid("search: precision_recall at whole cut-offs held as floats",
       lambda t: retrieval.precision_recall(ranked([[0, 1, 2], [0, 1, 2]]), [1.0, 3.0]),
       "2.0 is the cut-off 2 (np.geomspace gives floats); only a fraction is refused")
+valid("energy: descend from integer starting points",
+      lambda t: energy.descend(ellipse_fn, np.zeros(3, int), lr=0.1, max_steps=3),
+      "converted to float64, as a list is: a starting point is a number, not a dtype choice")
+valid("energy: free_energy with +inf energies",
+      lambda t: energy.free_energy(np.array([[1.0, np.inf]]), 1.0, 0.1),
+      "an infinite energy is a state of zero weight; only NaN is refused")
 valid("gradcheck: h=1e-3 and floor=1e-6 given explicitly",
       lambda t: GC.check_model(Quadratic(), h=1e-3, floor=1e-6).passed(),
       "a caller may choose its own step and floor")

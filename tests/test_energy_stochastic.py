@@ -112,6 +112,21 @@ def test_descent_stops_at_a_target_energy(rng):
                 target=np.zeros(2))
 
 
+def test_descent_converts_integer_starting_points_to_float64():
+    """The documented conversion (issue 26): integer z0, as a list, becomes
+    float64 and descends exactly as the same float start; float32 stays float32."""
+    y = np.ones((3, 2))
+
+    def energy_and_grad(z):
+        return ellipse_energy(y, z, (1.0, 2.0))
+    z_int, steps_int, _ = descend(energy_and_grad, np.zeros(3, int), lr=0.05, max_steps=5)
+    z_float, steps_float, _ = descend(energy_and_grad, np.zeros(3), lr=0.05, max_steps=5)
+    assert z_int.dtype == np.float64 and np.array_equal(z_int, z_float)
+    assert np.array_equal(steps_int, steps_float) and np.all(z_int != 0)
+    z32, _, _ = descend(energy_and_grad, np.zeros(3, np.float32), lr=0.05, max_steps=5)
+    assert z32.dtype == np.float32
+
+
 @pytest.mark.parametrize("beta", [0.3, 2.0, 50.0])
 def test_free_energy_of_a_quadratic_is_gaussian(beta):
     """E = a (z - z0)^2 + c: int exp(-beta E) dz = exp(-beta c) sqrt(pi / (beta a)),

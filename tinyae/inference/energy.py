@@ -51,7 +51,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from .._validation import (check_array, check_nonneg_float, check_positive_float,
-                          check_positive_int)
+                          check_positive_int, check_rng)
 
 __all__ = ["ellipse_decoder", "ellipse_energy_forward", "ellipse_energy_backward",
            "ellipse_energy", "ellipse_energy_curvature", "descend", "free_energy",
@@ -139,6 +139,7 @@ def ellipse_points(n, *, rng, w=(1.0, 2.0), noise=0.0):
 
     Returns (y (n, 2), theta (n,)) in float64."""
     n = check_positive_int(n, "n")
+    check_rng(rng)
     noise = check_nonneg_float(noise, "noise")
     theta = rng.uniform(-np.pi, np.pi, size=n)
     y = ellipse_decoder(theta, np.asarray(w, dtype=np.float64))
@@ -153,7 +154,9 @@ def descend(energy_and_grad, z0, *, lr, max_steps, tol=0.0, target=None):
     """Minimise an energy over the latent by plain gradient descent,
     z <- z - lr dE/dz, one example at a time in a batch.
 
-    energy_and_grad(z) -> (E (n,), dE/dz shaped like z); z0: (n,) or (n, k).
+    energy_and_grad(z) -> (E (n,), dE/dz shaped like z); z0: (n,) or (n, k),
+    copied; a float array keeps its dtype, anything else (a list, integer
+    starting points such as np.zeros(n, int)) becomes float64.
     An example stops (its z frozen) at the first step where the norm of its
     gradient is <= tol, or its energy is <= target (an (n,) array of
     per-example energies to reach, or None); with tol = 0 and no target
@@ -165,7 +168,8 @@ def descend(energy_and_grad, z0, *, lr, max_steps, tol=0.0, target=None):
     lr = check_positive_float(lr, "lr")
     max_steps = check_positive_int(max_steps, "max_steps")
     tol = check_nonneg_float(tol, "tol")
-    z = np.array(z0, dtype=np.float64 if not isinstance(z0, np.ndarray) else z0.dtype)
+    floating = isinstance(z0, np.ndarray) and np.issubdtype(z0.dtype, np.floating)
+    z = np.array(z0, dtype=z0.dtype if floating else np.float64)
     if z.ndim not in (1, 2):
         raise ValueError(f"z0 must have shape (n,) or (n, k), got shape {z.shape}")
     if target is not None:
@@ -206,7 +210,13 @@ def free_energy(energies, beta, dz):
     if E.ndim < 1 or E.shape[-1] == 0:
         raise ValueError(f"energies must have a non-empty last axis (the grid), "
                          f"got shape {E.shape}")
+    _check_no_nan(E, "energies")               # +inf is fine: a state of zero weight
     return -(logsumexp(-beta * E, axis=-1) + np.log(dz)) / beta
+
+
+def _check_no_nan(a, name):
+    if np.isnan(a).any():
+        raise ValueError(f"{name} contains {int(np.isnan(a).sum())} NaN value(s)")
 
 
 def ellipse_free_energy(y, w, beta, *, lam=0.0, n_grid=4096):
@@ -227,7 +237,12 @@ def laplace_free_energy(e_min, curvature, beta):
     e_min, curvature (> 0): arrays of the same shape; beta > 0 (scalar)."""
     beta = check_positive_float(beta, "beta")
     curvature = np.asarray(curvature, dtype=np.float64)
+    e_min = np.asarray(e_min, dtype=np.float64)
+    for name, a in (("e_min", e_min), ("curvature", curvature)):
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name} contains {a.size - np.count_nonzero(np.isfinite(a))} "
+                             f"non-finite value(s) (NaN or inf)")
     if np.any(curvature <= 0):
         raise ValueError("curvature must be > 0 (a smooth minimum), got "
                          f"min {curvature.min():.4g}")
-    return np.asarray(e_min, dtype=np.float64) + np.log(beta * curvature / (2 * np.pi)) / (2 * beta)
+    return e_min + np.log(beta * curvature / (2 * np.pi)) / (2 * beta)

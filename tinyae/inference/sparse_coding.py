@@ -46,7 +46,12 @@ def lipschitz_constant(D, alpha=0.0):
 
 def _check_problem(x, D, lam, z0, alpha, p):
     D = check_array(D, "D")
-    x = check_array(x, "x", shape=(None, D.shape[1]), dtype=D.dtype)
+    x = check_array(x, "x", dtype=D.dtype)
+    if x.shape[1] != D.shape[1] and D.shape[0] == x.shape[1]:     # D given as (d, K)?
+        raise ValueError(f"D must have shape (n_atoms, {x.shape[1]}) (one atom of x's width "
+                         f"per row), got D of shape {D.shape} for x of shape {x.shape}; "
+                         f"D.T has shape {D.T.shape}: was D given transposed?")
+    x = check_array(x, "x", shape=(None, D.shape[1]))
     lam = check_nonneg_float(lam, "lam")
     alpha = check_nonneg_float(alpha, "alpha")
     shape = (x.shape[0], D.shape[0])
@@ -64,7 +69,14 @@ def _check_problem(x, D, lam, z0, alpha, p):
 def _solve(x, D, lam, n_iter, z0, alpha, p, L, record, accelerate):
     x, D, lam, z, alpha = _check_problem(x, D, lam, z0, alpha, p)
     n_iter = check_positive_int(n_iter, "n_iter")
-    L = lipschitz_constant(D, alpha) if L is None else check_positive_float(L, "L")
+    if L is None:
+        L = lipschitz_constant(D, alpha)
+        if L == 0:
+            raise ValueError(f"D must have a non-zero entry: D (shape {D.shape}) is all "
+                             f"zeros and alpha=0, so L = ||D||_2^2 + alpha = 0 and the "
+                             f"step 1/L is undefined (a zero dictionary codes nothing)")
+    else:
+        L = check_positive_float(L, "L")
     step = 1.0 / L
     energies = [float(sparse_coding_energy(z, x, D, lam, alpha, p).sum())] if record else None
     y, t = z, 1.0
