@@ -1063,6 +1063,19 @@ bad("energy: laplace_free_energy of a NaN curvature",
     lambda t: energy.laplace_free_energy(np.ones(2), np.array([1.0, np.nan]), 1.0), ValueError,
     r"curvature contains 1 non-finite value\(s\)")
 
+from tinyae.models.conv import checkerboard_power  # noqa: E402
+
+bad("checkerboard_power: NaN images (returned NaN)",
+    lambda t: checkerboard_power(np.where(images(2) > 0.9, np.nan, images(2))), ValueError,
+    r"images contains \d+ non-finite value\(s\) \(NaN or inf\)")
+bad("checkerboard_power: RGB images (a raw reshape error)",
+    lambda t: checkerboard_power(np.repeat(images(2), 3, axis=1)), ValueError,
+    r"images must have shape \(N, H, W\) or \(N, 1, H, W\) .* got shape \(2, 3, 6, 6\); "
+    r"for colour images pass one channel or the grey levels images.mean\(axis=1\)")
+bad("checkerboard_power: 0 images (returned NaN)",
+    lambda t: checkerboard_power(images(2)[:0]), ValueError,
+    r"images must have shape .* with N >= 1 .* got shape \(0, 1, 6, 6\)")
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================

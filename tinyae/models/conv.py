@@ -390,9 +390,20 @@ def checkerboard_power(images):
     i.e. the power of the patterns (-1)^(i+j), (-1)^i and (-1)^j -- the
     checkerboard and stripes a stride-2 decoder leaves -- over the total.
     An image with uniform random pixels has about 3 / (H W); a smooth
-    digit far less. Returns the mean over images (a float).
+    digit far less. Returns the mean over images (a float). An RGB batch is
+    an error (pass one channel, or the grey levels ``images.mean(axis=1)``),
+    as are NaN and inf.
     """
     a = np.asarray(images, dtype=np.float64)
+    if not (a.ndim == 3 or (a.ndim == 4 and a.shape[1] == 1)) or a.shape[0] == 0:
+        raise ValueError(
+            f"images must have shape (N, H, W) or (N, 1, H, W) with N >= 1 (one channel), "
+            f"got shape {a.shape}" + ("; for colour images pass one channel or the grey "
+                                      "levels images.mean(axis=1)"
+                                      if a.ndim == 4 and a.shape[1] > 1 else ""))
+    if not np.isfinite(a).all():
+        raise ValueError(f"images contains {a.size - np.count_nonzero(np.isfinite(a))} "
+                         f"non-finite value(s) (NaN or inf)")
     a = a.reshape(a.shape[0], *a.shape[-2:])
     if a.shape[1] % 2 or a.shape[2] % 2:
         raise ValueError(f"images must have even height and width, got shape {a.shape}")
