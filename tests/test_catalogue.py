@@ -1076,6 +1076,20 @@ bad("checkerboard_power: 0 images (returned NaN)",
     lambda t: checkerboard_power(images(2)[:0]), ValueError,
     r"images must have shape .* with N >= 1 .* got shape \(0, 1, 6, 6\)")
 
+for x_dtype in (np.float32, np.float64):
+    bad(f"gradcheck: check_layer of a float32 layer with {np.dtype(x_dtype)} x "
+        f"(the advice went in a circle)",
+        lambda t, d=x_dtype: GC.check_layer(Linear(3, 2, rng=rng(), dtype=np.float32),
+                                            np.ones((2, 3), d), rng=rng()), TypeError,
+        r"W has dtype float32\. .* build the layer with dtype=np.float64 to check it, "
+        r"e.g. Linear\(\.\.\., dtype=np.float64\)", backends=True)
+bad("gradcheck: check_layer rng=0 (an AttributeError)",
+    lambda t: GC.check_layer(Linear(3, 2, rng=rng()), np.ones((2, 3)), rng=0), TypeError,
+    r"rng must be a numpy.random.Generator \(e.g. np.random.default_rng\(0\)\), got int")
+bad("gradcheck: check_layer of float32 x says how to convert it",
+    lambda t: GC.check_layer(Linear(3, 2, rng=rng()), np.ones((2, 3), np.float32), rng=rng()),
+    TypeError, r"x has dtype float32\. .* convert it with x.astype\(np.float64\)")
+
 # ============================================================================
 # valid inputs that look odd: they must run
 # ============================================================================

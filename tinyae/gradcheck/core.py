@@ -55,13 +55,25 @@ def _check_repeatable(f, what):
             f"drawn once) and do not pass rng=")
 
 
-def _require_float64(x, name):
+def _require_float64(x, name, fix=None):
+    """``fix``: how to get a float64 array instead (default: convert it)."""
     if not isinstance(x, np.ndarray) or x.dtype != np.float64:
         got = x.dtype if isinstance(x, np.ndarray) else type(x).__name__
+        fix = fix or f"convert it with {name}.astype(np.float64)"
         raise TypeError(
             f"gradient checks need float64 arrays: {name} has dtype {got}. "
             f"In float32 the rounding error of a finite difference (~1e-1 "
-            f"with h=1e-6) swamps any bug.")
+            f"with h=1e-6) swamps any bug; {fix}.")
+
+
+def _require_float64_params(owner, kind):
+    """Every parameter of a layer or model in float64, else say how to build one:
+    the same code in float64 checks the float32 one (the formulas do not change)."""
+    for k, p in owner.params.items():
+        _require_float64(p, k, f"build the {kind} with dtype=np.float64 to check it, "
+                               f"e.g. {type(owner).__name__}(..., dtype=np.float64), "
+                               f"and give it float64 inputs (its gradients are the same "
+                               f"formulas in float32)")
 
 
 def numerical_gradient(f, x, h=DEFAULT_H):
@@ -144,8 +156,12 @@ def check_layer(layer, x, *, rng, h=DEFAULT_H, floor=DEFAULT_FLOOR, name=None):
 
     The scalar checked is ``f = sum(forward(x) * r)`` for a fixed random
     ``r``, whose gradient w.r.t. ``out`` is exactly ``r``: so ``backward(r)``
-    must return df/dx and add df/dparam into ``grads``.
+    must return df/dx and add df/dparam into ``grads``. ``rng``: a numpy
+    Generator (draws r). The layer's parameters and x must be float64: a
+    float32 layer is checked by building the same layer with dtype=np.float64.
     """
+    check_rng(rng)
+    _require_float64_params(layer, "layer")
     _require_float64(x, "x")
     x = x.copy()
     r = rng.standard_normal(layer.forward(x).shape)
@@ -158,8 +174,6 @@ def check_layer(layer, x, *, rng, h=DEFAULT_H, floor=DEFAULT_FLOOR, name=None):
     analytic = {"x": layer.backward(r).copy()}
     analytic.update({k: g.copy() for k, g in layer.grads.items()})
     arrays = {"x": x, **layer.params}
-    for k, p in layer.params.items():
-        _require_float64(p, k)
     return check_arrays(f, arrays, analytic, name=name or type(layer).__name__,
                         h=h, floor=floor)
 
@@ -189,8 +203,7 @@ def check_model(model, *args, h=DEFAULT_H, floor=DEFAULT_FLOOR, name=None, **kwa
     Pass anything random (noise, epsilon) in ``kwargs`` so the loss is a
     deterministic function of the parameters.
     """
-    for k, p in model.params.items():
-        _require_float64(p, k)
+    _require_float64_params(model, "model")
     _, grads = model.loss_and_grad(*args, **kwargs)
     analytic = {k: g.copy() for k, g in grads.items()}
 
@@ -223,8 +236,7 @@ def directional_check(model, *args, rng, n_directions=3, h=1e-3,
     params = model.params
     if not params or all(p.size == 0 for p in params.values()):
         raise ValueError(f"{type(model).__name__} has no parameters to check")
-    for k, p in params.items():
-        _require_float64(p, k)
+    _require_float64_params(model, "model")
     report = GradReport(name or f"{type(model).__name__} (directional)")
     _check_repeatable(lambda: model.loss_and_grad(*args, **kwargs)[0],
                       f"{type(model).__name__}.loss_and_grad")
