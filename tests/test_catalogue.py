@@ -1151,6 +1151,16 @@ valid("energy: descend from integer starting points",
 valid("energy: free_energy with +inf energies",
       lambda t: energy.free_energy(np.array([[1.0, np.inf]]), 1.0, 0.1),
       "an infinite energy is a state of zero weight; only NaN is refused")
+valid("ConditionalVAE.sample with an all-zero condition row",
+      lambda t: __import__("tinyae.models", fromlist=["ConditionalVAE"]).ConditionalVAE(
+          sizes=(D, 4, 2), n_cond=3, rng=rng()).sample(2, rng=rng(), c=np.zeros((2, 3))),
+      "by design (issue 26): c is an input like any other, and 'no label' is a "
+      "condition a student may want to decode")
+valid("MaxPool2d of an NHWC batch",
+      lambda t: __import__("tinyae.layers", fromlist=["MaxPool2d"]).MaxPool2d(2).forward(
+          rng().uniform(size=(2, 4, 4, 2))),
+      "by design (issue 26): a layer cannot know the channel axis; the models check "
+      "their input shape")
 valid("gradcheck: h=1e-3 and floor=1e-6 given explicitly",
       lambda t: GC.check_model(Quadratic(), h=1e-3, floor=1e-6).passed(),
       "a caller may choose its own step and floor")
