@@ -123,10 +123,14 @@ def test_every_page_in_a_real_browser(site, served):
             outside.clear()
             page.goto(served + name, wait_until="load")
             # MathJax typesets after the load event: wait for its promise
-            page.wait_for_function("() => window.MathJax === undefined || "
-                                   "(MathJax.startup && MathJax.startup.promise)",
-                                   timeout=20000)
-            page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => 1) : 1")
+            try:
+                page.wait_for_function("() => window.MathJax === undefined || "
+                                       "(MathJax.startup && MathJax.startup.promise)",
+                                       timeout=20000)
+                page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => 1)"
+                              " : 1")
+            except playwright.Error:
+                problems.append(f"{name}: MathJax never started (not shipped with the site?)")
             broken = page.evaluate("() => [...document.images].filter(i => !i.complete || "
                                    "i.naturalWidth === 0).map(i => i.src)")
             text = page.evaluate("() => document.querySelector('main, article, body')"
