@@ -114,12 +114,13 @@ def _ex_solution(args, parser):
 
 
 def _ex_grade(args, parser):
-    from .exercises.checker import grade
+    from .exercises.checker import check_csv_path, grade
     try:
+        check_csv_path(args.csv, "--csv")
         rows = grade(args.submissions, args.csv, _numbers(parser, args.numbers),
                      timeout=args.timeout, seed=args.seed,
                      integration=not args.no_integration, stream=sys.stdout)
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     print(f"wrote {args.csv}: {len(rows)} student(s)")
     return 0
@@ -211,9 +212,18 @@ def _command(sub, name, run, help, description, arguments=()):
     return p
 
 
+def _seconds(text):
+    """``--timeout``: a positive, finite number of seconds (argparse's type)."""
+    from .exercises.checker import check_timeout
+    try:
+        return check_timeout(text, "--timeout")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _check_options():
     from .exercises.checker import DEFAULT_TIMEOUT
-    return [_arg("--timeout", type=float, default=DEFAULT_TIMEOUT,
+    return [_arg("--timeout", type=_seconds, default=DEFAULT_TIMEOUT,
                  help=f"seconds allowed per exercise (default {DEFAULT_TIMEOUT:g})"),
             _arg("--seed", type=int, default=None,
                  help="seed of the random inputs (default: fresh; the report says "

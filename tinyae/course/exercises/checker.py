@@ -1,21 +1,28 @@
 """Checking a student's folder: each exercise in a child process with a
 time limit, a readable report or JSON, and grading many folders.
 
-The child (``python -m tinyae.course.exercises.worker FOLDER``) imports numpy and
-tinyae once and checks the exercises it is sent one at a time, answering
-one JSON line each on a private pipe (the student's prints go to stderr).
-The parent waits at most ``timeout`` seconds per exercise: an exercise that
-hangs is reported as a timeout, one that kills the child (a crash, an
-``os._exit``) as a crash; either way the child is replaced and the run goes
-on with the next exercise. Exceptions raised by the student's code are
-reported by the child itself, with the line they came from.
+The student's code is untrusted: it runs in a child process (``worker``,
+started as a script, so the child never loads the checker, the catalogue
+or the solutions) which only evaluates the student's functions on the
+inputs this process sends and returns the outputs as data. Everything else
+-- the reference, the cases, the comparison, the diagnosis, the
+finite-difference check (its perturbed points are sent to the child one by
+one) and the training runs (each call of a student's op goes to the
+child) -- happens here, so nothing the student's code does can write a
+verdict. A child serves one exercise. The time limit counts the time spent
+waiting for the child: an exercise that hangs is reported as a timeout,
+one that kills the child (a crash, an ``os._exit``) or garbles the pipe as
+a crash; either way the run goes on with the next exercise. A student's
+function that calls the library's own implementation of a function under
+test (the child replaces those with recording stubs) gets a named message
+and no marks.
 """
 
 import csv
-import json
 import math
 import os
 import queue
+import select
 import subprocess
 import sys
 import tempfile
@@ -26,20 +33,50 @@ from pathlib import Path
 import numpy as np
 
 from . import EXERCISES, exercise
-from .specs import PARTS
+from . import worker as wire
+from .specs import PARTS, check_functions
+from .worker import read_code  # noqa: F401  (re-exported: the child's reader of .py and .ipynb)
 
 #: Seconds an exercise may take in the child (the integration part trains a
 #: small model twice; about a second of CPU on an idle machine).
 DEFAULT_TIMEOUT = 120.0
-#: Seconds the child may take to import numpy and tinyae.
+#: Seconds the child may take to start (Python and numpy).
 STARTUP_TIMEOUT = 120.0
 
 STATUS_WORDS = {"pass": "PASS", "fail": "FAIL", "not done": "NOT DONE", "error": "ERROR",
                 "timeout": "TIMEOUT", "crash": "CRASH", "missing": "MISSING"}
 
 
+def check_timeout(timeout, name="timeout"):
+    """``timeout`` as a float if it is positive and finite; else ValueError
+    naming the option and the value."""
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive, finite number of seconds, got "
+                         f"{timeout!r}")
+    return value
+
+
+def check_csv_path(csv_path, name="csv"):
+    """Refuse, before any work, a CSV path that cannot be written: a
+    directory, a file in a folder that does not exist, or no permission."""
+    path = Path(csv_path)
+    if path.is_dir():
+        raise ValueError(f"{name} {str(csv_path)!r} is a directory: give a file name, e.g. "
+                         f"{path / 'grades.csv'}")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ValueError(f"{name} {str(csv_path)!r}: the folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{name} {str(csv_path)!r} is not writable")
+    return path
+
+
 # --------------------------------------------------------------------------
-# Finding and loading a student's exercise (used in the child)
+# Finding a student's exercise
 # --------------------------------------------------------------------------
 
 def exercise_file(folder, ex):
@@ -50,62 +87,318 @@ def exercise_file(folder, ex):
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
 
 
-def read_code(path):
-    """Python source of a .py file, or the code cells of a .ipynb joined
-    (IPython magics and shell lines, starting with % or !, left out)."""
-    path = Path(path)
-    if path.suffix != ".ipynb":
-        return path.read_text()
-    nb = json.loads(path.read_text())
-    cells = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else src
-        cells.append("\n".join(line for line in src.splitlines()
-                               if not line.lstrip().startswith(("%", "!"))))
-    return "\n\n".join(cells) + "\n"
-
-
-def load_functions(path, names):
-    """Run the student's file as a module (not as __main__, so its check
-    cell does not run) and return {name: object or None}."""
-    path = Path(path)
-    namespace = {"__name__": f"student_{path.stem}", "__file__": str(path)}
-    exec(compile(read_code(path), str(path), "exec"), namespace)   # noqa: S102  (the student's own code)
-    return {name: namespace.get(name) for name in names}
-
-
 def _empty_result(ex, status, message, file=None):
     return {"number": ex.number, "name": ex.stem, "title": ex.title, "status": status,
             "score": 0.0, "message": message, "file": file, "diagnosis": [],
             "differences": [], **{p: None for p in PARTS}}
 
 
-def check_file(folder, number, *, seed=None, integration=True):
-    """Check exercise ``number`` of ``folder`` in this process."""
-    from .specs import _student_traceback, check_functions
+# --------------------------------------------------------------------------
+# The child, seen from here
+# --------------------------------------------------------------------------
 
+class ChildTimeout(BaseException):
+    """The student's code used up its time (not an Exception: it must pass
+    through the checks' handlers of the student's exceptions)."""
+
+
+class ChildGone(BaseException):
+    """The child died, or sent something that is not an answer."""
+
+
+class RemoteError(Exception):
+    """An exception the student's code raised in the child."""
+
+    def __init__(self, header):
+        self.remote_type = str(header.get("type", "Exception"))
+        self.where = str(header.get("where", ""))
+        self.function = str(header.get("function", ""))
+        super().__init__(str(header.get("text", "")))
+
+
+class RemoteNotDone(RemoteError, NotImplementedError):
+    """NotImplementedError, raised by the student's code in the child."""
+
+
+class RemoteFunction:
+    """A student's function: calling it calls it in the child."""
+
+    def __init__(self, child, name):
+        self.child, self.__name__ = child, name
+
+    def __call__(self, *args, **kwargs):
+        return self.child.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<your {self.__name__}>"
+
+
+_WORKER = str(Path(wire.__file__).resolve())
+_ROOT = str(Path(__file__).resolve().parents[3])
+
+
+class _Child:
+    """One child process serving one exercise of one folder."""
+
+    def __init__(self, folder):
+        self.log = tempfile.TemporaryFile(mode="w+b")
+        env = dict(os.environ, TINYAE_BACKEND="numpy", OPENBLAS_NUM_THREADS="1",
+                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
+                   PYTHONPATH=os.pathsep.join(
+                       [_ROOT] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH")
+                                  else [])))
+        req_r, self.requests = os.pipe()
+        self.answers, ans_w = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, _WORKER, str(req_r), str(ans_w)], stdin=subprocess.DEVNULL,
+                stdout=self.log, stderr=self.log, pass_fds=(req_r, ans_w), cwd=str(folder),
+                env=env)
+        finally:
+            os.close(req_r)
+            os.close(ans_w)
+        os.set_blocking(self.requests, False)
+        self.frames = queue.Queue()
+        self.budget, self.used = STARTUP_TIMEOUT, 0.0
+        self.callbacks, self.freed, self.next_id = {}, [], 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        try:
+            while True:
+                frame = wire.read_frame(self.answers)
+                self.frames.put(frame)
+                if frame is None:
+                    return
+        except (wire.ProtocolError, OSError) as exc:
+            self.frames.put(exc)
+
+    # time ------------------------------------------------------------------
+
+    def limit(self, seconds):
+        """From now on the student's code may take ``seconds`` in all."""
+        self.budget, self.used = seconds, 0.0
+
+    def _left(self):
+        return max(self.budget - self.used, 0.0)
+
+    # frames ----------------------------------------------------------------
+
+    def _send(self, header, encoder):
+        header = dict(header, free=self.freed[:])
+        del self.freed[:len(header["free"])]
+        view = memoryview(encoder.frame(header))
+        while view:
+            start = time.monotonic()
+            _, ready, _ = select.select([], [self.requests], [], self._left())
+            self.used += time.monotonic() - start
+            if not ready:
+                raise ChildTimeout()
+            try:
+                view = view[os.write(self.requests, view):]
+            except BlockingIOError:
+                continue
+            except OSError as exc:
+                raise ChildGone(f"closed its pipe ({exc})") from None
+
+    def _receive(self):
+        start = time.monotonic()
+        try:
+            frame = self.frames.get(timeout=self._left())
+        except queue.Empty:
+            raise ChildTimeout() from None
+        finally:
+            self.used += time.monotonic() - start
+        if frame is None:
+            raise ChildGone("")
+        if isinstance(frame, Exception):
+            raise ChildGone(f"broke the checker's protocol ({frame})")
+        try:
+            header, arrays = wire.parse(frame)
+        except wire.ProtocolError as exc:
+            raise ChildGone(f"broke the checker's protocol ({exc})") from None
+        return header, arrays
+
+    def _value(self, tree, arrays):
+        try:
+            return wire.tree_value(tree, arrays, handle=lambda n: wire.Handle(
+                n, self.freed.append))
+        except wire.ProtocolError as exc:
+            raise ChildGone(f"broke the checker's protocol ({exc})") from None
+
+    def _callback(self, fn):
+        self.next_id += 1
+        self.callbacks[self.next_id] = fn
+        return self.next_id
+
+    # requests --------------------------------------------------------------
+
+    def start(self):
+        header, _ = self._receive()
+        if header.get("op") != "ready":
+            raise ChildGone("did not say it was ready")
+
+    def _request(self, header, payload=None, sent=()):
+        """Send a request, serve the child's callbacks, return the answer's
+        value; arrays the call changed are copied into ``sent``."""
+        self.next_id += 1
+        rid = self.next_id
+        encoder = payload or wire.Encoder()
+        self._send(dict(header, id=rid), encoder)
+        while True:
+            header, arrays = self._receive()
+            self._copy_back(header.get("after"), arrays, encoder.arrays)
+            op = header.get("op")
+            if op == "callback" and header.get("callback") in self.callbacks:
+                self._serve_callback(header, arrays)
+                continue
+            if header.get("id") != rid or op not in ("result", "raised"):
+                raise ChildGone("broke the checker's protocol (an answer to no request)")
+            if op == "raised":
+                error = RemoteNotDone if header.get("type") == "NotImplementedError" \
+                    else RemoteError
+                raise error(header)
+            return self._value(header.get("value"), arrays)
+
+    def _copy_back(self, after, arrays, sent):
+        if after is None:
+            return
+        if not isinstance(after, dict):
+            raise ChildGone("broke the checker's protocol (bad changed arrays)")
+        for key, tree in after.items():
+            new = self._value(tree, arrays)
+            i = int(key) if key.isdigit() else -1
+            if not 0 <= i < len(sent) or not isinstance(new, np.ndarray):
+                raise ChildGone("broke the checker's protocol (bad changed arrays)")
+            old = sent[i]
+            if old.shape == new.shape and old.dtype == new.dtype and old.flags.writeable:
+                np.copyto(old, new)
+
+    def _serve_callback(self, header, arrays):
+        call = self._value(header.get("value"), arrays)
+        if not (isinstance(call, list) and len(call) == 2 and isinstance(call[0], list)
+                and isinstance(call[1], dict)):
+            raise ChildGone("broke the checker's protocol (a bad callback)")
+        encoder = wire.Encoder(callback=self._callback)
+        try:
+            reply = {"op": "reply", "value": encoder.tree(
+                self.callbacks[header["callback"]](*call[0], **call[1]))}
+        except Exception as exc:                       # noqa: BLE001  (arguments from the child)
+            encoder = wire.Encoder()
+            reply = {"op": "reply", "raised": f"{type(exc).__name__}: {exc}"}
+        self._send(reply, encoder)
+
+    def load(self, path, names):
+        """Run the student's file in the child: {name: callable?}."""
+        loaded = self._request({"op": "load", "path": str(path), "names": list(names)})
+        if not (isinstance(loaded, dict) and set(loaded) == set(names)):
+            raise ChildGone("broke the checker's protocol (a bad answer to load)")
+        return {name: RemoteFunction(self, name) if loaded[name] is True else None
+                for name in names}
+
+    def call(self, name, args, kwargs):
+        encoder = wire.Encoder(callback=self._callback)
+        payload = encoder.tree([list(args), dict(kwargs)])
+        return self._request({"op": "call", "function": name, "args": payload}, encoder)
+
+    # the end ---------------------------------------------------------------
+
+    def log_tail(self, n=600):
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-n:].strip()
+
+    def stop(self):
+        """Kill the child (if it still runs) and close its pipes and log."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if not self.log.closed:
+            for fd in (self.requests, self.answers):
+                os.close(fd)
+            self.log.close()
+
+
+# --------------------------------------------------------------------------
+# Checking one exercise, and a folder
+# --------------------------------------------------------------------------
+
+def _check_in_child(folder, ex, path, *, timeout, seed, integration):
+    child = _Child(folder)
+    try:
+        try:
+            child.start()
+        except (ChildTimeout, ChildGone) as exc:
+            raise RuntimeError(f"the checker's child process did not start "
+                               f"({type(exc).__name__} {exc}): {child.log_tail()}") from None
+        child.limit(timeout)
+        try:
+            funcs = child.load(path, ex.functions)
+        except RemoteError as exc:
+            result = _empty_result(ex, "error", f"could not run {path.name}: {exc.where}")
+        else:
+            result = check_functions(ex, funcs, seed=seed, integration=integration)
+    except ChildTimeout:
+        result = _empty_result(
+            ex, "timeout", f"stopped after {child.used:.1f} s (time limit {timeout:g} s): an "
+            f"endless loop, or far too slow")
+    except ChildGone as exc:
+        tail = child.log_tail()
+        child.stop()
+        reason = str(exc) or f"died (exit code {child.proc.returncode})"
+        result = _empty_result(
+            ex, "crash", f"the process running your code {reason}"
+            + (f"; its last output: {tail}" if tail else ""))
+    finally:
+        child.stop()
+    result["file"] = path.name
+    result["seed"] = seed
+    return result
+
+
+def check_file(folder, number, *, seed=None, integration=True, timeout=DEFAULT_TIMEOUT):
+    """Check exercise ``number`` of ``folder``: the student's file runs in a
+    child process, the check here (see the module docstring)."""
+    timeout = check_timeout(timeout)
     ex = exercise(number)
     path = exercise_file(folder, ex)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**63)
     if path is None:
-        return _empty_result(ex, "missing", f"no {ex.stem}.py (or .ipynb) in {folder}")
-    try:
-        funcs = load_functions(path, ex.functions)
-    except BaseException as exc:                       # noqa: BLE001  (the student's module)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return _empty_result(ex, "error", f"could not run {path.name}: "
-                             + _student_traceback(exc), path.name)
-    try:
-        result = check_functions(ex, funcs, seed=seed, integration=integration)
-    except BaseException as exc:                       # noqa: BLE001  (e.g. sys.exit in a function)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        result = _empty_result(ex, "error", "the check stopped: " + _student_traceback(exc))
-    result["file"] = path.name
-    return result
+        return dict(_empty_result(ex, "missing", f"no {ex.stem}.py (or .ipynb) in {folder}"),
+                    seed=seed)
+    return _check_in_child(Path(folder).resolve(), ex, path.resolve(), timeout=timeout,
+                           seed=seed, integration=integration)
+
+
+def check_folder(folder, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=None,
+                 integration=True, on_result=None):
+    """Check the exercises ``numbers`` (default: every exercise whose file is
+    in ``folder``) of a student folder, each with a time limit in a child
+    process. Returns (seed, [result dict]); ``on_result(result)`` is called
+    as each arrives."""
+    timeout = check_timeout(timeout)
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder {folder} does not exist")
+    if numbers:
+        exercises = [exercise(n) for n in numbers]
+    else:
+        exercises = [ex for ex in EXERCISES.values() if exercise_file(folder, ex)]
+        if not exercises:
+            raise FileNotFoundError(
+                f"no exercise files (ex01_linear.py, ...) in {folder}: run "
+                f"`tinyae exercises start {folder}` first, or pass --dir")
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy % 2**31)
+    results = []
+    for ex in exercises:
+        result = check_file(folder, ex.number, seed=(seed * 1000 + ex.number) % 2**63,
+                            integration=integration, timeout=timeout)
+        result["seed"] = seed
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return seed, results
 
 
 # --------------------------------------------------------------------------
@@ -125,125 +418,6 @@ def jsonable(value):
     if isinstance(value, (np.integer, np.bool_)):
         return value.item()
     return value
-
-
-# --------------------------------------------------------------------------
-# The parent: workers with a time limit
-# --------------------------------------------------------------------------
-
-class _Worker:
-    """One child process checking exercises of one folder."""
-
-    def __init__(self, folder, seed, integration):
-        self.log = tempfile.TemporaryFile(mode="w+")
-        env = dict(os.environ, TINYAE_BACKEND="numpy", OPENBLAS_NUM_THREADS="1",
-                   OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
-                   PYTHONPATH=os.pathsep.join(
-                       [str(Path(__file__).resolve().parents[3])]
-                       + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])))
-        cmd = [sys.executable, "-m", "tinyae.course.exercises.worker", str(folder), "--seed", str(seed)]
-        if not integration:
-            cmd.append("--no-integration")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self.log, text=True, cwd=str(folder), env=env)
-        self.lines = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.put(line)
-        self.lines.put(None)                           # end of file: the child is gone
-
-    def receive(self, timeout):
-        """The next JSON line as a dict, "timeout" or "eof"."""
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            return "timeout"
-        return "eof" if line is None else json.loads(line)
-
-    def send(self, number):
-        self.proc.stdin.write(f"{number}\n")
-        self.proc.stdin.flush()
-
-    def log_tail(self, n=600):
-        self.log.seek(0)
-        text = self.log.read()
-        return text[-n:].strip()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
-        self.log.close()
-
-
-def check_folder(folder, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=None,
-                 integration=True, on_result=None):
-    """Check the exercises ``numbers`` (default: every exercise whose file is
-    in ``folder``) of a student folder, each with a time limit in a child
-    process. Returns (seed, [result dict]); ``on_result(result)`` is called
-    as each arrives."""
-    folder = Path(folder).resolve()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"folder {folder} does not exist")
-    if numbers:
-        exercises = [exercise(n) for n in numbers]
-    else:
-        exercises = [ex for ex in EXERCISES.values() if exercise_file(folder, ex)]
-        if not exercises:
-            raise FileNotFoundError(
-                f"no exercise files (ex01_linear.py, ...) in {folder}: run "
-                f"`tinyae exercises start {folder}` first, or pass --dir")
-    if seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**31)
-    results, worker = [], None
-    try:
-        for ex in exercises:
-            if exercise_file(folder, ex) is None:
-                result = _empty_result(ex, "missing", f"no {ex.stem}.py (or .ipynb) in "
-                                       f"{folder}")
-            else:
-                if worker is None:
-                    worker = _Worker(folder, seed, integration)
-                    ready = worker.receive(STARTUP_TIMEOUT)
-                    if not isinstance(ready, dict):
-                        raise RuntimeError(f"the checker's child process did not start "
-                                           f"({ready}): {worker.log_tail()}")
-                start = time.monotonic()
-                worker.send(ex.number)
-                answer = worker.receive(timeout)
-                if isinstance(answer, dict):
-                    result = answer
-                else:
-                    seconds = time.monotonic() - start
-                    tail = worker.log_tail()
-                    worker.stop()
-                    code = worker.proc.returncode
-                    worker = None
-                    if answer == "timeout":
-                        result = _empty_result(
-                            ex, "timeout", f"stopped after {seconds:.1f} s (time limit "
-                            f"{timeout:g} s): an endless loop, or far too slow",
-                            exercise_file(folder, ex).name)
-                    else:
-                        result = _empty_result(
-                            ex, "crash", f"the process running your code died (exit code "
-                            f"{code})" + (f"; its last output: {tail}" if tail else ""),
-                            exercise_file(folder, ex).name)
-            result["seed"] = seed
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-    finally:
-        if worker is not None:
-            worker.stop()
-    return seed, results
 
 
 # --------------------------------------------------------------------------
@@ -308,7 +482,10 @@ def grade(submissions, csv_path, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=
     write ``csv_path``: one row per student with the total, then per
     exercise its score (0 to 1, the fraction of the check's parts that
     passed), its status and the notes (diagnosed mistakes or what failed).
-    Returns the rows."""
+    Returns the rows. The options (``timeout``, ``csv_path``) are checked
+    before any student is."""
+    timeout = check_timeout(timeout)
+    check_csv_path(csv_path)
     submissions = Path(submissions)
     students = sorted(p for p in submissions.iterdir() if p.is_dir()
                       and not p.name.startswith("."))

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ...gradcheck.core import DEFAULT_TOL, check_arrays
+from .worker import student_traceback
 
 #: Relative tolerance (max-norm, see ``close``) against the reference, per dtype.
 RTOL = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-6}
@@ -50,7 +51,7 @@ class Raised:
     mistake that raises, e.g. 0/0 without a floor, can still be named)."""
 
     def __init__(self, exc, where=""):
-        self.type = type(exc).__name__
+        self.type = getattr(exc, "remote_type", type(exc).__name__)
         self.text = f"{self.type}: {exc}"
         self.where = where
 
@@ -207,7 +208,8 @@ def run_program(exercise, funcs, case):
             out = exercise.program(funcs, **inputs)
     except NotImplementedError as exc:
         frames = traceback.extract_tb(exc.__traceback__)
-        raise NotDone(frames[-1].name if frames else "") from None
+        name = getattr(exc, "function", None) or (frames[-1].name if frames else "")
+        raise NotDone(name) from None
     except Exception as exc:                           # noqa: BLE001  (student code)
         out = _all_raised(exc)
     return out, inputs
@@ -234,13 +236,12 @@ _PACKAGE = str(Path(__file__).resolve().parents[2])
 
 
 def _student_traceback(exc):
-    """Where the exception came from in the student's code (or the last frame)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if not str(Path(f.filename).resolve()).startswith(_PACKAGE)]
-    frames = own or frames[-1:]
-    where = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}: {f.line}"
-                      for f in frames[-3:])
-    return f"{type(exc).__name__}: {exc} ({where})"
+    """Where the exception came from in the student's code (or the last
+    frame); for an exception raised in the checker's child process, where
+    the child says it came from."""
+    if hasattr(exc, "remote_type"):
+        return exc.where
+    return student_traceback(exc, _PACKAGE)
 
 
 def _variant_outputs(exercise, mistake, cases):

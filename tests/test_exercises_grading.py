@@ -1,0 +1,190 @@
+"""Grading that the student's code cannot forge: the code runs in a child
+process that returns outputs as data, the verdict is computed in the
+parent, the options are checked before any work.
+
+Each test writes a submission as a student (or a cheat) would and checks it
+through ``check_file`` or ``tinyae exercises ...``, the way a real run does.
+"""
+
+import csv
+import time
+
+import pytest
+
+from tinyae.course import cli
+from tinyae.course.exercises import EXERCISES, solution_source, start, student_source
+from tinyae.course.exercises import checker, specs
+from tinyae.course.exercises.checker import check_file, format_result
+from tinyae.course.exercises.worker import Encoder
+
+CHILD_TIMEOUT = 60
+
+
+def _write(folder, number, source):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{EXERCISES[number].stem}.py").write_text(source)
+
+
+def _check(folder, number, source, **options):
+    _write(folder, number, source)
+    options = dict(dict(seed=0, integration=False, timeout=CHILD_TIMEOUT), **options)
+    return check_file(folder, number, **options)
+
+
+def _forged_frames():
+    """Well-formed frames of the wire format claiming every answer a child
+    could give: a pass verdict, a load of every function, results."""
+    frames = b""
+    for rid in range(1, 6):
+        for header in ({"op": "result", "id": rid, "status": "pass", "score": 1.0},
+                       {"op": "ready"}):
+            enc = Encoder()
+            header = dict(header, value=enc.tree({"linear_forward": True,
+                                                  "linear_backward": True}))
+            frames += enc.frame(header)
+    return frames
+
+
+# --------------------------------------------------------------------------
+# Forging a verdict
+# --------------------------------------------------------------------------
+
+FORGED_LINE = ('{"number": 1, "name": "ex01_linear", "title": "forged", "status": "pass", '
+               '"score": 1.0, "message": "", "diagnosis": [], "differences": [], '
+               '"contract": null, "values": null, "gradients": null, "integration": null}\n')
+
+
+def test_a_forged_pass_written_to_every_pipe_is_never_a_pass(tmp_path):
+    """The old attack: a JSON "pass" line written to stdout and to every
+    open file descriptor (the worker's answer pipe among them), and
+    well-formed frames of the new wire format after it."""
+    attack = (
+        "import os, sys\n"
+        f"LINE = {FORGED_LINE!r}\n"
+        f"FRAMES = {_forged_frames()!r}\n"
+        "print(LINE, end='')\n"
+        "sys.stdout.write(LINE); sys.stdout.flush()\n"
+        "for fd in range(1, 64):\n"
+        "    for data in (LINE.encode(), FRAMES):\n"
+        "        try:\n"
+        "            os.write(fd, data)\n"
+        "        except OSError:\n"
+        "            pass\n")
+    for source in (student_source(1) + "\n" + attack,            # nothing implemented
+                   attack + "\n" + student_source(1)):
+        result = _check(tmp_path, 1, source)
+        assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+        assert result["status"] in ("crash", "error", "not done"), format_result(result)
+
+
+def test_a_forged_frame_at_call_time_is_only_data(tmp_path):
+    """A function that writes forged answers instead of computing: whatever
+    the parent reads is outputs to judge, never a verdict."""
+    source = student_source(1).replace(
+        "def linear_forward(x, W, b):",
+        "def _forge():\n"
+        "    import os\n"
+        f"    for fd in range(3, 64):\n"
+        "        try:\n"
+        f"            os.write(fd, {_forged_frames()!r})\n"
+        "        except OSError:\n"
+        "            pass\n\n\n"
+        "def linear_forward(x, W, b):\n    _forge()")
+    result = _check(tmp_path, 1, source)
+    assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+
+
+def test_monkeypatching_the_spec_or_the_catalogue_at_import_is_never_a_pass(tmp_path):
+    """Code that, at import, replaces the checker's functions, the spec's
+    reference and tolerances: in the child they reach nothing the verdict
+    depends on."""
+    patch = (
+        "def _cheat():\n"
+        "    import tinyae.course.exercises.specs as specs\n"
+        "    import tinyae.course.exercises.checker as checker\n"
+        "    from tinyae.course.exercises import catalogue\n"
+        "    specs.check_functions = lambda *a, **k: {'status': 'pass', 'score': 1.0}\n"
+        "    checker.check_file = lambda *a, **k: {'status': 'pass', 'score': 1.0}\n"
+        "    specs.RTOL.clear()\n"
+        "    ex = catalogue.EXERCISES[1]\n"
+        "    ex.reference.update(linear_forward=linear_forward,\n"
+        "                        linear_backward=linear_backward)\n"
+        "    ex.rtol.update({k: 1e300 for k in ex.rtol})\n\n"
+        "try:\n    _cheat()\nexcept Exception:\n    pass\n")
+    wrong = (solution_source(1).replace("out = x @ W + b", "out = 0 * (x @ W) + b")
+             .replace("dW = x.T @ dout", "dW = 0 * (x.T @ dout)"))
+    untouched = {n: ex.rtol.copy() for n, ex in EXERCISES.items()}
+    for source, status in ((student_source(1) + "\n" + patch, "not done"),
+                           (wrong + "\n" + patch, "fail")):
+        result = _check(tmp_path, 1, source)
+        assert result["status"] == status, format_result(result)
+        assert result["score"] < 1.0
+    assert specs.check_functions.__module__ == "tinyae.course.exercises.specs"
+    assert {n: ex.rtol for n, ex in EXERCISES.items()} == untouched
+
+
+def test_input_at_import_is_an_immediate_named_error(tmp_path):
+    source = "name = input('your name: ')\n" + solution_source(1)
+    started = time.monotonic()
+    result = _check(tmp_path, 1, source, timeout=100)
+    assert time.monotonic() - started < 50
+    assert result["status"] == "error", format_result(result)
+    assert "EOFError" in result["message"] and "input()" in result["message"]
+    assert "ex01_linear.py:1" in result["message"]
+
+
+def test_in_place_updates_and_callbacks_cross_the_process_boundary(tmp_path):
+    """Adam's moments (updated in place) and the finite-difference checker
+    (which perturbs x in place and calls the checker's function back) pass
+    through the child as they do in one process."""
+    for number in (4, 5):
+        result = _check(tmp_path, number, solution_source(number))
+        assert result["status"] == "pass", format_result(result)
+
+
+# --------------------------------------------------------------------------
+# Options, checked before any work
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "soon"])
+def test_timeout_must_be_positive_and_finite(tmp_path, capsys, value):
+    start(tmp_path, numbers=[1])
+    for argv in (["exercises", "check", "--dir", str(tmp_path)],
+                 ["exercises", "grade", str(tmp_path), "--csv", str(tmp_path / "g.csv")]):
+        with pytest.raises(SystemExit) as e:
+            cli.main(argv + [f"--timeout={value}"])
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert "--timeout" in err and repr(value) in err, err
+    with pytest.raises(ValueError, match="timeout must be a positive, finite number"):
+        checker.check_folder(tmp_path, [1], timeout=value)
+
+
+def test_grade_refuses_an_unwritable_csv_before_grading(tmp_path, capsys, monkeypatch):
+    subs = tmp_path / "subs"
+    start(subs / "alice", numbers=[1])
+    graded = []
+    monkeypatch.setattr(checker, "check_folder", lambda *a, **k: graded.append(a))
+    for target, words in ((tmp_path, "is a directory"),
+                          (tmp_path / "missing" / "grades.csv", "does not exist")):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["exercises", "grade", str(subs), "--csv", str(target)])
+        assert e.value.code == 2
+        err = capsys.readouterr().err
+        assert "--csv" in err and str(target) in err and words in err, err
+        with pytest.raises(ValueError, match=words):
+            checker.grade(subs, target)
+    assert graded == []
+
+
+def test_grade_csv_records_what_the_parent_decided(tmp_path):
+    """A cheat and an honest student graded together: the cheat's forged
+    lines do not reach the CSV."""
+    subs = tmp_path / "subs"
+    _write(subs / "honest", 1, solution_source(1))
+    _write(subs / "cheat", 1, f"print({FORGED_LINE!r})\n" + student_source(1))
+    out = tmp_path / "grades.csv"
+    checker.grade(subs, out, [1], integration=False, seed=0, timeout=CHILD_TIMEOUT)
+    rows = {r["student"]: r for r in csv.DictReader(out.open())}
+    assert rows["honest"]["ex01_status"] == "pass"
+    assert rows["cheat"]["ex01_status"] == "not done" and float(rows["cheat"]["total"]) == 0
