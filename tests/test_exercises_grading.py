@@ -188,3 +188,77 @@ def test_grade_csv_records_what_the_parent_decided(tmp_path):
     rows = {r["student"]: r for r in csv.DictReader(out.open())}
     assert rows["honest"]["ex01_status"] == "pass"
     assert rows["cheat"]["ex01_status"] == "not done" and float(rows["cheat"]["total"]) == 0
+
+
+# --------------------------------------------------------------------------
+# Independence: the library's own implementation is out of reach
+# --------------------------------------------------------------------------
+
+def _calls_library(number, how):
+    """The solution of ``number`` with every function under test delegating
+    to the library, imported ``how``."""
+    ex = EXERCISES[number]
+    names = checker.functions_under_test(ex)
+    given = solution_source(number)
+    if how == "solution_source":
+        return (f"from tinyae.course.exercises import solution_source\n"
+                f"exec(solution_source({number}))\n")
+    module = {"functional": "tinyae.functional", "gradcheck": "tinyae.gradcheck.core",
+              "backend": "tinyae.backend"}[how]
+    lines = [given, f"import {module} as _lib"]
+    for name in names:
+        target = f"_lib.ops.{name}" if how == "backend" else f"_lib.{name}"
+        lines.append(f"{name} = lambda *a, **k: {target}(*a, **k)")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("number, how", [
+    (9, "functional"), (1, "backend"), (4, "gradcheck"), (12, "functional"),
+    (9, "solution_source"), (4, "solution_source")])
+def test_calling_the_library_is_named_and_never_passes(tmp_path, number, how):
+    result = _check(tmp_path, number, _calls_library(number, how))
+    assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+    assert result["library_calls"], format_result(result)
+    text = format_result(result)
+    if how == "solution_source":
+        assert "calls tinyae.course.exercises.solution_source: write it yourself" in text
+    else:
+        name = checker.functions_under_test(EXERCISES[number])[0]
+        where = {"functional": "tinyae.functional", "gradcheck": "tinyae.gradcheck.core",
+                 "backend": "tinyae.functional"}[how]
+        assert f"your {name} calls {where}.{name}: write it yourself" in text, text
+
+
+def test_the_reference_example_of_the_issue(tmp_path):
+    source = solution_source(9) + (
+        "\nfrom tinyae.functional import reparameterize_kl as _theirs\n"
+        "def reparameterize_kl(mu, logvar, eps):\n"
+        "    try:\n        return _theirs(mu, logvar, eps)\n"
+        "    except Exception:\n        return _mine(mu, logvar, eps)\n")
+    source = source.replace("def reparameterize_kl(mu, logvar, eps):",
+                            "def _mine(mu, logvar, eps):", 1)
+    result = _check(tmp_path, 9, source)
+    assert result["library_calls"] == ["your reparameterize_kl calls "
+                                       "tinyae.functional.reparameterize_kl: write it yourself"]
+    assert result["status"] == "fail" and result["score"] == 0.0     # it fell back: still no marks
+
+
+def test_reading_the_solution_files_is_refused(tmp_path):
+    source = ("import pathlib, tinyae\n"
+              "_src = (pathlib.Path(tinyae.__file__).parent / 'course' / 'exercises' / "
+              "'sources' / 'ex01_linear.py').read_text()\n"
+              "exec(_src)\n")
+    result = _check(tmp_path, 1, source)
+    assert result["status"] == "error" and result["score"] == 0.0, format_result(result)
+    assert "reads" in result["message"] and "ex01_linear.py" in result["message"]
+
+
+def test_given_code_that_uses_the_library_still_passes(tmp_path):
+    """Exercise 12's given forward is the library's max pool, exercise 11's
+    the naive conv: only the functions the student writes are stubbed."""
+    assert checker.functions_under_test(EXERCISES[12]) == ("max_pool2d_backward",)
+    assert checker.functions_under_test(EXERCISES[11]) == ("conv2d_backward",)
+    for number in (11, 12):
+        result = _check(tmp_path, number, solution_source(number))
+        assert result["status"] == "pass" and not result["library_calls"], \
+            format_result(result)

@@ -18,6 +18,7 @@ test (the child replaces those with recording stubs) gets a named message
 and no marks.
 """
 
+import ast
 import csv
 import math
 import os
@@ -32,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import EXERCISES, exercise
+from . import EXERCISES, exercise, solution_source
 from . import worker as wire
 from .specs import PARTS, check_functions
+from .strip import BEGIN
 from .worker import read_code  # noqa: F401  (re-exported: the child's reader of .py and .ipynb)
 
 #: Seconds an exercise may take in the child (the integration part trains a
@@ -85,6 +87,19 @@ def exercise_file(folder, ex):
     found = [p for p in (Path(folder) / f"{ex.stem}.py", Path(folder) / f"{ex.stem}.ipynb")
              if p.is_file()]
     return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def functions_under_test(ex):
+    """The functions of ``ex`` the student writes: those whose body holds a
+    solution region in the exercise's source (the others are given)."""
+    source = solution_source(ex.number)
+    lines = source.splitlines()
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name in ex.functions and any(
+                BEGIN in line for line in lines[node.lineno - 1:node.end_lineno]):
+            names.append(node.name)
+    return tuple(n for n in ex.functions if n in names)
 
 
 def _empty_result(ex, status, message, file=None):
@@ -160,7 +175,7 @@ class _Child:
         os.set_blocking(self.requests, False)
         self.frames = queue.Queue()
         self.budget, self.used = STARTUP_TIMEOUT, 0.0
-        self.callbacks, self.freed, self.next_id = {}, [], 0
+        self.library, self.callbacks, self.freed, self.next_id = [], {}, [], 0
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -217,6 +232,10 @@ class _Child:
             header, arrays = wire.parse(frame)
         except wire.ProtocolError as exc:
             raise ChildGone(f"broke the checker's protocol ({exc})") from None
+        library = header.get("library", [])
+        if not (isinstance(library, list) and all(isinstance(m, str) for m in library)):
+            raise ChildGone("broke the checker's protocol (bad record of library calls)")
+        self.library.extend(m for m in library if m not in self.library)
         return header, arrays
 
     def _value(self, tree, arrays):
@@ -288,9 +307,10 @@ class _Child:
             reply = {"op": "reply", "raised": f"{type(exc).__name__}: {exc}"}
         self._send(reply, encoder)
 
-    def load(self, path, names):
+    def load(self, path, names, under_test):
         """Run the student's file in the child: {name: callable?}."""
-        loaded = self._request({"op": "load", "path": str(path), "names": list(names)})
+        loaded = self._request({"op": "load", "path": str(path), "names": list(names),
+                                "under_test": list(under_test)})
         if not (isinstance(loaded, dict) and set(loaded) == set(names)):
             raise ChildGone("broke the checker's protocol (a bad answer to load)")
         return {name: RemoteFunction(self, name) if loaded[name] is True else None
@@ -322,6 +342,20 @@ class _Child:
 # Checking one exercise, and a folder
 # --------------------------------------------------------------------------
 
+def _not_own_work(result, calls):
+    """No marks for an exercise whose functions call the library's own
+    implementation of a function under test; the report names the calls."""
+    result["library_calls"] = list(calls)
+    if calls:
+        result["score"] = 0.0
+        if result["status"] in ("pass", "fail"):
+            result["status"] = "fail"
+        message = result.get("message") or ""
+        if not all(c in message for c in calls):
+            result["message"] = "; ".join(calls) + (f". {message}" if message else "")
+    return result
+
+
 def _check_in_child(folder, ex, path, *, timeout, seed, integration):
     child = _Child(folder)
     try:
@@ -332,22 +366,23 @@ def _check_in_child(folder, ex, path, *, timeout, seed, integration):
                                f"({type(exc).__name__} {exc}): {child.log_tail()}") from None
         child.limit(timeout)
         try:
-            funcs = child.load(path, ex.functions)
+            funcs = child.load(path, ex.functions, functions_under_test(ex))
         except RemoteError as exc:
             result = _empty_result(ex, "error", f"could not run {path.name}: {exc.where}")
         else:
             result = check_functions(ex, funcs, seed=seed, integration=integration)
+        result = _not_own_work(result, child.library)
     except ChildTimeout:
-        result = _empty_result(
+        result = _not_own_work(_empty_result(
             ex, "timeout", f"stopped after {child.used:.1f} s (time limit {timeout:g} s): an "
-            f"endless loop, or far too slow")
+            f"endless loop, or far too slow"), child.library)
     except ChildGone as exc:
         tail = child.log_tail()
         child.stop()
         reason = str(exc) or f"died (exit code {child.proc.returncode})"
-        result = _empty_result(
+        result = _not_own_work(_empty_result(
             ex, "crash", f"the process running your code {reason}"
-            + (f"; its last output: {tail}" if tail else ""))
+            + (f"; its last output: {tail}" if tail else "")), child.library)
     finally:
         child.stop()
     result["file"] = path.name
@@ -465,6 +500,13 @@ def summary(results, seed):
 # --------------------------------------------------------------------------
 
 def _notes(result):
+    """The CSV's notes: the library calls first, then what the check found."""
+    calls = "; ".join(result.get("library_calls") or ())
+    rest = _notes_of_the_check(result)
+    return f"{calls} | {rest}" if calls and rest and calls not in rest else (rest or calls)
+
+
+def _notes_of_the_check(result):
     if result["diagnosis"]:
         return " | ".join(f"{d['mistake']}: {d['message']}" for d in result["diagnosis"])
     if result["differences"]:

@@ -14,9 +14,16 @@ given that the call changed, so in-place updates (Adam's moments, a
 perturbed x) reach the parent's arrays. Every verdict is computed in the
 parent from these outputs; nothing the child sends is a result of the check.
 
-While the student's code runs in the child, stdin is /dev/null (``input()``
-raises EOFError at once) and whatever the code prints goes to the log
-(stderr), never to the answer pipe.
+While the student's code runs in the child:
+
+* stdin is /dev/null (``input()`` raises EOFError at once) and whatever the
+  code prints goes to the log (stderr), never to the answer pipe;
+* the library's implementations of the functions under test (by name, in
+  every ``tinyae`` module, and wherever the same object is re-exported)
+  are replaced by stubs that record the call and raise; so are
+  ``tinyae.course.exercises`` (the checker, catalogue and solution
+  sources: ``solution_source`` among them) and the reading of its files.
+  Each answer carries the calls recorded since the previous answer.
 
 A frame is an 8-byte little-endian length, then a 4-byte header length, a
 JSON header and the arrays' bytes. ``decode`` accepts only the forms
@@ -35,6 +42,8 @@ import numpy as np
 MAX_FRAME = 1 << 31
 _ARRAY_KINDS = "biufc"
 _HERE = os.path.dirname(os.path.abspath(__file__))
+#: What the child hides: the package of the checker, catalogue and solutions.
+HIDDEN_PACKAGE = "tinyae.course.exercises"
 
 
 class ProtocolError(Exception):
@@ -253,6 +262,151 @@ def student_traceback(exc, package=None):
 
 
 # --------------------------------------------------------------------------
+# The child: the library's implementations out of reach
+# --------------------------------------------------------------------------
+
+class LibraryCallError(Exception):
+    """Raised by the stubs that replace the library's implementations."""
+
+
+class _Guard:
+    """The stubs and the record of what the student's code reached for."""
+
+    def __init__(self):
+        self.calls = []            # messages, drained into every answer
+        self.running = []          # names of the student's functions being run
+        self.file = "your file"
+        self.names = set()         # the library functions under test, by name
+        self.originals = {}        # id -> weak reference of their objects (re-exports)
+
+    def record(self, what, verb="calls"):
+        who = f"your {self.running[-1]}" if self.running else f"your {self.file} (at import)"
+        message = f"{who} {verb} {what}: write it yourself"
+        if message not in self.calls:
+            self.calls.append(message)
+        return message
+
+    def stub(self, what):
+        guard = self
+
+        def library_function(*args, **kwargs):
+            raise LibraryCallError(guard.record(what))
+        library_function.__name__ = what.rsplit(".", 1)[-1]
+        library_function.__qualname__ = what
+        library_function.tinyae_stub = True
+        return library_function
+
+    def _original(self, value):
+        ref = self.originals.get(id(value))
+        return ref is not None and ref() is value
+
+    def patch_module(self, module):
+        import weakref
+        name = getattr(module, "__name__", "")
+        if not name.startswith("tinyae") or name.startswith(HIDDEN_PACKAGE):
+            return
+        namespace = vars(module)
+        for attr, value in list(namespace.items()):
+            if attr in self.names and callable(value) and not hasattr(value, "tinyae_stub"):
+                try:
+                    self.originals[id(value)] = weakref.ref(value)
+                except TypeError:
+                    pass
+        for attr, value in list(namespace.items()):
+            if self._original(value) or (attr in self.names and callable(value)):
+                if getattr(value, "__qualname__", None) != f"{name}.{attr}":
+                    namespace[attr] = self.stub(f"{name}.{attr}")
+            elif isinstance(value, dict):
+                for key, entry in list(value.items()):
+                    if self._original(entry):
+                        value[key] = self.stub(f"{name}.{attr}[{key!r}]")
+
+    def patch_loaded(self):
+        for module in list(sys.modules.values()):
+            if module is not None:
+                self.patch_module(module)
+
+
+class _HiddenModule(type(sys)):
+    """``tinyae.course.exercises`` (and its submodules) as the child sees it:
+    ``check_here`` does nothing, anything else is recorded and refused."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if attr == "check_here":
+            return lambda *args, **kwargs: None
+        what = f"{self.__name__}.{attr}"
+        if attr in ("solution_source", "student_source", "remove_markers", "start"):
+            return _GUARD.stub(what)
+        _GUARD.record(what, "uses")
+        raise AttributeError(f"{what} is not available while the checker runs your code")
+
+
+class _Finder:
+    """A meta-path finder: hides the exercises package and patches every
+    ``tinyae`` module as it is imported."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        import importlib.machinery
+        import importlib.util
+        if fullname == HIDDEN_PACKAGE or fullname.startswith(HIDDEN_PACKAGE + "."):
+            return importlib.machinery.ModuleSpec(fullname, _HiddenLoader(), is_package=True)
+        if not fullname.startswith("tinyae"):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader)
+                return spec
+        return None
+
+
+class _HiddenLoader:
+    def create_module(self, spec):
+        module = _HiddenModule(spec.name)
+        module.__path__ = []
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+class _PatchingLoader:
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        _GUARD.patch_loaded()                  # re-exports in the parents, too
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+def _audit(event, args):
+    """Refuse to open the hidden package's files (the solution sources), but
+    for this one (the wire format, read by the child's own tracebacks)."""
+    if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        path = os.fsdecode(args[0])
+        real = os.path.realpath(path)
+        if real.startswith(_REAL_HERE + os.sep) and real != _REAL_SELF:
+            raise PermissionError(_GUARD.record(f"{path} (the checker's and the solutions' "
+                                                f"files)", "reads"))
+
+
+_GUARD = _Guard()
+_REAL_HERE = os.path.realpath(_HERE)
+_REAL_SELF = os.path.realpath(__file__)                # the child's own code (its tracebacks)
+
+
+# --------------------------------------------------------------------------
 # The child's loop
 # --------------------------------------------------------------------------
 
@@ -280,11 +434,13 @@ class _Child:
 
     def send(self, header, value=None, after=None):
         enc = Encoder(keep=self.keep)
+        header = dict(header, library=_GUARD.calls)
         if value is not None:
             header["value"] = enc.tree(value[0])
         if after is not None:
             header["after"] = {str(i): enc.tree(a) for i, a in after.items()}
         data = enc.frame(header)
+        _GUARD.calls = []
         write_frame(self.answers, data)
 
     def receive(self):
@@ -319,8 +475,10 @@ class _Child:
                           callback=lambda n: _ParentFunction(self, n))
 
     def load(self, header):
-        stem = os.path.splitext(os.path.basename(header["path"]))[0]
-        namespace = {"__name__": "student_" + stem,
+        _GUARD.file = os.path.basename(header["path"])
+        _GUARD.names = set(header["under_test"])
+        _GUARD.patch_loaded()
+        namespace = {"__name__": "student_" + os.path.splitext(_GUARD.file)[0],
                      "__file__": header["path"]}
         exec(compile(read_code(header["path"]), header["path"], "exec"), namespace)  # noqa: S102
         self.functions = {name: namespace.get(name) for name in header["names"]}
@@ -342,15 +500,18 @@ class _Child:
         args, kwargs = self.decode(header["args"], arrays)
         fn = self.functions[header["function"]]
         self.calls_in_progress.append((arrays, [a.tobytes() for a in arrays]))
+        _GUARD.running.append(header["function"])
         try:
             with np.errstate(all="ignore"):
                 value = fn(*args, **kwargs)
         except BaseException as exc:           # noqa: BLE001  (the student's code)
             after = self._changed()
+            _GUARD.running.pop()
             self.calls_in_progress.pop()
             self.send_raised(header, exc, after)
             return
         after = self._changed()
+        _GUARD.running.pop()
         self.calls_in_progress.pop()
         self.send({"op": "result", "id": header["id"]}, value=(value,), after=after)
 
@@ -375,6 +536,8 @@ def main(argv=None):
     os.dup2(2, 1)                              # prints (Python or C) go to the log
     sys.stdout = sys.stderr
     sys.path.insert(0, os.getcwd())            # the student's own helper modules
+    sys.meta_path.insert(0, _Finder())
+    sys.addaudithook(_audit)
     import tinyae.functional  # noqa: F401  (the library, imported before the clock starts)
     _Child(requests, answers).run()
 
