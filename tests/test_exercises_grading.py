@@ -262,3 +262,91 @@ def test_given_code_that_uses_the_library_still_passes(tmp_path):
         result = _check(tmp_path, number, solution_source(number))
         assert result["status"] == "pass" and not result["library_calls"], \
             format_result(result)
+
+
+# --------------------------------------------------------------------------
+# Messages a student can use
+# --------------------------------------------------------------------------
+
+def _local(number, source):
+    ex = EXERCISES[number]
+    namespace = {"__name__": "planted"}
+    exec(compile(source, "planted.py", "exec"), namespace)
+    funcs = {n: namespace.get(n) for n in ex.functions}
+    return specs.check_functions(ex, funcs, seed=3, integration=False)
+
+
+def _replace(number, old, new):
+    source = solution_source(number)
+    assert old in source
+    return source.replace(old, new)
+
+
+@pytest.mark.parametrize("remote", [False, True])
+def test_the_function_that_modified_an_input_is_named_not_the_other_one(tmp_path, remote):
+    source = _replace(6, "return x * (u >= fraction).astype(x.dtype)",
+                      "x *= (u >= fraction).astype(x.dtype)\n    return x")
+    result = _check(tmp_path, 6, source) if remote else _local(6, source)
+    text = format_result(result)
+    problems = result["contract"]["problems"]
+    assert problems and all("your masking_corrupt modified its input 'x'" in p
+                            for p in problems), text
+    assert "gaussian_corrupt" not in text and "noisy" not in result["values"]["wrong"], text
+
+
+def test_reports_never_show_internal_names_or_library_advice():
+    adam = _replace(5, "v += (1 - b2) * (g * g)", "g *= g\n    v += (1 - b2) * g")
+    vae = _replace(9, "z = mu + sigma * eps", "eps *= sigma\n    z = mu + eps")
+    for number, source, blamed in ((5, adam, "your adam_update modified its input 'g'"),
+                                   (9, vae, "your reparameterize_kl modified its input 'eps'")):
+        text = format_result(_local(number, source))
+        assert blamed in text, text
+        for internal in ("'g1'", "'g2'", "'g3'", "g1", "rng=", "do not pass",
+                         "model's noise"):
+            assert internal not in text, (internal, text)
+
+
+def test_a_forward_with_its_own_randomness_is_told_so_in_its_words():
+    source = _replace(9, "z = mu + sigma * eps",
+                      "z = mu + sigma * (eps + 1e-3 * np.random.standard_normal(eps.shape))")
+    text = _local(9, source)["gradients"]["text"]
+    assert "two different values for the same inputs" in text and "rng=" not in text
+
+
+def test_exercise_4_asks_for_x_back_as_found_not_left_unchanged():
+    ok = _local(4, solution_source(4))
+    assert ok["status"] == "pass"
+    assert "left unchanged" not in ok["contract"]["text"]
+    assert "x given back as found" in ok["contract"]["text"]
+    ex = EXERCISES[4]
+    mistake = next(m for m in ex.mistakes if m.key == "x_not_restored")
+    source = solution_source(4)
+    for old, new in mistake.plant:
+        source = source.replace(old, new)
+    result = _local(4, source)
+    text = format_result(result)
+    assert "your numerical_gradient gave 'x' back changed" in text, text
+    assert "leave" not in text and "unchanged" not in text, text
+
+
+def test_case_labels_say_what_the_reference_gives():
+    import numpy as np
+    ex = EXERCISES[4]
+    for case in ex.cases(np.random.default_rng(0)):
+        ref = specs.run_program(ex, ex.reference, case)[0]
+        if "zero" in case.label:
+            assert "rel_error" in case.label and ref["relative error"] == 0.0, case.label
+        assert "both gradients zero" not in case.label
+
+
+def test_adam_not_in_place_message_does_not_claim_p_unchanged():
+    ex = EXERCISES[5]
+    message = next(m for m in ex.mistakes if m.key == "not_in_place").message
+    assert "did not change" not in message
+    # p updated in place, m and v rebound: p changes, the moments do not
+    source = (_replace(5, "m *= b1\n    m += (1 - b1) * g", "m = b1 * m + (1 - b1) * g")
+              .replace("v *= b2\n    v += (1 - b2) * (g * g)", "v = b2 * v + (1 - b2) * (g * g)"))
+    result = _local(5, source)
+    text = format_result(result)
+    assert result["status"] == "fail" and "p, m and v did not change" not in text, text
+    assert "p did not change" not in text

@@ -25,13 +25,14 @@ current process and returns a plain dict (JSON-ready):
 Running it in a child process with a time limit is ``tinyae.course.exercises.checker``'s job.
 """
 
+import inspect
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ...gradcheck.core import DEFAULT_TOL, check_arrays
+from ...gradcheck.core import DEFAULT_TOL, NondeterministicLossError, check_arrays
 from .worker import student_traceback
 
 #: Relative tolerance (max-norm, see ``close``) against the reference, per dtype.
@@ -127,6 +128,7 @@ class Exercise:
     fd: object = None           # (funcs, rng) -> {label: (f, arrays, analytic)}
     integration: object = None  # funcs -> [dict(passed, text, ...)]
     in_place: tuple = ()        # inputs the functions must update in place
+    restores: tuple = ()        # inputs a function may change but must give back as found
     rtol: dict = field(default_factory=lambda: dict(RTOL))
 
     @property
@@ -196,23 +198,75 @@ def _copy_inputs(inputs):
     return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
 
 
+def _parameter_names(exercise, name):
+    try:
+        return list(inspect.signature(exercise.reference[name]).parameters)
+    except (KeyError, TypeError, ValueError):
+        return []
+
+
+def _shares_memory(value, a):
+    if isinstance(value, np.ndarray):
+        return np.shares_memory(value, a)
+    return isinstance(value, (tuple, list)) and any(_shares_memory(v, a) for v in value)
+
+
+def _own_copy(value, a):
+    """``value`` with every array that shares memory with ``a`` copied."""
+    if isinstance(value, np.ndarray):
+        return value.copy() if np.shares_memory(value, a) else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_own_copy(v, a) for v in value)
+    return value
+
+
+class _Watched:
+    """One of the student's functions, noting which of its array arguments
+    it changed: ``log`` gets (function name, parameter name). An argument
+    the function must not change is put back afterwards, so the next
+    function of the program sees the input as it was and the change is
+    blamed on the function that made it, not on the next one."""
+
+    def __init__(self, exercise, name, fn, log):
+        self.exercise, self.name, self.fn, self.log = exercise, name, fn, log
+        self.params = _parameter_names(exercise, name)
+
+    def __call__(self, *args, **kwargs):
+        named = [(self.params[i] if i < len(self.params) else f"argument {i + 1}", a)
+                 for i, a in enumerate(args)] + list(kwargs.items())
+        before = [(p, a, a.copy()) for p, a in named if isinstance(a, np.ndarray)]
+        value = self.fn(*args, **kwargs)
+        for param, a, old in before:
+            if a.shape == old.shape and not np.array_equal(a, old, equal_nan=a.dtype.kind in "fc"):
+                self.log.append((self.name, param))
+                if param not in self.exercise.in_place + self.exercise.restores:
+                    value = _own_copy(value, a) if _shares_memory(value, a) else value
+                    a[...] = old
+        return value
+
+
 def run_program(exercise, funcs, case):
     """Run the exercise's program on a copy of the case's inputs.
 
-    Returns ``(outputs, inputs_after)``. NotImplementedError becomes
-    ``NotDone``; any other exception makes every output ``Raised``.
+    Returns ``(outputs, inputs_after, modified)``, ``modified`` the list of
+    (function, parameter) whose array argument the function changed.
+    NotImplementedError becomes ``NotDone``; any other exception makes
+    every output ``Raised``.
     """
     inputs = _copy_inputs(case.inputs)
+    modified = []
+    watched = {name: _Watched(exercise, name, fn, modified) if callable(fn) else fn
+               for name, fn in funcs.items()}
     try:
         with np.errstate(all="ignore"):
-            out = exercise.program(funcs, **inputs)
+            out = exercise.program(watched, **inputs)
     except NotImplementedError as exc:
         frames = traceback.extract_tb(exc.__traceback__)
         name = getattr(exc, "function", None) or (frames[-1].name if frames else "")
         raise NotDone(name) from None
     except Exception as exc:                           # noqa: BLE001  (student code)
         out = _all_raised(exc)
-    return out, inputs
+    return out, inputs, modified
 
 
 class _all_raised(dict):
@@ -254,9 +308,32 @@ def _variant_outputs(exercise, mistake, cases):
 # The check
 # --------------------------------------------------------------------------
 
-def _contract(exercise, cases, ref_outs, stu_outs, inputs_after):
+def _modified_inputs(exercise, cases, modified):
+    """One problem per (function, argument) that a function changed and
+    should not have, with the cases it happened in."""
+    seen = {}
+    for case, changed in zip(cases, modified):
+        for key in dict.fromkeys(changed):
+            if key[1] not in exercise.in_place:
+                seen.setdefault(key, []).append(case.label)
     problems = []
-    for case, ref, stu, after in zip(cases, ref_outs, stu_outs, inputs_after):
+    for (fn, param), labels in seen.items():
+        where = f"[{labels[0]}]" + (f" and {len(labels) - 1} more case(s)" if len(labels) > 1
+                                    else "")
+        if param in exercise.restores:
+            problems.append(f"{where}: your {fn} gave {param!r} back changed: it may change "
+                            f"{param} while it runs, but must put every entry back before it "
+                            f"returns")
+        else:
+            problems.append(f"{where}: your {fn} modified its input {param!r}: leave its "
+                            f"inputs unchanged (work on new arrays)")
+    return problems
+
+
+def _contract(exercise, cases, ref_outs, stu_outs, inputs_after, modified):
+    problems = _modified_inputs(exercise, cases, modified)
+    for case, ref, stu, after, changed in zip(cases, ref_outs, stu_outs, inputs_after,
+                                              modified):
         where = f"[{case.label}]"
         if isinstance(stu, _all_raised):
             problems.append(f"{where} your code raised {stu.raised.where}")
@@ -281,7 +358,8 @@ def _contract(exercise, cases, ref_outs, stu_outs, inputs_after):
                     isinstance(s, np.ndarray) and s.ndim == 0):
                 problems.append(f"{where} {key} is {_describe(s)}, expected a number")
         for name, before in case.inputs.items():
-            if name in exercise.in_place or not isinstance(before, np.ndarray):
+            if (name in exercise.in_place or name in exercise.restores or changed
+                    or not isinstance(before, np.ndarray)):
                 continue
             if not np.array_equal(before, after[name], equal_nan=True):
                 problems.append(f"{where} your code modified its input {name!r}: leave "
@@ -350,9 +428,10 @@ def _diagnose(exercise, cases, ref_outs, stu_outs, wrong):
 def _gradients(exercise, funcs, rng):
     if exercise.fd is None:
         return None
-    errors = {}
+    errors, changed = {}, []
+    watched = {name: _Watched(exercise, name, fn, changed) for name, fn in funcs.items()}
     with np.errstate(all="ignore"):
-        for label, (f, arrays, analytic) in exercise.fd(funcs, rng).items():
+        for label, (f, arrays, analytic) in exercise.fd(watched, rng).items():
             for k, a in analytic.items():
                 if np.shape(a) != arrays[k].shape:
                     raise ValueError(f"{label}: d{k} has shape {np.shape(a)}, expected "
@@ -393,12 +472,13 @@ def check_functions(exercise, funcs, *, seed=None, integration=True):
     rng = np.random.default_rng(seed)
     cases = exercise.cases(rng)
     ref_outs = [run_program(exercise, exercise.reference, c)[0] for c in cases]
-    stu_outs, inputs_after = [], []
+    stu_outs, inputs_after, modified = [], [], []
     try:
         for case in cases:
-            out, after = run_program(exercise, funcs, case)
+            out, after, changed = run_program(exercise, funcs, case)
             stu_outs.append(out)
             inputs_after.append(after)
+            modified.append(changed)
     except NotDone as e:
         what = f"{e} still raises" if str(e) else "a function still raises"
         result.update(status="not done", message=f"not done yet: {what} NotImplementedError")
@@ -408,10 +488,12 @@ def check_functions(exercise, funcs, *, seed=None, integration=True):
                       + stu_outs[0].raised.where)
         return result
 
-    problems = _contract(exercise, cases, ref_outs, stu_outs, inputs_after)
+    problems = _contract(exercise, cases, ref_outs, stu_outs, inputs_after, modified)
+    kept = (f"{', '.join(exercise.restores)} given back as found, the other inputs unchanged"
+            if exercise.restores else "inputs left unchanged")
     result["contract"] = {
         "passed": not problems, "problems": problems,
-        "text": (f"{len(cases)} cases: output shapes and dtypes right, inputs left unchanged"
+        "text": (f"{len(cases)} cases: output shapes and dtypes right, {kept}"
                  if not problems else f"{len(problems)} problem(s): "
                  + "; ".join(problems[:3]) + ("; ..." if len(problems) > 3 else ""))}
     wrong = _compare_values(exercise, cases, ref_outs, stu_outs)
@@ -430,6 +512,11 @@ def check_functions(exercise, funcs, *, seed=None, integration=True):
         result["gradients"] = _gradients(exercise, funcs, np.random.default_rng([seed, 1]))
     except NotDone:
         result["gradients"] = {"passed": False, "text": "not run: NotImplementedError"}
+    except NondeterministicLossError:
+        result["gradients"] = {"passed": False, "text": (
+            "your forward gave two different values for the same inputs, so finite "
+            "differences measure that noise, not its slope: it must be a function of its "
+            "inputs alone (no random draws of its own, no state kept from call to call)")}
     except Exception as exc:                           # noqa: BLE001  (student code)
         result["gradients"] = {"passed": False, "text": "your code raised during the "
                                "finite-difference check: " + _student_traceback(exc)}

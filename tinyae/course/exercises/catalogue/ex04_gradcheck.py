@@ -107,10 +107,11 @@ GRADCHECK = Exercise(
     functions=("numerical_gradient", "rel_error"),
     reference={"numerical_gradient": gradcheck_core.numerical_gradient,
                "rel_error": gradcheck_core.rel_error},
-    program=_fd_program,
+    program=_fd_program, restores=("x",),
     cases=lambda rng: [Case(label, F64, _cast(F64, **make(rng))) for label, make in [
         ("x (3, 4), a close to n", _fd_inputs((3, 4), _pair_close)),
-        ("x (1,), both gradients zero", _fd_inputs((1,), lambda rng: (np.zeros(3), np.zeros(3)))),
+        ("x (1,); rel_error of a = n = 0", _fd_inputs((1,), lambda rng: (np.zeros(3),
+                                                                          np.zeros(3)))),
         ("x (2, 1, 3), analytic too small", _fd_inputs((2, 1, 3), _pair_too_small)),
         ("x (5,), one tiny entry off", _fd_inputs((5,), _pair_tiny_entry))]],
     integration=_fd_integration,

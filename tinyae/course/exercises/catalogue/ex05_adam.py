@@ -71,8 +71,9 @@ ADAM_EXERCISE = Exercise(
                  ("    m *= b1\n", "    p -= lr * (m / (1 - b1 ** t)) / "
                   "(np.sqrt(v / (1 - b2 ** t)) + eps)\n    m *= b1\n"))),
         Mistake("not_in_place",
-                "p, m and v did not change: `p = p - ...` makes a new local array; update "
-                "the caller's arrays in place (p -= ..., m *= b1, m += ...)",
+                "your update does not reach the caller's arrays: `m = b1 * m + ...` (or "
+                "`p = p - ...`) binds a new local array and leaves the caller's as it was; "
+                "update p, m and v in place (p -= ..., m *= b1, m += ...)",
                 _adam_variant(in_place=False),
                 (("m *= b1\n    m += (1 - b1) * g", "m = b1 * m + (1 - b1) * g"),
                  ("v *= b2\n    v += (1 - b2) * (g * g)", "v = b2 * v + (1 - b2) * (g * g)"),
