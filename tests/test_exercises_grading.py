@@ -350,3 +350,93 @@ def test_adam_not_in_place_message_does_not_claim_p_unchanged():
     text = format_result(result)
     assert result["status"] == "fail" and "p, m and v did not change" not in text, text
     assert "p did not change" not in text
+
+
+# --------------------------------------------------------------------------
+# Cases that catch what slipped through
+# --------------------------------------------------------------------------
+
+def _values_fail_at_every_seed(number, source, seeds=range(5)):
+    ex = EXERCISES[number]
+    for seed in seeds:
+        namespace = {"__name__": "planted"}
+        exec(compile(source, "planted.py", "exec"), namespace)
+        result = specs.check_functions(ex, {n: namespace[n] for n in ex.functions},
+                                       seed=seed, integration=False)
+        assert not result["values"]["passed"], (seed, format_result(result))
+    return result
+
+
+@pytest.mark.parametrize("old, new", [
+    ("slice(j * sw, j * sw + kw)", "slice(j * sh, j * sh + kh)"),      # square kernel, stride
+    ("pw:pw + x.shape[3]", "pw:pw + x.shape[2]"),                      # square image
+    ("for j in range(wo)", "for j in range(ho)")])
+def test_a_conv_backward_that_assumes_squares_fails(old, new):
+    _values_fail_at_every_seed(11, _replace(11, old, new), seeds=[0])
+
+
+def test_a_max_pool_backward_that_assumes_square_images_fails():
+    _values_fail_at_every_seed(12, _replace(12, "for j in range(Wo)", "for j in range(Ho)"),
+                               seeds=[0])
+
+
+def test_log_sum_exp_shifted_by_the_mean_fails_at_every_seed():
+    result = _values_fail_at_every_seed(10, _replace(10, "top = log_w.max(axis=0)",
+                                                     "top = log_w.mean(axis=0)"))
+    assert "L_k" in result["values"]["wrong"]
+
+
+def test_softplus_as_log_one_plus_exp_fails_at_every_seed():
+    naive = _replace(3, "np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))",
+                     "np.log(1 + np.exp(logits))")
+    result = _values_fail_at_every_seed(3, naive)
+    assert "loss" in result["values"]["wrong"]
+
+
+def _in_float32(fn):
+    """``fn`` computed in float32 whenever it is given float64 arrays, its
+    results cast back (in-place updates too): float64 at float32 precision."""
+    import numpy as np
+
+    def down(v):
+        if isinstance(v, np.ndarray) and v.dtype == np.float64:
+            return v.astype(np.float32)
+        return type(v)(down(x) for x in v) if isinstance(v, (tuple, list)) else v
+
+    def up(v):
+        if isinstance(v, np.ndarray) and v.dtype == np.float32:
+            return v.astype(np.float64)
+        return type(v)(up(x) for x in v) if isinstance(v, (tuple, list)) else v
+
+    def wrapped(*args):
+        if not any(isinstance(a, np.ndarray) and a.dtype == np.float64 for a in args):
+            return fn(*args)
+        low = [down(a) for a in args]
+        value = fn(*low)
+        for a, b in zip(args, low):
+            if isinstance(a, np.ndarray) and a is not b:
+                a[...] = b                                  # in-place updates (Adam)
+        return up(value)
+    return wrapped
+
+
+@pytest.mark.parametrize("number", [n for n in EXERCISES if n != 4])
+def test_float64_computed_in_float32_fails(number):
+    ex = EXERCISES[number]
+    namespace = {"__name__": "planted"}
+    exec(compile(solution_source(number), "planted.py", "exec"), namespace)
+    funcs = {n: _in_float32(namespace[n]) for n in ex.functions}
+    result = specs.check_functions(ex, funcs, seed=0, integration=False)
+    assert not result["values"]["passed"], format_result(result)
+    assert "float64" in format_result(result)
+
+
+@pytest.mark.parametrize("number", list(EXERCISES))
+def test_every_exercise_has_batch_1_and_width_1(number):
+    import numpy as np
+    ex = EXERCISES[number]
+    shapes = [np.shape(v) for case in ex.cases(np.random.default_rng(0))
+              for v in case.inputs.values() if isinstance(v, np.ndarray)]
+    assert any(s and s[0] == 1 for s in shapes), shapes
+    assert any(s and s[-1] == 1 for s in shapes), shapes
+

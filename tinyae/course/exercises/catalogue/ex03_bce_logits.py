@@ -21,6 +21,14 @@ def _bce_inputs(shape, scale=3.0):
     return make
 
 
+def _bce_extremes(rng):
+    """Logits at exactly +-60 and +-100 (with ordinary ones between): exp(100)
+    overflows float32, so log(1 + exp(z)) fails on every draw."""
+    logits = np.array([[60.0, -60.0, 100.0, -100.0, 0.5],
+                       [-100.0, 100.0, -60.0, 60.0, -2.0]])
+    return {"logits": logits, "target": rng.uniform(0, 1, logits.shape)}
+
+
 def _bce_fd(f, rng):
     logits, target = 3 * rng.standard_normal((4, 5)), rng.uniform(0, 1, (4, 5))
     _, d = f["bce_with_logits_loss"](logits, target)
@@ -49,7 +57,8 @@ BCE = Exercise(
     program=_bce_program,
     cases=lambda rng: _cases(rng, [
         ("batch 5 x 8", _bce_inputs((5, 8))), ("batch 1", _bce_inputs((1, 6))),
-        ("width 1", _bce_inputs((6, 1))), ("large logits", _bce_inputs((4, 5), scale=60.0))]),
+        ("width 1", _bce_inputs((6, 1))), ("large logits", _bce_inputs((4, 5), scale=60.0)),
+        ("logits at exactly +-60 and +-100", _bce_extremes)]),
     fd=_bce_fd,
     integration=lambda f: [train(f, ("bce_with_logits_loss",), "your loss")],
     mistakes=(

@@ -31,6 +31,17 @@ def _iw_inputs(k, n, center=-100.0, spread=3.0, offsets=None):
     return make
 
 
+def _iw_spread(k, n, low=-1510.0, high=-10.0):
+    """Log weights spread over ``high - low`` nats within each column: half
+    the samples near ``high``, half near ``low`` (a VAE's log weights for a
+    digit it reconstructs badly). A log-sum-exp shifted by anything but the
+    column's max overflows or underflows on them."""
+    def make(rng):
+        near = np.where(np.arange(k)[:, None] % 2 == 0, high, low)
+        return {"log_w": near + rng.uniform(-5, 0, (k, n))}
+    return make
+
+
 def _iw_fd(f, rng):
     log_w, r = -5 + 2 * rng.standard_normal((4, 3)), rng.standard_normal(3)
     _, w = f["iw_bound"](log_w)
@@ -82,7 +93,9 @@ IW_BOUND = Exercise(
     cases=lambda rng: _cases(rng, [
         ("k 5, batch 3", _iw_inputs(5, 3)), ("k 1", _iw_inputs(1, 4)),
         ("batch 1", _iw_inputs(6, 1)), ("log w near -1000", _iw_inputs(4, 3, center=-1000.0)),
-        ("examples 1000 nats apart", _iw_inputs(5, 2, offsets=[0.0, -1000.0]))]),
+        ("examples 1000 nats apart", _iw_inputs(5, 2, offsets=[0.0, -1000.0])),
+        ("log w spread over 1500 nats", _iw_spread(4, 3)),
+        ("log w spread over 1500 nats, batch 1", _iw_spread(6, 1))]),
     fd=_iw_fd, integration=_iw_integration,
     mistakes=(
         Mistake("no_max_shift",

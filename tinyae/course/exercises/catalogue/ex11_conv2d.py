@@ -26,6 +26,19 @@ def _conv_inputs(n, c, hw, f, k, stride, padding):
     return make
 
 
+def _conv_inputs_2d(n, c, hw, f, k, stride, padding):
+    """Like ``_conv_inputs`` with (height, width) pairs for the input, the
+    kernel, the stride and the padding: non-square everything."""
+    def make(rng):
+        ho, wo = ((size + 2 * p - kk) // st + 1
+                  for size, p, kk, st in zip(hw, padding, k, stride))
+        return {"x": rng.standard_normal((n, c, *hw)),
+                "W": rng.standard_normal((f, c, *k)) / np.sqrt(c * k[0] * k[1]),
+                "b": rng.standard_normal(f), "dout": rng.standard_normal((n, f, ho, wo)),
+                "stride": tuple(stride), "padding": tuple(padding)}
+    return make
+
+
 def _conv_fd(f, rng):
     x, W, b = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((3, 2, 3, 3)), \
         rng.standard_normal(3)
@@ -68,7 +81,13 @@ CONV2D = Exercise(
         ("3x3, stride 1, padding 1", _conv_inputs(2, 3, 5, 4, 3, 1, 1)),
         ("batch 1, 1 channel, stride 2", _conv_inputs(1, 1, 7, 2, 3, 2, 1)),
         ("2x2, stride 2, no padding", _conv_inputs(3, 2, 4, 1, 2, 2, 0)),
-        ("1x1 kernel", _conv_inputs(2, 3, 3, 2, 1, 1, 0))]),
+        ("1x1 kernel", _conv_inputs(2, 3, 3, 2, 1, 1, 0)),
+        ("5x6 image, 2x3 kernel, stride (1, 2), padding (1, 0)",
+         _conv_inputs_2d(2, 2, (5, 6), 3, (2, 3), (1, 2), (1, 0))),
+        ("7x4 image, 3x2 kernel, stride (2, 1), padding (0, 1)",
+         _conv_inputs_2d(1, 1, (7, 4), 2, (3, 2), (2, 1), (0, 1))),
+        ("width 1 image, 3x1 kernel, stride (2, 1)",
+         _conv_inputs_2d(3, 2, (6, 1), 2, (3, 1), (2, 1), (1, 0)))]),
     fd=_conv_fd,
     integration=lambda f: [train(f, ("conv2d_forward", "conv2d_backward"),
                                  "your conv2d backward", kind="conv")],

@@ -31,6 +31,15 @@ def _pool_inputs(n, c, hw, k, s, ties=False):
     return make
 
 
+def _pool_inputs_2d(n, c, hw, k, s):
+    """A non-square image (height, width) under a k x k window, stride s."""
+    def make(rng):
+        ho, wo = ((size - k) // s + 1 for size in hw)
+        return {"x": rng.standard_normal((n, c, *hw)),
+                "dout": rng.standard_normal((n, c, ho, wo)), "kernel": k, "stride": s}
+    return make
+
+
 def _pool_fd(f, rng):
     x = rng.permutation(np.arange(2 * 2 * 5 * 5, dtype=float)).reshape(2, 2, 5, 5) / 10
     r = rng.standard_normal((2, 2, 4, 4))                        # kernel 2, stride 1
@@ -76,7 +85,10 @@ MAX_POOL = Exercise(
         ("2x2, stride 2", _pool_inputs(2, 3, 6, 2, 2)),
         ("3x3, stride 1 (overlapping), batch 1", _pool_inputs(1, 1, 5, 3, 1)),
         ("2x2, stride 1 (overlapping)", _pool_inputs(2, 2, 4, 2, 1)),
-        ("ties (ReLU zeros)", _pool_inputs(2, 2, 6, 2, 2, ties=True))]),
+        ("ties (ReLU zeros)", _pool_inputs(2, 2, 6, 2, 2, ties=True)),
+        ("5x8 image, 2x2, stride 1 (overlapping)", _pool_inputs_2d(2, 2, (5, 8), 2, 1)),
+        ("8x5 image, 3x3, stride 2, batch 1", _pool_inputs_2d(1, 3, (8, 5), 3, 2)),
+        ("width 1 image, 1x1 window", _pool_inputs_2d(2, 1, (4, 1), 1, 1))]),
     fd=_pool_fd,
     integration=lambda f: [train(f, ("max_pool2d_forward", "max_pool2d_backward"),
                                  "your max-pool backward", kind="conv")],
