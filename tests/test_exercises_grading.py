@@ -440,3 +440,25 @@ def test_every_exercise_has_batch_1_and_width_1(number):
     assert any(s and s[0] == 1 for s in shapes), shapes
     assert any(s and s[-1] == 1 for s in shapes), shapes
 
+
+# --------------------------------------------------------------------------
+# The hints a student opened
+# --------------------------------------------------------------------------
+
+def test_grade_and_the_report_record_the_hint_levels_opened(tmp_path):
+    subs = tmp_path / "subs"
+    _write(subs / "alice", 1, solution_source(1))
+    _write(subs / "alice", 3, solution_source(3))
+    (subs / "alice" / checker.HINT_FILE).write_text('{"3": 2}\n')
+    _write(subs / "bob", 1, solution_source(1))
+    (subs / "bob" / checker.HINT_FILE).write_text("not json")
+    out = tmp_path / "grades.csv"
+    checker.grade(subs, out, [1, 3], integration=False, seed=0, timeout=CHILD_TIMEOUT)
+    rows = {r["student"]: r for r in csv.DictReader(out.open())}
+    assert rows["alice"]["ex01_hints"] == "0" and rows["alice"]["ex03_hints"] == "2"
+    assert rows["bob"]["ex01_hints"] == "unreadable"
+    assert rows["alice"]["ex03_status"] == "pass"          # hints cost no marks here
+    _, results = checker.check_folder(subs / "alice", [3], integration=False, seed=0,
+                                      timeout=CHILD_TIMEOUT)
+    assert "hints        opened up to level 2 (1, 2)" in format_result(results[0])
+    assert "hints" not in format_result(dict(results[0], hints=0))

@@ -20,6 +20,7 @@ and no marks.
 
 import ast
 import csv
+import json
 import math
 import os
 import queue
@@ -100,6 +101,26 @@ def functions_under_test(ex):
                 BEGIN in line for line in lines[node.lineno - 1:node.end_lineno]):
             names.append(node.name)
     return tuple(n for n in ex.functions if n in names)
+
+
+#: Where ``tinyae exercises hint N --level L`` records, in a student's folder,
+#: the highest hint level opened per exercise: ``{"9": 2}``.
+HINT_FILE = ".tinyae-hints.json"
+
+
+def hints_opened(folder):
+    """Exercise number -> highest hint level opened, from the folder's
+    ``HINT_FILE`` ({} if there is none). The record is the student's own
+    file: what it says is reported, never trusted for anything else; a file
+    that is not such a record gives None (reported as unreadable)."""
+    path = Path(folder) / HINT_FILE
+    if not path.is_file():
+        return {}
+    try:
+        record = json.loads(path.read_text())
+        return {int(k): int(v) for k, v in record.items()}
+    except (ValueError, TypeError, AttributeError, OSError):
+        return None
 
 
 def _empty_result(ex, status, message, file=None):
@@ -399,10 +420,14 @@ def check_file(folder, number, *, seed=None, integration=True, timeout=DEFAULT_T
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**63)
     if path is None:
-        return dict(_empty_result(ex, "missing", f"no {ex.stem}.py (or .ipynb) in {folder}"),
-                    seed=seed)
-    return _check_in_child(Path(folder).resolve(), ex, path.resolve(), timeout=timeout,
-                           seed=seed, integration=integration)
+        result = dict(_empty_result(ex, "missing", f"no {ex.stem}.py (or .ipynb) in "
+                                    f"{folder}"), seed=seed)
+    else:
+        result = _check_in_child(Path(folder).resolve(), ex, path.resolve(), timeout=timeout,
+                                 seed=seed, integration=integration)
+    opened = hints_opened(folder)
+    result["hints"] = "unreadable" if opened is None else opened.get(ex.number, 0)
+    return result
 
 
 def check_folder(folder, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=None,
@@ -480,6 +505,12 @@ def format_result(result):
     if result.get("status") == "fail" and not result.get("diagnosis") \
             and not result.get("differences"):
         lines.append("    diagnosis    the values match; see the failing part above")
+    hints = result.get("hints")
+    if hints == "unreadable":
+        lines.append(f"    hints        {HINT_FILE} is not a record of opened hints")
+    elif hints:
+        lines.append(f"    hints        opened up to level {hints} "
+                     f"({', '.join(str(level) for level in range(1, hints + 1))})")
     return "\n".join(lines)
 
 
@@ -523,7 +554,8 @@ def grade(submissions, csv_path, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=
     student) in isolation, with the same random inputs for everyone, and
     write ``csv_path``: one row per student with the total, then per
     exercise its score (0 to 1, the fraction of the check's parts that
-    passed), its status and the notes (diagnosed mistakes or what failed).
+    passed), its status, the notes (diagnosed mistakes or what failed) and
+    the highest hint level the student opened (0: none; ``HINT_FILE``).
     Returns the rows. The options (``timeout``, ``csv_path``) are checked
     before any student is."""
     timeout = check_timeout(timeout)
@@ -538,7 +570,8 @@ def grade(submissions, csv_path, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=
         seed = int(np.random.SeedSequence().entropy % 2**31)
     header = ["student", "total"]
     for ex in exercises:
-        header += [f"ex{ex.number:02d}", f"ex{ex.number:02d}_status", f"ex{ex.number:02d}_notes"]
+        header += [f"ex{ex.number:02d}{column}"
+                   for column in ("", "_status", "_notes", "_hints")]
     rows = []
     for student in students:
         _, results = check_folder(student, [ex.number for ex in exercises], timeout=timeout,
@@ -548,6 +581,7 @@ def grade(submissions, csv_path, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=
             key = f"ex{r['number']:02d}"
             row[key], row[f"{key}_status"], row[f"{key}_notes"] = (r["score"], r["status"],
                                                                     _notes(r))
+            row[f"{key}_hints"] = r.get("hints", 0)
         rows.append(row)
         if stream is not None:
             print(f"{student.name}: {row['total']:g} / {len(exercises)}  ("
