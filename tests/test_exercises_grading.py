@@ -462,3 +462,18 @@ def test_grade_and_the_report_record_the_hint_levels_opened(tmp_path):
                                       timeout=CHILD_TIMEOUT)
     assert "hints        opened up to level 2 (1, 2)" in format_result(results[0])
     assert "hints" not in format_result(dict(results[0], hints=0))
+
+
+def test_a_child_that_starts_a_process_holding_its_pipes_is_still_stopped(tmp_path):
+    """A submission that forks a sleeper (which inherits the answer pipe)
+    and then hangs: the time limit holds, the sleeper dies with the child's
+    process group, and the next exercise is checked normally."""
+    fork = ("import os, time\nif os.fork() == 0:\n    time.sleep(600)\n"
+            "while True:\n    pass\n")
+    _write(tmp_path, 1, fork + solution_source(1))
+    _write(tmp_path, 3, solution_source(3))
+    started = time.monotonic()
+    _, results = checker.check_folder(tmp_path, [1, 3], integration=False, seed=0, timeout=3)
+    assert [r["status"] for r in results] == ["timeout", "pass"], \
+        [format_result(r) for r in results]
+    assert time.monotonic() - started < 60

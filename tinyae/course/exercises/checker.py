@@ -25,6 +25,7 @@ import math
 import os
 import queue
 import select
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,7 +190,7 @@ class _Child:
             self.proc = subprocess.Popen(
                 [sys.executable, _WORKER, str(req_r), str(ans_w)], stdin=subprocess.DEVNULL,
                 stdout=self.log, stderr=self.log, pass_fds=(req_r, ans_w), cwd=str(folder),
-                env=env)
+                env=env, start_new_session=True)             # its own process group
         finally:
             os.close(req_r)
             os.close(ans_w)
@@ -200,6 +201,9 @@ class _Child:
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
+        """The reader thread: frames into the queue until end of file. It
+        owns the answer pipe and closes it, so the descriptor cannot be
+        reused (by the next child's pipe) while it is still reading."""
         try:
             while True:
                 frame = wire.read_frame(self.answers)
@@ -208,6 +212,8 @@ class _Child:
                     return
         except (wire.ProtocolError, OSError) as exc:
             self.frames.put(exc)
+        finally:
+            os.close(self.answers)
 
     # time ------------------------------------------------------------------
 
@@ -349,13 +355,16 @@ class _Child:
         return self.log.read().decode(errors="replace")[-n:].strip()
 
     def stop(self):
-        """Kill the child (if it still runs) and close its pipes and log."""
+        """Kill the child and whatever it started (its process group), and
+        close the request pipe and the log (the reader closes the answers)."""
         if self.proc.poll() is None:
-            self.proc.kill()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
         self.proc.wait()
         if not self.log.closed:
-            for fd in (self.requests, self.answers):
-                os.close(fd)
+            os.close(self.requests)
             self.log.close()
 
 
