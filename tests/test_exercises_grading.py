@@ -243,6 +243,24 @@ def test_the_reference_example_of_the_issue(tmp_path):
     assert result["status"] == "fail" and result["score"] == 0.0     # it fell back: still no marks
 
 
+def test_re_importing_the_library_fresh_does_not_bring_it_back(tmp_path):
+    """Deleting tinyae from sys.modules and the child's import hook from
+    sys.meta_path, then importing again: the fresh module is patched too."""
+    source = solution_source(1) + (
+        "\nimport sys\n"
+        "for _name in [m for m in sys.modules if m.startswith('tinyae')]:\n"
+        "    del sys.modules[_name]\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if 'tinyae' not in repr(type(f))\n"
+        "                    and type(f).__module__ != '__main__']\n"
+        "import tinyae.functional as _fresh\n"
+        "def linear_backward(dout, cache):\n"
+        "    return _fresh.linear_backward(dout, cache)\n")
+    result = _check(tmp_path, 1, source)
+    assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+    assert result["library_calls"] == ["your linear_backward calls "
+                                       "tinyae.functional.linear_backward: write it yourself"]
+
+
 def test_reading_the_solution_files_is_refused(tmp_path):
     source = ("import pathlib, tinyae\n"
               "_src = (pathlib.Path(tinyae.__file__).parent / 'course' / 'exercises' / "

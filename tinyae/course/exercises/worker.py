@@ -277,7 +277,6 @@ class _Guard:
         self.running = []          # names of the student's functions being run
         self.file = "your file"
         self.names = set()         # the library functions under test, by name
-        self.originals = {}        # id -> weak reference of their objects (re-exports)
 
     def record(self, what, verb="calls"):
         who = f"your {self.running[-1]}" if self.running else f"your {self.file} (at import)"
@@ -296,35 +295,33 @@ class _Guard:
         library_function.tinyae_stub = True
         return library_function
 
-    def _original(self, value):
-        ref = self.originals.get(id(value))
-        return ref is not None and ref() is value
-
-    def patch_module(self, module):
-        import weakref
-        name = getattr(module, "__name__", "")
-        if not name.startswith("tinyae") or name.startswith(HIDDEN_PACKAGE):
-            return
-        namespace = vars(module)
-        for attr, value in list(namespace.items()):
-            if attr in self.names and callable(value) and not hasattr(value, "tinyae_stub"):
-                try:
-                    self.originals[id(value)] = weakref.ref(value)
-                except TypeError:
-                    pass
-        for attr, value in list(namespace.items()):
-            if self._original(value) or (attr in self.names and callable(value)):
-                if getattr(value, "__qualname__", None) != f"{name}.{attr}":
-                    namespace[attr] = self.stub(f"{name}.{attr}")
-            elif isinstance(value, dict):
-                for key, entry in list(value.items()):
-                    if self._original(entry):
-                        value[key] = self.stub(f"{name}.{attr}[{key!r}]")
+    def _namespaces(self):
+        """(module name, namespace) of every loaded tinyae module but the
+        hidden package."""
+        for name, module in list(sys.modules.items()):
+            if (module is not None and name.startswith("tinyae")
+                    and not name.startswith(HIDDEN_PACKAGE)):
+                yield name, vars(module)
 
     def patch_loaded(self):
-        for module in list(sys.modules.values()):
-            if module is not None:
-                self.patch_module(module)
+        """Replace, in every loaded tinyae module, the functions under test
+        (by name) and every other name or registry entry bound to the same
+        objects, by stubs. The originals are collected first (across all
+        modules, so a re-export under another name is found wherever it
+        sits) and not kept: nothing in the child holds them afterwards."""
+        namespaces = list(self._namespaces())
+        originals = {id(v): v for _, ns in namespaces for attr, v in list(ns.items())
+                     if attr in self.names and callable(v) and not hasattr(v, "tinyae_stub")}
+        for name, namespace in namespaces:
+            for attr, value in list(namespace.items()):
+                if id(value) in originals or (attr in self.names and callable(value) and getattr(
+                        value, "__qualname__", None) != f"{name}.{attr}"):
+                    namespace[attr] = self.stub(f"{name}.{attr}")
+                elif isinstance(value, dict) and not attr.startswith("__"):
+                    for key, entry in list(value.items()):
+                        if id(entry) in originals:
+                            value[key] = self.stub(f"{name}.{attr}[{key!r}]")
+        originals.clear()
 
 
 class _HiddenModule(type(sys)):
@@ -392,7 +389,16 @@ class _PatchingLoader:
 
 def _audit(event, args):
     """Refuse to open the hidden package's files (the solution sources), but
-    for this one (the wire format, read by the child's own tracebacks)."""
+    for this one (the wire format, read by the child's own tracebacks); keep
+    the finder first on sys.meta_path at every import (a module re-imported
+    after its entry in sys.modules was deleted is patched again)."""
+    if event == "import" and len(args) > 3 and isinstance(args[3], list):
+        meta_path = args[3]
+        if not meta_path or meta_path[0] is not _FINDER:
+            if _FINDER in meta_path:
+                meta_path.remove(_FINDER)
+            meta_path.insert(0, _FINDER)
+        return
     if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
         path = os.fsdecode(args[0])
         real = os.path.realpath(path)
@@ -402,6 +408,7 @@ def _audit(event, args):
 
 
 _GUARD = _Guard()
+_FINDER = _Finder()
 _REAL_HERE = os.path.realpath(_HERE)
 _REAL_SELF = os.path.realpath(__file__)                # the child's own code (its tracebacks)
 
@@ -536,7 +543,7 @@ def main(argv=None):
     os.dup2(2, 1)                              # prints (Python or C) go to the log
     sys.stdout = sys.stderr
     sys.path.insert(0, os.getcwd())            # the student's own helper modules
-    sys.meta_path.insert(0, _Finder())
+    sys.meta_path.insert(0, _FINDER)
     sys.addaudithook(_audit)
     import tinyae.functional  # noqa: F401  (the library, imported before the clock starts)
     _Child(requests, answers).run()
