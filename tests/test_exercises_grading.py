@@ -229,6 +229,17 @@ def test_calling_the_library_is_named_and_never_passes(tmp_path, number, how):
         assert f"your {name} calls {where}.{name}: write it yourself" in text, text
 
 
+def test_the_naive_twin_of_the_function_under_test_is_out_of_reach_too(tmp_path):
+    source = solution_source(11) + (
+        "\nfrom tinyae.functional.conv import conv2d_backward_naive as _twin\n"
+        "def conv2d_backward(dout, cache):\n    return _twin(dout, cache)\n")
+    result = _check(tmp_path, 11, source)
+    assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+    assert result["library_calls"] == [
+        "your conv2d_backward calls tinyae.functional.conv.conv2d_backward_naive: write it "
+        "yourself"]
+
+
 def test_the_reference_example_of_the_issue(tmp_path):
     source = solution_source(9) + (
         "\nfrom tinyae.functional import reparameterize_kl as _theirs\n"

@@ -278,9 +278,9 @@ class _Guard:
         self.file = "your file"
         self.names = set()         # the library functions under test, by name
 
-    def record(self, what, verb="calls"):
+    def record(self, what, verb="calls", advice="write it yourself"):
         who = f"your {self.running[-1]}" if self.running else f"your {self.file} (at import)"
-        message = f"{who} {verb} {what}: write it yourself"
+        message = f"{who} {verb} {what}: {advice}"
         if message not in self.calls:
             self.calls.append(message)
         return message
@@ -336,7 +336,8 @@ class _HiddenModule(type(sys)):
         what = f"{self.__name__}.{attr}"
         if attr in ("solution_source", "student_source", "remove_markers", "start"):
             return _GUARD.stub(what)
-        _GUARD.record(what, "uses")
+        _GUARD.record(what, "uses", "the checker's own code is out of reach while your "
+                                    "code is checked")
         raise AttributeError(f"{what} is not available while the checker runs your code")
 
 
@@ -483,7 +484,8 @@ class _Child:
 
     def load(self, header):
         _GUARD.file = os.path.basename(header["path"])
-        _GUARD.names = set(header["under_test"])
+        # the functions under test and their naive twins (conv2d_backward_naive)
+        _GUARD.names = {n + twin for n in header["under_test"] for twin in ("", "_naive")}
         _GUARD.patch_loaded()
         namespace = {"__name__": "student_" + os.path.splitext(_GUARD.file)[0],
                      "__file__": header["path"]}
