@@ -458,6 +458,10 @@ def test_float64_computed_in_float32_fails(number):
     result = specs.check_functions(ex, funcs, seed=0, integration=False)
     assert not result["values"]["passed"], format_result(result)
     assert "float64" in format_result(result)
+    import re
+    for yours, theirs in re.findall(r"yours is (\S+), the reference (\S+)",
+                                    format_result(result)):
+        assert yours != theirs        # the numbers shown differ: enough digits
 
 
 @pytest.mark.parametrize("number", list(EXERCISES))

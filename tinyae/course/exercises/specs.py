@@ -408,8 +408,9 @@ def _unexplained(key, hits, cases, ref_outs, stu_outs):
     except (TypeError, ValueError):
         return text + f"; [{case.label}] yours is {_describe(stu)}"
     at = f"at entry {list(int(j) for j in idx)} " if idx else ""
+    digits = 6 if not d < 1e-5 else 12          # enough to show a float64-sized difference
     return text + (f"; worst [{case.label}]: relative difference {d:.3g}, {at}yours is "
-                   f"{s:.6g}, the reference {r:.6g}")
+                   f"{s:.{digits}g}, the reference {r:.{digits}g}")
 
 
 def _diagnose(exercise, cases, ref_outs, stu_outs, wrong):
