@@ -39,7 +39,6 @@ from . import EXERCISES, exercise, solution_source
 from . import worker as wire
 from .specs import PARTS, check_functions
 from .strip import BEGIN
-from .worker import read_code  # noqa: F401  (re-exported: the child's reader of .py and .ipynb)
 
 #: Seconds an exercise may take in the child (the integration part trains a
 #: small model twice; about a second of CPU on an idle machine).
