@@ -385,8 +385,8 @@ def _not_own_work(result, calls):
     return result
 
 
-def _check_in_child(folder, ex, path, *, timeout, seed, integration):
-    child = _Child(folder)
+def _check_in_child(folder, ex, path, *, timeout, seed, integration, child=None):
+    child = child or _Child(folder)
     try:
         try:
             child.start()
@@ -419,20 +419,24 @@ def _check_in_child(folder, ex, path, *, timeout, seed, integration):
     return result
 
 
-def check_file(folder, number, *, seed=None, integration=True, timeout=DEFAULT_TIMEOUT):
+def check_file(folder, number, *, seed=None, integration=True, timeout=DEFAULT_TIMEOUT,
+               child=None):
     """Check exercise ``number`` of ``folder``: the student's file runs in a
-    child process, the check here (see the module docstring)."""
+    child process (``child``, one already started, or a new one; it serves
+    this exercise only), the check here (see the module docstring)."""
     timeout = check_timeout(timeout)
     ex = exercise(number)
     path = exercise_file(folder, ex)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**63)
     if path is None:
+        if child is not None:
+            child.stop()
         result = dict(_empty_result(ex, "missing", f"no {ex.stem}.py (or .ipynb) in "
                                     f"{folder}"), seed=seed)
     else:
         result = _check_in_child(Path(folder).resolve(), ex, path.resolve(), timeout=timeout,
-                                 seed=seed, integration=integration)
+                                 seed=seed, integration=integration, child=child)
     opened = hints_opened(folder)
     result["hints"] = "unreadable" if opened is None else opened.get(ex.number, 0)
     return result
@@ -458,14 +462,24 @@ def check_folder(folder, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=None,
                 f"`tinyae exercises start {folder}` first, or pass --dir")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**31)
-    results = []
-    for ex in exercises:
-        result = check_file(folder, ex.number, seed=(seed * 1000 + ex.number) % 2**63,
-                            integration=integration, timeout=timeout)
-        result["seed"] = seed
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    results, spare = [], None
+    with_file = [ex for ex in exercises if exercise_file(folder, ex)]
+    try:
+        for ex in exercises:
+            child = None
+            if any(ex is e for e in with_file):
+                # the next exercise's child starts (imports numpy and tinyae)
+                # while this one is checked
+                child, spare = spare, (_Child(folder) if ex is not with_file[-1] else None)
+            result = check_file(folder, ex.number, seed=(seed * 1000 + ex.number) % 2**63,
+                                integration=integration, timeout=timeout, child=child)
+            result["seed"] = seed
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    finally:
+        if spare is not None:
+            spare.stop()
     return seed, results
 
 
