@@ -20,7 +20,6 @@ and no marks.
 
 import ast
 import csv
-import json
 import math
 import os
 import queue
@@ -38,6 +37,7 @@ import numpy as np
 from . import EXERCISES, exercise, solution_source
 from . import worker as wire
 from .specs import PARTS, check_functions
+from .hint_levels import HINT_FILE, opened
 from .strip import BEGIN
 
 #: Seconds an exercise may take in the child (the integration part trains a
@@ -103,23 +103,15 @@ def functions_under_test(ex):
     return tuple(n for n in ex.functions if n in names)
 
 
-#: Where ``tinyae exercises hint N --level L`` records, in a student's folder,
-#: the highest hint level opened per exercise: ``{"9": 2}``.
-HINT_FILE = ".tinyae-hints.json"
-
-
 def hints_opened(folder):
     """Exercise number -> highest hint level opened, from the folder's
-    ``HINT_FILE`` ({} if there is none). The record is the student's own
-    file: what it says is reported, never trusted for anything else; a file
-    that is not such a record gives None (reported as unreadable)."""
-    path = Path(folder) / HINT_FILE
-    if not path.is_file():
-        return {}
+    ``HINT_FILE`` ({} if there is none; ``hint_levels.opened``). The record
+    is the student's own file: what it says is reported, never trusted for
+    anything else; a file that is not such a record gives None (reported as
+    unreadable)."""
     try:
-        record = json.loads(path.read_text())
-        return {int(k): int(v) for k, v in record.items()}
-    except (ValueError, TypeError, AttributeError, OSError):
+        return opened(folder)
+    except (ValueError, OSError):
         return None
 
 
