@@ -45,6 +45,8 @@ FACTORIES = {
                            (X,)),
     "GaussianDenoiser": (lambda s: models.GaussianDenoiser(sizes=(16, 8), sigma=0.3,
                                                            rng=r(s)), (X,)),
+    "DiffusionModel": (lambda s: models.DiffusionModel(sizes=(16, 8), n_levels=20, rng=r(s)),
+                       (X,)),
     "LatentEnergyAutoencoder": (lambda s: models.LatentEnergyAutoencoder(
         sizes=(16, 8, 2), rng=r(s)), (X,)),
     "PSD": (lambda s: models.PSD(n_in=16, n_atoms=12, rng=r(s)), (X,)),

@@ -42,7 +42,9 @@ class GaussianMixture:
     is again a mixture with the same weights and means and covariances
     Sigma_k + sigma^2 I; ``smoothed(sigma)`` returns it, so
     ``smoothed(sigma).score(y)`` is the exact score of the noise-smoothed
-    density (the target of denoising score matching).
+    density (the target of denoising score matching); ``smoothed(sigma,
+    scale=a)`` is the mixture of a x + sigma eps (means a mu_k, covariances
+    a^2 Sigma_k + sigma^2 I), the density a diffusion model noises x to.
 
     Moments: mean m = sum_k w_k mu_k; cov = sum_k w_k (Sigma_k + mu_k mu_k^T) - m m^T.
 
@@ -154,10 +156,15 @@ class GaussianMixture:
             out += r[:, j:j + 1] * (-(x - self.means[j]) @ self._prec[j])
         return out
 
-    def smoothed(self, sigma):
-        """The mixture of x + sigma * eps, eps ~ N(0, I): covs -> covs + sigma^2 I."""
+    def smoothed(self, sigma, *, scale=1.0):
+        """The mixture of scale * x + sigma * eps, eps ~ N(0, I): means ->
+        scale * means, covs -> scale^2 covs + sigma^2 I. ``scale`` = 1 is
+        Gaussian smoothing; scale = sqrt(alpha_bar), sigma = sqrt(1 -
+        alpha_bar) is a diffusion model's noised density at that level."""
         s = check_nonneg_float(sigma, "sigma")
-        return GaussianMixture(self.weights, self.means, self.covs + s * s * np.eye(self.dim))
+        a = check_positive_float(scale, "scale")
+        return GaussianMixture(self.weights, a * self.means,
+                               a * a * self.covs + s * s * np.eye(self.dim))
 
     def mean(self):
         """m = sum_k w_k mu_k: (d,)."""

@@ -16,3 +16,4 @@ from .stochastic import GaussianDenoiser, VarianceNetworkVAE
 from .psd import PSD
 from .recirculation import RecirculationAutoencoder
 from .vq import VQVAE, CodebookEMA
+from .diffusion import DiffusionModel

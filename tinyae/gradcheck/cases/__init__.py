@@ -44,3 +44,4 @@ from . import hashing  # noqa: E402,F401
 from . import energy  # noqa: E402,F401
 from . import sparse_coding  # noqa: E402,F401
 from . import vq  # noqa: E402,F401
+from . import diffusion  # noqa: E402,F401
