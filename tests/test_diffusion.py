@@ -133,14 +133,14 @@ def test_ancestral_sampling_with_the_exact_noise_recovers_the_data():
     about 0.9 / T of itself, 9% at T = 100, 1% at T = 1000)."""
     mean, cov = np.array([1.0, -0.5]), np.array([[0.5, 0.2], [0.2, 0.3]])
     model = _model(n_levels=1000)
-    model.predict_noise = _exact_predictor(model, mean, cov)
-    x, kept = model.sample(10_000, rng=r(6), record={1000, 0})
+    exact = _exact_predictor(model, mean, cov)
+    x, kept = model.sample(10_000, rng=r(6), record={1000, 0}, noise_fn=exact)
     np.testing.assert_allclose(x.mean(axis=0), mean, atol=0.03)
     np.testing.assert_allclose(np.cov(x.T), cov, atol=0.03)
     assert set(kept) == {1000, 0} and kept[0] is x
     np.testing.assert_allclose(np.cov(kept[1000].T), np.eye(2), atol=0.05)
     # a ladder of 10 of those levels: the same walk, far too short
-    short = model.sample(10_000, rng=r(7), levels=np.arange(100, 1001, 100))
+    short = model.sample(10_000, rng=r(7), levels=np.arange(100, 1001, 100), noise_fn=exact)
     assert np.trace(np.cov(short.T)) < 0.6 * np.trace(cov)
 
 

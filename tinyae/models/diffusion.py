@@ -220,11 +220,14 @@ class DiffusionModel(Model):
         ab = self.alpha_bars[levels - 1]
         return levels, ab, np.concatenate([[1.0], ab[:-1]])
 
-    def sample(self, n, *, rng, levels=None, x_T=None, record=None):
+    def sample(self, n, *, rng, levels=None, x_T=None, record=None, noise_fn=None):
         """Algorithm 2 of Ho et al. (module docstring) for n points.
 
         levels: None (every level, T network evaluations) or a sub-ladder
         t_1 < ... < t_K = T. x_T: (n, n_in) starting noise (default drawn).
+        noise_fn: ``f(x_t, t) -> eps`` used in place of the network
+        (default ``predict_noise``), e.g. the exact -sigma_t * score of a
+        known density, to separate the network's error from the ladder's.
         Returns (n, n_in) in the model's dtype, or with ``record`` (a
         collection of levels) also a dict level -> states x_t at that level
         (level 0: the samples).
@@ -232,6 +235,7 @@ class DiffusionModel(Model):
         n = check_positive_int(n, "n")
         check_rng(rng)
         levels, ab, ab_prev = self._ladder(levels)
+        noise_fn = self.predict_noise if noise_fn is None else noise_fn
         x = rng.standard_normal((n, self.n_in)) if x_T is None \
             else check_array(x_T, "x_T", shape=(n, self.n_in)).astype(np.float64)
         kept = {}
@@ -240,7 +244,7 @@ class DiffusionModel(Model):
             if record is not None and t in record:
                 kept[t] = x.astype(self.dtype)
             beta = 1.0 - ab[k] / ab_prev[k]                      # this rung's beta
-            eps = self.predict_noise(x.astype(self.dtype), t).astype(np.float64)
+            eps = np.asarray(noise_fn(x.astype(self.dtype), t), dtype=np.float64)
             x = (x - beta / np.sqrt(1.0 - ab[k]) * eps) / np.sqrt(1.0 - beta)
             if k > 0:                                            # z = 0 on the last rung
                 var = beta * (1.0 - ab_prev[k]) / (1.0 - ab[k])  # beta tilde
