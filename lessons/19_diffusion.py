@@ -1,0 +1,547 @@
+"""Lesson 19: diffusion models as many denoising autoencoders."""
+
+# %% [markdown]
+# # Lesson 19: diffusion models as many denoising autoencoders
+#
+# **You will learn** how a denoising diffusion model (Ho, Jain and Abbeel, 2020) is a
+# denoising autoencoder trained at a whole ladder of noise levels at once: the forward
+# noising process and its closed form, why predicting the noise is denoising score
+# matching at every level (the network's output is minus the noise level times the score
+# of the noised density), a small network conditioned on the level, and ancestral
+# sampling, which walks down the ladder. On a 2-D density whose score is known exactly we
+# measure what the network learned at each level, how close its samples come to the
+# density (against a single-level DAE chain and against the density's own samples), and
+# what the number of levels does to them.
+#
+# **It assumes** lesson 03 (a denoising autoencoder's residual estimates the score of the
+# noise-smoothed density: Tweedie's formula), lesson 15 (a DAE as a generative Markov chain,
+# and the MMD between samples) and lesson 00 (gradient checking).
+
+# %%
+import time
+
+import numpy as np
+
+from tinyae.analysis.generative import gsn_chain, mmd2
+from tinyae.analysis.scores import ParameterAverage, fit_fresh, relative_score_error
+from tinyae.course.lesson import Lesson
+from tinyae.course.plotting import xy_curves
+from tinyae.course.plotting.diffusion import mmd_vs_levels, noise_fields, points_over_densities
+from tinyae.data import mixture_2d
+from tinyae.gradcheck import check_model
+from tinyae.models import DiffusionModel, GaussianDenoiser
+from tinyae.optim import Adam
+
+T, HIDDEN, EMBED = 100, 128, 16              # levels, hidden width, level features
+N_PER_EPOCH, BATCH, LR, LR_END, DECAY = 40_000, 256, 3e-3, 3e-4, 0.999
+SHOWN = (0, 5, 10, 20, 40, 100)              # the levels the figures show (0: the data)
+N_SAMPLES, BANDWIDTH, N_FLOOR = 2000, 1.0, 6  # MMD: points, kernel width, data-vs-data pairs
+LADDERS = (1, 2, 5, 10, 20, 50, 100)         # sampling ladders: levels (network evaluations)
+GSN_SIGMAS = (0.25, 0.5)                     # lesson 15's best corruption levels
+
+lesson = Lesson("19_diffusion", __doc__, epochs=60, full_epochs=180)
+rng = lesson.rng
+
+# %% [markdown]
+# ## 1. A density whose score we know
+#
+# We use the three-component Gaussian mixture of lessons 03 and 15,
+# $p(x) = \sum_k w_k\, \mathcal{N}(x; \mu_k, \Sigma_k)$ in 2-D. Scale a point and add
+# Gaussian noise, $y = a x + s \epsilon$ with $\epsilon \sim \mathcal{N}(0, I)$: given the
+# component $k$, $y$ is Gaussian with mean $a\mu_k$ and covariance $a^2\Sigma_k + s^2 I$,
+# so $y$ is again a mixture with the same weights,
+#
+# $$
+# p_{a,s}(y) = \sum_k w_k\, \mathcal{N}\big(y;\; a\mu_k,\; a^2\Sigma_k + s^2 I\big),
+# \qquad
+# \nabla_y \log p_{a,s}(y) = \sum_k r_k(y)\, \big(a^2\Sigma_k + s^2 I\big)^{-1} (a\mu_k - y),
+# $$
+#
+# with $r_k(y)$ the posterior probability of component $k$. Every density the lesson
+# needs, and its score, is exact: `mixture.smoothed(s, scale=a)`.
+
+# %%
+mixture = mixture_2d()
+model = DiffusionModel(sizes=(2, HIDDEN, HIDDEN), n_levels=T, embed_dim=EMBED,
+                       activation="relu", rng=rng, dtype=np.float32)
+a_bar = model.alpha_bars                                         # (T,), level t at t - 1
+sigma = np.sqrt(1.0 - a_bar)                                     # noise level of each rung
+
+
+def noised(t):
+    """The exact density of x_t: the mixture of sqrt(a_bar_t) x_0 + sigma_t eps
+    (t = 0: the mixture itself)."""
+    return mixture if t == 0 else mixture.smoothed(sigma[t - 1], scale=np.sqrt(a_bar[t - 1]))
+
+
+lesson.report("noise level sigma_t at levels " + ", ".join(
+    f"t={t}: {sigma[t - 1]:.3f}" for t in (1, 2, 5, 10, 20, 40, 100)))
+
+# %% [markdown]
+# ## 2. The forward process and its closed form
+#
+# The forward process adds a little noise at each of $T$ levels and shrinks the point so
+# that its variance stays bounded: with $\beta_t \in (0, 1)$ and $\alpha_t = 1 - \beta_t$,
+#
+# $$
+# q(x_t \mid x_{t-1}) = \mathcal{N}\big(x_t;\; \sqrt{\alpha_t}\, x_{t-1},\; \beta_t I\big).
+# $$
+#
+# Write $\bar\alpha_t = \prod_{s \le t} \alpha_s$. Suppose $x_{t-1} = \sqrt{\bar\alpha_{t-1}}\,
+# x_0 + \sqrt{1 - \bar\alpha_{t-1}}\, \epsilon'$ (true at $t = 1$ with $\bar\alpha_0 = 1$).
+# One more step adds independent noise $\sqrt{\beta_t}\,\epsilon''$:
+#
+# $$
+# x_t = \sqrt{\alpha_t \bar\alpha_{t-1}}\, x_0
+# + \underbrace{\sqrt{\alpha_t (1 - \bar\alpha_{t-1})}\, \epsilon' + \sqrt{1 - \alpha_t}\,
+# \epsilon''}_{\text{Gaussian, variance } \alpha_t - \bar\alpha_t + 1 - \alpha_t}
+# = \sqrt{\bar\alpha_t}\, x_0 + \sqrt{1 - \bar\alpha_t}\, \epsilon ,
+# $$
+#
+# since a sum of independent Gaussians is Gaussian with the variances added. By induction
+# the whole chain collapses into one draw (Ho et al., Eq. 4): $x_t$ is $x_0$ shrunk by
+# $\sqrt{\bar\alpha_t}$ plus noise of level $\sigma_t = \sqrt{1 - \bar\alpha_t}$, and its
+# density is the mixture of section 1 with $a = \sqrt{\bar\alpha_t}$, $s = \sigma_t$.
+# Training never runs the chain: it draws $t$ and $\epsilon$ and jumps. The schedule is
+# Ho et al.'s (betas rising linearly from $10^{-4}$ to $0.02$ over 1,000 levels), written as
+# its many-level limit $\bar\alpha(u) = e^{-(0.1 u + 9.95 u^2)}$ at $u = t/T$ (Song et al.,
+# 2021), so that any $T$ walks the same ladder from nearly clean to
+# $\bar\alpha_T = 4.3 \times 10^{-5}$ (pure noise).
+#
+# We check the closed form against the chain itself: 20,000 points pushed through the $T$
+# one-step kernels, their mean and covariance at each level against the exact moments of
+# $\sqrt{\bar\alpha_t} x_0 + \sigma_t \epsilon$, namely $\sqrt{\bar\alpha_t}\, m$ and
+# $\bar\alpha_t C + \sigma_t^2 I$ ($m$, $C$ the mixture's mean and covariance).
+
+# %%
+x = mixture.sample(20_000, rng=rng)                              # (20000, 2) float64
+mean_err, cov_err, forward = [], [], {0: x[:N_SAMPLES].copy()}
+for t in range(1, T + 1):
+    x = np.sqrt(model.alphas[t - 1]) * x + np.sqrt(model.betas[t - 1]) \
+        * rng.standard_normal(x.shape)                           # one step of q(x_t | x_t-1)
+    exact_mean = np.sqrt(a_bar[t - 1]) * mixture.mean()
+    exact_cov = a_bar[t - 1] * mixture.cov() + sigma[t - 1] ** 2 * np.eye(2)
+    mean_err.append(np.max(np.abs(x.mean(axis=0) - exact_mean)))
+    cov_err.append(np.linalg.norm(np.cov(x.T) - exact_cov) / np.linalg.norm(exact_cov))
+    if t in SHOWN:
+        forward[t] = x[:N_SAMPLES].copy()
+lesson.report(f"one-step chain vs closed form over {T} levels: largest mean error "
+              f"{max(mean_err):.4f}, largest relative covariance error {max(cov_err):.4f}")
+
+# %% [markdown]
+# With 20,000 points a mean is known to about $1/\sqrt{20000} \approx 0.007$ and a covariance
+# to about $\sqrt{2/20000} = 1\%$, so a correct closed form keeps both errors at that size at
+# every level (over all 100 levels the largest are **0.0185** and **0.0229**: the largest of
+# 200 noisy numbers); a wrong one (say $\bar\alpha_t$ in place of $\sqrt{\bar\alpha_t}$ on $x_0$, or
+# noise of variance $\beta_t$ without the shrink) drifts off by tens of percent within a few
+# levels.
+
+# %%
+lesson.claim("forward process: largest |mean of the one-step chain - closed form| over "
+             "all levels (standard error ~0.007)", max(mean_err), lt=0.03)
+lesson.claim("forward process: largest relative covariance error of the chain against "
+             "the closed form over all levels (sampling error ~1%)", max(cov_err), lt=0.04)
+
+# %%
+lesson.save(points_over_densities(
+    {"forward: one-step chain": [forward[t] for t in SHOWN]},
+    [noised(t).density for t in SHOWN],
+    titles=[f"t = {t}, sigma_t = {sigma[t - 1]:.2f}" if t else "t = 0 (the mixture)"
+            for t in SHOWN]), "forward_process")
+
+# %% [markdown]
+# Read the row left to right: the three clusters (grey contours: the exact density of
+# $x_t$) first blur, then slide towards the origin as $\sqrt{\bar\alpha_t}$ shrinks them,
+# and by $t = 100$ the points are a standard normal cloud with no trace of the mixture.
+#
+# ## 3. Predicting the noise is denoising score matching at every level
+#
+# Lesson 03 showed Tweedie's formula for $y = x + s\epsilon$:
+# $\mathbb{E}[x \mid y] = y + s^2 \nabla_y \log p_s(y)$. Apply it to $u = a x_0$ (a
+# scaled copy of the data, whose noised version is $x_t = u + s\epsilon$ with
+# $a = \sqrt{\bar\alpha_t}$, $s = \sigma_t$): $\mathbb{E}[a x_0 \mid x_t] = x_t + s^2 \nabla
+# \log p_t(x_t)$. Since $\epsilon = (x_t - a x_0)/s$,
+#
+# $$
+# \mathbb{E}[\epsilon \mid x_t] = \frac{x_t - \mathbb{E}[a x_0 \mid x_t]}{s}
+# = -\,\sigma_t\, \nabla_{x_t} \log p_t(x_t).
+# $$
+#
+# The noise-prediction loss of Ho et al. (their Eq. 12, the "simplified" objective),
+#
+# $$
+# L(\theta) = \mathbb{E}_{t \sim U\{1..T\},\, x_0,\, \epsilon}
+# \big\| \epsilon - \epsilon_\theta(\sqrt{\bar\alpha_t} x_0 + \sigma_t \epsilon,\; t) \big\|^2 ,
+# $$
+#
+# is a squared error, so at each level its minimiser is the conditional mean: adding and
+# subtracting $\mathbb{E}[\epsilon \mid x_t]$, the cross term vanishes and
+#
+# $$
+# L(\theta) = \mathbb{E}\,\big\|\epsilon_\theta(x_t, t) - \mathbb{E}[\epsilon \mid x_t]\big\|^2
+# + \mathbb{E}\,\big\|\epsilon - \mathbb{E}[\epsilon \mid x_t]\big\|^2 ,
+# $$
+#
+# the second term not depending on $\theta$. So the best network is
+# $\epsilon^*(x_t, t) = -\sigma_t \nabla \log p_t(x_t)$. Written with a score model
+# $s_\theta = -\epsilon_\theta / \sigma_t$ and the score of the noising kernel,
+# $\nabla_{x_t} \log q(x_t \mid x_0) = -(x_t - a x_0)/s^2 = -\epsilon/\sigma_t$, the loss at
+# level $t$ is $\sigma_t^2\, \mathbb{E}\,\| s_\theta(x_t, t) - \nabla_{x_t} \log q(x_t \mid
+# x_0)\|^2$: Vincent's (2011) denoising score matching at noise level $\sigma_t$, weighted by
+# $\sigma_t^2$, which is exactly the weighting $\lambda(\sigma) = \sigma^2$ that Song and
+# Ermon (2019) chose for their noise-conditional score network. A diffusion model is a
+# denoising autoencoder at every rung of the ladder, sharing one network.
+#
+# ## 4. One network for every level
+#
+# The network sees $[x_t, e(t)]$, where $e(t)$ holds 16 sines and cosines of $t$ with
+# angular frequencies from 1 radian per level down to $1/T$ (neighbouring levels differ,
+# and the whole ladder is one smooth turn), as the Transformer embeds positions and the
+# DDPM embeds its levels. A `dense_stack` (18 inputs, two hidden layers of 128 ReLU units,
+# 2 linear outputs) maps it to $\epsilon_\theta$. The embedding has no parameters, so the
+# gradient is nothing new: the squared error's $\partial L/\partial \epsilon_\theta =
+# 2(\epsilon_\theta - \epsilon)/N$ back through the dense layers' own backward passes. The
+# gradient checker agrees (`python -m tinyae.gradcheck -k Diffusion`); here is one check,
+# in float64 with $t$ and $\epsilon$ fixed so the loss is a deterministic function of the
+# weights.
+
+# %%
+probe = DiffusionModel(sizes=(2, 6, 5), n_levels=T, embed_dim=4, activation="tanh",
+                       rng=np.random.default_rng(1), dtype=np.float64)
+xb = mixture.sample(5, rng=rng)
+report = check_model(probe, xb, t=rng.integers(1, T + 1, size=5),
+                     noise=rng.standard_normal(xb.shape))
+lesson.claim("gradient check of the noise-prediction loss: worst relative error "
+             "(float64 central differences)", report.worst, lt=1e-7)
+
+# %% [markdown]
+# We train on a fresh sample of 40,000 mixture points every epoch (the density is known:
+# there is no fixed training set to overfit), each point at a level $t$ drawn uniformly
+# with its own $\epsilon$ (Algorithm 1), with Adam (learning rate decaying from 3e-3 to
+# 3e-4) and the exponential moving average of the weights (decay 0.999), as Ho et al. use.
+
+# %%
+optimizer = ParameterAverage(Adam(model.params, lr=LR), decay=DECAY)
+start = time.process_time()
+losses = fit_fresh(model, lambda n, r: mixture.sample(n, rng=r, dtype=np.float32),
+                   optimizer=optimizer, epochs=lesson.epochs, n_per_epoch=N_PER_EPOCH,
+                   batch_size=BATCH, rng=rng, lr_end=LR_END)
+optimizer.copy_to_params()
+lesson.report(f"trained {lesson.epochs} epochs ({lesson.epochs * N_PER_EPOCH // BATCH} "
+              f"steps) in {time.process_time() - start:.1f} s of CPU; loss (sum over the 2 "
+              f"noise coordinates) first epoch {losses[0]:.3f}, last {losses[-1]:.3f}")
+
+# %% [markdown]
+# The loss cannot fall near 0: most of $\epsilon$ is unpredictable from $x_t$ (the second
+# term of the decomposition above). What matters is the first term, which we can measure
+# because we know $\epsilon^*$ exactly.
+#
+# ## 5. What the network learned, level by level
+#
+# At each level we compare $\epsilon_\theta(\cdot, t)$ with $\epsilon^* = -\sigma_t \nabla
+# \log p_t$ on an $81 \times 81$ grid over $[-4, 4]^2$, weighting each grid point by the
+# density $p_t$ there (lesson 03's density-weighted relative error,
+# $\sqrt{\sum_n p_t(x_n)\|\epsilon_\theta - \epsilon^*\|^2 / \sum_n p_t(x_n)\|\epsilon^*\|^2}$;
+# 0 is perfect, predicting 0 scores 1). Beside it: how far the target of a classic bug is,
+# the score of the mixture noised *without* the shrink $\sqrt{\bar\alpha_t}$.
+
+# %%
+g = np.linspace(-4.0, 4.0, 81)
+gx, gy = np.meshgrid(g, g)
+grid = np.stack([gx.ravel(), gy.ravel()], axis=1)               # (6561, 2)
+levels = (1, 2, 5, 10, 20, 30, 40, 60, 80, 100)
+err, bug = {}, {}
+for t in levels:
+    exact = -sigma[t - 1] * noised(t).score(grid)                # eps*(x, t): (6561, 2)
+    weight = noised(t).density(grid)
+    learned = model.predict_noise(grid.astype(np.float32), t)
+    err[t] = relative_score_error(learned, exact, weight)
+    size = np.sqrt(weight @ np.sum(exact ** 2, axis=1) / weight.sum())  # rms of eps* under p_t
+    bug[t] = relative_score_error(-sigma[t - 1] * mixture.smoothed(sigma[t - 1]).score(grid),
+                                  exact, weight)
+    lesson.report(f"t={t:<3d} sigma_t={sigma[t - 1]:.3f}: rms of eps* {size:.3f}; relative "
+                  f"error of eps_theta {err[t]:.3f} (no-shrink bug's target: {bug[t]:.3f})")
+
+# %%
+lesson.save(xy_curves({"network eps_theta vs -sigma_t * exact score":
+                       (levels, [err[t] for t in levels]),
+                       "target without the shrink (a bug) vs the right one":
+                       (levels, [bug[t] for t in levels])},
+                      xlabel="level t (noise level sigma_t printed above)",
+                      ylabel="density-weighted relative error", logx=True, logy=True,
+                      title="What the one network learned at each level"), "error_per_level")
+
+# %% [markdown]
+# The error is smallest at the top of the ladder and grows as $\sigma_t$ shrinks, like the
+# single-level DAEs of lesson 03: at $t = 1$ ($\sigma_t = 0.045$) the signal $\epsilon^*$
+# has a root-mean-square size of **0.161** while the target $\epsilon$ still has unit
+# variance per coordinate, so the regression has little to go on, and the error there is
+# **0.599** (it matters little: a sampler's last steps move points by about $\sigma_t$).
+# From $t = 20$ ($\sigma_t = 0.58$) up the error is at most **0.055**, while the no-shrink
+# target is **0.417** or more away there: a bound of 0.1 catches that bug, a sign error
+# (error 2) and an untrained network (about 1). At the lowest levels the shrink barely
+# matters, which is why the bug's curve falls towards 0 on the left.
+
+# %%
+upper = [t for t in levels if t >= 20]
+lesson.claim(f"noise prediction vs -sigma_t * exact score, largest relative error over "
+             f"the levels t >= 20 ({upper})", max(err[t] for t in upper), lt=0.1)
+lesson.claim("noise prediction vs -sigma_t * exact score, relative error at t = 5 and "
+             "t = 10 (sigma_t 0.17, 0.32), the larger", max(err[5], err[10]), lt=0.25)
+lesson.claim("the price of a small sigma (lesson 03): error at t = 1 over the largest at "
+             "t >= 20", err[1] / max(err[t] for t in upper), gt=3.0)
+
+# %%
+sub = slice(None, None, 5)                                       # every 5th grid point
+mesh = (gx[sub, sub], gy[sub, sub])
+rows = {}
+for t in (10, 30):
+    pts = np.stack([mesh[0].ravel(), mesh[1].ravel()], axis=1)
+    shape = (*mesh[0].shape, 2)
+    rows[f"t = {t}"] = (noised(t).density(pts).reshape(mesh[0].shape), {
+        "network eps_theta": model.predict_noise(pts.astype(np.float32), t).reshape(shape),
+        "exact -sigma_t * score": (-sigma[t - 1] * noised(t).score(pts)).reshape(shape)})
+lesson.save(noise_fields(*mesh, rows), "noise_fields")
+
+# %% [markdown]
+# The predicted noise points *away* from the clusters of $p_t$ (blue): subtracting it, as the
+# sampler does, moves a point towards them. At $t = 10$ the arrows of the network and of the
+# exact field agree where the density is, and differ only where $p_t$ is nearly zero, which
+# training never visits and the error above does not weigh.
+#
+# ## 6. Walking down the ladder: ancestral sampling
+#
+# Run the chain backwards. Given $x_0$, the step back is Gaussian (Bayes' rule on the two
+# Gaussians $q(x_t \mid x_{t-1})$ and $q(x_{t-1} \mid x_0)$; Ho et al., Eqs. 6-7):
+#
+# $$
+# q(x_{t-1} \mid x_t, x_0) = \mathcal{N}\Big(
+# \frac{\sqrt{\bar\alpha_{t-1}}\beta_t}{1 - \bar\alpha_t} x_0
+# + \frac{\sqrt{\alpha_t}(1 - \bar\alpha_{t-1})}{1 - \bar\alpha_t} x_t,\;
+# \tilde\beta_t I\Big),
+# \qquad \tilde\beta_t = \frac{1 - \bar\alpha_{t-1}}{1 - \bar\alpha_t}\beta_t .
+# $$
+#
+# We do not know $x_0$, but the closed form gives it from the noise:
+# $x_0 = (x_t - \sigma_t \epsilon)/\sqrt{\bar\alpha_t}$. Put in the network's
+# $\epsilon_\theta$; with $\bar\alpha_t = \alpha_t \bar\alpha_{t-1}$ the coefficients of
+# $x_t$ add up to $1/\sqrt{\alpha_t}$ and the mean becomes
+#
+# $$
+# x_{t-1} = \frac{1}{\sqrt{\alpha_t}}\Big(x_t - \frac{\beta_t}{\sqrt{1 - \bar\alpha_t}}
+# \epsilon_\theta(x_t, t)\Big) + \sqrt{\tilde\beta_t}\, z, \qquad z \sim \mathcal{N}(0, I),
+# $$
+#
+# from $x_T \sim \mathcal{N}(0, I)$ down to $t = 1$, where $z = 0$ (Ho et al.'s Algorithm 2
+# with their choice $\sigma_t^2 = \tilde\beta_t$). Each step is one denoising-autoencoder
+# pass: remove a little of the predicted noise, add back a little fresh noise. We draw
+# 2,000 samples and keep the states at the levels of the figure in section 2.
+
+# %%
+samples, reverse = model.sample(N_SAMPLES, rng=rng, record=set(SHOWN) | {0})
+lesson.save(points_over_densities(
+    {"forward: one-step chain": [forward[t] for t in SHOWN],
+     "reverse: Algorithm 2": [reverse[t] for t in SHOWN]},
+    [noised(t).density for t in SHOWN], titles=[f"t = {t}" for t in SHOWN]),
+    "reverse_process")
+
+# %% [markdown]
+# The second row is the sampler at the same levels, right to left in time: it starts as
+# the same standard-normal cloud, and at each level its points fill the contours of the
+# exact $p_t$ as the forward process's do, ending at $t = 0$ on the three clusters of the
+# mixture.
+#
+# ## 7. Samples against a single-level DAE chain and against the mixture itself
+#
+# How good are the samples? We use lesson 15's measure, the unbiased MMD$^2$ with a
+# Gaussian kernel of bandwidth 1, against a fixed reference sample of 2,000 mixture points.
+# Two yardsticks:
+#
+# * the floor: fresh samples of the mixture itself scatter around 0; six of them give the
+#   scatter's size;
+# * lesson 15's single-level DAE chain: a `GaussianDenoiser` (a mean and a variance
+#   network) trained at one corruption level $\sigma$, run as a Markov chain (corrupt,
+#   then sample the reconstruction distribution) for 100 steps from points spread
+#   uniformly over $[-4, 4]^2$: as many network evaluations as our 100 levels. We train
+#   it at lesson 15's two best levels and keep the better chain.
+
+# %%
+reference = mixture.sample(N_SAMPLES, rng=rng)
+floor = np.array([mmd2(mixture.sample(N_SAMPLES, rng=rng), reference, bandwidth=BANDWIDTH)
+                  for _ in range(N_FLOOR)])
+floor_std = float(floor.std(ddof=1))
+mmd_diffusion = mmd2(samples, reference, bandwidth=BANDWIDTH)
+lesson.report(f"MMD^2 of fresh mixture samples: mean {floor.mean():.5f}, std {floor_std:.5f}"
+              f" over {N_FLOOR} samples; diffusion (100 levels) {mmd_diffusion:.5f}")
+
+# %%
+gsn = {}
+x_start = rng.uniform(-4.0, 4.0, size=(N_SAMPLES, 2))
+for s in GSN_SIGMAS:
+    dae = GaussianDenoiser(sizes=(2, 32, 32), sigma=s, var_floor=1e-4, rng=rng)
+    fit_fresh(dae, lambda n, r: mixture.sample(n, rng=r), optimizer=Adam(dae.params, lr=1e-2),
+              epochs=30 if lesson.full else 10, n_per_epoch=10_000, batch_size=256, rng=rng,
+              lr_end=1e-3)
+    chain = gsn_chain(dae, x_start, steps=100, rng=rng)
+    gsn[s] = (mmd2(chain, reference, bandwidth=BANDWIDTH), chain)
+    lesson.report(f"single-level DAE chain, sigma {s:g}, 100 steps: MMD^2 {gsn[s][0]:.5f}")
+best = min(gsn, key=lambda s: gsn[s][0])
+mmd_gsn, chain = gsn[best]
+
+# %%
+lesson.save(points_over_densities(
+    {"samples": [reference, samples, chain]}, [mixture.density] * 3,
+    titles=["the mixture itself", f"diffusion, {T} levels",
+            f"DAE chain, sigma {best:g}, 100 steps"]), "samples")
+
+# %% [markdown]
+# The diffusion samples are hard to tell from the mixture's own: three clusters with the
+# right shapes and weights (grey: contours of the mixture's density). The DAE chain also finds the clusters, but its Gaussian
+# reconstruction distribution smears them, and a single corruption level is a compromise
+# between mixing across clusters and resolving them (lesson 15).
+#
+# We state the comparison in units of the floor's scatter, $z = (\mathrm{MMD}^2 -
+# \text{floor mean}) / \text{floor std}$: a sampler as good as the mixture itself has $|z|$
+# below about 2, and we allow 3 because six samples give only a rough standard deviation.
+# The diffusion model lands at **0.3**, the DAE chain at **44.3**; its bound of 6 asks only
+# that it be clearly distinguishable from the data, which lesson 15's chain (MMD$^2$ around
+# 0.01 there too) is.
+
+# %%
+z_diffusion = (mmd_diffusion - floor.mean()) / floor_std
+z_gsn = (mmd_gsn - floor.mean()) / floor_std
+lesson.report(f"in floor standard deviations: diffusion {z_diffusion:.1f}, DAE chain "
+              f"{z_gsn:.1f}")
+lesson.claim("diffusion samples vs the mixture: MMD^2 above the floor's mean, in floor "
+             "standard deviations", z_diffusion, lt=3.0)
+lesson.claim("single-level DAE chain (lesson 15, 100 steps) vs the mixture: MMD^2 above the "
+             "floor's mean, in floor standard deviations", z_gsn, gt=6.0)
+
+# %% [markdown]
+# ## 8. How many levels?
+#
+# Fewer levels mean fewer network evaluations. Because our schedule is a function of
+# $u = t/T$, a ladder of $K$ evenly spaced levels $t_k = kT/K$ of the trained model is
+# exactly the ladder a $K$-level model would walk, with the betas it implies,
+# $\beta'_k = 1 - \bar\alpha_{t_k}/\bar\alpha_{t_{k-1}}$ (`sample(levels=...)`; Nichol and
+# Dhariwal, 2021, call this respacing). Two effects could hurt a short ladder: the
+# network's errors, and the steps themselves, since $q(x_{t-1} \mid x_t)$ is only close to
+# Gaussian when $\beta_t$ is small. To separate them we also sample with the *exact*
+# $\epsilon^*$ in place of the network (`noise_fn=`): what any network, however good, would
+# do on that ladder.
+
+# %%
+def exact_noise(x_t, t):
+    """eps*(x_t, t) = -sigma_t * grad log p_t(x_t), in float64."""
+    return -sigma[t - 1] * noised(t).score(x_t)
+
+
+# %%
+by_ladder = {"trained network": [], "exact noise eps*": []}
+spread = {}
+for k in LADDERS:
+    ladder = np.arange(1, k + 1) * T // k                        # t_k = k T / K, ends at T
+    for name, fn in (("trained network", None), ("exact noise eps*", exact_noise)):
+        xs = model.sample(N_SAMPLES, rng=rng, levels=ladder, noise_fn=fn)
+        by_ladder[name].append(mmd2(xs, reference, bandwidth=BANDWIDTH))
+        spread[name, k] = float(np.sqrt(np.trace(np.cov(xs.T.astype(np.float64)))))
+    lesson.report(f"{k:>3d} levels: MMD^2 network {by_ladder['trained network'][-1]:.5f}, "
+                  f"exact {by_ladder['exact noise eps*'][-1]:.5f}; spread (rms distance "
+                  f"to the mean) network {spread['trained network', k]:.2f}, exact "
+                  f"{spread['exact noise eps*', k]:.2f} (data "
+                  f"{np.sqrt(np.trace(mixture.cov())):.2f})")
+
+# %%
+lesson.save(mmd_vs_levels(LADDERS, by_ladder, floor_band=floor.mean() + 2 * floor_std,
+                          references={f"DAE chain, sigma {best:g}, 100 steps": mmd_gsn}),
+            "mmd_vs_levels")
+
+# %% [markdown]
+# Both curves fall steeply with the number of levels and reach the floor's band (grey;
+# values at or below it are drawn at the bottom edge) at 50 to 100 levels. From 5 to 20
+# levels the two curves lie on top of each other: the exact noise does not rescue a short
+# ladder, so there the loss is the ladder's, not the network's. A short ladder makes the
+# samples too *narrow*: with 5 levels and the exact noise their spread (root-mean-square
+# distance to their mean) is **1.24** against the data's **1.69**. The reason is
+# $\tilde\beta_t$, the variance of $q(x_{t-1} \mid x_t, x_0)$ for a *known* $x_0$: it leaves
+# out the uncertainty about $x_0$, a shortfall the big steps of a short ladder make large.
+# With one level the sample is $x_0 = (x_T - \sigma_T\epsilon)/\sqrt{\bar\alpha_T}$: the exact
+# noise puts every point at the posterior mean, near the mixture's mean (spread **0.01**),
+# while the network's error is multiplied by $1/\sqrt{\bar\alpha_T} \approx 150$ and its points
+# scatter far and wide (spread **4.24**). The DAE chain (red) spends 100 network
+# evaluations to land between the 10- and the 20-level diffusion ladders.
+
+# %%
+net = np.array(by_ladder["trained network"])
+z = (net - floor.mean()) / floor_std
+at = {k: i for i, k in enumerate(LADDERS)}
+lesson.claim("number of levels: MMD^2 with 5 levels, in floor standard deviations above "
+             "the floor's mean", z[at[5]], gt=20.0)
+lesson.claim("number of levels: MMD^2 with 100 levels, in floor standard deviations",
+             z[at[100]], lt=3.0)
+lesson.claim("number of levels: largest rise of MMD^2 from one ladder to the next longer, "
+             "5 levels and up, in floor standard deviations", float(np.max(np.diff(z[at[5]:]))),
+             lt=2.0)
+lesson.claim("exact noise on 5 levels: spread of the samples / the data's (too narrow)",
+             spread["exact noise eps*", 5] / np.sqrt(np.trace(mixture.cov())), lt=0.95)
+
+# %% [markdown]
+# ## Check your understanding
+#
+# 1. The relative error of section 5 at $t = 1$ is several times that at $t = 40$, yet
+#    the samples are as good as the mixture's own. Why do errors at the lowest levels cost
+#    the sampler so little? (Hint: how far does one step at level 1 move a point?)
+# 2. The no-shrink bug's target is almost exactly right at $t \le 5$ and far off at
+#    $t \ge 20$. Using $x_t = \sqrt{\bar\alpha_t}x_0 + \sigma_t\epsilon$ and the printed
+#    $\sigma_t$, explain both.
+# 3. With the exact $\epsilon^*$ and 5 levels the samples are too narrow. Which term of the
+#    sampler's step would you change to widen them, and what does Ho et al.'s other choice,
+#    $\sigma_t^2 = \beta_t$, do to the spread?
+# 4. Set `GSN_SIGMAS = (1.0,)` in the first code cell. How many floor standard deviations
+#    does the DAE chain land at now, and why does no single level serve both mixing and
+#    resolution?
+# 5. Section 3 shows the loss at level $t$ is denoising score matching weighted by
+#    $\sigma_t^2$. If you trained with the unweighted score loss instead, which levels would
+#    dominate the gradient, and what would that do to the error curve of section 5?
+#
+# ## Exercises
+#
+# No exercise of the course goes with this lesson yet. Try it: build a `DiffusionModel`
+# with `n_levels=10` and train it exactly as in section 4. Sample it on its own 10 levels
+# and compare the MMD$^2$ with the 10-level ladder of the 100-level model in section 8: is
+# a network trained only on the levels it will sample any better, and does the
+# exact-noise curve say it could be?
+#
+# ## References
+#
+# * Ho, J., Jain, A. and Abbeel, P. (2020). Denoising diffusion probabilistic models.
+#   *Advances in Neural Information Processing Systems 33 (NeurIPS 2020)*. Eq. 4 (the
+#   closed form of the forward process), Eqs. 6-7 (the posterior $q(x_{t-1} \mid x_t,
+#   x_0)$), Eq. 12 (the simplified noise-prediction loss), Algorithm 1 (training) and
+#   Algorithm 2 (sampling); section 4 (the linear schedule from $10^{-4}$ to 0.02, the
+#   choices $\sigma_t^2 = \beta_t$ or $\tilde\beta_t$).
+# * Song, Y. and Ermon, S. (2019). Generative modeling by estimating gradients of the data
+#   distribution. *Advances in Neural Information Processing Systems 32 (NeurIPS 2019)*.
+#   Section 4 (noise-conditional score networks, the weighting $\lambda(\sigma) = \sigma^2$).
+# * Vincent, P. (2011). A connection between score matching and denoising autoencoders.
+#   *Neural Computation* 23(7), 1661-1674. Section 4 (denoising score matching).
+# * Sohl-Dickstein, J., Weiss, E., Maheswaranathan, N. and Ganguli, S. (2015). Deep
+#   unsupervised learning using nonequilibrium thermodynamics. *Proceedings of the 32nd
+#   International Conference on Machine Learning (ICML)*, 2256-2265. Section 2 (the forward
+#   diffusion and its learned reverse).
+# * Song, Y., Sohl-Dickstein, J., Kingma, D. P., Kumar, A., Ermon, S. and Poole, B. (2021).
+#   Score-based generative modeling through stochastic differential equations.
+#   *International Conference on Learning Representations (ICLR 2021)*. Section 3.4 and
+#   appendix B (the DDPM schedule as the VP SDE with $\beta_{\min} = 0.1$,
+#   $\beta_{\max} = 20$).
+# * Nichol, A. and Dhariwal, P. (2021). Improved denoising diffusion probabilistic models.
+#   *Proceedings of the 38th International Conference on Machine Learning (ICML)*, 8162-8171.
+#   Section 4 (sampling on a sub-sequence of the training levels).
+# * Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B. and Smola, A. (2012). A kernel
+#   two-sample test. *Journal of Machine Learning Research* 13, 723-773 (the MMD).
+# * Bengio, Y., Yao, L., Alain, G. and Vincent, P. (2013). Generalized denoising
+#   auto-encoders as generative models. *Advances in Neural Information Processing Systems
+#   26 (NeurIPS 2013)*. Section 3 (the single-level DAE Markov chain of section 7).
+
+# %%
+lesson.finish()
