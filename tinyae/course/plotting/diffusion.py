@@ -68,11 +68,12 @@ def noise_fields(xx, yy, rows):
     return fig
 
 
-def mmd_vs_levels(levels, named_mmds, *, floor_band, references=None, clip=1e-5):
+def mmd_vs_levels(levels, named_mmds, *, floor_band, bandwidth, references=None, clip=1e-5):
     """MMD^2 to the data against the number of levels on log-log axes.
 
     levels: (m,) ladder lengths; named_mmds: {label: (m,) MMD^2}; floor_band:
     the value below which two samples of the data itself fall (shaded);
+    bandwidth: the kernel's, for the axis label;
     references: {label: MMD^2} drawn as dashed horizontal lines. Values below
     ``clip`` (the unbiased estimate can be negative) are drawn at ``clip``.
     Returns the figure."""
@@ -90,7 +91,7 @@ def mmd_vs_levels(levels, named_mmds, *, floor_band, references=None, clip=1e-5)
     ax.set_xticklabels([str(k) for k in levels])
     ax.minorticks_off()
     ax.set_xlabel("levels on the sampling ladder (network evaluations)")
-    ax.set_ylabel("MMD^2 to the mixture (bandwidth 1)")
+    ax.set_ylabel(f"MMD^2 to the mixture (bandwidth {bandwidth:g})")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     return fig
