@@ -466,9 +466,9 @@ lesson.save(mmd_vs_levels(LADDERS, by_ladder, floor_band=floor.mean() + 2 * floo
 
 # %% [markdown]
 # Both curves fall steeply with the number of levels and reach the floor's band (grey;
-# values at or below it are drawn at the bottom edge), or its edge, at 100 levels. From 5 to 50 levels
-# the two curves lie on top of each other: the exact noise does not rescue a short ladder,
-# so there the loss is the ladder's, not the network's. A short ladder makes the
+# values at or below it are drawn at the bottom edge), or its edge, at 100 levels. From 5
+# to 50 levels the two curves lie on top of each other: the exact noise does not rescue a
+# short ladder, so there the loss is the ladder's, not the network's. A short ladder makes the
 # samples too *narrow*: with 5 levels and the exact noise their spread (root-mean-square
 # distance to their mean) is **1.25** against the data's **1.69**. The reason is
 # $\tilde\beta_t$, the variance of $q(x_{t-1} \mid x_t, x_0)$ for a *known* $x_0$: it leaves
