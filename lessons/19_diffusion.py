@@ -132,9 +132,9 @@ lesson.report(f"one-step chain vs closed form over {T} levels: largest mean erro
 # With 20,000 points a mean is known to about $1/\sqrt{20000} \approx 0.007$ and a covariance
 # to about $\sqrt{2/20000} = 1\%$, so a correct closed form keeps both errors at that size at
 # every level (over all 100 levels the largest are **0.0185** and **0.0229**: the largest of
-# 200 noisy numbers); a wrong one (say $\bar\alpha_t$ in place of $\sqrt{\bar\alpha_t}$ on $x_0$, or
-# noise of variance $\beta_t$ without the shrink) drifts off by tens of percent within a few
-# levels.
+# 200 noisy numbers); a wrong one (say $\bar\alpha_t$ in place of $\sqrt{\bar\alpha_t}$ on
+# $x_0$, or noise of variance $\beta_t$ without the shrink) drifts off by tens of percent
+# within a few levels.
 
 # %%
 lesson.claim("forward process: largest |mean of the one-step chain - closed form| over "
@@ -402,9 +402,10 @@ lesson.save(points_over_densities(
 
 # %% [markdown]
 # The diffusion samples are hard to tell from the mixture's own: three clusters with the
-# right shapes and weights (grey: contours of the mixture's density). The DAE chain also finds the clusters, but its Gaussian
-# reconstruction distribution smears them, and a single corruption level is a compromise
-# between mixing across clusters and resolving them (lesson 15).
+# right shapes and weights (grey: contours of the mixture's density). The DAE chain also
+# finds the clusters, but its Gaussian reconstruction distribution smears them, and a
+# single corruption level is a compromise between mixing across clusters and resolving
+# them (lesson 15).
 #
 # We state the comparison in units of the floor's scatter, $z = (\mathrm{MMD}^2 -
 # \text{floor mean}) / \text{floor std}$: a sampler as good as the mixture itself has $|z|$

@@ -87,7 +87,8 @@ def test_smoothed_with_a_scale_is_the_law_of_a_x_plus_sigma_eps():
     target = mixture.smoothed(s, scale=a)
     np.testing.assert_allclose(y.mean(axis=0), target.mean(), atol=0.01)
     np.testing.assert_allclose(np.cov(y.T), target.cov(), atol=0.01)
-    np.testing.assert_allclose(mixture.smoothed(0.3).covs, mixture.smoothed(0.3, scale=1.0).covs)
+    np.testing.assert_allclose(mixture.smoothed(0.3).covs,
+                               mixture.smoothed(0.3, scale=1.0).covs)
 
 
 def test_loss_and_grad_is_deterministic_given_t_and_noise():
