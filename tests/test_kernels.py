@@ -6,7 +6,7 @@ and sliced views) in float32 and float64. The whole return value is compared
 leaf by leaf, caches included: same structure, same dtype (the input's),
 values within ``REL_TOL[dtype]`` in the norm-wise relative sense
 ``max|a - b| / max|b|`` (with a floor of the dtype's tiny, so zeros must
-match exactly).
+match exactly); boolean caches (the top-k mask) must match exactly.
 """
 
 import inspect
@@ -83,6 +83,8 @@ INPUTS = {
         # W is never square unless 1x1: catches a lost .T
         (draw((n, d)), draw((d, max(d - 2, 1))), draw((max(d - 2, 1),))), (n, max(d - 2, 1))),
     **{f"{act}_forward": _elementwise for act in ACTIVATIONS},
+    # k = about half the width (1 when d = 1; every entry is a tie in "zeros")
+    "topk_forward": lambda draw, n, d: ((draw((n, d)), max(d // 2, 1)), (n, d)),
     "mse_loss": lambda draw, n, d: ((draw((n, d)), draw((n, d))), None),
     "bce_with_logits_loss": lambda draw, n, d: ((draw((n, d)), draw((n, d), "unit")), None),
     "gaussian_nll_loss": lambda draw, n, d: (
@@ -146,6 +148,10 @@ def _assert_twins(got, ref, dtype):
     for g, r in zip(got_leaves, ref_leaves):
         if r is None or isinstance(r, str):   # no cache, or an activation's name
             assert g == r
+            continue
+        if isinstance(r, np.ndarray) and r.dtype == bool:   # a mask (top-k): exact
+            assert isinstance(g, np.ndarray) and g.dtype == bool and g.shape == r.shape
+            np.testing.assert_array_equal(g, r)
             continue
         if isinstance(r, float):
             assert type(g) is float

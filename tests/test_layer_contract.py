@@ -36,6 +36,7 @@ FACTORIES = {
     "ReLU": (L.ReLU, _x((4, 5))),
     "Softplus": (L.Softplus, _x((4, 5))),
     "Identity": (L.Identity, _x((4, 5))),
+    "TopK": (lambda: L.TopK(2), _x((4, 5))),
     "Flatten": (L.Flatten, _x(IMG)),
     "Reshape": (lambda: L.Reshape(3, 6, 5), _x((2, 90))),
     "Sequential": (lambda: L.Sequential(L.Linear(5, 4, rng=r(0)), L.ReLU(),

@@ -31,6 +31,7 @@ OP_FAMILIES = {
         "relu_forward", "relu_backward",
         "softplus_forward", "softplus_backward",
         "identity_forward", "identity_backward",
+        "topk_forward", "topk_backward",
         "mse_loss", "bce_with_logits_loss", "gaussian_nll_loss",
         # fused ops of the training step
         "linear_act_forward", "linear_act_backward", "adam_update",

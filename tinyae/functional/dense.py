@@ -194,6 +194,70 @@ def identity_backward(dout, cache):
 
 
 # --------------------------------------------------------------------------
+# Top-k: keep the k largest entries of each row (a k-sparse code)
+# --------------------------------------------------------------------------
+
+def topk_forward(x, k):
+    r"""Keep the $k$ largest entries of each row, zero the rest.
+
+    ``x: (..., d)``, an int $1 \le k \le d$ -> ``out`` of the shape and
+    dtype of ``x``; ``cache = mask`` (bool, shape of ``x``), the kept
+    entries. Rows are the last axis: with $S(x) \subset \{1, \dots, d\}$ the
+    indices of the $k$ largest entries of the row $x$,
+
+    $$
+    \mathrm{out}_i = x_i \, [i \in S(x)] .
+    $$
+
+    Ties are broken by index: among equal values the lower index is kept
+    (a stable sort of $-x$), so the set has exactly $k$ members and both
+    backends choose the same one. This is the k-sparse autoencoder's
+    activation (Makhzani and Frey, 2013) and, followed by a ReLU, the TopK
+    of Gao et al. (2024), section 2.3.
+    """
+    rows = x.reshape(-1, x.shape[-1])                          # (R, d)
+    order = np.argsort(-rows, axis=1, kind="stable")[:, :k]     # (R, k): largest first
+    mask = np.zeros(rows.shape, dtype=bool)
+    np.put_along_axis(mask, order, True, axis=1)
+    mask = mask.reshape(x.shape)
+    out = np.where(mask, x, 0).astype(x.dtype, copy=False)
+    return out, mask
+
+
+def topk_backward(dout, cache):
+    r"""Backward of ``topk_forward``:
+
+    $$
+    \frac{\partial L}{\partial x_j} = \frac{\partial L}{\partial \mathrm{out}_j} \, [j \in S(x)] .
+    $$
+
+    Derivation. The set $S(x)$ changes only when the $k$-th and the
+    $(k+1)$-th largest entries of a row trade places, that is at a tie
+    $x_i = x_j$ with $i \in S$, $j \notin S$. Away from ties a small move of
+    $x$ keeps $S$ fixed, so on a neighbourhood of $x$ the map is the linear
+    $\mathrm{out}_i = x_i [i \in S]$ and
+
+    $$
+    \frac{\partial \mathrm{out}_i}{\partial x_j} = [i = j] \, [i \in S(x)] ,
+    \qquad
+    \frac{\partial L}{\partial x_j} = \sum_i \frac{\partial L}{\partial \mathrm{out}_i}
+    \frac{\partial \mathrm{out}_i}{\partial x_j}
+    = \frac{\partial L}{\partial \mathrm{out}_j} \, [j \in S(x)] .
+    $$
+
+    The gradient is a mask, like ReLU's, but the mask is the top $k$ rather
+    than the positive entries: an entry outside $S$ gets no gradient however
+    close it came to being chosen (which is why a latent that is never in
+    $S$ never learns: a dead latent). At a tie the map is continuous but
+    has no derivative (the one-sided slopes of the two tied entries differ);
+    the mask of the chosen set is used there. A finite-difference check must
+    stay further than its step from every tie.
+    """
+    mask = cache
+    return dout * mask
+
+
+# --------------------------------------------------------------------------
 # Losses: (value, gradient) together. Sum over features, mean over batch.
 # --------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """What every kernel module builds on: the compilation options (one place,
 ``_JIT`` and ``jit``), flat views for element-wise cores (``_flat``,
-``_map``) and the vectorised exp(-|a|) that the sigmoid, the BCE and the
-GELU's backward share (``_exp_neg_abs``; tested against NumPy's exp in
-``tests/test_kernels.py``). How twins are built: ``tinyae.kernels``.
+``_map``), the backward of a selection (``_masked``: the soft-threshold's
+and the top-k's) and the vectorised exp(-|a|) that the sigmoid, the BCE
+and the GELU's backward share (``_exp_neg_abs``; tested against NumPy's
+exp in ``tests/test_kernels.py``). How twins are built: ``tinyae.kernels``.
 """
 
 import math
@@ -23,6 +24,18 @@ def _flat(x):
 def _map(core, x, *more):
     """Apply an element-wise ``core`` to flat ``x, *more``; out shaped like x."""
     return core(_flat(x), *[_flat(a) for a in more]).reshape(np.shape(x))
+
+
+@jit
+def _masked(dout, mask):
+    """dx = dout * mask, flat arrays (mask bool): the backward of a selection
+    (the soft-threshold, top-k). 0 * dout where masked out, as NumPy's
+    product (so an inf in dout gives NaN there, as in the reference)."""
+    zero = dout.dtype.type(0)
+    dx = np.empty_like(dout)
+    for i in range(dout.size):
+        dx[i] = dout[i] if mask[i] else zero * dout[i]
+    return dx
 
 
 def _exp_neg_abs(a):

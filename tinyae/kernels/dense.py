@@ -8,7 +8,7 @@ import numpy as np
 # Identity has nothing to compute, hence nothing to compile: its twin is the
 # reference itself (out = x, the same object; cache None; dx = dout).
 from ..functional import LOG_2PI, identity_backward, identity_forward  # noqa: F401
-from .base import _JIT, _exp_neg_abs, _flat, _map, jit
+from .base import _JIT, _exp_neg_abs, _flat, _map, _masked, jit
 
 
 # --------------------------------------------------------------------------
@@ -214,6 +214,50 @@ def softplus_forward(x):
 def softplus_backward(dout, cache):
     """``dx = dout * s(x)``; cache = x."""
     return _map(_softplus_backward, dout, cache)
+
+
+# --------------------------------------------------------------------------
+# Top-k of each row: a selection by np.partition, then one pass that keeps
+# everything above the k-th largest value and, of the entries equal to it,
+# the lowest indices (the reference's stable sort, without the sort).
+# --------------------------------------------------------------------------
+
+@jit
+def _topk(rows, k):
+    """rows: (R, d) C-contiguous, 1 <= k <= d -> (out, mask), both (R, d)."""
+    n_rows, d = rows.shape
+    zero = rows.dtype.type(0)
+    out = np.empty_like(rows)
+    mask = np.empty(rows.shape, np.bool_)
+    for r in range(n_rows):
+        row = rows[r]
+        t = np.partition(row, d - k)[d - k]          # the k-th largest value
+        ties = k                                     # how many entries == t to keep
+        for j in range(d):
+            if row[j] > t:
+                ties -= 1
+        for j in range(d):
+            keep = row[j] > t
+            if not keep and row[j] == t and ties > 0:
+                keep = True
+                ties -= 1
+            mask[r, j] = keep
+            out[r, j] = row[j] if keep else zero
+    return out, mask
+
+
+def topk_forward(x, k):
+    """The k largest entries of each row (last axis) kept, the rest zeroed;
+    cache = mask (twin of ``functional.topk_forward``, same tie-break: the
+    lower index)."""
+    rows = np.ascontiguousarray(x).reshape(-1, np.shape(x)[-1])    # (R, d)
+    out, mask = _topk(rows, int(k))
+    return out.reshape(np.shape(x)), mask.reshape(np.shape(x))
+
+
+def topk_backward(dout, cache):
+    """``dx = dout * mask``; cache = the mask of the kept entries."""
+    return _masked(_flat(dout), _flat(cache)).reshape(np.shape(dout))
 
 
 # --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ gradient step, the threshold and its mask are one fused Numba pass."""
 
 import numpy as np
 
-from .base import _flat, jit
+from .base import _flat, _masked, jit
 
 
 @jit
@@ -26,16 +26,6 @@ def _soft(v, t):
     for i in range(v.size):
         out[i], mask[i] = _shrink(v[i], t, zero)
     return out, mask
-
-
-@jit
-def _masked(dout, mask):
-    """dv = dout * mask (flat)."""
-    zero = dout.dtype.type(0)
-    dv = np.empty_like(dout)
-    for i in range(dout.size):
-        dv[i] = dout[i] if mask[i] else zero * dout[i]
-    return dv
 
 
 def soft_threshold_forward(v, t):

@@ -32,7 +32,8 @@ One module per family, the same families as ``tinyae.functional`` and
 * ``base`` -- ``Layer`` (this protocol, once) and the weight initialisers
   (``INITS``, ``init_weight``);
 * ``dense`` -- ``Linear``, ``TiedLinear``, the activations (``ACTIVATIONS``,
-  ``activation``), ``Flatten``, ``Reshape``, ``Sequential``, ``dense_stack``;
+  ``activation``), ``TopK``, ``Flatten``, ``Reshape``, ``Sequential``,
+  ``dense_stack``;
 * ``image`` -- ``Conv2d``, ``ConvTranspose2d``, ``MaxPool2d``,
   ``AvgPool2d``, ``Upsample`` (ops in ``functional.conv``);
 * ``transformer`` -- ``LayerNorm``, ``GELU``, ``MultiHeadSelfAttention``,
@@ -44,7 +45,7 @@ One module per family, the same families as ``tinyae.functional`` and
 
 from .base import INITS, Layer, glorot_uniform, he_normal, init_weight, small_normal
 from .dense import (ACTIVATIONS, Flatten, Identity, Linear, ReLU, Reshape, Sequential,
-                    Sigmoid, Softplus, Tanh, TiedLinear, activation, dense_stack)
+                    Sigmoid, Softplus, Tanh, TiedLinear, TopK, activation, dense_stack)
 from .image import UPSAMPLE_MODES, AvgPool2d, Conv2d, ConvTranspose2d, MaxPool2d, Upsample
 from .transformer import (GELU, POS_EMBEDS, LayerNorm, MultiHeadSelfAttention, PatchEmbed,
                           PositionalEmbedding, TransformerBlock)

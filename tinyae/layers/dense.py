@@ -1,5 +1,6 @@
 """Dense layers: ``Linear`` (on ``(..., n_in)``) and ``TiedLinear``, the
-activations (one class per row of ``functional.ACTIVATIONS``), ``Flatten``,
+activations (one class per row of ``functional.ACTIVATIONS``), ``TopK``
+(the k largest entries of each row), ``Flatten``,
 ``Reshape``, ``Sequential`` (which fuses a layer with the activation after
 it) and ``dense_stack``. Their ops and gradients: ``tinyae/functional/dense.py``.
 """
@@ -167,6 +168,36 @@ class Softplus(_Activation):
 class Identity(_Activation):
     """``x``, derivative 1."""
     _op = "identity"
+
+
+class TopK(Layer):
+    """Keep the ``k`` largest entries of each row (the last axis), zero the
+    rest: x (..., d) -> out of the same shape, any rank >= 2, d >= k.
+
+    The activation of a k-sparse autoencoder (exactly k code units on per
+    input). Ties go to the lower index. Gradient: the mask of the kept
+    entries, ``dx = dout * [kept]`` (derived in ``functional.topk_backward``);
+    follow it with ``ReLU`` for Gao et al.'s non-negative TopK codes.
+    """
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = check_positive_int(k, "k")
+
+    def forward(self, x):
+        self._check_input(x, min_ndim=2)
+        if x.shape[-1] < self.k:
+            raise ValueError(f"TopK.forward: x has {x.shape[-1]} entries per row (shape "
+                             f"{x.shape}), fewer than k={self.k}; expected at least k")
+        out, self.cache = ops.topk_forward(x, self.k)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        """dout: the shape of out -> dx, the same shape (nothing to learn)."""
+        return ops.topk_backward(dout, self.cache)
+
+    def __repr__(self):
+        return f"TopK({self.k})"
 
 
 class Flatten(Layer):
