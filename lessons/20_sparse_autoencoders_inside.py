@@ -56,11 +56,16 @@ rng = lesson.rng
 # average): $\bar a = (a - \mu)/s$. The scale fixes the meaning of the L1 weights below.
 
 # %%
+def hidden(clf, x):
+    """The classifier's hidden layer: x (N, 784) -> a = ReLU(x W1 + b1), (N, 200)."""
+    return clf.net[1].forward(clf.net[0].forward(x))
+
+
+# %%
 clf = digit_judge(lesson.seed)
-x_all, y_all = load_mnist("train", dtype=np.float32)
+x_all, _ = load_mnist("train", dtype=np.float32)
 x_test, y_test = load_mnist("test", dtype=np.float32)
-hidden = lambda x: clf.net[1].forward(clf.net[0].forward(x))   # noqa: E731  (N, 200)
-a_train, a_test = hidden(x_all), hidden(x_test)
+a_train, a_test = hidden(clf, x_all), hidden(clf, x_test)
 mu = a_train.mean(axis=0)
 s = np.sqrt(np.mean(np.sum((a_train - mu) ** 2, axis=1)) / a_train.shape[1])
 n_train = len(a_train) if lesson.full else 20_000
@@ -75,8 +80,8 @@ lesson.report(f"classifier test accuracy {clf.accuracy(x_test, y_test):.4f}; a h
 # ## 2. The sparse autoencoder
 #
 # The sparse autoencoder of Bricken et al. (2023) has one hidden layer of $m = 800$
-# latents, four times the width of its input, and a linear decoder whose columns, the
-# *dictionary*, have unit length:
+# latents, four times the width of its input, and a linear decoder $D$ ($m \times 200$)
+# whose rows $d_j$, the *dictionary*, have unit length:
 #
 # $$
 # h = \sigma(\bar a W_e + b_e) \in \mathbb{R}^{m}, \qquad
