@@ -340,8 +340,12 @@ lesson.report(f"top-{K_READ}: dead latents on the test digits {dead_before} with
 
 # %% [markdown]
 # Resampling revives most of the dead latents and they stay alive (**107** dead
-# without, **15** with), and the revived latents are not wasted: the FVU falls from
-# **0.199** to **0.114**, at the same $k$, below PCA with 16 components (**0.164**).
+# without, **15** with), and in this short run the revived latents are not wasted: the
+# FVU falls from **0.199** to **0.114**, at the same $k$, below PCA with 16 components
+# (**0.164**). That gain is not a law: with `--full` (10 epochs on all 60,000) the
+# autoencoder without resampling catches up on FVU, its living latents trained long
+# enough to cover for the dead ones, while the counts of dead latents stay far apart.
+# The claims are about the counts.
 
 # %%
 lesson.claim(f"top-{K_READ}, no resampling: share of latents dead on the test digits "
@@ -349,8 +353,6 @@ lesson.claim(f"top-{K_READ}, no resampling: share of latents dead on the test di
              dead_before / N_LATENTS, gt=0.05)
 lesson.claim(f"top-{K_READ}: dead latents with resampling / without", dead_after
              / max(dead_before, 1), lt=0.3)
-lesson.claim(f"top-{K_READ}: FVU with resampling / without", results["top-16 resampled"][1]
-             / results[f"top-{K_READ}"][1], lt=0.9)
 
 # %% [markdown]
 # ## 6. Do the features mean something? Label purity
