@@ -58,3 +58,13 @@ def test_gradescope_refuses_a_folder_as_results(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["exercises", "gradescope", str(sub), "--results", str(tmp_path)])
     assert e.value.code == 2 and "is a folder" in capsys.readouterr().err
+
+
+def test_grade_finds_each_students_work_in_an_assignment_folder(tmp_path):
+    from tinyae.course.exercises.checker import student_work
+    flat = _submission(tmp_path / "flat" / "ada", solved=[6], unsolved=[])
+    nested = _submission(tmp_path / "nested" / "bob" / "ps1", solved=[6], unsolved=[])
+    assert student_work(flat) == flat
+    assert student_work(nested.parent) == nested                     # found by itself
+    assert student_work(nested.parent, "ps1") == nested
+    assert student_work(nested.parent, "ps2") == nested.parent       # nothing submitted

@@ -1,8 +1,8 @@
 """nbgrader for real: the instructor's notebooks (``tinyae notebooks DIR
 --solutions``) go through nbgrader's own ``generate_assignment``,
 ``autograde`` and ``export``, and the points it gives equal what ``tinyae
-exercises check`` says: a point for a passing exercise, none for one not
-done. The check cell is a locked, graded test cell worth one point that
+exercises grade`` says, reading nbgrader's own ``submitted/`` layout: a point
+for a passing exercise, none for one not done. The check cell is a locked, graded test cell worth one point that
 fails when the check fails (``check_here`` raises in a kernel); a student
 who overwrites it gets nbgrader's copy back at autograding.
 
@@ -74,3 +74,12 @@ def test_nbgrader_round_trip(tmp_path):
     scores = {row["student_id"]: float(row["score"])
               for row in csv.DictReader((tmp_path / "grades.csv").open())}
     assert scores == {"ada": 1.0, "bob": 0.0, "eve": 0.0}
+    # tinyae's grader reads nbgrader's submitted/<student>/<assignment>/ layout,
+    # and passes exactly the students nbgrader gives the point to
+    grades = tmp_path / "tinyae-grades.csv"
+    assert cli.main(["exercises", "grade", str(course / "submitted"), "6", "--csv",
+                     str(grades), "--assignment", "ps1", "--seed", "0",
+                     "--no-integration"]) == 0
+    rows = {row["student"]: row for row in csv.DictReader(grades.open())}
+    assert {s: float(rows[s]["ex06_status"] == "pass") for s in rows} == scores
+    assert float(rows["ada"]["ex06"]) == 1.0 and float(rows["bob"]["ex06"]) == 0.0

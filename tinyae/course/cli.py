@@ -119,7 +119,8 @@ def _ex_grade(args, parser):
         check_csv_path(args.csv, "--csv")
         rows = grade(args.submissions, args.csv, _numbers(parser, args.numbers),
                      timeout=args.timeout, seed=args.seed,
-                     integration=not args.no_integration, stream=sys.stdout)
+                     integration=not args.no_integration, stream=sys.stdout,
+                     assignment=args.assignment)
     except (FileNotFoundError, ValueError) as e:
         parser.error(str(e))
     print(f"wrote {args.csv}: {len(rows)} student(s)")
@@ -265,6 +266,10 @@ def _exercise_actions():
                   [_arg("submissions", metavar="SUBMISSIONS"),
                    _arg("numbers", nargs="*", metavar="N", help="only these exercises"),
                    _arg("--csv", required=True, help="the CSV file to write"),
+                   _arg("--assignment", default=None,
+                        help="read SUBMISSIONS/<student>/<assignment>/ (nbgrader's "
+                             "submitted/ layout; found by itself when each student "
+                             "folder has one sub-folder of exercises)"),
                    *_check_options()]),
         "gradescope": (_ex_gradescope, "check one submission into Gradescope's results.json",
                        "Check one submission folder (Gradescope's /autograder/submission) "

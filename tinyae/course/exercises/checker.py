@@ -562,10 +562,27 @@ def _notes_of_the_check(result):
     return result.get("message", "")
 
 
+def student_work(folder, assignment=None):
+    """Where a student's exercise files are: ``folder`` itself, or its
+    sub-folder ``assignment`` (nbgrader's ``submitted/<student>/<assignment>/``
+    layout); with ``assignment`` None, the one sub-folder holding exercise
+    files if ``folder`` holds none."""
+    folder = Path(folder)
+    if assignment is not None:          # a student who submitted nothing: all missing
+        return folder / assignment if (folder / assignment).is_dir() else folder
+    if any(exercise_file(folder, ex) for ex in EXERCISES.values()):
+        return folder
+    inner = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
+             and any(exercise_file(d, ex) for ex in EXERCISES.values())]
+    return inner[0] if len(inner) == 1 else folder
+
+
 def grade(submissions, csv_path, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=None,
-          integration=True, stream=None):
+          integration=True, stream=None, assignment=None):
     """Check every student folder in ``submissions`` (one sub-folder per
-    student) in isolation, with the same random inputs for everyone, and
+    student; nbgrader's ``submitted/`` works too: each student's files are
+    found in ``<student>/<assignment>/``, see ``student_work``) in
+    isolation, with the same random inputs for everyone, and
     write ``csv_path``: one row per student with the total, then per
     exercise its score (0 to 1, the fraction of the check's parts that
     passed), its status, the notes (diagnosed mistakes or what failed) and
@@ -588,7 +605,8 @@ def grade(submissions, csv_path, numbers=None, *, timeout=DEFAULT_TIMEOUT, seed=
                    for column in ("", "_status", "_notes", "_hints")]
     rows = []
     for student in students:
-        _, results = check_folder(student, [ex.number for ex in exercises], timeout=timeout,
+        _, results = check_folder(student_work(student, assignment),
+                                  [ex.number for ex in exercises], timeout=timeout,
                                   seed=seed, integration=integration)
         row = {"student": student.name, "total": round(sum(r["score"] for r in results), 3)}
         for r in results:
