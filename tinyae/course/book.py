@@ -34,7 +34,6 @@ Everything the site shows comes from the repository: ``lessons/``,
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -202,11 +201,6 @@ def claims_table(claims):
 # Pages
 # --------------------------------------------------------------------------
 
-def _title(markdown_source, fallback):
-    m = re.search(r"^#\s+(.+)$", markdown_source, re.M)
-    return m.group(1).strip() if m else fallback
-
-
 def _lesson_page(nb, script):
     """The executed notebook with a closing section: its claims as a table."""
     from nbformat.v4 import new_markdown_cell
@@ -224,7 +218,8 @@ def _lesson_page(nb, script):
 
 
 def _exercise_page(number):
-    from .exercises import EXERCISES, student_source
+    """The student version of exercise ``number``, its hints behind clicks."""
+    from .exercises import EXERCISES, hints, student_source
     from .notebooks import to_notebook
     from nbformat.v4 import new_markdown_cell
 
@@ -234,25 +229,11 @@ def _exercise_page(number):
         f"Get the file with `tinyae exercises start my-work` (it writes `{ex.stem}.py`), "
         f"or download this page as a notebook; check your work with `tinyae exercises "
         f"check {number}`, and open a hint with `tinyae exercises hint {number}`."))
-    for hint_cell in _hint_cells(number):
-        nb.cells.append(hint_cell)
-    return nb
-
-
-def _hint_cells(number):
-    """The exercise's hints, each level behind a click (none until it has some)."""
-    from nbformat.v4 import new_markdown_cell
-
-    try:
-        from .exercises import hints
-    except ImportError:
-        return []
-    levels = hints(number)
-    if not levels:
-        return []
     body = "\n\n".join(f"<details><summary>Hint, level {i}</summary>\n\n{text}\n\n</details>"
-                       for i, text in enumerate(levels, 1))
-    return [new_markdown_cell("## Hints\n\nOpen one level at a time.\n\n" + body)]
+                       for i, text in enumerate(hints(number), 1))
+    nb.cells.append(new_markdown_cell("## Hints\n\nOpen one level at a time (each exercise "
+                                      "has three).\n\n" + body))
+    return nb
 
 
 def _exercise_map():

@@ -1,9 +1,9 @@
-"""Figures of lesson 17: codebook usage and perplexity over epochs, and
-reconstructions through the discrete code."""
+"""Figures of lesson 17: codebook usage and perplexity over epochs (the
+reconstructions are an ``image_grid`` with labelled rows)."""
 
 import numpy as np
 
-from . import image_grid, plt
+from . import plt
 
 
 def codebook_usage(usage, perplexities, *, n_codes):
@@ -27,13 +27,3 @@ def codebook_usage(usage, perplexities, *, n_codes):
     axes[0].legend(fontsize=8)
     return fig
 
-
-def reconstructions(x, named_recons, *, n=10):
-    """Rows of images: the input, then each model's reconstruction
-    ({label: (N, 784)}), the first ``n`` of each."""
-    rows = [("input", x[:n])] + [(k, v[:n]) for k, v in named_recons.items()]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.7, 0.9 * len(rows)))
-    for ax, (label, imgs) in zip(np.atleast_1d(axes), rows):
-        image_grid(np.clip(imgs, 0, 1), rows=1, ax=ax)
-        ax.set_title(label, fontsize=8, loc="left")
-    return fig
