@@ -151,3 +151,17 @@ def test_a_save_that_fails_midway_keeps_the_previous_checkpoint(tmp_path):
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     checkpoint.load(MLPAutoencoder(sizes=(12, 6, 3), rng=np.random.default_rng(3)), path)
+
+
+def test_a_training_checkpoint_gets_every_check_of_load(tmp_path):
+    model, opt, rng = _run()
+    _fit(model, opt, rng, checkpoint=tmp_path / "run.npz")
+    model.params["encoder.0.W"][0, 0] = np.nan
+    checkpoint.save_training(tmp_path / "nan.npz", model, opt, rng=rng, history={}, epoch=4)
+    fresh, opt2, rng2 = _run(seed=3)
+    with pytest.raises(checkpoint.CheckpointError, match="non-finite values .* encoder.0.W: 1"):
+        checkpoint.load_training(tmp_path / "nan.npz", fresh, opt2, rng=rng2)
+    (tmp_path / "dir.npz").mkdir()
+    with pytest.raises(checkpoint.CheckpointError, match="is a directory"):
+        checkpoint.load_training(tmp_path / "dir.npz", fresh, opt2, rng=rng2)
+    assert np.isfinite(fresh.params["encoder.0.W"]).all()        # nothing was loaded

@@ -166,21 +166,14 @@ def save_training(path, model, optimizer, *, rng, history, epoch):
     return _write_atomically(path, arrays)
 
 
-def load_training(path, model, optimizer, *, rng, max_bytes=DEFAULT_MAX_BYTES):
+def load_training(path, model, optimizer, *, rng, allow_nonfinite=False,
+                  max_bytes=DEFAULT_MAX_BYTES):
     """Load a ``save_training`` checkpoint into ``model``, ``optimizer`` and
     ``rng`` (in place) and return ``(history, epoch)``. Every check of
-    ``load`` applies; the model is changed only if all of them pass."""
-    path = _check_path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"training checkpoint {str(path)!r} does not exist")
+    ``load`` applies (the same code); nothing is changed unless all pass."""
     expected = _arrays(model)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            saved = _read_archive(archive, path, model, expected, max_bytes,
-                                  (OPTIMIZER, TRAINING))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
-        raise CheckpointError(f"checkpoint {str(path)!r} is not a readable .npz archive "
-                              f"(truncated or corrupted?): {err}") from err
+    saved = _read_checked(path, model, expected, max_bytes, (OPTIMIZER, TRAINING),
+                          allow_nonfinite)
     if TRAINING not in saved:
         raise CheckpointError(f"checkpoint {str(path)!r} holds a model but no training "
                               f"state (written by save, not save_training)")
@@ -235,18 +228,30 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
     a file that is not a readable ``.npz`` archive. The model is changed
     only if every check passes.
     """
+    builds_state = hasattr(model, "load_state")
+    params = model.params if builds_state else _arrays(model)
+    saved = _read_checked(path, model, params, max_bytes, (STATE,) if builds_state else (),
+                          allow_nonfinite)
+    if builds_state:
+        model.load_state({k[len(STATE):]: v.copy() for k, v in saved.items()
+                          if k.startswith(STATE)})
+    for k, p in params.items():
+        p[...] = saved[k]
+    return model
+
+
+def _read_checked(path, model, params, max_bytes, free_prefixes, allow_nonfinite):
+    """The arrays of the checkpoint at ``path`` after every check of ``load``
+    (path, archive, headers against ``params``, sizes, non-finite values)."""
     path = _check_path(path)
     max_bytes = check_positive_int(max_bytes, "max_bytes")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {str(path)!r} is a directory, expected a file")
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
-    builds_state = hasattr(model, "load_state")
-    params = model.params if builds_state else _arrays(model)
     try:
         with zipfile.ZipFile(path) as archive:
-            saved = _read_archive(archive, path, model, params, max_bytes,
-                                  (STATE,) if builds_state else ())
+            saved = _read_archive(archive, path, model, params, max_bytes, free_prefixes)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as err:
         raise CheckpointError(
             f"checkpoint {str(path)!r} is not a readable .npz archive "
@@ -261,12 +266,7 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
                 + ", ".join(f"{k}: {n}" for k, n in sorted(bad.items()))
                 + "; it was probably saved after training diverged. Pass "
                   "allow_nonfinite=True to load it anyway")
-    if builds_state:
-        model.load_state({k[len(STATE):]: v.copy() for k, v in saved.items()
-                          if k.startswith(STATE)})
-    for k, p in params.items():
-        p[...] = saved[k]
-    return model
+    return saved
 
 
 def _read_archive(archive, path, model, params, max_bytes, free_prefixes=()):
