@@ -96,6 +96,46 @@ def test_planted_mistake_is_named(number, mistake):
     assert result["differences"] == [], format_result(result)
 
 
+def _planted_form(number, edits):
+    source = solution_source(number)
+    for old, new in edits:
+        assert old in source, f"form does not apply: {old!r}"
+        source = source.replace(old, new)
+    return source
+
+
+FORMS = [(n, m, i) for n, ex in EXERCISES.items() for m in ex.mistakes
+         for i in range(len(m.forms))]
+
+
+@pytest.mark.parametrize("number, mistake, i", FORMS,
+                         ids=[f"{EXERCISES[n].stem}-{m.key}-{i}" for n, m, i in FORMS])
+def test_another_written_form_of_a_mistake_is_named(number, mistake, i):
+    ex = exercise(number)
+    source = _planted_form(number, mistake.forms[i])
+    assert source != _planted(number, mistake), "the form is the planted one"
+    result = check_functions(ex, _functions(source, ex.functions), seed=5, integration=False)
+    assert result["status"] == "fail" and not result["values"]["passed"]
+    named = [d["mistake"] for d in result["diagnosis"]]
+    assert mistake.key in named, format_result(result)
+
+
+def test_diagnosis_by_kind_accepts_a_near_form_and_not_a_far_one():
+    """db averaged over the batch (ex01's db_mean) divided by N ** 1.02
+    instead of N (4% off the mean at N = 8, exact at batch 1, where the
+    mistake does not show) is the same kind of mistake and is named; halfway between the
+    sum and the mean, it is as far from the mistake as from the reference
+    (farther than KIND) and is not."""
+    ex = exercise(1)
+    for form, named in (("db = dout.sum(axis=0) / dout.shape[0] ** 1.02", True),
+                        ("db = 0.5 * (dout.sum(axis=0) + dout.mean(axis=0))", False)):
+        source = solution_source(1).replace("db = dout.sum(axis=0)", form)
+        result = check_functions(ex, _functions(source, ex.functions), seed=0,
+                                 integration=False)
+        assert not result["values"]["passed"]
+        assert ("db_mean" in [d["mistake"] for d in result["diagnosis"]]) is named, form
+
+
 def test_a_mistake_outside_the_catalogue_says_where_and_by_how_much():
     ex = exercise(1)
     source = solution_source(1).replace("db = dout.sum(axis=0)", "db = 3 * dout.sum(axis=0)")

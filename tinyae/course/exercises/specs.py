@@ -40,6 +40,14 @@ from .worker import student_traceback
 #: within about 1e-13, one done in float32 and cast back about 1e-7 away.
 RTOL = {np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-8}
 
+#: Diagnosis by kind: the student's output fits a mistake when, in every
+#: case, it lies within ``KIND`` times the mistake's own distance from the
+#: reference (or within the value tolerance) of the mistake's output. Another
+#: form of the same mistake lands far closer than that (the tests plant a
+#: second form of every mistake); the correct answer, at distance 1, never
+#: does.
+KIND = 0.2
+
 #: The parts of a check, in order; a part is None when it does not apply.
 PARTS = ("contract", "values", "gradients", "integration")
 
@@ -78,13 +86,28 @@ def attempt(fn, *args, **kwargs):
 class Mistake:
     """A known mistake: ``key`` names it, ``message`` explains it to the
     student, ``variant`` maps function names to implementations that make
-    it, and ``plant`` is a list of (old, new) edits that plant it in the
-    solution source (the tests use them to prove the diagnosis names it)."""
+    it (or is a tuple of such maps, when the mistake has written forms whose
+    outputs differ by more than rounding, e.g. an unguarded log that gives
+    -inf and one guarded by +1e-7 that gives -16), and ``plant`` is a list
+    of (old, new) edits that plant it in the solution source.
+
+    ``forms`` holds *other* written forms of the same mistake, each a list
+    of (old, new) edits like ``plant`` (the floor added per entry instead of
+    through a maximum, x restored by arithmetic instead of by assignment):
+    the tests plant every one and check the diagnosis still names the
+    mistake, so a catalogue entry stands for a kind of mistake, not for one
+    spelling of it (``KIND``)."""
 
     key: str
     message: str
-    variant: dict
+    variant: object
     plant: tuple = ()
+    forms: tuple = ()
+
+    @property
+    def variants(self):
+        """The implementations of the mistake, as a tuple of name -> function maps."""
+        return self.variant if isinstance(self.variant, tuple) else (self.variant,)
 
 
 @dataclass(frozen=True)
@@ -300,9 +323,9 @@ def _student_traceback(exc):
     return student_traceback(exc, _PACKAGE)
 
 
-def _variant_outputs(exercise, mistake, cases):
+def _variant_outputs(exercise, variant, cases):
     funcs = dict(exercise.reference)
-    funcs.update(mistake.variant)
+    funcs.update(variant)
     return [run_program(exercise, funcs, case)[0] for case in cases]
 
 
@@ -382,13 +405,17 @@ def _compare_values(exercise, cases, ref_outs, stu_outs):
 
 def _explains(exercise, key, cases, ref_outs, var_outs, stu_outs):
     """Does the variant explain the student's output ``key``? It must
-    differ from the reference in some case and match the student in all."""
+    differ from the reference in some case and, in every case, the
+    student's output must lie nearer the variant's than ``KIND`` times the
+    variant's distance from the reference (or within the value tolerance)."""
     touched = False
     for case, ref, var, stu in zip(cases, ref_outs, var_outs, stu_outs):
         tol = exercise.rtol[case.dtype]
-        if difference(stu.get(key), var.get(key)) > tol:
+        off = difference(ref[key], var.get(key))
+        fits = max(tol, KIND * off) if np.isfinite(off) else tol
+        if difference(stu.get(key), var.get(key)) > fits:
             return False
-        touched = touched or difference(var.get(key), ref[key]) > tol
+        touched = touched or off > tol
     return touched
 
 
@@ -418,8 +445,11 @@ def _diagnose(exercise, cases, ref_outs, stu_outs, wrong):
     the differences no mistake of the catalogue explains."""
     found, explained = [], set()
     for mistake in exercise.mistakes:
-        var_outs = _variant_outputs(exercise, mistake, cases)
-        keys = [k for k in wrong if _explains(exercise, k, cases, ref_outs, var_outs, stu_outs)]
+        keys = []
+        for variant in mistake.variants:
+            var_outs = _variant_outputs(exercise, variant, cases)
+            keys += [k for k in wrong if k not in keys
+                     and _explains(exercise, k, cases, ref_outs, var_outs, stu_outs)]
         if keys:
             found.append({"mistake": mistake.key, "outputs": keys, "message": mistake.message})
             explained.update(keys)
