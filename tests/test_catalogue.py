@@ -33,7 +33,7 @@ from tinyae.layers import Linear
 from tinyae.analysis.metrics import roc_auc
 from tinyae.models import VAE, MLPAutoencoder
 from tinyae.optim import SGD, Adam, Momentum, cosine_decay
-from tinyae.train import DivergenceError, evaluate, fit
+from tinyae.train import DivergenceError, NonFiniteLossError, evaluate, fit
 
 MNIST = Path(__file__).resolve().parent.parent / "data" / "mnist"
 
@@ -667,10 +667,13 @@ D = 6                                   # input width of every small model below
 def bernoulli_models():
     """Every model with a Bernoulli likelihood: name -> constructor."""
     from tinyae.corruption import GaussianNoise, MaskingNoise
-    from tinyae.models import (ContractiveAutoencoder, SparseAutoencoder,
+    from tinyae.models import (ContractiveAutoencoder, RecirculationAutoencoder,
+                               SemanticHashingAutoencoder, SparseAutoencoder,
                                StackedAutoencoder)
     return {
         "MLP": lambda: ae(),
+        "recirculation": lambda: RecirculationAutoencoder(sizes=(D, 3), rng=rng()),
+        "semantic hashing": lambda: SemanticHashingAutoencoder(sizes=(D, 4, 2), rng=rng()),
         "denoising (Gaussian)": lambda: ae(corruption=GaussianNoise(0.3)),
         "denoising (masking)": lambda: ae(corruption=MaskingNoise(0.25)),
         "contractive": lambda: ContractiveAutoencoder(sizes=(D, 3), lam=0.1, rng=rng()),
@@ -681,12 +684,41 @@ def bernoulli_models():
 
 
 def gaussian_models():
-    from tinyae.models import LinearAutoencoder
+    """Every model of vectors with a Gaussian likelihood (a squared error or
+    Gaussian NLL of its data x): name -> constructor."""
+    from tinyae.models import (PSD, VQVAE, DiffusionModel, GaussianDenoiser, LinearAutoencoder,
+                               SemanticHashingAutoencoder, VarianceNetworkVAE)
     return {
         "MLP (mse)": lambda: ae(likelihood="mse"),
         "VAE (gaussian)": lambda: VAE(sizes=(D, 4, 2), likelihood="gaussian", rng=rng()),
         "linear": lambda: LinearAutoencoder(sizes=(D, 2), rng=rng()),
+        "variance-network VAE": lambda: VarianceNetworkVAE(sizes=(D, 4, 2), rng=rng()),
+        "Gaussian denoiser": lambda: GaussianDenoiser(sizes=(D, 4), sigma=0.3, rng=rng()),
+        "PSD": lambda: PSD(n_in=D, n_atoms=4, n_infer=3, rng=rng()),
+        "VQ-VAE": lambda: VQVAE(n_in=D, hidden=4, n_positions=2, code_dim=2, n_codes=3,
+                                rng=rng(), dtype=np.float64),
+        "diffusion": lambda: DiffusionModel(sizes=(D, 4), n_levels=5, rng=rng()),
+        "semantic hashing (mse)": lambda: SemanticHashingAutoencoder(
+            sizes=(D, 4, 2), likelihood="mse", rng=rng()),
     }
+
+
+def energy_model():
+    from tinyae.models import LatentEnergyAutoencoder
+    return LatentEnergyAutoencoder(sizes=(D, 4, 2), infer_steps=2, rng=rng())
+
+
+#: Every model class tinyae.models exports, by the likelihood of its data:
+#: the census test below finds the classes there, so a new model is placed.
+LIKELIHOODS = {
+    "bernoulli": {"ContractiveAutoencoder", "SparseAutoencoder", "StackedAutoencoder",
+                  "RecirculationAutoencoder", "ConditionalVAE"},
+    "bernoulli or gaussian": {"MLPAutoencoder", "VAE", "ConvAutoencoder", "ConvVAE",
+                              "SemanticHashingAutoencoder"},
+    "gaussian": {"LinearAutoencoder", "VarianceNetworkVAE", "GaussianDenoiser", "PSD",
+                 "VQVAE", "DiffusionModel", "LatentEnergyAutoencoder", "MAE"},
+    "categorical (labels; x checked by check_scale)": {"SoftmaxClassifier"},
+}
 
 
 def loss_of(make, x):
@@ -710,6 +742,18 @@ for name, make in bernoulli_models().items():
         lambda t, m=make: loss_of(m, np.full((3, D), 1e200)), ValueError,
         r"x must lie in \[0, 1\] .* got values in \[1e\+200, 1e\+200\]", backends=True)
 
+
+
+def cvae():
+    from tinyae.models import ConditionalVAE
+    return ConditionalVAE(sizes=(D, 4, 2), n_cond=3, rng=rng())
+
+
+bad("ConditionalVAE: pixels 0..255 (Bernoulli support)",
+    lambda t: cvae().loss_and_grad(255 * xs(), np.eye(3)[np.arange(8) % 3], rng=rng()),
+    ValueError, r"x must lie in \[0, 1\] for likelihood='bernoulli', .*divide by 255",
+    backends=True)
+
 for name, make in {**bernoulli_models(), **gaussian_models()}.items():
     bad(f"{name} loss_and_grad: 0 rows",
         lambda t, m=make: loss_of(m, np.zeros((0, D))), ValueError,
@@ -717,9 +761,10 @@ for name, make in {**bernoulli_models(), **gaussian_models()}.items():
     bad(f"{name} loss: 0 rows",
         lambda t, m=make: fwd_loss_of(m, np.zeros((0, D))), ValueError,
         r"x has 0 rows \(shape \(0, 6\)\)", backends=True)
-    bad(f"{name} encode: 0 rows",
-        lambda t, m=make: m().encode(np.zeros((0, D))), ValueError,
-        r"x has 0 rows \(shape \(0, 6\)\)", backends=True)
+    if hasattr(make(), "encode"):                 # not the denoiser, PSD, diffusion
+        bad(f"{name} encode: 0 rows",
+            lambda t, m=make: m().encode(np.zeros((0, D))), ValueError,
+            r"x has 0 rows \(shape \(0, 6\)\)", backends=True)
     bad(f"{name} fit: 0 rows",
         lambda t, m=make: fit_ae(model=m(), data=np.zeros((0, D))), ValueError,
         r"data has 0 rows \(shape \(0, 6\)\)")
@@ -743,15 +788,51 @@ for name, make in {**bernoulli_models(), **gaussian_models()}.items():
         r"x must be a numpy array, got list", backends=True)
 
 for name, make in gaussian_models().items():
-    bad(f"{name}: 1e200 inputs make the loss infinite",
-        lambda t, m=make: loss_of(m, np.full((3, D), 1e200)), ValueError,
-        r"x is too large: it holds values up to 1e\+200 .* loss would be infinite; "
-        r"rescale the data", backends=True)
+    for how, fn in (("loss_and_grad", loss_of), ("loss", fwd_loss_of)):
+        bad(f"{name} {how}: 1e200 inputs make the loss infinite",
+            lambda t, m=make, f=fn: f(m, np.full((3, D), 1e200)), ValueError,
+            r"x is too large: it holds values up to 1e\+200 .* loss would be infinite; "
+            r"rescale the data", backends=True)
 bad("MLP (mse) float32: 1e19 inputs would make the loss infinite",
     lambda t: ae(likelihood="mse", dtype=np.float32).loss_and_grad(
         np.full((3, D), 1e19, np.float32)), ValueError,
     r"x is too large: it holds values up to 1e\+19 .* 6 float32 values overflows",
     backends=True)
+for how, fn in (("loss_and_grad", lambda m, y: m.loss_and_grad(y, rng=rng())),
+                ("loss", lambda m, y: m.loss(y, rng=rng()))):
+    bad(f"energy autoencoder {how}: 1e200 data make the loss infinite",
+        lambda t, f=fn: f(energy_model(), np.full((3, D), 1e200)), ValueError,
+        r"y is too large: it holds values up to 1e\+200 .* loss would be infinite",
+        backends=True)
+# the 'too large' check's second half (losses.check_overflow): where the loss
+# exponentiates a log-variance the network outputs, data far below the
+# squared-norm bound overflows it, so the loss is refused after the pass
+GREY = np.round(255 * xs(8))                            # unscaled grey levels 0..255
+for how, fn in (("loss_and_grad", loss_of), ("loss", fwd_loss_of)):
+    bad(f"variance-network VAE {how}: grey levels 0..255 (inf before)",
+        lambda t, f=fn: f(gaussian_models()["variance-network VAE"], GREY),
+        losses.LossOverflowError,
+        r"x is too large for this model: with values in \[1\d, 2\d\d\] the loss overflowed "
+        r"to (inf|nan) \(the encoder's log-variance spans .* the decoder's log-variance spans "
+        r"\[-\d.*e\+\d+, .*; exp overflows float64 beyond \+-709.8\); rescale the data",
+        backends=True)
+    bad(f"VAE (gaussian) {how}: data of scale 1e4 (inf before)",
+        lambda t, f=fn: f(gaussian_models()["VAE (gaussian)"], 1e4 * xs(8)),
+        losses.LossOverflowError,
+        r"x is too large for this model: .*\(the encoder's log-variance spans \[.*, "
+        r"\d.*e\+0[34]\]; exp overflows",
+        backends=True)
+    bad(f"ConvVAE (mse) {how}: images of scale 1e4 (inf before)",
+        lambda t, f=fn: f(lambda: conv_models()["ConvVAE"](likelihood="mse"),
+                          1e4 * images(4)), losses.LossOverflowError,
+        r"x is too large for this model: .*\(the encoder's log-variance spans", backends=True)
+bad("variance-network VAE fit: grey levels 0..255 stop at the first step",
+    lambda t: fit_ae(model=gaussian_models()["variance-network VAE"](), data=GREY),
+    losses.LossOverflowError, r"x is too large for this model: with values in \[\d+, 2\d\d\]")
+bad("variance-network VAE fit: weights blown up by lr=100 (the steps' fault, not the data's)",
+    lambda t: fit_ae(model=(m := gaussian_models()["variance-network VAE"]()),
+                     optimizer=SGD(m.params, lr=100.0), divergence=None),
+    NonFiniteLossError, r"loss became inf at epoch 1, step 2 .* try a smaller learning rate")
 bad("MLP: inputs of 1e200 with a separate target in [0, 1]",
     lambda t: ae().loss_and_grad(np.full((3, D), 1e200), target=xs(3)), ValueError,
     r"x is too large: it holds values up to 1e\+200", backends=True)
@@ -909,24 +990,9 @@ bad("tsne: conditional_probabilities of data scaled by 1e160",
     r"x is too large: it holds values up to 9.*e\+159", backends=True)
 
 
-
-def stochastic_models():
-    """The decoders with a variance network: name -> constructor."""
-    from tinyae.models.stochastic import GaussianDenoiser, VarianceNetworkVAE
-    return {
-        "variance-network VAE": lambda: VarianceNetworkVAE(sizes=(D, 4, 2), rng=rng()),
-        "Gaussian denoiser": lambda: GaussianDenoiser(sizes=(D, 4), sigma=0.3, rng=rng()),
-    }
-
-
-for name, make in stochastic_models().items():
-    for how, fn in (("loss_and_grad", loss_of), ("loss", fwd_loss_of)):
-        bad(f"{name} {how}: 1e200 inputs make the loss infinite",
-            lambda t, m=make, f=fn: f(m, np.full((3, D), 1e200)), ValueError,
-            r"x is too large: it holds values up to 1e\+200 .* loss would be infinite; "
-            r"rescale the data", backends=True)
+# the variance-network VAE and the Gaussian denoiser: rows with every Gaussian model above
 bad("variance-network VAE recon_nll: 1e200 inputs",
-    lambda t: stochastic_models()["variance-network VAE"]().recon_nll(np.full((3, D), 1e200)),
+    lambda t: gaussian_models()["variance-network VAE"]().recon_nll(np.full((3, D), 1e200)),
     ValueError, r"x is too large: it holds values up to 1e\+200", backends=True)
 
 from tinyae.analysis import compression  # noqa: E402
@@ -1199,3 +1265,24 @@ def test_unknown_lesson_exits_non_zero_from_the_shell():
     proc = subprocess.run([sys.executable, "-m", "tinyae.course.lesson", "99"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "no lesson matches '99'" in proc.stderr
+
+
+def test_every_exported_model_is_placed_by_its_likelihood_and_gaussian_ones_have_rows():
+    """The census: every model class is in LIKELIHOODS, and every class whose
+    likelihood can be Gaussian has a 'too large' row above."""
+    import inspect
+    from tinyae import models
+    exported = {name for name, c in vars(models).items()
+                if inspect.isclass(c) and issubclass(c, models.Model) and c is not models.Model}
+    placed = set().union(*LIKELIHOODS.values())
+    assert exported == placed, (f"not placed: {sorted(exported - placed)}; "
+                                f"no longer exported: {sorted(placed - exported)}")
+    with_rows = {type(make()).__name__ for make in gaussian_models().values()} | {
+        type(energy_model()).__name__, type(mae()).__name__,
+        *(type(make()).__name__ for make in conv_models().values())}
+    gaussian = LIKELIHOODS["gaussian"] | LIKELIHOODS["bernoulli or gaussian"]
+    assert gaussian <= with_rows, f"no 'too large' row for {sorted(gaussian - with_rows)}"
+    with_rows = {type(make()).__name__ for make in bernoulli_models().values()} | {
+        type(cvae()).__name__, *(type(make()).__name__ for make in conv_models().values())}
+    bernoulli = LIKELIHOODS["bernoulli"] | LIKELIHOODS["bernoulli or gaussian"]
+    assert bernoulli <= with_rows, f"no 0..255 row for {sorted(bernoulli - with_rows)}"

@@ -12,6 +12,8 @@ per test image for PCA with 30 components), and a VAE's loss is in nats per
 example. The formulas and derivatives are in ``tinyae.functional``.
 """
 
+import math
+
 import numpy as np
 
 from ._validation import check_array, check_same_shape
@@ -31,6 +33,16 @@ def check_support(x, likelihood, name="x"):
     loss negative without bound. An unbounded one (Gaussian / squared
     error) refuses values so large that the loss overflows
     (``check_scale``). Returns ``x``.
+
+    The one rule for every model with a Gaussian likelihood (a squared
+    error or Gaussian NLL of its data): data on which the loss cannot be
+    represented is refused with "x is too large", naming the values and
+    asking to rescale. Where the loss is quadratic in x, the bound depends
+    on x alone and is checked here, before the forward pass. Where it also
+    exponentiates a network output (a log-variance: the VAEs' KL term, the
+    variance network's NLL), no bound on x alone exists (grey levels 0..255
+    already overflow a variance-network VAE), so ``check_overflow`` refuses
+    the loss after the forward pass.
     """
     if likelihood not in SUPPORT:
         raise ValueError(f"likelihood must be one of {sorted(SUPPORT)}, got {likelihood!r}")
@@ -67,6 +79,36 @@ def check_scale(x, name="x"):
             f"overflows, so the loss would be infinite; rescale the data (e.g. "
             f"standardise it)")
     return x
+
+
+class LossOverflowError(ValueError):
+    """A loss that exponentiates a network output overflowed on finite data
+    and finite weights (``check_overflow``)."""
+
+
+def check_overflow(loss, x, logvars, params, name="x"):
+    r"""Raise LossOverflowError if ``loss`` is not finite although ``x`` and
+    every array of ``params`` are: the second half of the "too large" check
+    (``check_support``), for models whose loss exponentiates a network
+    output. ``logvars``: label -> the log-variances the loss exponentiated
+    (named in the message with their range). A non-finite parameter is left
+    to ``tinyae.train.fit``, which names it. Returns ``loss``.
+
+    ``fit`` treats this error as the data's fault only at its first step,
+    while the weights are the initial ones; later it reports a non-finite
+    loss with its learning-rate advice.
+    """
+    if math.isfinite(loss) or not all(np.isfinite(p).all() for p in params.values()):
+        return loss
+    limit = math.log(np.finfo(x.dtype).max)
+    spans = ", ".join(f"{label} spans [{float(v.min()):.3g}, {float(v.max()):.3g}]"
+                      for label, v in logvars.items())
+    raise LossOverflowError(
+        f"{name} is too large for this model: with values in [{float(x.min()):.4g}, "
+        f"{float(x.max()):.4g}] the loss overflowed to {loss} ({spans}; exp overflows "
+        f"{x.dtype} beyond +-{limit:.4g}); rescale the data (e.g. standardise it, or divide "
+        f"grey levels 0..255 by 255), or, if training brought the weights here, lower the "
+        f"learning rate")
 
 
 def _check_pair(pred, pred_name, target):

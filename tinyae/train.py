@@ -20,6 +20,7 @@ from tqdm import tqdm  # the text bar: it renders in a terminal and a notebook a
 from . import checkpoint as _checkpoints
 from ._validation import check_positive_float, check_positive_int, check_rng
 from .data import minibatches
+from .losses import LossOverflowError
 from .optim import check_holds
 
 
@@ -180,6 +181,10 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
     (both DivergenceError). That error is the whole report: NumPy's
     overflow and invalid-value warnings are off inside a step, since any
     NaN or inf they would flag reaches the loss, now or at the next step.
+    A loss the model refuses as overflowed (``losses.LossOverflowError``)
+    is the data's fault at the first step, at the initial weights, and
+    passes through as the model's error; after a step it is reported as a
+    non-finite loss.
 
     ``optimizer`` must hold this model's parameters (see
     ``tinyae.optim.check_holds``): one built on another model's arrays is
@@ -242,7 +247,12 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
                 if transform is not None:
                     batch = (transform(batch[0], rng),) + batch[1:]
                 with np.errstate(over="ignore", invalid="ignore"):
-                    loss, grads = model.loss_and_grad(*batch, rng=rng)
+                    try:
+                        loss, grads = model.loss_and_grad(*batch, rng=rng)
+                    except LossOverflowError:
+                        if last is None:         # the initial weights: the data's scale
+                            raise
+                        loss = math.inf          # trained weights: the steps' fault
                 if not math.isfinite(loss):
                     if last is not None:         # a parameter went bad first?
                         _check_finite_params(model, last)

@@ -47,7 +47,7 @@ from ..corruption import corrupt
 from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Flatten,
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
-from ..losses import RECONSTRUCTION, check_support
+from ..losses import RECONSTRUCTION, check_overflow, check_support
 from .base import Model, batched, draw_eps
 from .mlp import check_corruption
 
@@ -308,12 +308,12 @@ class ConvVAE(_ImageModel):
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         out = self.decoder.forward(z)                            # (N, *input_shape)
         recon, dout = self._recon_loss(out, x4)
+        loss = self._total(recon, kl, x4, logvar)
         dmu, dlogvar = ops.reparameterize_kl_backward(self.decoder.backward(dout),
                                                       rep_cache, self.beta)
         dh = self.encoder_mu.backward(dmu) + self.encoder_logvar.backward(dlogvar)
         self.encoder.backward(dh, need_dx=False)
-        self.last_stats = {"recon": recon, "kl": kl}
-        return recon + self.beta * kl, self.grads
+        return loss, self.grads
 
     def loss(self, x, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
@@ -322,8 +322,13 @@ class ConvVAE(_ImageModel):
         mu, logvar = self._heads(x4)
         z, kl, _ = ops.reparameterize_kl(mu, logvar, eps)
         recon, _ = self._recon_loss(self.decoder.forward(z), x4)
+        return self._total(recon, kl, x4, logvar)
+
+    def _total(self, recon, kl, x, logvar):
+        """recon + beta KL, refused when it overflowed on finite data (as ``VAE``)."""
         self.last_stats = {"recon": recon, "kl": kl}
-        return recon + self.beta * kl
+        return check_overflow(recon + self.beta * kl, x,
+                              {"the encoder's log-variance": logvar}, self.params)
 
 
 #: Two decoders for a 28x28 ConvVAE: transposed convolutions, or nearest

@@ -53,6 +53,7 @@ from .._validation import (check_array, check_choice, check_dtype, check_positiv
                            check_positive_int, check_rng, check_sizes)
 from ..backend import ops
 from ..layers import ACTIVATIONS, INITS, dense_stack
+from ..losses import check_support
 from .base import Model, batched
 
 
@@ -149,8 +150,10 @@ class DiffusionModel(Model):
         return arr.astype(np.int64)
 
     def _draw(self, x, t, noise, rng):
-        """The (t, eps) of one loss evaluation: as given, or drawn from rng."""
-        self._check_x(x, self.n_in)
+        """The (t, eps) of one loss evaluation: as given, or drawn from rng;
+        x refused when too large for x_t and the first layer's product
+        (``losses.check_support``, as every Gaussian model)."""
+        check_support(self._check_x(x, self.n_in), "gaussian")
         n = x.shape[0]
         if (t is None or noise is None) and rng is None:
             raise ValueError("pass rng (a numpy Generator), or both t and noise: the "

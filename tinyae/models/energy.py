@@ -44,6 +44,7 @@ from .._validation import (check_array, check_choice, check_dtype, check_nonneg_
 from ..backend import ops
 from ..inference.energy import descend
 from ..layers import ACTIVATIONS, INITS, AngleEmbedding, Sequential, dense_stack
+from ..losses import check_support
 from .base import Model, batched
 
 #: training rule -> what ``loss_and_grad`` differentiates.
@@ -150,8 +151,9 @@ class LatentEnergyAutoencoder(Model):
         (encoder), z_check fixed. y: (n, n_0); z_check: (n, k) or None (then
         inferred from Enc(y) with ``infer_steps`` steps). With
         ``training="backprop"``: the gradient of C(y, Dec(Enc(y))) instead
-        (z_check unused). ``rng`` is unused."""
-        self._check_x(y, self.sizes[0], "y")
+        (z_check unused). ``rng`` is unused. y so large that its squared
+        error overflows is refused (``losses.check_support``)."""
+        check_support(self._check_x(y, self.sizes[0], "y"), "gaussian", "y")
         if self.training == "backprop":
             self.zero_grad()
             recon, dout = ops.mse_loss(self.decoder.forward(self.encoder.forward(y)), y)
@@ -172,7 +174,7 @@ class LatentEnergyAutoencoder(Model):
         target propagation with ``z_check=None`` the inference still runs
         (it is gradient descent on z, through the decoder's backward pass,
         and leaves the decoder's gradients cleared)."""
-        self._check_x(y, self.sizes[0], "y")
+        check_support(self._check_x(y, self.sizes[0], "y"), "gaussian", "y")
         if self.training == "backprop":
             recon = ops.mse_loss(self.decoder.forward(self.encoder.forward(y)), y)[0]
             self.last_stats = {"recon": recon, "code": 0.0}

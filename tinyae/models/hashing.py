@@ -24,6 +24,7 @@ import numpy as np
 
 from .._validation import check_array, check_nonneg_float, check_rng
 from ..backend import ops
+from ..losses import check_support
 from .base import batched
 from .mlp import MLPAutoencoder
 
@@ -60,8 +61,9 @@ class SemanticHashingAutoencoder(MLPAutoencoder):
         return self.code_logits(x) > 0
 
     def _noise(self, x, noise, rng):
-        """The code noise of one loss evaluation: (batch, bits)."""
-        self._check_x(x, self.n_in)
+        """The code noise of one loss evaluation: (batch, bits); x checked
+        against the likelihood's support, as in ``MLPAutoencoder``."""
+        check_support(self._check_x(x, self.n_in), self.likelihood)
         shape = (x.shape[0], self.n_code)
         if noise is not None:
             return check_array(noise, "noise", shape=shape, dtype=self.dtype)
@@ -102,7 +104,7 @@ class SemanticHashingAutoencoder(MLPAutoencoder):
 
     def reconstruction_loss(self, x):
         """The loss with no code noise (z = sigmoid(a)), on the rows of x."""
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), self.likelihood)
         out = batched(lambda xb: self.decoder.forward(
             ops.sigmoid_forward(self.encoder.forward(xb))[0]), x)
         return getattr(ops, self._loss_op)(out, x)[0]

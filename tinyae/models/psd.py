@@ -30,6 +30,7 @@ from .._validation import (check_array, check_dtype, check_nonneg_float,
 from ..backend import ops
 from ..layers import Gain, Linear, Sequential, Tanh, UnitNormDictionary
 from ..inference.sparse_coding import fista, lipschitz_constant
+from ..losses import check_support
 from .base import Model, batched
 
 
@@ -85,7 +86,7 @@ class PSD(Model):
         return z
 
     def _codes(self, x, codes):
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), "gaussian")   # squared error of x
         if codes is None:
             return self.infer(x)
         return check_array(codes, "codes", shape=(x.shape[0], self.n_atoms), dtype=self.dtype)

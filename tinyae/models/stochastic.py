@@ -52,7 +52,7 @@ from ..corruption import GaussianNoise, corrupt
 from ..distributions import log_normal
 from ..functional import gaussian_kl, sigmoid, softplus
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
-from ..losses import check_support
+from ..losses import check_overflow, check_support
 from .base import Model, batched, draw_eps
 
 
@@ -169,11 +169,17 @@ class VarianceNetworkVAE(Model):
         return self.p_net.predict(z)
 
     def _forward(self, x, eps):
-        """Shared forward pass: returns (kl, mean, s, rep_cache)."""
+        """Shared forward pass: returns (loss, recon, kl, dmean, ds, rep_cache),
+        the loss refused when it overflowed (``losses.check_overflow``)."""
         mu, logvar = self.q_net.forward(x)                     # (n, n_code) each
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         mean, s = self.p_net.forward(z)                        # (n, n_in) each
-        return kl, mean, s, rep_cache
+        recon, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
+        self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
+        loss = check_overflow(recon + self.beta * kl, x, {
+            "the encoder's log-variance": logvar, "the decoder's log-variance": s},
+            self.params)
+        return loss, dmean, ds, rep_cache
 
     def loss_and_grad(self, x, *, eps=None, rng=None):
         """-ELBO (beta-weighted) and its gradients. x: (n, n_in); eps: (n,
@@ -181,21 +187,16 @@ class VarianceNetworkVAE(Model):
         self._check_target(x)
         eps = draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype)
         self.zero_grad()
-        kl, mean, s, rep_cache = self._forward(x, eps)
-        recon, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
+        loss, dmean, ds, rep_cache = self._forward(x, eps)
         dz = self.p_net.backward(dmean, ds)
         dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
         self.q_net.backward(dmu, dlogvar, need_du=False)
-        self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
-        return recon + self.beta * kl, self.grads
+        return loss, self.grads
 
     def loss(self, x, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
         self._check_target(x)
-        kl, mean, s, _ = self._forward(x, draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype))
-        recon = ops.gaussian_nll_loss(mean, s, x)[0]
-        self.last_stats = {"recon": recon, "kl": kl, "min_logvar": float(s.min())}
-        return recon + self.beta * kl
+        return self._forward(x, draw_eps(eps, rng, (x.shape[0], self.n_code), self.dtype))[0]
 
     def _check_target(self, x):
         """x: (n, n_in), the data a Gaussian NLL is taken of: refused when so
@@ -260,19 +261,22 @@ class GaussianDenoiser(Model):
     def loss_and_grad(self, x, *, noise=None, rng=None):
         """NLL of clean x under p(x | x + sigma noise). x: (n, n_in); noise
         (shaped like x) fixes the corruption, else e ~ N(0, I) from rng."""
-        check_support(self._check_x(x, self.n_in), "gaussian")     # as every Gaussian model
-        x_tilde = corrupt(self.corruption, x, noise, rng)
         self.zero_grad()
-        mean, s = self.gaussian.forward(x_tilde)
-        loss, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
+        loss, dmean, ds = self._forward(x, noise, rng)
         self.gaussian.backward(dmean, ds, need_du=False)
-        self.last_stats = {"recon": loss}
         return loss, self.grads
 
     def loss(self, x, *, noise=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
+        return self._forward(x, noise, rng)[0]
+
+    def _forward(self, x, noise, rng):
+        """(loss, dmean, ds) of clean x under p(x | x_tilde); x refused when too
+        large, before the pass (``losses.check_support``) or after it
+        (``losses.check_overflow``: exp(-s) overflowed), as every Gaussian model."""
         check_support(self._check_x(x, self.n_in), "gaussian")
         mean, s = self.gaussian.forward(corrupt(self.corruption, x, noise, rng))
-        loss = ops.gaussian_nll_loss(mean, s, x)[0]
+        loss, dmean, ds = ops.gaussian_nll_loss(mean, s, x)
         self.last_stats = {"recon": loss}
-        return loss
+        check_overflow(loss, x, {"the log-variance": s}, self.params)
+        return loss, dmean, ds

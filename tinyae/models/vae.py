@@ -51,7 +51,7 @@ from ..bounds import LatentBounds
 from ..distributions import LIKELIHOODS
 from ..functional import gaussian_kl, reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
-from ..losses import check_support
+from ..losses import check_overflow, check_support
 from .base import Model, batched, draw_eps
 
 
@@ -210,12 +210,12 @@ class VAE(LatentBounds, Model):
         z, kl, rep_cache = ops.reparameterize_kl(mu, logvar, eps)
         out = self.decoder.forward(self._cat(z, c))              # (N, n_in)
         recon, dout = self._recon(self, out, x, grad=True)       # mean over batch
+        loss = self._total(recon, kl, x, logvar)
         dz = self.decoder.backward(dout)[:, :self.n_code]        # drop dc
         dmu, dlogvar = ops.reparameterize_kl_backward(dz, rep_cache, self.beta)
         dh = self.encoder_mu.backward(dmu) + self.encoder_logvar.backward(dlogvar)
         self.encoder.backward(dh, need_dx=False)                 # nobody needs dL/dx
-        self.last_stats = {"recon": recon, "kl": kl}
-        return recon + self.beta * kl, self.grads
+        return loss, self.grads
 
     def loss(self, x, c=None, *, eps=None, rng=None):
         """The loss of ``loss_and_grad`` by a forward pass only."""
@@ -224,8 +224,14 @@ class VAE(LatentBounds, Model):
         mu, logvar = self._heads(self._cat(x, c))
         z, kl, _ = ops.reparameterize_kl(mu, logvar, eps)
         recon, _ = self._recon(self, self.decoder.forward(self._cat(z, c)), x, grad=False)
+        return self._total(recon, kl, x, logvar)
+
+    def _total(self, recon, kl, x, logvar):
+        """recon + beta KL, refused when it overflowed on finite data
+        (``losses.check_overflow``: exp(logvar) in the KL and in z)."""
         self.last_stats = {"recon": recon, "kl": kl}
-        return recon + self.beta * kl
+        return check_overflow(recon + self.beta * kl, x,
+                              {"the encoder's log-variance": logvar}, self.params)
 
     # -- inference and generation ------------------------------------------------
     def encode(self, x, c=None):

@@ -26,6 +26,7 @@ from .._validation import (check_array, check_choice, check_dtype, check_fractio
                            check_rng)
 from ..backend import ops
 from ..functional.vq import perplexity
+from ..losses import check_support
 from ..layers import CODEBOOK_INITS, Flatten, Linear, ReLU, Reshape, Sequential, VectorQuantizer
 from ..optim import OptimizerWrapper
 from .base import Model, batched
@@ -123,7 +124,7 @@ class VQVAE(Model):
 
     def _forward(self, x, frozen):
         """Encoder, quantiser, decoder and squared error: (recon, dout)."""
-        self._check_x(x, self.n_in)
+        check_support(self._check_x(x, self.n_in), "gaussian")   # as every Gaussian model
         z_e = self.encoder.forward(x)                            # (N, P, D)
         z_q = self.quantizer.forward(z_e, frozen)                # (N, P, D), value e_k
         return ops.mse_loss(self.decoder.forward(z_q), x)        # out: (N, n_in)
