@@ -985,6 +985,15 @@ bad("tsne: data scaled by 1e200 (squared distances overflow)",
         1e200 * xs(12, 3)), ValueError,
     r"x is too large: it holds values up to 9.*e\+199 .* squared distances between its "
     r"rows overflow float64 .* rescale the data", backends=True)
+bad("tsne: data scaled by 1e-170 (squared distances underflow to 0: P was uniform)",
+    lambda t: tsne.conditional_probabilities(1e-170 * xs(12, 3), 3.0), ValueError,
+    r"x is too small: it holds values up to 9.*e-171 .* squared distances between its rows "
+    r"\(at most 0\) fall below float64's normal range .* rescale the data", backends=True)
+bad("tsne: data scaled by 1e-156 (beta = 1 / (2 sigma^2) overflows)",
+    lambda t: tsne.TSNE(perplexity=3.0, n_iter=5, exaggeration_iter=2).fit_transform(
+        1e-156 * xs(12, 3)), ValueError,
+    r"x is too small: .* \(at most \d.*e-31\d\) .* beta = 1 / \(2 sigma\^2\) cannot be "
+    r"represented", backends=True)
 bad("tsne: conditional_probabilities of data scaled by 1e160",
     lambda t: tsne.conditional_probabilities(1e160 * xs(12, 3), 3.0), ValueError,
     r"x is too large: it holds values up to 9.*e\+159", backends=True)
@@ -1211,6 +1220,11 @@ valid("lesson flags: --seed 0 --threads 1 --epochs 1",
 valid("search: precision_recall at whole cut-offs held as floats",
       lambda t: retrieval.precision_recall(ranked([[0, 1, 2], [0, 1, 2]]), [1.0, 3.0]),
       "2.0 is the cut-off 2 (np.geomspace gives floats); only a fraction is refused")
+valid("tsne: data scaled by 1e100 (distances 1e200)",
+      lambda t: tsne.TSNE(perplexity=3.0, n_iter=5, exaggeration_iter=2).fit_transform(
+          1e100 * xs(12, 3)),
+      "p depends on beta d only; rows far from 1 are bisected at their own scale "
+      "(tests/test_tsne.py: every scale meets its perplexity)")
 valid("energy: descend from integer starting points",
       lambda t: energy.descend(ellipse_fn, np.zeros(3, int), lr=0.1, max_steps=3),
       "converted to float64, as a list is: a starting point is a number, not a dtype choice")

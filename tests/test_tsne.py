@@ -47,10 +47,15 @@ def _data(kind, rng):
         return squared_distances(1e3 * rng.standard_normal((30, 3))), 6.0
     if kind == "tiny":                             # distances ~1e-8: beta must grow far
         return squared_distances(1e-4 * rng.standard_normal((30, 3))), 6.0
+    if kind == "1e120":                            # beyond the window: scaled rows
+        return squared_distances(1e60 * rng.standard_normal((30, 3))), 6.0
+    if kind == "1e-120":
+        return squared_distances(1e-60 * rng.standard_normal((30, 3))), 6.0
     raise KeyError(kind)
 
 
-@pytest.mark.parametrize("kind", ["3 points", "random", "duplicates", "large", "tiny"])
+@pytest.mark.parametrize("kind", ["3 points", "random", "duplicates", "large", "tiny",
+                                  "1e120", "1e-120"])
 def test_conditional_p_twins_agree(kind, rng):
     dist2, perplexity = _data(kind, rng)
     p_ref, beta_ref = functional.tsne_conditional_p(dist2, perplexity)
@@ -151,6 +156,53 @@ def test_bisection_hits_the_target_entropy(perplexity, each_backend, rng):
                                  .min(axis=1, keepdims=True)))
     np.fill_diagonal(e, 0.0)
     np.testing.assert_allclose(p, e / e.sum(axis=1, keepdims=True), rtol=1e-10, atol=1e-300)
+
+
+SCALES = [-480, -200, -40, 0, 40, 200, 480]       # x times 2^k: squared distances 2^2k
+
+
+def _scaled_rows(rng):
+    """x (two clusters, so near and far neighbours) at every scale: k -> (p, beta)."""
+    x = np.concatenate([rng.standard_normal((40, 5)), rng.standard_normal((20, 5)) + 6])
+    return {k: conditional_probabilities(x * 2.0 ** k, 8.0) for k in SCALES}
+
+
+def test_every_scale_gives_the_perplexity_and_the_same_kernels(each_backend, rng):
+    """p depends on beta d only: at every scale a float64 distance can hold,
+    each row meets its perplexity and beta carries the scale (beta 4^k equal
+    to the unscaled beta within the bisection's tolerance)."""
+    rows = _scaled_rows(rng)
+    for k, (p, beta) in rows.items():
+        h = np.log(row_perplexity(p))
+        assert np.max(np.abs(h - np.log(8.0))) < PERPLEXITY_TOL, k
+        np.testing.assert_allclose(beta * 4.0 ** k, rows[0][1], rtol=1e-3, err_msg=str(k))
+        np.testing.assert_allclose(p, rows[0][0], rtol=1e-3, atol=1e-12, err_msg=str(k))
+
+
+def test_without_the_scaling_far_rows_miss_their_perplexity(each_backend, rng, monkeypatch):
+    """The near miss: with the window widened to 2^+-1023 (no row here is
+    scaled), a bisection from beta = 1 runs out of steps at 2^+-200 and
+    misses the perplexity by far; inside the window nothing changes."""
+    from tinyae.functional import tsne as reference
+    from tinyae.kernels import tsne as twin
+    for module in (reference, twin):
+        monkeypatch.setattr(module, "PERPLEXITY_SCALE_BITS", 1023)
+    rows = _scaled_rows(rng)
+    for k, (p, _) in rows.items():
+        miss = np.max(np.abs(np.log(row_perplexity(p)) - np.log(8.0)))
+        assert (miss > 0.1) if abs(k) >= 200 else (miss < PERPLEXITY_TOL), (k, miss)
+
+
+def test_the_scaling_leaves_data_of_ordinary_scale_bit_for_bit(rng, monkeypatch):
+    x = rng.standard_normal((50, 6))
+    before = {m: m.tsne_conditional_p(squared_distances(x), 7.0) for m in (functional, kernels)}
+    from tinyae.functional import tsne as reference
+    from tinyae.kernels import tsne as twin
+    for module in (reference, twin):
+        monkeypatch.setattr(module, "PERPLEXITY_SCALE_BITS", 1023)
+    for m, (p, beta) in before.items():
+        p_off, beta_off = m.tsne_conditional_p(squared_distances(x), 7.0)
+        assert np.array_equal(p, p_off) and np.array_equal(beta, beta_off)
 
 
 def test_higher_perplexity_means_wider_kernels(rng):

@@ -62,13 +62,29 @@ def conditional_probabilities(x, perplexity):
     """p_{j|i} for the data x: (n, d), each row calibrated to ``perplexity``.
 
     Returns ``(p, beta)``: p (n, n) rows summing to 1 with p[i, i] = 0, beta
-    (n,) the Gaussian precisions 1 / (2 sigma_i^2) found by bisection. Data
-    so large that a squared distance overflows float64 (|x| ~ 1e154) is an
-    error: rescale it.
+    (n,) the Gaussian precisions 1 / (2 sigma_i^2) found by bisection.
+
+    p does not depend on the scale of x (beta takes it up), and the
+    bisection works at any scale (``functional.tsne_conditional_p`` scales a
+    row of distances far from 1 by a power of two): x and 1e100 x give the
+    same rows, each within ``PERPLEXITY_TOL`` of its perplexity. Data so
+    large that a squared distance overflows float64 (|x| ~ 1e154), or so
+    small that the distances leave its normal range (|x| ~ 1e-154) and beta
+    overflows, is an error: rescale it.
     """
     x = check_array(x, "x")
     perplexity = _check_perplexity(perplexity, x.shape[0])
-    return ops.tsne_conditional_p(_distances(x), perplexity)
+    d2 = _distances(x)
+    p, beta = ops.tsne_conditional_p(d2, perplexity)
+    if not np.isfinite(beta).all() or (d2.max() < np.finfo(np.float64).tiny
+                                       and np.ptp(x, axis=0).max() > 0):
+        raise ValueError(
+            f"x is too small: it holds values up to {float(np.max(np.abs(x))):.3g} in "
+            f"magnitude, and the squared distances between its rows (at most "
+            f"{float(d2.max()):.3g}) fall below float64's normal range (~2.2e-308), so the "
+            f"precisions beta = 1 / (2 sigma^2) cannot be represented; rescale the data "
+            f"(e.g. standardise it)")
+    return p, beta
 
 
 def _distances(x):

@@ -11,13 +11,19 @@ entropies to $10^{-5}$.
 
 import numpy as np
 
-__all__ = ["tsne_conditional_p", "tsne_kl_grad", "PERPLEXITY_TOL", "PERPLEXITY_MAX_ITER"]
+__all__ = ["tsne_conditional_p", "tsne_kl_grad", "PERPLEXITY_TOL", "PERPLEXITY_MAX_ITER",
+           "PERPLEXITY_SCALE_BITS"]
 
 #: The bisection stops when $|H_i - \log(\mathrm{perplexity})|$ is below
 #: ``PERPLEXITY_TOL`` (nats), or after ``PERPLEXITY_MAX_ITER``
 #: halvings/doublings of $\beta_i$.
 PERPLEXITY_TOL = 1e-5
 PERPLEXITY_MAX_ITER = 200
+#: A row whose largest shifted distance lies outside
+#: $[2^{-\text{bits}}, 2^{\text{bits}}]$ is scaled by a power of two first
+#: (``tsne_conditional_p``): the bisection from $\beta = 1$ would spend most
+#: of its ``PERPLEXITY_MAX_ITER`` steps halving or doubling towards the scale.
+PERPLEXITY_SCALE_BITS = 64
 
 
 def tsne_conditional_p(dist2, perplexity):
@@ -60,6 +66,18 @@ def tsne_conditional_p(dist2, perplexity):
     $2^{H \text{ in bits}} = e^{H \text{ in nats}}$ is the effective number of
     neighbours.
 
+    The scale of the distances. $p$ depends on $\beta_i d'_{ij}$ only: scaling
+    a row's distances by $c$ and $\beta_i$ by $1 / c$ gives the same row. A
+    bisection that starts at $\beta = 1$ on distances of $10^{60}$ would spend
+    its ``PERPLEXITY_MAX_ITER`` steps halving $\beta$ towards $10^{-60}$ and
+    return a row far from its perplexity. So a row whose largest $d'_{ij}$,
+    $m_i = 2^{e_i} f$ with $f \in [1/2, 1)$, lies outside
+    $[2^{-b}, 2^{b}]$ (``PERPLEXITY_SCALE_BITS`` $= b$) is bisected on
+    $d'_{ij} 2^{-e_i}$ (largest in $[1/2, 1)$) and its precision reported as
+    $\beta_i 2^{-e_i}$. A power of two scales a float exactly, so this is the
+    bisection started at $\beta = 2^{-e_i}$ on the distances as given; rows
+    inside the window (all data of ordinary scale) are untouched.
+
     All rows are bisected together here (a mask of unfinished rows); the
     twin does one row at a time. Each row makes the same decisions in both.
     """
@@ -69,6 +87,11 @@ def tsne_conditional_p(dist2, perplexity):
     d = np.where(off, dist2, np.inf)                               # self never a neighbour
     d = d - d.min(axis=1, keepdims=True)                           # (n, n): d'_ij >= 0
     d[~off] = 0.0                                                  # exp(-beta * 0) is masked below
+    top = d.max(axis=1)                                            # (n,) m_i
+    window = 2.0 ** PERPLEXITY_SCALE_BITS
+    far = (top > 0) & ((top < 1.0 / window) | (top > window))
+    shift = np.where(far, np.frexp(top)[1], 0)                     # (n,) e_i, 0 inside the window
+    d = np.ldexp(d, -shift[:, None])                               # exact: powers of two
     beta = np.ones(n)
     lo = np.zeros(n)
     hi = np.full(n, np.inf)
@@ -96,7 +119,8 @@ def tsne_conditional_p(dist2, perplexity):
     if rows.size:                                                  # p at the final beta
         e = np.exp(-beta[rows, None] * d[rows]) * off[rows]
         p[rows] = e / e.sum(axis=1, keepdims=True)
-    return p, beta
+    with np.errstate(over="ignore"):            # inf: data too small (refused by the caller)
+        return p, np.ldexp(beta, -shift)                           # back to the given scale
 
 
 def tsne_kl_grad(y, p, need_cost=True):

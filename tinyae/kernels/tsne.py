@@ -2,7 +2,8 @@
 ``tinyae.kernels``; the formulas are derived in the reference).
 
 * ``tsne_conditional_p`` bisects one row at a time, with the reference's
-  start, moves and stopping rule, so each row takes the same decisions;
+  start, moves, stopping rule and power-of-two scaling of a row far from
+  1, so each row takes the same decisions;
 * ``tsne_kl_grad`` visits each unordered pair {i, j} once (p is symmetric)
   and accumulates, per point, the attraction A_i = sum_j p_ij w_ij (y_i - y_j),
   the repulsion B_i = sum_j w_ij^2 (y_i - y_j) and Z = sum w; then
@@ -10,9 +11,11 @@
   builds three (n, n) arrays and an (n, n, k) one.
 """
 
+import math
+
 import numpy as np
 
-from ..functional.tsne import PERPLEXITY_MAX_ITER, PERPLEXITY_TOL
+from ..functional.tsne import PERPLEXITY_MAX_ITER, PERPLEXITY_SCALE_BITS, PERPLEXITY_TOL
 from .base import jit
 
 
@@ -37,7 +40,7 @@ def _row_entropy(d, i, beta, p_row):
 
 
 @jit
-def _conditional_p(dist2, target, tol, max_iter):
+def _conditional_p(dist2, target, tol, max_iter, window):
     n = dist2.shape[0]
     p = np.zeros((n, n))
     beta = np.ones(n)
@@ -47,8 +50,15 @@ def _conditional_p(dist2, target, tol, max_iter):
         for j in range(n):
             if j != i and dist2[i, j] < m:
                 m = dist2[i, j]
+        top = 0.0
         for j in range(n):
             d[i, j] = 0.0 if j == i else dist2[i, j] - m
+            top = max(top, d[i, j])
+        shift = 0                               # the reference's power-of-two scaling
+        if top > 0.0 and (top < 1.0 / window or top > window):
+            shift = math.frexp(top)[1]
+            for j in range(n):
+                d[i, j] = math.ldexp(d[i, j], -shift)
         b, lo, hi = 1.0, 0.0, np.inf
         done = False
         for _ in range(max_iter):
@@ -64,7 +74,7 @@ def _conditional_p(dist2, target, tol, max_iter):
                 b = 0.5 * (b + lo)
         if not done:
             _row_entropy(d, i, b, p[i])         # p at the final beta
-        beta[i] = b
+        beta[i] = math.ldexp(b, -shift)
     return p, beta
 
 
@@ -72,7 +82,8 @@ def tsne_conditional_p(dist2, perplexity):
     """Conditional affinities p_{j|i} by per-row bisection (twin of
     ``functional.tsne_conditional_p``). dist2: (n, n) -> (p (n, n), beta (n,))."""
     return _conditional_p(np.ascontiguousarray(dist2, dtype=np.float64),
-                          float(np.log(perplexity)), PERPLEXITY_TOL, PERPLEXITY_MAX_ITER)
+                          float(np.log(perplexity)), PERPLEXITY_TOL, PERPLEXITY_MAX_ITER,
+                          2.0 ** PERPLEXITY_SCALE_BITS)
 
 
 @jit
