@@ -1030,8 +1030,14 @@ bad("compression: quantize of 1e300 (no int64 to round to)",
 bad("compression: kmeans_1d of NaN",
     lambda t: compression.kmeans_1d(np.array([0.1, np.nan, 0.3]), 2), ValueError,
     r"values contains 1 non-finite value\(s\)")
-bad("compression: Huffman decode of truncated data",
-    lambda t: (lambda c, d, nb: c.decode(d[:0], SYMBOLS.size))(*huffman()), ValueError,
+bad("compression: Huffman decode without n_bits (the padding was read as symbols)",
+    lambda t: (lambda c, d, nb: c.decode(d, SYMBOLS.size + 2))(*huffman()), TypeError,
+    r"decode\(\) missing 1 required positional argument: 'n_bits'")
+bad("compression: Huffman decode of truncated data (a byte lost)",
+    lambda t: (lambda c, d, nb: c.decode(d[:1], SYMBOLS.size, nb))(*huffman()), ValueError,
+    r"n_bits must be an integer in \[0, 8 len\(data\)\] = \[0, 8\], got 10 .* truncated data")
+bad("compression: Huffman decode of truncated data (a stream whose payload is cut)",
+    lambda t: (lambda c, d, nb: c.decode(d[:0], SYMBOLS.size, 0))(*huffman()), ValueError,
     r"data ends after 0 of the n=7 symbols asked for \(0 payload bits\): truncated data")
 bad("compression: Huffman decode of more symbols than encoded",
     lambda t: (lambda c, d, nb: c.decode(d, SYMBOLS.size + 2, nb))(*huffman()), ValueError,
@@ -1040,7 +1046,7 @@ bad("compression: decode_stream of a stream claiming more symbols than it holds"
     lambda t: compression.decode_stream(stream_claiming(SYMBOLS.size + 2)), ValueError,
     r"data ends after 7 of the n=9 symbols asked for \(10 payload bits\)")
 bad("compression: Huffman decode n=-1",
-    lambda t: (lambda c, d, nb: c.decode(d, -1))(*huffman()), ValueError,
+    lambda t: (lambda c, d, nb: c.decode(d, -1, nb))(*huffman()), ValueError,
     r"n must be an integer >= 0 .* got -1")
 bad("compression: Huffman decode n_bits beyond the data",
     lambda t: (lambda c, d, nb: c.decode(d, 7, 99))(*huffman()), ValueError,

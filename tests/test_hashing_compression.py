@@ -168,7 +168,7 @@ def test_huffman_dyadic_probabilities_reach_the_entropy_exactly():
     data, n_bits = code.encode(symbols)
     p = counts / counts.sum()
     assert n_bits == pytest.approx(counts.sum() * -(p * np.log2(p)).sum(), abs=1e-9)
-    np.testing.assert_array_equal(code.decode(data, symbols.size), symbols)
+    np.testing.assert_array_equal(code.decode(data, symbols.size, n_bits), symbols)
 
 
 def test_huffman_is_optimal_on_a_textbook_example():

@@ -165,14 +165,15 @@ class HuffmanCode:
         bits = (self.codes_[symbols][owner] >> (lengths[owner] - 1 - j)) & 1
         return np.packbits(bits.astype(np.uint8)), n_bits
 
-    def decode(self, data, n, n_bits=None):
+    def decode(self, data, n, n_bits):
         """Read ``n`` symbols from packed bits ``data`` -> (n,) int64.
 
         ``n_bits``: how many bits of ``data`` are payload (``encode``'s
-        second result); default all of them, 8 len(data). The last byte is
-        padded with zeros, which a code may read as symbols: pass ``n_bits``
-        (``decode_stream`` does) and asking for more symbols than it holds is
-        an error, as is data that ends before ``n`` symbols are read.
+        second result). It is required: the last byte is padded with zeros,
+        which a code may read as symbols (the shortest code is all zeros), so
+        without it asking for more symbols than were encoded returned padding
+        as symbols. Asking for more symbols than ``n_bits`` hold is an error,
+        as is data shorter than ``n_bits`` (truncated).
 
         Canonical decoding: accumulate bits into ``code``; at length L the
         codes of that length are the ``count[L]`` consecutive values from
@@ -185,13 +186,12 @@ class HuffmanCode:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"n must be an integer >= 0 (the number of symbols to read), "
                              f"got {n!r}")
-        limit = 8 * data.size
-        if n_bits is not None:
-            if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) \
-                    or not 0 <= n_bits <= limit:
-                raise ValueError(f"n_bits must be an integer in [0, 8 len(data)] = "
-                                 f"[0, {limit}], got {n_bits!r}")
-            limit = int(n_bits)
+        if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) \
+                or not 0 <= n_bits <= 8 * data.size:
+            raise ValueError(f"n_bits must be an integer in [0, 8 len(data)] = "
+                             f"[0, {8 * data.size}], got {n_bits!r} (the payload bits, "
+                             f"encode's second result; more than data holds: truncated data?)")
+        limit = int(n_bits)
         order = sorted(np.flatnonzero(self.lengths_), key=lambda s: (self.lengths_[s], s))
         max_len = int(self.lengths_.max())
         count = np.bincount(self.lengths_[order], minlength=max_len + 1)
