@@ -1,6 +1,8 @@
 """Pins on behaviour no other test held (issue 26): each was shown to let a
 planted change through before. Each test also shows its near miss fails."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -55,3 +57,77 @@ def test_fit_stops_a_diverging_run_and_names_the_learning_rate():
     with pytest.raises(DivergenceError, match="lr=50 is too large"):
         fit(model, x, optimizer=SGD(model.params, lr=50.0), epochs=20, batch_size=8,
             rng=np.random.default_rng(2), progress=False, divergence=3.0)
+
+
+# --------------------------------------------------------------------------
+# the exercise checker: its time limit and the contract's dtype check
+# --------------------------------------------------------------------------
+
+def _widened(fn):
+    """``fn`` with every float32 array it returns converted to float64."""
+    def up(v):
+        if isinstance(v, np.ndarray) and v.dtype == np.float32:
+            return v.astype(np.float64)
+        return type(v)(up(x) for x in v) if isinstance(v, (tuple, list)) else v
+    return lambda *args, **kwargs: up(fn(*args, **kwargs))
+
+
+def _widens_an_output(ex, funcs):
+    """Does ``_widened`` turn some output of some case from float32 to float64?"""
+    from tinyae.course.exercises.specs import run_program
+
+    def dtypes(fs):
+        return [{k: getattr(v, "dtype", None) for k, v in run_program(ex, fs, c)[0].items()}
+                for c in ex.cases(np.random.default_rng(0))]
+    return dtypes(funcs) != dtypes({k: _widened(f) for k, f in funcs.items()})
+
+
+def test_the_contract_fails_a_float64_result_for_float32_inputs():
+    """float32 in, float32 out: the solution passes the contract, the same
+    values returned as float64 fail it, named, in every exercise whose
+    reference returns float32 arrays."""
+    from tinyae.course.exercises import EXERCISES, solution_source
+    from tinyae.course.exercises.specs import check_functions
+    checked = 0
+    for number, ex in EXERCISES.items():
+        namespace = {"__name__": "planted"}
+        exec(compile(solution_source(number), "planted.py", "exec"), namespace)
+        funcs = {name: namespace[name] for name in ex.functions}
+        good = check_functions(ex, funcs, seed=0, integration=False)
+        assert good["contract"]["passed"], (ex.stem, good["contract"])
+        if not _widens_an_output(ex, funcs):
+            continue                                # e.g. Adam: it updates in place
+        wide = check_functions(ex, {k: _widened(f) for k, f in funcs.items()}, seed=0,
+                               integration=False)
+        assert not wide["contract"]["passed"] and wide["status"] == "fail", ex.stem
+        assert any(re.search(r"float32\] \w+ has dtype float64, expected float32 \(the dtype "
+                             r"of the inputs\)", p) for p in wide["contract"]["problems"]), \
+            (ex.stem, wide["contract"]["problems"])
+        checked += 1
+    assert checked >= len(EXERCISES) // 2, checked
+
+
+def _sleeper(number, seconds):
+    """The solution of exercise ``number``, after sleeping at import."""
+    from tinyae.course.exercises import solution_source
+    return f"import time\ntime.sleep({seconds})\n" + solution_source(number)
+
+
+def test_the_time_limit_given_is_the_one_applied_to_each_exercise(tmp_path):
+    """Each exercise gets the whole limit (two that take 0.6 of it pass: a
+    budget shared, or a shorter one, would stop the second); one that takes
+    1.2 of it is stopped, at the limit given (a default or a longer limit
+    would let it pass or stop it later)."""
+    from tinyae.course.exercises import EXERCISES
+    from tinyae.course.exercises.checker import check_file, check_folder
+    limit = 3.0
+    for number in (1, 3):
+        (tmp_path / f"{EXERCISES[number].stem}.py").write_text(_sleeper(number, 0.6 * limit))
+    _, results = check_folder(tmp_path, [1, 3], timeout=limit, seed=0, integration=False)
+    assert [r["status"] for r in results] == ["pass", "pass"], results
+    # the near miss: 1.2 x the limit
+    (tmp_path / f"{EXERCISES[1].stem}.py").write_text(_sleeper(1, 1.2 * limit))
+    result = check_file(tmp_path, 1, timeout=limit, seed=0, integration=False)
+    assert result["status"] == "timeout", result
+    used = re.search(r"stopped after ([\d.]+) s \(time limit 3 s\)", result["message"])
+    assert used and limit <= float(used.group(1)) < limit + 0.5, result["message"]
