@@ -111,3 +111,17 @@ def test_backward_adds_into_grads(name, each_backend):
                                    err_msg=f"{name}: grads[{k!r}] was not added into")
     layer.zero_grad()
     assert all(not np.any(g) for g in layer.grads.values())
+
+
+def test_the_codebook_gradient_adds_into_grads(each_backend):
+    """VectorQuantizer's codebook gets its gradient from ``losses`` (not
+    ``backward``): two calls without zero_grad give twice the gradient."""
+    build, x = FACTORIES["VectorQuantizer"]
+    vq = build()
+    vq.forward(x)
+    vq.zero_grad()
+    vq.losses(0.25, x.shape[0])
+    once = vq.grads["codebook"].copy()
+    assert np.abs(once).max() > 0
+    vq.losses(0.25, x.shape[0])
+    np.testing.assert_allclose(vq.grads["codebook"], 2 * once, rtol=1e-12, atol=1e-300)
