@@ -29,7 +29,7 @@ from tinyae.checkpoint import CheckpointError
 from tinyae.corruption import MaskingNoise
 from tinyae.data import DataError, DataNotFoundError
 from tinyae.gradcheck import NondeterministicLossError
-from tinyae.layers import Linear
+from tinyae.layers import Conv2d, ConvTranspose2d, Linear
 from tinyae.analysis.metrics import roc_auc
 from tinyae.models import VAE, MLPAutoencoder
 from tinyae.optim import SGD, Adam, Momentum, cosine_decay
@@ -876,6 +876,15 @@ for name, make in conv_models().items():
         lambda t, m=make: m(likelihood="mse").loss_and_grad(np.full((2, 1, 6, 6), 1e200),
                                                             rng=rng()),
         ValueError, r"x is too large: it holds values up to 1e\+200 .* row of 36 float64",
+        backends=True)
+# float16 on the image path (a bare NotImplementedError on Numba before): the
+# pooling and upsampling layers are in tests/test_image_inputs.py
+for name, make in {"Conv2d": lambda: Conv2d(1, 2, 3, padding=1, rng=rng()),
+                   "ConvTranspose2d": lambda: ConvTranspose2d(1, 2, 3, stride=2, rng=rng()),
+                   }.items():
+    bad(f"{name}: float16 images", lambda t, m=make: m().forward(
+        np.zeros((1, 1, 4, 4), np.float16)), TypeError,
+        rf"{name}.forward: x must have dtype float64 \(the layer's dtype\), got float16",
         backends=True)
 bad("ConvAutoencoder: target with fewer rows than x",
     lambda t: conv_models()["ConvAutoencoder"]().loss_and_grad(images(4), target=images(2)),
