@@ -60,22 +60,28 @@ LINEAR = Exercise(
                 "(db = dout.mean(axis=0)). The loss already carries the 1/N; each "
                 "example adds its own dout to db",
                 _linear_backward_variant(db=lambda dout, x, W: dout.mean(axis=0)),
-                (("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),)),
+                (("db = dout.sum(axis=0)", "db = dout.mean(axis=0)"),),
+                forms=((("db = dout.sum(axis=0)", "db = dout.sum(axis=0) / x.shape[0]"),),)),
         Mistake("db_not_summed",
-                "db has one row per example: the bias gradient must be summed over the "
-                "batch, db = dout.sum(axis=0), shape (n_out,) like b",
-                _linear_backward_variant(db=lambda dout, x, W: dout),
-                (("db = dout.sum(axis=0)", "db = dout"),)),
+                "db is not summed over the batch: it has one row (or one entry) per "
+                "example. The bias gradient must be summed over the batch, "
+                "db = dout.sum(axis=0), shape (n_out,) like b",
+                (_linear_backward_variant(db=lambda dout, x, W: dout),
+                 _linear_backward_variant(db=lambda dout, x, W: dout.sum(axis=1))),
+                (("db = dout.sum(axis=0)", "db = dout"),),
+                forms=((("db = dout.sum(axis=0)", "db = np.sum(dout, axis=1)"),),)),
         Mistake("dW_over_batch",
                 "dW is divided by the batch size: the 1/N belongs to the loss (its dout "
                 "already has it), so the layer must not divide again: dW = x^T dout",
                 _linear_backward_variant(dW=lambda dout, x, W: x.T @ dout / x.shape[0]),
-                (("dW = x.T @ dout", "dW = x.T @ dout / x.shape[0]"),)),
+                (("dW = x.T @ dout", "dW = x.T @ dout / x.shape[0]"),),
+                forms=((("dW = x.T @ dout", "dW = np.dot(x.T, dout) / len(dout)"),),)),
         Mistake("dW_transposed",
                 "dW is transposed: you computed dout^T x, shape (n_out, n_in); "
                 "dW = x^T dout has the shape of W, (n_in, n_out)",
                 _linear_backward_variant(dW=lambda dout, x, W: dout.T @ x),
-                (("dW = x.T @ dout", "dW = dout.T @ x"),)),
+                (("dW = x.T @ dout", "dW = dout.T @ x"),),
+                forms=((("dW = x.T @ dout", "dW = (x.T @ dout).T"),),)),
     ))
 
 

@@ -64,31 +64,39 @@ ACTIVATIONS = Exercise(
                 "s'(x) = s(x) (1 - s(x)) = out (1 - out)",
                 {"sigmoid_backward": lambda dout, out: dout * F.sigmoid(out) * (1 - F.sigmoid(out))},
                 (("return dout * out * (1 - out)",
-                  "return dout * sigmoid(out) * (1 - sigmoid(out))"),)),
+                  "return dout * sigmoid(out) * (1 - sigmoid(out))"),),
+                forms=((("return dout * out * (1 - out)",
+                         "s = 1 / (1 + np.exp(-out))\n    return dout * s * (1 - s)"),),)),
         Mistake("sigmoid_missing_factor",
-                "your sigmoid backward is dout * out: the (1 - out) factor of "
-                "s'(x) = out (1 - out) is missing",
-                {"sigmoid_backward": lambda dout, out: dout * out},
-                (("return dout * out * (1 - out)", "return dout * out"),)),
+                "your sigmoid backward has only one of the two factors of "
+                "s'(x) = out (1 - out): dout * out or dout * (1 - out)",
+                ({"sigmoid_backward": lambda dout, out: dout * out},
+                 {"sigmoid_backward": lambda dout, out: dout * (1 - out)}),
+                (("return dout * out * (1 - out)", "return dout * out"),),
+                forms=((("return dout * out * (1 - out)", "return dout * (1 - out)"),),)),
         Mistake("tanh_not_squared",
                 "tanh'(x) = 1 - tanh(x)^2 = 1 - out^2: you wrote 1 - out",
                 {"tanh_backward": lambda dout, out: dout * (1 - out)},
-                (("return dout * (1 - out * out)", "return dout * (1 - out)"),)),
+                (("return dout * (1 - out * out)", "return dout * (1 - out)"),),
+                forms=((("return dout * (1 - out * out)", "return dout - dout * out"),),)),
         Mistake("tanh_applied_twice",
                 "the cache holds out = tanh(x), not x: you applied tanh to it again. "
                 "tanh'(x) = 1 - out^2",
                 {"tanh_backward": lambda dout, out: dout * (1 - np.tanh(out) ** 2)},
-                (("return dout * (1 - out * out)", "return dout * (1 - np.tanh(out) ** 2)"),)),
+                (("return dout * (1 - out * out)", "return dout * (1 - np.tanh(out) ** 2)"),),
+                forms=((("return dout * (1 - out * out)", "return dout / np.cosh(out) ** 2"),),)),
         Mistake("relu_leaks",
                 "your ReLU passes the gradient where x < 0: out = max(x, 0) >= 0 is always "
                 "true, so the mask must be out > 0",
                 {"relu_backward": lambda dout, out: dout * (out >= 0)},
-                (("return dout * (out > 0)", "return dout * (out >= 0)"),)),
+                (("return dout * (out > 0)", "return dout * (out >= 0)"),),
+                forms=((("return dout * (out > 0)", "return np.where(out >= 0, dout, 0.0)"),),)),
         Mistake("relu_mask_only",
                 "your ReLU backward returns the mask [x > 0] alone: the chain rule "
                 "multiplies it by the upstream gradient, dx = dout * [x > 0]",
                 {"relu_backward": lambda dout, out: (out > 0).astype(dout.dtype)},
-                (("return dout * (out > 0)", "return (out > 0).astype(dout.dtype)"),)),
+                (("return dout * (out > 0)", "return (out > 0).astype(dout.dtype)"),),
+                forms=((("return dout * (out > 0)", "return np.sign(out)"),),)),
     ))
 
 

@@ -45,9 +45,13 @@ def _bce_variant(loss=None, grad=None):
     return {"bce_with_logits_loss": fn}
 
 
-def _naive_bce(z, t, n):
-    s = F.sigmoid(z)
-    return float(np.sum(-t * np.log(s) - (1 - t) * np.log(1 - s))) / n
+def _naive_bce(guard=0.0):
+    """The textbook loss on s = sigmoid(z): log(0) = -inf once s rounds to 0
+    or 1, or, with a guard added inside the logs, a wrong finite value."""
+    def loss(z, t, n):
+        s = F.sigmoid(z)
+        return float(np.sum(-t * np.log(s + guard) - (1 - t) * np.log(1 - s + guard))) / n
+    return loss
 
 
 BCE = Exercise(
@@ -69,7 +73,11 @@ BCE = Exercise(
                              lambda z, t, n: (F.sigmoid(z) - t) / z.size),
                 (("softplus - target * logits)) / n", "softplus - target * logits)) / logits.size"),
                  ("dlogits = (sigmoid(logits) - target) / n",
-                  "dlogits = (sigmoid(logits) - target) / logits.size"))),
+                  "dlogits = (sigmoid(logits) - target) / logits.size")),
+                forms=((("loss = float(np.sum(softplus - target * logits)) / n",
+                         "loss = float(np.mean(softplus - target * logits))"),
+                        ("dlogits = (sigmoid(logits) - target) / n",
+                         "dlogits = (sigmoid(logits) - target) / (n * logits.shape[1])")),)),
         Mistake("summed_over_batch",
                 "you summed over the batch; the convention is sum over the pixels, mean "
                 "over the batch: divide the loss and its gradient by N",
@@ -77,27 +85,43 @@ BCE = Exercise(
                              lambda z, t, n: F.sigmoid(z) - t),
                 (("softplus - target * logits)) / n", "softplus - target * logits))"),
                  ("dlogits = (sigmoid(logits) - target) / n",
-                  "dlogits = sigmoid(logits) - target"))),
+                  "dlogits = sigmoid(logits) - target")),
+                forms=((("loss = float(np.sum(softplus - target * logits)) / n",
+                         "loss = float(np.sum(softplus - target * logits, axis=1).sum())"),
+                        ("dlogits = (sigmoid(logits) - target) / n",
+                         "dlogits = np.subtract(sigmoid(logits), target)")),)),
         Mistake("unsafe_log",
-                "your loss is inf or nan for large logits: log(sigmoid(z)) and "
-                "log(1 - sigmoid(z)) hit log(0) once sigmoid rounds to 0 or 1 (|z| > 17 in "
-                "float32, > 37 in float64). Use the identity l = softplus(z) - t z, with "
-                "softplus(z) = max(z, 0) + log1p(exp(-|z|))",
-                _bce_variant(_naive_bce),
+                "your loss breaks for large logits: log(sigmoid(z)) and log(1 - sigmoid(z)) "
+                "hit log(0) once sigmoid rounds to 0 or 1 (|z| > 17 in float32, > 37 in "
+                "float64), which gives inf or nan, and a guard such as log(s + 1e-7) only "
+                "turns the inf into a wrong finite number. Use the identity "
+                "l = softplus(z) - t z, with softplus(z) = max(z, 0) + log1p(exp(-|z|))",
+                (_bce_variant(_naive_bce()), _bce_variant(_naive_bce(1e-7))),
                 (("loss = float(np.sum(softplus - target * logits)) / n",
                   "s = sigmoid(logits)\n    loss = float(np.sum(-target * np.log(s) - "
-                  "(1 - target) * np.log(1 - s))) / n"),)),
+                  "(1 - target) * np.log(1 - s))) / n"),),
+                forms=((("loss = float(np.sum(softplus - target * logits)) / n",
+                         "s = sigmoid(logits)\n    loss = float(np.sum(-target * np.log(s + 1e-7)"
+                         " - (1 - target) * np.log(1 - s + 1e-7))) / n"),),
+                       (("loss = float(np.sum(softplus - target * logits)) / n",
+                         "p = 1 / (1 + np.exp(-logits))\n    loss = -float(np.sum(target * "
+                         "np.log(p) + (1 - target) * np.log1p(-p))) / n"),))),
         Mistake("gradient_sign",
                 "the sign of dlogits is flipped: d/dz (softplus(z) - t z) = s(z) - t",
                 _bce_variant(grad=lambda z, t, n: (t - F.sigmoid(z)) / n),
                 (("dlogits = (sigmoid(logits) - target) / n",
-                  "dlogits = (target - sigmoid(logits)) / n"),)),
+                  "dlogits = (target - sigmoid(logits)) / n"),),
+                forms=((("dlogits = (sigmoid(logits) - target) / n",
+                         "dlogits = (sigmoid(-logits) + target - 1) / n"),),)),
         Mistake("gradient_without_sigmoid",
-                "your dlogits is (z - t) / N, the gradient of a squared error; for BCE on "
-                "logits it is (s(z) - t) / N, since softplus'(z) = s(z)",
-                _bce_variant(grad=lambda z, t, n: (z - t) / n),
+                "your dlogits is the gradient of a squared error, (z - t) / N up to a "
+                "factor 2; for BCE on logits it is (s(z) - t) / N, since softplus'(z) = s(z)",
+                (_bce_variant(grad=lambda z, t, n: (z - t) / n),
+                 _bce_variant(grad=lambda z, t, n: 2 * (z - t) / n)),
                 (("dlogits = (sigmoid(logits) - target) / n",
-                  "dlogits = (logits - target) / n"),)),
+                  "dlogits = (logits - target) / n"),),
+                forms=((("dlogits = (sigmoid(logits) - target) / n",
+                         "dlogits = 2 * (logits - target) / n"),),)),
     ))
 
 
