@@ -100,6 +100,31 @@ def test_beta_weights_only_the_kl():
     assert lb - la == pytest.approx(2.5 * a.last_stats["kl"], rel=1e-12)
 
 
+def test_beta_vae_loss_is_the_models_loss_and_gives_its_head_gradients():
+    """F.beta_vae_loss on a conditional VAE's own logits, mu and logvar is
+    the model's loss; its direct gradients plus the sample path (the
+    decoder's d(z, c) cut to dz, times dz/dmu = 1 and dz/dlogvar =
+    eps sigma / 2) are the model's gradients of the two encoder heads."""
+    rng = np.random.default_rng(4)
+    beta, d = 2.5, 3
+    model = ConditionalVAE(sizes=(6, d), n_cond=2, beta=beta, activation="tanh", rng=rng)
+    x, c = rng.uniform(0.05, 0.95, size=(5, 6)), np.eye(2)[rng.integers(0, 2, size=5)]
+    eps = rng.standard_normal((5, d))
+    loss, grads = model.loss_and_grad(x, c, eps=eps)
+    mu, logvar = model.encode(x, c)
+    z, sigma = F.reparameterize(mu, logvar, eps)
+    logits = model._decode_out(z, c)
+    value, dlogits, dmu, dlogvar = F.beta_vae_loss(x, logits, mu, logvar, beta)
+    assert value == pytest.approx(loss, rel=1e-12)
+    dz = (dlogits @ model.params["decoder.0.W"].T)[:, :d]           # c gets none
+    xc = np.concatenate([x, c], axis=1)
+    np.testing.assert_allclose(grads["encoder_mu.W"], xc.T @ (dz + dmu), rtol=1e-10)
+    np.testing.assert_allclose(grads["encoder_logvar.W"],
+                               xc.T @ (0.5 * dz * eps * sigma + dlogvar), rtol=1e-10)
+    a32 = [v.astype(np.float32) for v in (x, logits, mu, logvar)]   # float32 stays float32
+    assert [g.dtype for g in F.beta_vae_loss(*a32, beta)[1:]] == [np.float32] * 3
+
+
 def test_backends_and_float32_agree():
     rng = np.random.default_rng(3)
     kw = dict(sizes=(12, 10, 4))

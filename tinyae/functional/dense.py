@@ -617,6 +617,45 @@ def reparameterize_kl_backward(dz, cache, beta):
     return dmu, dlogvar
 
 
+def beta_vae_loss(x, logits, mu, logvar, beta):
+    r"""The beta-VAE's loss for a Bernoulli decoder, given the decoder's
+    logits and the encoder's outputs, with its gradient in each of them:
+    the distortion plus $\beta$ times the rate (Higgins et al., 2017),
+
+    $$
+    L = \underbrace{\frac1N \sum_{n,d} \ell(\mathrm{logits}_{nd}, x_{nd})}_{D}
+      + \beta \underbrace{\frac1N \sum_{n,j} \tfrac12 \left(e^{\mathrm{logvar}_{nj}} + \mu_{nj}^2 - 1 - \mathrm{logvar}_{nj}\right)}_{R},
+    $$
+
+    $\ell$ the Bernoulli negative log-likelihood of ``bce_with_logits_loss``
+    and $R$ the mean of ``gaussian_kl``. Each term depends on one argument
+    only, so each gradient is one term's: $\partial L / \partial\,\mathrm{logits}
+    = (s(\mathrm{logits}) - x) / N$, and from the KL's derivatives (see
+    ``gaussian_kl``)
+
+    $$
+    \frac{\partial L}{\partial \mu} = \frac{\beta}{N} \mu, \qquad
+    \frac{\partial L}{\partial\,\mathrm{logvar}} = \frac{\beta}{2N} \left(e^{\mathrm{logvar}} - 1\right).
+    $$
+
+    These are the partial derivatives at fixed logits: in a VAE the logits
+    depend on $\mu$ and logvar through $z$, and that path
+    (``reparameterize``) adds to them. The conditional VAE has the same
+    loss; its condition enters through the decoder's input.
+
+    ``x, logits: (N, D)``, ``mu, logvar: (N, d)``. Returns
+    ``(L, dlogits, dmu, dlogvar)``, each gradient in its argument's dtype.
+    """
+    recon, dlogits = bce_with_logits_loss(logits, x)
+    n = mu.shape[0]
+    v = np.exp(logvar)
+    kl = 0.5 * float(np.sum(v + mu * mu - 1.0 - logvar, dtype=np.float64)) / n
+    b = beta / n
+    dmu = (b * mu).astype(mu.dtype, copy=False)
+    dlogvar = ((0.5 * b) * (v - 1.0)).astype(logvar.dtype, copy=False)
+    return recon + beta * kl, dlogits, dmu, dlogvar
+
+
 def gaussian_corrupt(x, e, sigma):
     r"""Additive Gaussian corruption from standard-normal draws $e$:
     $\tilde x = x + \sigma e$. ``x, e: (batch, d)`` -> ``(batch, d)``, in

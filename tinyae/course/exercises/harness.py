@@ -23,10 +23,13 @@ from ... import functional as F
 from ...data import load_mnist
 from ...layers import init_weight
 from ...distributions import log_bernoulli_logits, log_normal, log_standard_normal
+from ...models.softmax import softmax_cross_entropy
 
-#: Every function of the NumPy reference, by name.
+#: Every function of the NumPy reference, by name (and the classifier's loss,
+#: which lives with the softmax classifier).
 REFERENCE_OPS = {name: getattr(F, name) for name in dir(F)
                  if not name.startswith("_") and callable(getattr(F, name))}
+REFERENCE_OPS["softmax_cross_entropy"] = softmax_cross_entropy
 
 N_DIGITS = 512
 BATCH = 32
@@ -47,6 +50,12 @@ def digits():
     x = load_mnist("test", dtype=np.float64)[0][:N_DIGITS]
     x = x.reshape(N_DIGITS, 14, 2, 14, 2).mean(axis=(2, 4))     # 2x2 blocks averaged
     return x.reshape(N_DIGITS, 196)
+
+
+@functools.lru_cache(maxsize=1)
+def digit_labels():
+    """(512,) int64: the labels of ``digits()``."""
+    return load_mnist("test", dtype=np.float64)[1][:N_DIGITS].astype(np.int64)
 
 
 def _ops(ops):
@@ -152,9 +161,30 @@ def train_conv_autoencoder(ops=None, *, steps=150, channels=4, seed=0):
     return np.array(losses)
 
 
-def _init_vae(rng, n, hidden, latent):
-    shapes = {"W1": (n, hidden), "Wmu": (hidden, latent), "Wlv": (hidden, latent),
-              "W3": (latent, hidden), "W4": (hidden, n)}
+def train_classifier(ops=None, *, steps=200, seed=0):
+    """Train softmax regression 196 -> 10 (the read-out of lesson 08) on the
+    digits' labels with ``ops["softmax_cross_entropy"]`` and Adam, for
+    ``steps`` minibatches of 32; return the cross-entropy of every step."""
+    ops = _ops(ops)
+    x, y = digits(), digit_labels()
+    rng = np.random.default_rng(seed)
+    params = {"W": init_weight("glorot", (x.shape[1], 10), x.shape[1], 10, rng, np.float64),
+              "b": np.zeros(10)}
+    state, losses = {}, []
+    for t, idx in enumerate(_batches(rng, steps), start=1):
+        logits, cache = ops["linear_forward"](x[idx], params["W"], params["b"])
+        loss, dlogits = ops["softmax_cross_entropy"](logits, y[idx])
+        _, dW, db = ops["linear_backward"](dlogits, cache)
+        _adam_step(ops, params, {"W": dW, "b": db}, state, t)
+        losses.append(float(loss))
+    return np.array(losses)
+
+
+def _init_vae(rng, n, hidden, latent, n_cond=0):
+    """Glorot weights and zero biases of the VAE; with ``n_cond`` the
+    encoder reads (x, c) and the decoder (z, c)."""
+    shapes = {"W1": (n + n_cond, hidden), "Wmu": (hidden, latent), "Wlv": (hidden, latent),
+              "W3": (latent + n_cond, hidden), "W4": (hidden, n)}
     params = {}
     for name, (a, b) in shapes.items():
         params[name] = init_weight("glorot", (a, b), a, b, rng, np.float64)
@@ -177,6 +207,23 @@ def _vae_decode(ops, params, z):
     return out, (c3, ch3, c4)
 
 
+def _vae_decoder_backward(ops, dout, cache):
+    """dout = dL/dlogits -> (dL/d(decoder input), the decoder's gradients)."""
+    c3, ch3, c4 = cache
+    dh3, dW4, db4 = ops["linear_backward"](dout, c4)
+    din, dW3, db3 = ops["linear_backward"](ops["relu_backward"](dh3, ch3), c3)
+    return din, {"W3": dW3, "b3": db3, "W4": dW4, "b4": db4}
+
+
+def _vae_encoder_backward(ops, dmu, dlogvar, cache):
+    """(dL/dmu, dL/dlogvar) -> the encoder's gradients."""
+    c1, ch, cmu, clv = cache
+    dh1a, dWmu, dbmu = ops["linear_backward"](dmu, cmu)
+    dh1b, dWlv, dblv = ops["linear_backward"](dlogvar, clv)
+    _, dW1, db1 = ops["linear_backward"](ops["relu_backward"](dh1a + dh1b, ch), c1)
+    return {"W1": dW1, "b1": db1, "Wmu": dWmu, "bmu": dbmu, "Wlv": dWlv, "blv": dblv}
+
+
 def train_vae(ops=None, *, steps=300, hidden=64, latent=4, beta=1.0, seed=0,
               return_params=False):
     """Train a 196-64-(4+4)-64-196 VAE (ReLU, Bernoulli decoder, Adam) with
@@ -190,37 +237,68 @@ def train_vae(ops=None, *, steps=300, hidden=64, latent=4, beta=1.0, seed=0,
     state, losses = {}, []
     for t, idx in enumerate(_batches(rng, steps), start=1):
         xb = x[idx]
-        mu, logvar, (c1, ch, cmu, clv) = _vae_encode(ops, params, xb)
+        mu, logvar, enc_cache = _vae_encode(ops, params, xb)
         eps = rng.standard_normal(mu.shape)
         z, kl, rep_cache = ops["reparameterize_kl"](mu, logvar, eps)
-        out, (c3, ch3, c4) = _vae_decode(ops, params, z)
+        out, dec_cache = _vae_decode(ops, params, z)
         recon, dout = ops["bce_with_logits_loss"](out, xb)
-        dh3, dW4, db4 = ops["linear_backward"](dout, c4)
-        dz, dW3, db3 = ops["linear_backward"](ops["relu_backward"](dh3, ch3), c3)
+        dz, grads = _vae_decoder_backward(ops, dout, dec_cache)
         dmu, dlogvar = ops["reparameterize_kl_backward"](dz, rep_cache, beta)
-        dh1a, dWmu, dbmu = ops["linear_backward"](dmu, cmu)
-        dh1b, dWlv, dblv = ops["linear_backward"](dlogvar, clv)
-        _, dW1, db1 = ops["linear_backward"](ops["relu_backward"](dh1a + dh1b, ch), c1)
-        grads = {"W1": dW1, "b1": db1, "Wmu": dWmu, "bmu": dbmu, "Wlv": dWlv, "blv": dblv,
-                 "W3": dW3, "b3": db3, "W4": dW4, "b4": db4}
+        grads.update(_vae_encoder_backward(ops, dmu, dlogvar, enc_cache))
         _adam_step(ops, params, grads, state, t)
         losses.append(recon + beta * kl)
     losses = np.array(losses)
     return (losses, params) if return_params else losses
 
 
-def vae_negative_elbo(params, *, samples=5, seed=123):
+def train_cvae(ops=None, *, steps=300, hidden=64, latent=2, beta=2.0, seed=0,
+               return_params=False):
+    """Train a conditional beta-VAE (Sohn et al., 2015) on the digits and
+    their one-hot labels c: the encoder reads (x, c), 206-64-(2+2), the
+    decoder (z, c), 12-64-196 (ReLU, Bernoulli, Adam), for ``steps``
+    minibatches of 32, with the loss and its direct gradients from
+    ``ops["beta_vae_loss"]``. The decoder's gradient with respect to its
+    input (z, c) is cut back to its first ``latent`` columns, dz (c is data),
+    and joins the loss's own dmu and dlogvar along the sample path
+    z = mu + exp(logvar / 2) eps. Returns the loss of every step, and the
+    parameters too if ``return_params``."""
+    ops = _ops(ops)
+    x, c = digits(), np.eye(10)[digit_labels()]
+    rng = np.random.default_rng(seed)
+    params = _init_vae(rng, x.shape[1], hidden, latent, n_cond=10)
+    state, losses = {}, []
+    for t, idx in enumerate(_batches(rng, steps), start=1):
+        xb, cb = x[idx], c[idx]
+        mu, logvar, enc_cache = _vae_encode(ops, params, np.concatenate([xb, cb], axis=1))
+        eps = rng.standard_normal(mu.shape)
+        z, sigma = F.reparameterize(mu, logvar, eps)
+        out, dec_cache = _vae_decode(ops, params, np.concatenate([z, cb], axis=1))
+        loss, dout, dmu, dlogvar = ops["beta_vae_loss"](xb, out, mu, logvar, beta)
+        dzc, grads = _vae_decoder_backward(ops, dout, dec_cache)
+        dz = dzc[:, :latent]                                     # (32, latent): c is data
+        grads.update(_vae_encoder_backward(ops, dmu + dz, dlogvar + 0.5 * dz * eps * sigma,
+                                           enc_cache))
+        _adam_step(ops, params, grads, state, t)
+        losses.append(float(loss))
+    losses = np.array(losses)
+    return (losses, params) if return_params else losses
+
+
+def vae_negative_elbo(params, *, samples=5, seed=123, conditional=False):
     """The negative ELBO (nats per digit) of a VAE with ``params`` on all
     512 digits, from the library's ops alone (``samples`` draws of eps per
     digit from a fixed seed): how good the trained model is, whatever ops
     trained it. A VAE trained with a wrong sampler can report a fine
-    training loss of its own and still be a poor model of the data."""
+    training loss of its own and still be a poor model of the data.
+    ``conditional``: a ``train_cvae`` model, given each digit's one-hot label."""
     x, rng, total = digits(), np.random.default_rng(seed), 0.0
+    c = np.eye(10)[digit_labels()] if conditional else np.zeros((x.shape[0], 0))
     ops = REFERENCE_OPS
     for _ in range(samples):
-        mu, logvar, _ = _vae_encode(ops, params, x)
+        mu, logvar, _ = _vae_encode(ops, params, np.concatenate([x, c], axis=1))
         z, kl, _ = ops["reparameterize_kl"](mu, logvar, rng.standard_normal(mu.shape))
-        total += ops["bce_with_logits_loss"](_vae_decode(ops, params, z)[0], x)[0] + kl
+        out = _vae_decode(ops, params, np.concatenate([z, c], axis=1))[0]
+        total += ops["bce_with_logits_loss"](out, x)[0] + kl
     return total / samples
 
 
@@ -248,12 +326,18 @@ def _final_loss(kind, run):
     evaluated with the library's ops."""
     if kind == "vae":
         return vae_negative_elbo(run[1])
+    if kind == "cvae":
+        return vae_negative_elbo(run[1], conditional=True)
     return float(np.mean(run[-TAIL:]))
 
 
 def _train(kind, ops, settings):
     if kind == "vae":
         return train_vae(ops, return_params=True, **settings)
+    if kind == "cvae":
+        return train_cvae(ops, return_params=True, **settings)
+    if kind == "classifier":
+        return train_classifier(ops, **settings)
     if kind == "conv":
         return train_conv_autoencoder(ops, **settings)
     return train_autoencoder(ops, **settings)
@@ -268,25 +352,28 @@ def compare_training(kind, student_ops, *, what, tol=TOL, **settings):
     """Train with the student's ops and with the reference's (same seed,
     same minibatches and draws) and compare the final losses.
 
-    kind "autoencoder": the mean training loss of the last TAIL steps;
-    kind "vae": the negative ELBO of the trained VAE, evaluated with the
-    library's ops. Returns a dict: passed, student, reference, tol, text.
+    kind "autoencoder", "conv" or "classifier": the mean training loss of
+    the last TAIL steps; kind "vae" or "cvae": the negative ELBO of the
+    trained (conditional) VAE, evaluated with the library's ops. Returns a
+    dict: passed, student, reference, tol, text.
     """
     reference = _reference_final(kind, tuple(sorted(settings.items())))
     with np.errstate(all="ignore"):
         run = _train(kind, student_ops, settings)
-        losses = run[0] if kind == "vae" else run
+        losses = run[0] if kind in ("vae", "cvae") else run
         s = _final_loss(kind, run) if np.all(np.isfinite(losses)) else float("nan")
     passed = bool(np.isfinite(s) and abs(s - reference) <= tol * abs(reference))
     detail = ", ".join(f"{k}={v}" for k, v in settings.items())
-    if kind == "vae":
-        measure = (f"a negative ELBO of {s:.3f} nats per digit (the trained VAE evaluated "
-                   f"with the library's ops), the reference {reference:.3f}")
-        model = "the VAE"
+    if kind in ("vae", "cvae"):
+        name = "VAE" if kind == "vae" else "conditional VAE"
+        measure = (f"a negative ELBO of {s:.3f} nats per digit (the trained {name} "
+                   f"evaluated with the library's ops), the reference {reference:.3f}")
+        model = f"the {name}" + (f" ({detail})" if detail and kind == "cvae" else "")
     else:
         measure = (f"{s:.3f}, the reference to {reference:.3f} (mean loss of the last "
                    f"{TAIL} steps)")
-        model = ("the convolutional autoencoder" if kind == "conv" else "the autoencoder") \
+        model = {"conv": "the convolutional autoencoder",
+                 "classifier": "the softmax classifier"}.get(kind, "the autoencoder") \
             + (f" ({detail})" if detail else "")
     return {"passed": passed, "student": s, "reference": reference, "tol": tol,
             "text": f"{what} trains {model} for {len(losses)} steps to {measure}: "

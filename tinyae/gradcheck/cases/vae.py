@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from ..core import check_model, directional_check
+from ... import functional as F
+from ..core import check_loss, check_model, directional_check
 from . import register
 
 
@@ -41,6 +42,17 @@ def _register_vae():
         c = np.eye(2)[rng.integers(0, 2, size=4)]
         return check_model(model, x, c, eps=rng.standard_normal((4, 3)))
     register("model ConditionalVAE (tanh, one-hot c)")(conditional)
+
+    def beta_vae_loss(n, d_x, d, beta):
+        def case(rng):
+            x = rng.uniform(0.05, 0.95, size=(n, d_x))
+            logits, mu = 3 * rng.standard_normal((n, d_x)), rng.standard_normal((n, d))
+            logvar = rng.uniform(-2, 1.5, size=(n, d))
+            return check_loss(lambda lg, m, lv, x: F.beta_vae_loss(x, lg, m, lv, beta),
+                              logits, mu, logvar, x, name="beta_vae_loss")
+        return case
+    register("loss beta_vae_loss (beta 2.5)")(beta_vae_loss(4, 6, 3, 2.5))
+    register("loss beta_vae_loss (batch 1, latent 1, beta 0.5)")(beta_vae_loss(1, 5, 1, 0.5))
 
     def directional(rng):
         model = VAE(sizes=(20, 16, 8, 4), activation="softplus",
