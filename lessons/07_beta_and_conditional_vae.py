@@ -304,8 +304,10 @@ lesson.claim("share of the shown CVAE samples the digit judge names as the label
 # %% [markdown]
 # ## Exercises
 #
-# This lesson has no exercise of its own (exercise 9, lesson 06's, wrote the
-# KL it weights). **Try it:** add one more model to the sweep, at
+# Exercise 13 (`ex13_beta_vae_loss.py`) asks for the beta-VAE's loss for a
+# Bernoulli decoder, $D + \beta R$, and its gradients with respect to the
+# logits, $\mu$ and logvar; its check trains a small conditional VAE with
+# it. **Try it:** add one more model to the sweep, at
 # $\beta = 16$, by extending `BETAS` in the first code cell. Predict, before
 # running, whether its rate falls below the $\beta = 8$ model's, its
 # number of active units, and where its point falls on the rate-distortion

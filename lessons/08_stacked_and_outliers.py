@@ -347,7 +347,9 @@ lesson.claim("share of the shown reconstructions of clean digits the digit judge
 #
 # ## Exercises
 #
-# No exercise of the course map goes with this lesson. **Try it**: replace
+# Exercise 14 (`ex14_softmax_xent.py`) asks for the softmax cross-entropy of
+# section 3 and its gradient, safe for logits of $\pm 100$ and $\pm 1000$; its
+# check trains softmax regression with it. **Try it**: replace
 # the outlier score by PCA's. Fit `tinyae.models.PCA(64)` on `x_train`, score
 # `clean` and the three outlier sets with `pca.reconstruction_error` per
 # image (write the per-image version: `np.sum((pca.reconstruct(x) - x) ** 2,

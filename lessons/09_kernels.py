@@ -510,10 +510,11 @@ lesson.claim("best 1-thread Numba GEMM / 1-thread OpenBLAS (the issue asks >= 0.
 #
 # ## Exercises
 #
-# No exercise of the course goes with this lesson. Try it: write rung 2b, the i-p-j
-# loop with the roles of the two inner loops' arrays swapped so the inner loop runs down
-# a column of $C$ (`for j: for p: for i:`), add it to `LADDER` and predict, before you
-# time it, where it lands between rungs 1 and 2.
+# Exercise 15 (`ex15_blocked_matmul.py`) asks for the loops of a blocked matrix
+# product around a given tile kernel, for any sizes and tile size. Try it: write
+# rung 2b, the i-p-j loop with the roles of the two inner loops' arrays swapped so the
+# inner loop runs down a column of $C$ (`for j: for p: for i:`), add it to `LADDER`
+# and predict, before you time it, where it lands between rungs 1 and 2.
 #
 # ## References
 #

@@ -36,7 +36,7 @@ BAD = [[], ["nope"], ["lessons", "99"], ["lessons", "1", "--lessons", str(ROOT /
                                           "--no-such-flag"],
        ["gradcheck", "-k", "no_case_has_this_name"], ["exercises"],
        ["exercises", "solution", "99"], ["exercises", "check", "42"],
-       ["exercises", "hint", "13"], ["exercises", "hint", "1", "--level", "4"],
+       ["exercises", "hint", "99"], ["exercises", "hint", "1", "--level", "4"],
        ["exercises", "start", "somewhere", "0"]]
 
 

@@ -47,6 +47,13 @@ LEAKS = {
           r"\sum_f \text{dout}[n, f, i, j]\, W[f, c, p, q]"],
     12: ["argmax(axis=2)", "dx[n, c, rows, cols] += g", "with slope 1",
          "only that entry gets the gradient", "add, don't assign"],
+    13: ["(sigmoid(logits) - x) / n", "beta * mu / n", "(np.exp(logvar) - 1.0) / n",
+         "np.expm1(logvar)", r"\frac{s(z) - x}{N}", r"\frac{\beta}{N}\, \mu",
+         r"\frac{\beta}{2N}\left(e^{\text{logvar}} - 1\right)"],
+    14: ["p[rows, labels] -= 1.0", "dlogits = p / n", "p - onehot", r"p_k - [k = y]",
+         r"p_{nk} - [k = y_n]", r"\frac{e^{z_{nk}}}{\sum_j e^{z_{nj}}} - "],
+    15: ["j0:j0 + block] += kernel(", "range(0, k, block)", "range(0, m, block)",
+         r"\sum_P A[I, P]\, B[P, J]", r"\sum_{P} A[I, P]\, B[P, J]"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

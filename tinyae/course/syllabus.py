@@ -15,9 +15,9 @@ LESSON_EXERCISES = {
     "04": (7,),           # the contractive penalty
     "05": (8,),           # the KL sparsity penalty
     "06": (9,),           # reparameterisation and the Gaussian KL
-    "07": (),
-    "08": (),
-    "09": (),
+    "07": (13,),          # the beta-VAE loss and its gradients
+    "08": (14,),          # softmax cross-entropy
+    "09": (15,),          # a blocked matrix product
     "10": (10,),          # the importance-weighted bound
     "11": (11, 12),       # conv2d backward, max-pool backward
     "12": (),

@@ -26,12 +26,16 @@ from .ex09_reparam_kl import REPARAM
 from .ex10_iw_bound import IW_BOUND
 from .ex11_conv2d import CONV2D
 from .ex12_max_pool import MAX_POOL
+from .ex13_beta_vae_loss import BETA_VAE_LOSS
+from .ex14_softmax_xent import SOFTMAX_XENT
+from .ex15_blocked_matmul import BLOCKED_MATMUL
 
 #: Exercise number -> Exercise, in course order.
 EXERCISES = {ex.number: ex for ex in (LINEAR, ACTIVATIONS, BCE, GRADCHECK, ADAM_EXERCISE,
                                       CORRUPTION, CONTRACTIVE, KL_SPARSITY, REPARAM,
-                                      IW_BOUND, CONV2D, MAX_POOL)}
+                                      IW_BOUND, CONV2D, MAX_POOL, BETA_VAE_LOSS,
+                                      SOFTMAX_XENT, BLOCKED_MATMUL)}
 
 __all__ = ["EXERCISES", "Exercise", "LINEAR", "ACTIVATIONS", "BCE", "GRADCHECK",
            "ADAM_EXERCISE", "CORRUPTION", "CONTRACTIVE", "KL_SPARSITY", "REPARAM", "IW_BOUND",
-           "CONV2D", "MAX_POOL"]
+           "CONV2D", "MAX_POOL", "BETA_VAE_LOSS", "SOFTMAX_XENT", "BLOCKED_MATMUL"]
