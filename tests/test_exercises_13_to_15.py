@@ -22,18 +22,23 @@ def test_blocked_reference_is_a_at_b_and_every_multiply_add_goes_through_the_ker
     tolerance is 1e-8 in float64), and the kernel does m k n multiply-adds."""
     for case in _cases(15):
         A, B, block = case.inputs["A"], case.inputs["B"], case.inputs["block"]
-        kernel = Kernel()
+        kernel = Kernel(block)
         C = blocked_reference(A, B, block, kernel)
         tol = 1e-13 if case.dtype == np.float64 else 1e-5
         assert C.dtype == A.dtype and np.max(np.abs(C - A @ B)) <= tol * np.max(np.abs(A @ B))
         assert kernel.work == A.shape[0] * A.shape[1] * B.shape[1], case.label
 
 
-def test_the_kernel_refuses_tiles_that_do_not_fit_with_a_runtime_error():
+def test_the_kernel_refuses_tiles_that_do_not_fit_or_exceed_the_block():
     """RuntimeError: the type a callback's exception has in the checker's
-    child process too, so a mistake that raises there is named alike."""
+    child process too, so a mistake that raises there is named alike. A
+    tile one larger than the block is refused; the whole product in one
+    call of the kernel is not a blocked product."""
     with pytest.raises(RuntimeError, match=r"do not fit: a is \(2, 3\), b is \(2, 4\)"):
-        Kernel()(np.ones((2, 3)), np.ones((2, 4)))
+        Kernel(4)(np.ones((2, 3)), np.ones((2, 4)))
+    with pytest.raises(RuntimeError, match="larger than block = 4"):
+        Kernel(4)(np.ones((2, 3)), np.ones((3, 5)))
+    assert Kernel(4)(np.ones((4, 4)), np.ones((4, 4))).shape == (4, 4)
 
 
 def test_softmax_cases_overflow_without_the_max_shift_in_both_dtypes():

@@ -10,13 +10,14 @@ from ..specs import cases_in_both_dtypes as _cases
 
 class Kernel:
     """The micro-kernel handed to the student's loops: ``kernel(a, b)`` is
-    the product ``a @ b`` of two tiles, and ``work`` counts the
-    multiply-adds it has done. Tiles that do not fit (a's columns not b's
-    rows) raise RuntimeError, the type a raising callback has in the
-    checker's child process too."""
+    the product ``a @ b`` of two tiles of at most ``block`` rows and
+    columns, and ``work`` counts the multiply-adds it has done. Tiles that
+    do not fit (a's columns not b's rows) or are larger than ``block``
+    raise RuntimeError, the type a raising callback has in the checker's
+    child process too."""
 
-    def __init__(self):
-        self.work = 0
+    def __init__(self, block):
+        self.block, self.work = block, 0
 
     def __call__(self, a, b):
         a, b = np.asarray(a), np.asarray(b)
@@ -24,6 +25,9 @@ class Kernel:
             raise RuntimeError(f"kernel: the tiles do not fit: a is {a.shape}, b is "
                                f"{b.shape}; a tile of A (rows, depth) times a tile of B "
                                f"(depth, columns)")
+        if max(a.shape + b.shape) > self.block:
+            raise RuntimeError(f"kernel: a tile larger than block = {self.block}: a is "
+                               f"{a.shape}, b is {b.shape}")
         self.work += a.shape[0] * a.shape[1] * b.shape[1]
         return a @ b
 
@@ -46,7 +50,7 @@ def blocked_reference(A, B, block, kernel):
 
 
 def _matmul_program(f, A, B, block):
-    kernel = Kernel()
+    kernel = Kernel(block)
     C = f["blocked_matmul"](A, B, block, kernel)
     return {"C": C, "multiply_adds": kernel.work}
 
@@ -64,8 +68,11 @@ def _variant(bounds="full", accumulate=True, depth_bound="k", a_index="ip", b_in
     only"; ``accumulate`` False: each depth tile's product assigned;
     ``depth_bound`` "k" or "n"; ``a_index`` / ``b_index`` "ip", "pj" or
     transposed ("pi", "jp"); ``dtype`` "input" or "float64"; ``kernel``
-    False: A @ B, no tiles at all."""
+    False: A @ B, no tiles at all; "whole": the whole product in one call
+    of the kernel."""
     def blocked_matmul(A, B, block, kern):
+        if kernel == "whole":
+            return kern(A, B)
         if not kernel:
             return A @ B
         m, k = A.shape
@@ -153,12 +160,14 @@ BLOCKED_MATMUL = Exercise(
                 forms=((("C = np.zeros((m, n), dtype=A.dtype)",
                          "C = np.zeros([m, n], dtype=float)"),),)),
         Mistake("kernel_not_used",
-                "your product does not go through kernel: the exercise is the loops around "
-                "it, so hand every pair of tiles to kernel(a, b) and add up what it "
-                "returns, with no matrix product of your own (whole or tile)",
-                _variant(kernel=False),
+                "your product does not go through kernel tile by tile: the exercise is the "
+                "loops around it, so hand every pair of tiles (at most block x block) to "
+                "kernel(a, b) and add up what it returns, with no matrix product of your "
+                "own and no call of kernel on the whole matrices",
+                (_variant(kernel=False), _variant(kernel="whole")),
                 ((_LOOP, _LOOP.replace("kernel(", "np.dot(")),),
-                forms=(((_LOOP, "pass\n    C = A @ B"),),)),
+                forms=(((_LOOP, "pass\n    C = A @ B"),),
+                       ((_LOOP, "pass\n    C = kernel(A, B)"),))),
     ))
 
 

@@ -24,10 +24,10 @@
 #
 # The tile product is given: `kernel(a, b)` returns `a @ b` for a tile `a`
 # of $A$ (rows, depth) and a tile `b` of $B$ (depth, columns), as the
-# micro-kernel of lesson 09 does. The checker's kernel counts the
-# multiply-adds it does: every one of the $m k n$ of the product must go
-# through it exactly once, so write no product of your own (`@`, `np.dot`)
-# and let `kernel` do every multiplication.
+# micro-kernel of lesson 09 does. The checker's kernel takes tiles of at most
+# `block` rows and columns and counts the multiply-adds it does: every one of
+# the $m k n$ of the product must go through it exactly once, so write no
+# product of your own (`@`, `np.dot`) and let `kernel` do every multiplication.
 #
 # **Implement** `blocked_matmul(A, B, block, kernel) -> C`, with loops over the
 # tiles, `C` of shape $(m, n)$ in the dtype of the inputs.
