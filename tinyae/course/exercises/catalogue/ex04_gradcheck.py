@@ -19,8 +19,11 @@ def _fd_target(x, r):
 
 
 def _fd_program(f, x, r, a, n):
+    x0 = x.copy()
     grad = attempt(f["numerical_gradient"], lambda: _fd_target(x, r), x, FD_H)
-    return {"numerical gradient": grad, "x after": x.copy(),
+    # x's change, 0 when every entry is put back exactly: a change of one
+    # rounding step (x restored by arithmetic) shows here, not only h
+    return {"numerical gradient": grad, "change of x": x - x0,
             "relative error": attempt(f["rel_error"], a, n)}
 
 
@@ -63,6 +66,24 @@ def _numerical_gradient_variant(forward=False, denominator=2.0, restore=True):
             grad[idx] = (f_plus - f_minus) / (denominator * h)
         return grad
     return {"numerical_gradient": numerical_gradient}
+
+
+def _restored_by_arithmetic(f, x, h=1e-6):
+    """x[i] + h - 2h + h: back to x[i] only up to rounding (one step, often)."""
+    grad = np.zeros_like(x)
+    for idx in np.ndindex(*x.shape):
+        x[idx] += h
+        f_plus = f()
+        x[idx] -= 2 * h
+        f_minus = f()
+        x[idx] += h
+        grad[idx] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def _rel_error_nan(a, n, floor=1e-10):
+    """Without the floor, in NumPy scalars: 0/0 is nan, not an exception."""
+    return float(np.max(np.abs(a - n)) / np.max(np.abs(a) + np.abs(n)))
 
 
 def _rel_error_no_floor(a, n, floor=1e-10):
@@ -123,29 +144,52 @@ GRADCHECK = Exercise(
                 "and x - h and divide by 2h",
                 _numerical_gradient_variant(forward=True, denominator=1.0),
                 (("x[idx] = old - h", "x[idx] = old"),
-                 ("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / h"))),
+                 ("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / h")),
+                forms=((("        x[idx] = old + h\n        f_plus = f()\n"
+                         "        x[idx] = old - h\n        f_minus = f()\n"
+                         "        x[idx] = old\n"
+                         "        grad[idx] = (f_plus - f_minus) / (2 * h)\n",
+                         "        f_here = f()\n        x[idx] = old + h\n"
+                         "        f_plus = f()\n        x[idx] = old\n"
+                         "        grad[idx] = (f_plus - f_here) / h\n"),),)),
         Mistake("step_not_doubled",
-                "your gradient is twice the true one: x + h and x - h are 2h apart, so "
-                "divide the difference by 2h, not h",
+                "your gradient is twice the true one: divide the difference of the two "
+                "values of f by the distance between the two points you evaluated it at "
+                "(x + h and x - h are 2h apart)",
                 _numerical_gradient_variant(denominator=1.0),
-                (("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / h"),)),
+                (("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / h"),),
+                forms=((("x[idx] = old + h", "x[idx] = old + 2 * h"),
+                        ("x[idx] = old - h", "x[idx] = old - 2 * h")),)),
         Mistake("x_not_restored",
-                "you did not put x[i] back after perturbing it: every later entry is "
-                "measured at a shifted point and x comes back changed",
-                _numerical_gradient_variant(restore=False),
-                (("        x[idx] = old\n", ""),)),
+                "you did not put x[i] back exactly after perturbing it: every later entry "
+                "is measured at a shifted point and x comes back changed (x[i] + h - 2h + h "
+                "is x[i] only up to rounding; save the entry and assign it back)",
+                (_numerical_gradient_variant(restore=False),
+                 {"numerical_gradient": _restored_by_arithmetic}),
+                (("        x[idx] = old\n", ""),),
+                forms=((("        x[idx] = old + h\n        f_plus = f()\n"
+                         "        x[idx] = old - h\n        f_minus = f()\n"
+                         "        x[idx] = old\n",
+                         "        x[idx] += h\n        f_plus = f()\n"
+                         "        x[idx] -= 2 * h\n        f_minus = f()\n"
+                         "        x[idx] += h\n"),),)),
         Mistake("no_floor",
                 "two zero gradients give 0/0: without the floor, max(max(|a| + |n|), "
                 "floor), the relative error is undefined exactly when both agree",
-                {"rel_error": _rel_error_no_floor},
+                ({"rel_error": _rel_error_no_floor}, {"rel_error": _rel_error_nan}),
                 (("scale = max(float(np.max(np.abs(a) + np.abs(n))), floor)",
-                  "scale = float(np.max(np.abs(a) + np.abs(n)))"),)),
+                  "scale = float(np.max(np.abs(a) + np.abs(n)))"),),
+                forms=((("scale = max(float(np.max(np.abs(a) + np.abs(n))), floor)\n"
+                         "    return float(np.max(np.abs(a - n))) / scale",
+                         "return float(np.max(np.abs(a - n)) / np.max(np.abs(a) + "
+                         "np.abs(n)))"),),)),
         Mistake("no_absolute_value",
                 "your error can be negative: take max |a - n|, not max (a - n) (a gradient "
                 "that is too small everywhere would otherwise pass)",
                 {"rel_error": lambda a, n, floor=1e-10: float(np.max(a - n)) / max(
                     float(np.max(np.abs(a) + np.abs(n))), floor)},
-                (("float(np.max(np.abs(a - n)))", "float(np.max(a - n))"),)),
+                (("float(np.max(np.abs(a - n)))", "float(np.max(a - n))"),),
+                forms=((("float(np.max(np.abs(a - n)))", "float((a - n).max())"),),)),
         Mistake("per_entry_ratio",
                 "you took the largest per-entry ratio |a_i - n_i| / (|a_i| + |n_i|): an "
                 "entry near zero (where finite differences have no relative accuracy) "
@@ -156,7 +200,11 @@ GRADCHECK = Exercise(
                 (("scale = max(float(np.max(np.abs(a) + np.abs(n))), floor)\n"
                   "    return float(np.max(np.abs(a - n))) / scale",
                   "return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), "
-                  "floor)))"),)),
+                  "floor)))"),),
+                forms=((("scale = max(float(np.max(np.abs(a) + np.abs(n))), floor)\n"
+                         "    return float(np.max(np.abs(a - n))) / scale",
+                         "return float(np.max(np.abs(a - n) / (np.abs(a) + np.abs(n) + "
+                         "floor)))"),),)),
     ))
 
 

@@ -56,20 +56,27 @@ ADAM_EXERCISE = Exercise(
                 "by the factors (1 - b1^t) and (1 - b2^t); divide by them",
                 _adam_variant(bias_correction=False),
                 (("m_hat = m / (1 - b1 ** t)", "m_hat = m"),
-                 ("v_hat = v / (1 - b2 ** t)", "v_hat = v"))),
+                 ("v_hat = v / (1 - b2 ** t)", "v_hat = v")),
+                forms=((("p -= lr * m_hat / (np.sqrt(v_hat) + eps)",
+                         "p -= lr * m / (np.sqrt(v) + eps)"),),)),
         Mistake("eps_inside_sqrt",
                 "eps is inside the square root: Adam divides by sqrt(v_hat) + eps; "
                 "sqrt(v_hat + eps) is at least sqrt(eps) = 1e-4, which shrinks the steps "
                 "of every parameter whose gradients are smaller than that",
                 _adam_variant(eps_inside=True),
-                (("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"),)),
+                (("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)"),),
+                forms=((("(np.sqrt(v_hat) + eps)", "(v_hat + eps) ** 0.5"),),)),
         Mistake("stale_moments",
                 "you stepped p with the moments of the previous step: update m and v with "
                 "this g first, then use them",
                 _adam_variant(stale=True),
                 (("    p -= lr * m_hat / (np.sqrt(v_hat) + eps)\n", ""),
                  ("    m *= b1\n", "    p -= lr * (m / (1 - b1 ** t)) / "
-                  "(np.sqrt(v / (1 - b2 ** t)) + eps)\n    m *= b1\n"))),
+                  "(np.sqrt(v / (1 - b2 ** t)) + eps)\n    m *= b1\n")),
+                forms=((("    m *= b1\n", "    m_old, v_old = m.copy(), v.copy()\n"
+                         "    m *= b1\n"),
+                        ("m_hat = m / (1 - b1 ** t)", "m_hat = m_old / (1 - b1 ** t)"),
+                        ("v_hat = v / (1 - b2 ** t)", "v_hat = v_old / (1 - b2 ** t)")),)),
         Mistake("not_in_place",
                 "your update does not reach the caller's arrays: `m = b1 * m + ...` (or "
                 "`p = p - ...`) binds a new local array and leaves the caller's as it was; "
@@ -77,7 +84,9 @@ ADAM_EXERCISE = Exercise(
                 _adam_variant(in_place=False),
                 (("m *= b1\n    m += (1 - b1) * g", "m = b1 * m + (1 - b1) * g"),
                  ("v *= b2\n    v += (1 - b2) * (g * g)", "v = b2 * v + (1 - b2) * (g * g)"),
-                 ("p -= lr * m_hat", "p = p - lr * m_hat"))),
+                 ("p -= lr * m_hat", "p = p - lr * m_hat")),
+                forms=((("    m *= b1\n", "    p, m, v = p.copy(), m.copy(), v.copy()\n"
+                         "    m *= b1\n"),),)),
     ))
 
 

@@ -33,6 +33,13 @@ def _corrupt_cases(rng):
     return cases
 
 
+def _divided_by_kept_share(x, u, fraction):
+    """Inverted dropout with the share of inputs this draw kept (the mask's
+    mean) in place of its expectation 1 - fraction."""
+    keep = (u >= fraction).astype(x.dtype)
+    return x * keep / keep.mean()
+
+
 CORRUPTION = Exercise(
     number=6, slug="corruption", title="masking and Gaussian corruption",
     functions=("masking_corrupt", "gaussian_corrupt"),
@@ -46,24 +53,33 @@ CORRUPTION = Exercise(
                 "you kept the inputs you should drop: an input is dropped where u < "
                 "fraction, so it survives with probability 1 - fraction",
                 {"masking_corrupt": lambda x, u, fraction: x * (u < fraction).astype(x.dtype)},
-                (("x * (u >= fraction).astype(x.dtype)", "x * (u < fraction).astype(x.dtype)"),)),
+                (("x * (u >= fraction).astype(x.dtype)", "x * (u < fraction).astype(x.dtype)"),),
+                forms=((("return x * (u >= fraction).astype(x.dtype)",
+                         "return np.where(u >= fraction, 0, x)"),),)),
         Mistake("mask_rescaled",
                 "you divided the kept inputs by 1 - fraction (inverted dropout): a denoising "
                 "autoencoder's corruption only drops; the clean x is the target",
-                {"masking_corrupt": lambda x, u, fraction:
+                ({"masking_corrupt": lambda x, u, fraction:
                     x * (u >= fraction).astype(x.dtype) / (1 - fraction)},
+                 {"masking_corrupt": _divided_by_kept_share}),
                 (("x * (u >= fraction).astype(x.dtype)",
-                  "x * (u >= fraction).astype(x.dtype) / (1 - fraction)"),)),
+                  "x * (u >= fraction).astype(x.dtype) / (1 - fraction)"),),
+                forms=((("return x * (u >= fraction).astype(x.dtype)",
+                         "keep = (u >= fraction).astype(x.dtype)\n"
+                         "    return x * keep / keep.mean()"),),)),
         Mistake("noise_sigma_squared",
                 "your noise has standard deviation sigma^2: sigma is the standard "
                 "deviation, so add sigma * e",
                 {"gaussian_corrupt": lambda x, e, sigma: (x + sigma ** 2 * e).astype(x.dtype)},
-                (("(x + sigma * e)", "(x + sigma ** 2 * e)"),)),
+                (("(x + sigma * e)", "(x + sigma ** 2 * e)"),),
+                forms=((("(x + sigma * e)", "(x + sigma * sigma * e)"),),)),
         Mistake("noise_upcast",
                 "your noisy x is float64 for a float32 x: the draws e are float64 and "
                 "x + sigma * e is promoted; cast back with .astype(x.dtype)",
                 {"gaussian_corrupt": lambda x, e, sigma: x + sigma * e},
-                (("(x + sigma * e).astype(x.dtype)", "x + sigma * e"),)),
+                (("(x + sigma * e).astype(x.dtype)", "x + sigma * e"),),
+                forms=((("(x + sigma * e).astype(x.dtype)",
+                         "x.astype(np.float64) + sigma * e"),),)),
     ))
 
 
