@@ -436,7 +436,15 @@ lesson.claim("t-SNE's T(5) on the codes", trust["t-SNE"], gt=0.95)
 #
 # ## Exercises
 #
-# No exercise goes with this lesson yet. **Try it:** give the copier a bottleneck
+# Exercise 16, `ex16_tsne_grad.py` (`tinyae exercises start DIR`, then
+# `tinyae exercises check 16`): write `tsne_kl_grad(y, p)`, the cost
+# $\mathrm{KL}(P \,\Vert\, Q)$ of section 3 with its Student-t $Q$, and its
+# gradient with respect to the map. The checker compares both with the
+# library's on maps of one to three dimensions (down to two points, and
+# points far apart), with finite differences of your cost, and in a short
+# gradient descent on three clusters.
+#
+# **Try it:** give the copier a bottleneck
 # in the cell that builds the models (`sizes=(784, 30)`, still linear) and
 # re-run section 1. Predict from the rank bound what its identity gap must at
 # least be, then check the gap and the AUC on the rectangles.

@@ -464,13 +464,17 @@ def test_float64_computed_in_float32_fails(number):
         assert yours != theirs        # the numbers shown differ: enough digits
 
 
+#: Exercises none of whose inputs can have a single row, and why.
+NO_BATCH_1 = {16: "t-SNE places pairs of points: its smallest case is n = 2"}
+
+
 @pytest.mark.parametrize("number", list(EXERCISES))
 def test_every_exercise_has_batch_1_and_width_1(number):
     import numpy as np
     ex = EXERCISES[number]
     shapes = [np.shape(v) for case in ex.cases(np.random.default_rng(0))
               for v in case.inputs.values() if isinstance(v, np.ndarray)]
-    assert any(s and s[0] == 1 for s in shapes), shapes
+    assert any(s and s[0] == 1 for s in shapes) or number in NO_BATCH_1, shapes
     assert any(s and s[-1] == 1 for s in shapes), shapes
 
 

@@ -54,6 +54,9 @@ LEAKS = {
          r"p_{nk} - [k = y_n]", r"\frac{e^{z_{nk}}}{\sum_j e^{z_{nj}}} - "],
     15: ["j0:j0 + block] += kernel(", "range(0, k, block)", "range(0, m, block)",
          r"\sum_P A[I, P]\, B[P, J]", r"\sum_{P} A[I, P]\, B[P, J]"],
+    16: ["(p - q) * w", "4.0 * np.einsum", r"4 \sum_j (p_{ij} - q_{ij})",
+         r"(p_{ij} - q_{ij})\, w_{ij}\, (y_i - y_j)", r"-2 w_{ij}^2 (y_i - y_j)",
+         r"-2 w_{ij} (y_i - y_j)"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

@@ -20,7 +20,7 @@ LESSON_EXERCISES = {
     "09": (15,),          # a blocked matrix product
     "10": (10,),          # the importance-weighted bound
     "11": (11, 12),       # conv2d backward, max-pool backward
-    "12": (),
+    "12": (16,),          # the t-SNE objective and its gradient
     "13": (),
     "14": (),
     "15": (),
