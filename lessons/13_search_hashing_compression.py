@@ -454,7 +454,14 @@ lesson.claim("retraining after pruning recovers most of the loss: "
 #
 # ## Exercises
 #
-# No exercise of the course map goes with this lesson. **Try it**: replace
+# Exercise 17, `ex17_huffman.py` (`tinyae exercises start DIR`, then
+# `tinyae exercises check 17`): write `huffman_lengths(counts)`, the code
+# length of every symbol of the Huffman code of section 3, zero counts and
+# a lone symbol included. Ties can be broken either way: the checker grades
+# what every optimal code shares (the mean length, the Kraft sum), then codes
+# and decodes a stream with your lengths.
+#
+# **Try it**: replace
 # the Huffman coder by the entropy bound. For the AE codes at step 1
 # (`q` in section 3), compute each column's empirical entropy
 # $H = -\sum_v \hat p_v \log_2 \hat p_v$ from the counts (`np.unique(...,

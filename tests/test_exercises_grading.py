@@ -449,8 +449,8 @@ def _in_float32(fn):
     return wrapped
 
 
-@pytest.mark.parametrize("number", [n for n in EXERCISES if n != 4])
-def test_float64_computed_in_float32_fails(number):
+@pytest.mark.parametrize("number", [n for n in EXERCISES if n not in (4, 17)])
+def test_float64_computed_in_float32_fails(number):       # 17: integer counts only
     ex = EXERCISES[number]
     namespace = {"__name__": "planted"}
     exec(compile(solution_source(number), "planted.py", "exec"), namespace)

@@ -183,6 +183,38 @@ def test_huffman_is_optimal_on_a_textbook_example():
             assert i == j or not b.startswith(a)
 
 
+def test_a_code_rebuilt_from_its_lengths_is_the_same_code():
+    counts = np.array([45, 13, 12, 16, 0, 9, 5])
+    code = C.HuffmanCode(counts)
+    rebuilt = C.HuffmanCode.from_lengths(code.lengths_.astype(np.int32))
+    np.testing.assert_array_equal(rebuilt.lengths_, code.lengths_)
+    np.testing.assert_array_equal(rebuilt.codes_, code.codes_)
+    assert rebuilt.lengths_.dtype == np.int64
+    # other optimal lengths for (1, 1, 2, 2): all 2 instead of (3, 3, 2, 1)
+    symbols = np.repeat(np.arange(4), [1, 1, 2, 2])
+    np.testing.assert_array_equal(C.HuffmanCode([1, 1, 2, 2]).lengths_, [3, 3, 2, 1])
+    flat = C.HuffmanCode.from_lengths([2, 2, 2, 2])
+    data, n_bits = flat.encode(symbols)
+    assert n_bits == 12 == C.HuffmanCode([1, 1, 2, 2]).encode(symbols)[1]
+    np.testing.assert_array_equal(flat.decode(data, symbols.size, n_bits), symbols)
+    one = C.HuffmanCode.from_lengths([0, 1, 0])                  # a lone symbol: 1 bit
+    data, n_bits = one.encode(np.array([1, 1, 1]))
+    assert n_bits == 3
+    np.testing.assert_array_equal(one.decode(data, 3, n_bits), [1, 1, 1])
+
+
+@pytest.mark.parametrize("lengths, named", [
+    ([1, 1, 2], r"Kraft's inequality: the sum of 2\^-l over the codewords is 1.25 > 1"),
+    ([1, 2, 3, 3, 3], r"is 1.125 > 1"),
+    ([0, 0], "at least one positive"), ([2.0, 2.0], "integers"), ([[1, 1]], "1-D"),
+    ([1, -1], "integers in"), ([64, 1], r"\[0, 2\^6\)")])
+def test_from_lengths_refuses_what_no_prefix_code_has(lengths, named):
+    with pytest.raises(ValueError, match=named):
+        C.HuffmanCode.from_lengths(np.array(lengths))
+    if lengths == [1, 2, 3, 3, 3]:                             # the near miss: 1 is fine
+        C.HuffmanCode.from_lengths(np.array([1, 2, 3, 3]))
+
+
 @pytest.mark.parametrize("case", ["one symbol", "two symbols", "skewed", "wide"])
 def test_stream_round_trip(case):
     rng = np.random.default_rng(7)

@@ -57,6 +57,8 @@ LEAKS = {
     16: ["(p - q) * w", "4.0 * np.einsum", r"4 \sum_j (p_{ij} - q_{ij})",
          r"(p_{ij} - q_{ij})\, w_{ij}\, (y_i - y_j)", r"-2 w_{ij}^2 (y_i - y_j)",
          r"-2 w_{ij} (y_i - y_j)"],
+    17: ["lengths[leaves1 + leaves2] += 1", "lengths[a + b] += 1",
+         "every symbol in either of them", "every leaf below"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

@@ -139,6 +139,32 @@ class HuffmanCode:
         self.lengths_ = huffman_lengths(counts)
         self.codes_ = canonical_codes(self.lengths_)
 
+    @classmethod
+    def from_lengths(cls, lengths):
+        """The canonical code with the given lengths, as a decoder rebuilds it
+        from the table: (k,) integers >= 0, at least one positive, below
+        2^LENGTH_BITS, and within Kraft's inequality sum_{l_s > 0} 2^-l_s <= 1
+        (no prefix code has lengths beyond it). A symbol of length 0 has no
+        codeword. Any optimal lengths (ties broken otherwise than
+        ``huffman_lengths`` does) give a code of the same total length."""
+        lengths = np.asarray(lengths)
+        if lengths.ndim != 1 or lengths.size == 0 \
+                or not np.issubdtype(lengths.dtype, np.integer) or lengths.min() < 0 \
+                or lengths.max() == 0 or lengths.max() >= 2 ** LENGTH_BITS:
+            raise ValueError(f"lengths must be a non-empty 1-D array of integers in "
+                             f"[0, 2^{LENGTH_BITS}) with at least one positive, got "
+                             f"{lengths!r}")
+        top = int(lengths.max())
+        kraft = sum(1 << (top - int(n)) for n in lengths if n > 0)   # exact, in 2^-top
+        if kraft > 1 << top:
+            raise ValueError(f"lengths break Kraft's inequality: the sum of 2^-l over "
+                             f"the codewords is {kraft / 2 ** top:g} > 1, so no prefix "
+                             f"code has them")
+        code = cls.__new__(cls)
+        code.lengths_ = lengths.astype(np.int64)
+        code.codes_ = canonical_codes(code.lengths_)
+        return code
+
     @property
     def n_symbols(self):
         return self.lengths_.size

@@ -21,7 +21,7 @@ LESSON_EXERCISES = {
     "10": (10,),          # the importance-weighted bound
     "11": (11, 12),       # conv2d backward, max-pool backward
     "12": (16,),          # the t-SNE objective and its gradient
-    "13": (),
+    "13": (17,),          # Huffman code lengths
     "14": (),
     "15": (),
     "16": (),
