@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from tinyae.analysis.generative import fit_gaussian, sample_gaussian
 from tinyae.data import load_mnist
 from tinyae.course.judge import recognised_share
 from tinyae.course.lesson import Lesson
@@ -148,8 +149,8 @@ lesson.report(f"AE and VAE 784-{HIDDEN}-{LATENT} trained "
 # %%
 eps = rng.standard_normal((N_SAMPLES, LATENT)).astype(np.float32)
 codes = ae.encode(x).astype(np.float64)                       # (n, latent)
-mean, cov = codes.mean(axis=0), np.cov(codes, rowvar=False)
-fitted = (mean + eps @ np.linalg.cholesky(cov).T).astype(np.float32)
+mean, cov = fit_gaussian(codes)                               # (latent,), (latent, latent)
+fitted = sample_gaussian(mean, cov, eps)                      # mean + eps L^T, float32
 samples = {"AE, z ~ N(0, I)": ae.decode(eps),
            "AE, z ~ Gaussian fitted to its codes": ae.decode(fitted),
            "VAE, z ~ N(0, I)": vae.decode(eps)}
@@ -313,9 +314,8 @@ lesson.claim("midpoint excess distance to the data, VAE / AE (near 1: the VAE "
 #    such a code cloud make large, and why does the plain autoencoder not
 #    pay it?
 # 2. The fitted Gaussian uses the full covariance of the codes. Replace
-#    `np.cov(codes, rowvar=False)` by its diagonal in the samples cell
-#    (`np.diag(np.diag(...))`). Which claim would you expect to move, and in
-#    which direction?
+#    `cov` by its diagonal in the samples cell (`np.diag(np.diag(cov))`).
+#    Which claim would you expect to move, and in which direction?
 # 3. The VAE's samples score below real digits (compare with the yardstick
 #    of section 2). Name two reasons a decoded prior draw can be less
 #    digit-like than a real digit even when the draw lands where the
@@ -327,7 +327,15 @@ lesson.claim("midpoint excess distance to the data, VAE / AE (near 1: the VAE "
 # %% [markdown]
 # ## Exercises
 #
-# This lesson has no exercise of its own. **Try it:** interpolate along the
+# Exercise 18, `ex18_fitted_gaussian.py` (`tinyae exercises start DIR`, then
+# `tinyae exercises check 18`): write the repair of section 4 yourself,
+# `fit_gaussian(codes)` (the mean and the unbiased covariance of the codes)
+# and `sample_gaussian(mean, cov, eps)` (draws through the Cholesky factor
+# from given standard-normal `eps`). The checker compares both with the
+# library's and checks that 20,000 of your draws have the codes' mean and
+# covariance.
+#
+# **Try it:** interpolate along the
 # great circle instead of the straight line (`VAE.interpolate(..., mode="slerp")`
 # from lesson 06 does it for the VAE; write the same for the autoencoder in
 # `decode_lines`), and rerun the two path measures. Predict first: should

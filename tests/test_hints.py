@@ -59,6 +59,8 @@ LEAKS = {
          r"-2 w_{ij} (y_i - y_j)"],
     17: ["lengths[leaves1 + leaves2] += 1", "lengths[a + b] += 1",
          "every symbol in either of them", "every leaf below"],
+    18: ["centred.T @ centred / (n - 1)", "eps @ factor.T", "eps @ L.T",
+         r"\frac{1}{n - 1}", r"\epsilon L^\top", r"(n - 1)\Sigma"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

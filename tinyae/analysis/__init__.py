@@ -9,7 +9,7 @@ them is needed to build or train a model.
   accuracy of an embedding (lesson 12);
 * ``retrieval``, ``compression`` — search on codes and hashing, a Huffman
   coder with quantisation, deep compression (lesson 13);
-* ``generative`` — autoencoders as samplers and the MMD between sample sets
-  (lessons 14, 15);
+* ``generative`` — autoencoders as samplers (a Gaussian fitted to codes, the
+  GSN chain) and the MMD between sample sets (lessons 14, 15);
 * ``imputation`` — exact baselines for hidden pixels (lesson 18).
 """

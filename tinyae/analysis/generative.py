@@ -1,5 +1,14 @@
 """Autoencoders as generators, and a distance between samples.
 
+A Gaussian fitted to codes (lesson 14)
+--------------------------------------
+A plain autoencoder says nothing about where its codes lie, so draws from
+N(0, I) may land where its decoder never was. The repair: fit N(m, C) to
+the training codes z_1..z_n (``fit_gaussian``: the mean and the unbiased
+sample covariance) and draw through the Cholesky factor C = L L^T
+(``sample_gaussian``): z = m + L eps with eps ~ N(0, I) has mean m and
+covariance L I L^T = C. For rows of eps that is z = m + eps L^T.
+
 Generative stochastic networks (Bengio, Yao, Alain and Vincent, 2013)
 ---------------------------------------------------------------------
 A denoising autoencoder trained to model the reconstruction distribution
@@ -34,7 +43,7 @@ import numpy as np
 from .._validation import check_array, check_positive_float, check_positive_int, check_rng
 from .embedding_metrics import squared_distances
 
-__all__ = ["gsn_chain", "mmd2"]
+__all__ = ["fit_gaussian", "gsn_chain", "mmd2", "sample_gaussian"]
 
 
 def gsn_chain(model, x0, *, steps, rng, record=None):
@@ -77,3 +86,55 @@ def mmd2(x, y, *, bandwidth):
     kxy = np.exp(-squared_distances(x, y) / (2 * h * h))
     return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1))
                  + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2.0 * kxy.mean())
+
+
+def fit_gaussian(codes):
+    r"""The Gaussian fitted to the rows of ``codes`` (n, d), n >= 2: its mean
+    and its unbiased covariance,
+
+    $$m = \frac1n \sum_i z_i, \qquad
+    C = \frac{1}{n - 1} \sum_i (z_i - m)(z_i - m)^\top,$$
+
+    as ``(m (d,), C (d, d))`` in the codes' dtype (computed in float64). This
+    is ``np.cov(codes, rowvar=False)``, except that C stays (d, d) when d = 1
+    (np.cov returns a 0-d array) and keeps float32 codes in float32.
+    """
+    check_array(codes, "codes")
+    n = codes.shape[0]
+    if n < 2:
+        raise ValueError(f"codes needs at least 2 rows to fit a covariance (it divides "
+                         f"by n - 1), got shape {codes.shape}")
+    z = codes.astype(np.float64)
+    m = z.mean(axis=0)
+    centred = z - m
+    cov = centred.T @ centred / (n - 1)
+    return m.astype(codes.dtype), cov.astype(codes.dtype)
+
+
+def sample_gaussian(mean, cov, eps):
+    r"""Draws from $\mathcal N(m, C)$ given standard-normal ``eps`` (N, d):
+
+    $$z_i = m + L \epsilon_i, \qquad C = L L^\top,$$
+
+    with L the Cholesky factor (lower triangular, positive diagonal), so
+    ``z = mean + eps @ L.T``: (N, d) in eps's dtype (computed in float64).
+    ``mean`` (d,), ``cov`` (d, d) symmetric positive definite: a covariance
+    fitted to n <= d codes, or to codes on a subspace, is singular, and is
+    refused when its factorisation fails.
+    """
+    check_array(eps, "eps")
+    d = eps.shape[1]
+    check_array(mean, "mean", ndim=1, shape=(d,))
+    check_array(cov, "cov", shape=(d, d))
+    c = cov.astype(np.float64)
+    scale = max(float(np.max(np.abs(c))), np.finfo(np.float64).tiny)
+    if np.max(np.abs(c - c.T)) > 1e-6 * scale:
+        raise ValueError(f"cov must be symmetric: cov - cov.T reaches "
+                         f"{np.max(np.abs(c - c.T)):.3g} (largest entry {scale:.3g})")
+    try:
+        factor = np.linalg.cholesky(c)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"cov ({d} x {d}) is not positive definite, so it has no "
+                         f"Cholesky factor: was it fitted to n <= d codes, or to codes "
+                         f"that lie in a subspace?") from None
+    return (mean.astype(np.float64) + eps.astype(np.float64) @ factor.T).astype(eps.dtype)

@@ -22,7 +22,7 @@ LESSON_EXERCISES = {
     "11": (11, 12),       # conv2d backward, max-pool backward
     "12": (16,),          # the t-SNE objective and its gradient
     "13": (17,),          # Huffman code lengths
-    "14": (),
+    "14": (18,),          # a Gaussian fitted to the codes, and samples
     "15": (),
     "16": (),
     "17": (),

@@ -31,15 +31,16 @@ from .ex14_softmax_xent import SOFTMAX_XENT
 from .ex15_blocked_matmul import BLOCKED_MATMUL
 from .ex16_tsne_grad import TSNE_GRAD
 from .ex17_huffman import HUFFMAN
+from .ex18_fitted_gaussian import FITTED_GAUSSIAN
 
 #: Exercise number -> Exercise, in course order.
 EXERCISES = {ex.number: ex for ex in (
     LINEAR, ACTIVATIONS, BCE, GRADCHECK, ADAM_EXERCISE, CORRUPTION, CONTRACTIVE,
     KL_SPARSITY, REPARAM, IW_BOUND, CONV2D, MAX_POOL, BETA_VAE_LOSS, SOFTMAX_XENT,
-    BLOCKED_MATMUL, TSNE_GRAD, HUFFMAN)}
+    BLOCKED_MATMUL, TSNE_GRAD, HUFFMAN, FITTED_GAUSSIAN)}
 
 __all__ = [
     "EXERCISES", "Exercise", "LINEAR", "ACTIVATIONS", "BCE", "GRADCHECK",
     "ADAM_EXERCISE", "CORRUPTION", "CONTRACTIVE", "KL_SPARSITY", "REPARAM", "IW_BOUND",
     "CONV2D", "MAX_POOL", "BETA_VAE_LOSS", "SOFTMAX_XENT", "BLOCKED_MATMUL",
-    "TSNE_GRAD", "HUFFMAN"]
+    "TSNE_GRAD", "HUFFMAN", "FITTED_GAUSSIAN"]
