@@ -236,6 +236,30 @@ def test_variance_floor_bounds_the_log_variance(rng):
     assert np.all(unfloored.decode(rng.standard_normal((6, 2)))[1] < -40)
 
 
+def test_logvar_floor_op_values_slope_and_dtype(rng):
+    """s = l + softplus(raw - l): pinned at l far below, raw far above, in
+    raw's dtype (a float32 model's floored log-variance stays float32); its
+    backward against central differences, and a near miss (slope 1, the floor
+    ignored) that the same check fails."""
+    from tinyae.functional import logvar_floor_backward, logvar_floor_forward
+    raw = np.array([[-60.0, np.log(0.01), 0.0, 40.0]])
+    s, cache = logvar_floor_forward(raw, 0.01)
+    np.testing.assert_allclose(s[0, [0, 3]], [np.log(0.01), 40.0], rtol=1e-12)
+    assert s[0, 1] == pytest.approx(np.log(0.01) + np.log(2), rel=1e-14)
+    assert np.all(s >= np.log(0.01))                   # = only where softplus rounds away
+    for dtype in (np.float32, np.float64):
+        s, cache = logvar_floor_forward(raw.astype(dtype), 0.01)
+        assert s.dtype == dtype and logvar_floor_backward(s, cache).dtype == dtype
+    model = VarianceNetworkVAE(sizes=(3, 4, 2), var_floor=0.01, rng=rng, dtype=np.float32)
+    assert model.decode(rng.standard_normal((2, 2)).astype(np.float32))[1].dtype == np.float32
+    raw, r = rng.uniform(-8, 2, (4, 3)), rng.standard_normal((4, 3))
+    _, cache = logvar_floor_forward(raw, 0.05)
+    good = logvar_floor_backward(r, cache)
+    num = numerical_gradient(lambda: float(np.sum(logvar_floor_forward(raw, 0.05)[0] * r)), raw)
+    assert rel_error(good, num) < TOL
+    assert rel_error(r, num) > 0.1                      # the floor's slope let through
+
+
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), True, "0.1"])
 def test_variance_floor_validation(rng, bad):
     with pytest.raises(ValueError, match="var_floor"):

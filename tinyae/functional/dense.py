@@ -345,6 +345,42 @@ def gaussian_nll_loss(mu, logvar, target):
     return loss, dmu.astype(mu.dtype, copy=False), dlogvar.astype(mu.dtype, copy=False)
 
 
+def logvar_floor_forward(raw, var_floor):
+    r"""A smooth floor under a variance, applied to its log: a network's raw
+    log-variance output becomes
+
+    $$
+    s = l + \operatorname{softplus}(\mathrm{raw} - l), \qquad l = \log v_\mathrm{floor},
+    $$
+
+    so $e^s > v_\mathrm{floor}$ always (softplus is positive), and $s \approx
+    \mathrm{raw}$ when $\mathrm{raw} \gg l$ (there
+    $\operatorname{softplus}(u) = u + \log(1 + e^{-u}) \approx u$). Without it a
+    Gaussian likelihood with a learned variance is unbounded (the stochastic
+    decoders of ``tinyae.models.stochastic``). ``raw`` any shape,
+    ``var_floor > 0``; ``s`` in ``raw``'s dtype; ``cache`` $= \mathrm{raw} - l$.
+    """
+    log_floor = raw.dtype.type(np.log(var_floor))
+    u = raw - log_floor
+    return log_floor + softplus(u), u
+
+
+def logvar_floor_backward(ds, cache):
+    r"""Backward of ``logvar_floor_forward``: with $u = \mathrm{raw} - l$ and
+    $\operatorname{softplus}(u) = \log(1 + e^u)$,
+
+    $$
+    \frac{\partial s}{\partial\,\mathrm{raw}} = \frac{e^u}{1 + e^u} = s(u)
+    \quad \text{(the logistic function)}, \qquad
+    \frac{\partial L}{\partial\,\mathrm{raw}} = \frac{\partial L}{\partial s} \odot s(u),
+    $$
+
+    in $(0, 1)$: close to 1 far above the floor, close to 0 where the floor
+    holds $s$ up (there lowering raw no longer lowers $s$).
+    """
+    return ds * sigmoid(cache)
+
+
 # --------------------------------------------------------------------------
 # Fused ops: the training step's hot path. Each is a composition of the ops
 # above (or of a formula written out in another module), written as one

@@ -28,7 +28,8 @@ on the variance, v >= var_floor, written smoothly so it stays differentiable:
     s = l + softplus(raw - l),   l = log(var_floor),
     ds/draw = sigmoid(raw - l)                       (in (0, 1)),
 
-so s > l always and s ~ raw when raw >> l. ``var_floor=None`` (the default)
+(``functional.logvar_floor_forward`` and ``logvar_floor_backward``), so
+s > l always and s ~ raw when raw >> l. ``var_floor=None`` (the default)
 leaves s = raw, unbounded, to show the pathology.
 
 Two models share this decoder (``GaussianNet``):
@@ -50,7 +51,7 @@ from .._validation import check_choice, check_dtype, check_nonneg_float, check_r
 from ..backend import ops
 from ..corruption import GaussianNoise, corrupt
 from ..distributions import log_normal
-from ..functional import gaussian_kl, sigmoid, softplus
+from ..functional import gaussian_kl, logvar_floor_backward, logvar_floor_forward
 from ..layers import ACTIVATIONS, INITS, Linear, dense_stack
 from ..losses import check_overflow, check_support
 from .base import Model, batched, draw_eps
@@ -84,7 +85,7 @@ class GaussianNet:
         self.mean = Linear(sizes[-1], n_out, **kw)
         self.logvar = Linear(sizes[-1], n_out, **kw)
         self.var_floor = var_floor
-        self._log_floor = None if var_floor is None else np.log(var_floor)
+        self._floor = None
 
     def modules(self, prefix, *, mean="mean"):
         return {prefix: self.trunk, f"{prefix}_{mean}": self.mean,
@@ -94,15 +95,15 @@ class GaussianNet:
         """u: (n, n_u) -> (mu, s), each (n, n_out); keeps the caches for backward."""
         h = self.trunk.forward(u)                              # (n, hidden)
         mu, raw = self.mean.forward(h), self.logvar.forward(h)
-        if self._log_floor is None:
-            self._raw = None
+        if self.var_floor is None:
+            self._floor = None
             return mu, raw
-        self._raw = raw
-        return mu, self._log_floor + softplus(raw - self._log_floor)
+        s, self._floor = logvar_floor_forward(raw, self.var_floor)
+        return mu, s
 
     def backward(self, dmu, ds, need_du=True):
-        if self._raw is not None:                              # through the floor
-            ds = ds * sigmoid(self._raw - self._log_floor)
+        if self._floor is not None:                            # through the floor
+            ds = logvar_floor_backward(ds, self._floor)
         dh = self.mean.backward(dmu) + self.logvar.backward(ds)
         return self.trunk.backward(dh, need_dx=need_du)
 

@@ -1,6 +1,7 @@
 """Energy-based latent models and stochastic decoders (lesson 15): the
 ellipse energy and its curvature, the angle embedding, the target-propagation
-autoencoder, the variance-network VAE and the Gaussian denoiser."""
+autoencoder, the variance floor, the variance-network VAE and the Gaussian
+denoiser."""
 
 import numpy as np
 
@@ -128,6 +129,18 @@ def _register_stochastic():
         return check_model(model, rng.standard_normal((1, 1)),
                            eps=rng.standard_normal((1, 1)))
     register("model VarianceNetworkVAE (batch 1, widths 1, floor)")(awkward)
+
+    def floor(shape):
+        def case(rng):
+            from ...functional import logvar_floor_backward, logvar_floor_forward
+            raw, r = rng.uniform(-8.0, 2.0, shape), rng.standard_normal(shape)
+            _, cache = logvar_floor_forward(raw, 0.05)       # log 0.05 = -3.0: both sides
+            return check_arrays(
+                lambda: float(np.sum(logvar_floor_forward(raw, 0.05)[0] * r)),
+                {"raw": raw}, {"raw": logvar_floor_backward(r, cache)}, name="logvar_floor")
+        return case
+    register("op logvar_floor (4 x 3)")(floor((4, 3)))
+    register("op logvar_floor (batch 1, width 1)")(floor((1, 1)))
 
     def denoiser(rng):
         model = GaussianDenoiser(sizes=(2, 5, 3), sigma=0.4, var_floor=0.05, rng=rng)
