@@ -608,11 +608,17 @@ lesson.claim(f"GSN: MMD^2 at sigma {GSN_SIGMAS[0]:g} (slow, drifting chain) / be
 #
 # ## Exercises
 #
-# No exercise of the course kit goes with this lesson yet. Try it: in the
-# GSN cell of section 8, record the chains' states at steps 1, 10 and 100
-# (`gsn_chain(..., record={1, 10, 100})` returns them) and compute the MMD at
-# each step for $\sigma = 0.1$ and for the best $\sigma$: is the small-noise
-# chain slow, or does it converge to the wrong distribution?
+# Exercise 19, `ex19_gaussian_nll.py` (`tinyae exercises start DIR`): write the
+# Gaussian negative log-likelihood with a learned log-variance and its two
+# gradients (section 6), and the variance floor of section 7 with its backward
+# pass; the checker runs them as the variance-network decoder does, on blank
+# pixels far below the floor too, and trains a small Gaussian-decoder
+# autoencoder with them.
+#
+# Try it: in the GSN cell of section 8, record the chains' states at steps 1,
+# 10 and 100 (`gsn_chain(..., record={1, 10, 100})` returns them) and compute
+# the MMD at each step for $\sigma = 0.1$ and for the best $\sigma$: is the
+# small-noise chain slow, or does it converge to the wrong distribution?
 #
 # ## References
 #

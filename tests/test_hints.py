@@ -61,6 +61,9 @@ LEAKS = {
          "every symbol in either of them", "every leaf below"],
     18: ["centred.T @ centred / (n - 1)", "eps @ factor.T", "eps @ L.T",
          r"\frac{1}{n - 1}", r"\epsilon L^\top", r"(n - 1)\Sigma"],
+    19: ["-(r * inv_v) / n", "0.5 * (1.0 - r2v) / n", "ds / (1 + np.exp(-u))",
+         "ds * sigmoid", r"\frac{1}{2N}\left(1 - r^2 e^{-s}\right)", r"1 - r^2 e^{-s}",
+         r"-\frac{r\, e^{-s}}{N}", r"\sigma(\text{raw} - l)", "the logistic function"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

@@ -23,7 +23,7 @@ LESSON_EXERCISES = {
     "12": (16,),          # the t-SNE objective and its gradient
     "13": (17,),          # Huffman code lengths
     "14": (18,),          # a Gaussian fitted to the codes, and samples
-    "15": (),
+    "15": (19,),          # the Gaussian NLL with a learned variance, the variance floor
     "16": (),
     "17": (),
     "18": (),

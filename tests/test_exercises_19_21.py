@@ -1,0 +1,62 @@
+"""Exercises 19-21 (lessons 15-17): what their cases must contain, the
+integration runs' tolerances against a near miss, and the library's own
+implementations out of a submission's reach. The catalogue of each (every
+mistake planted, every other written form named) is checked with all the
+others in ``tests/test_exercises.py``."""
+
+import numpy as np
+import pytest
+
+from tinyae import functional as F
+from tinyae.course.exercises import EXERCISES, checker, solution_source
+from tinyae.course.exercises.checker import format_result
+
+CHILD_TIMEOUT = 120
+
+
+def _check_in_child(tmp_path, number, source):
+    (tmp_path / f"{EXERCISES[number].stem}.py").write_text(source)
+    return checker.check_file(tmp_path, number, seed=0, integration=False,
+                              timeout=CHILD_TIMEOUT)
+
+
+UNDER_TEST = [(n, name) for n in (19,) for name in checker.functions_under_test(EXERCISES[n])]
+
+
+@pytest.mark.parametrize("number, name", UNDER_TEST)
+def test_calling_the_library_is_named_and_never_passes(tmp_path, number, name):
+    """One function under test delegating to tinyae.functional's function of
+    the same name (the child's stub answers): the call is named, no marks."""
+    source = (solution_source(number) + "\nimport tinyae.functional as _lib\n"
+              f"{name} = lambda *a, **k: _lib.{name}(*a, **k)\n")
+    result = _check_in_child(tmp_path, number, source)
+    assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+    text = format_result(result)
+    assert f"your {name} calls tinyae.functional.{name}: write it yourself" in text, text
+
+
+# --------------------------------------------------------------------------
+# Exercise 19: the Gaussian NLL and the variance floor
+# --------------------------------------------------------------------------
+
+def test_ex19_cases_reach_the_floor_and_the_runaway_likelihood():
+    ex = EXERCISES[19]
+    cases = ex.cases(np.random.default_rng(0))
+    below = [c for c in cases if "far below" in c.label]
+    assert below
+    for c in below:
+        raw, l = c.inputs["raw"].astype(np.float64), np.log(c.inputs["var_floor"])
+        blank = c.inputs["target"] == c.inputs["mu"]
+        assert blank.any() and np.all(raw[blank] < l - 7)       # slope sigmoid < 1e-3
+    assert any((c.inputs["target"] == c.inputs["mu"]).mean() > 0.2 for c in cases)
+
+
+@pytest.mark.parametrize("floor, passed", [(0.01 * (1 + 1e-9), True), (0.0105, False)])
+def test_ex19_integration_fails_a_floor_5_percent_off(floor, passed):
+    """The run trains with a floor of 0.01; a floor of 0.0105 (5% off) ends
+    1.4% from the reference and fails the 0.5% tolerance, rounding passes."""
+    from tinyae.course.exercises.catalogue import ex19_gaussian_nll as ex19
+    funcs = dict(ex19.REFERENCE, logvar_floor_forward=lambda raw, v:
+                 F.logvar_floor_forward(raw, floor))
+    [run] = ex19._nll_integration(funcs)
+    assert run["passed"] is passed, run["text"]
