@@ -403,11 +403,16 @@ else:
 #
 # ## Exercises
 #
-# No exercise of the course goes with this lesson yet. Try it: in section 3, replace
-# FISTA's momentum coefficient $\frac{t_k - 1}{t_{k+1}}$ by a constant 0.9 (copy the
-# loop of `tinyae.inference.sparse_coding._solve` into a cell) and compare its gap curve
-# with both bounds: does it still stay under FISTA's? Then, in section 5, set
-# `RC_REGRESSION = 0.5` and see which cosines move.
+# Exercise 20, `ex20_ista.py` (`tinyae exercises start DIR`): derive and write the
+# soft-threshold, one ISTA step in tinyae's batch layout (codes as rows, atoms as the
+# rows of $D$) and the step size's $L$; the checker compares them with the library's,
+# on a square dictionary too (where a transposed $D$ raises no shape error), and runs
+# 100 steps of your ISTA against `ista`.
+#
+# Try it: in section 3, replace FISTA's momentum coefficient $\frac{t_k - 1}{t_{k+1}}$
+# by a constant 0.9 (copy the loop of `tinyae.inference.sparse_coding._solve` into a
+# cell) and compare its gap curve with both bounds: does it still stay under FISTA's?
+# Then, in section 5, set `RC_REGRESSION = 0.5` and see which cosines move.
 #
 # ## References
 #

@@ -20,19 +20,23 @@ def _check_in_child(tmp_path, number, source):
                               timeout=CHILD_TIMEOUT)
 
 
-UNDER_TEST = [(n, name) for n in (19,) for name in checker.functions_under_test(EXERCISES[n])]
+#: Where the library keeps each function under test (the same name).
+HOME = {"lipschitz_constant": "tinyae.inference.sparse_coding"}
+UNDER_TEST = [(n, name) for n in (19, 20)
+              for name in checker.functions_under_test(EXERCISES[n])]
 
 
 @pytest.mark.parametrize("number, name", UNDER_TEST)
 def test_calling_the_library_is_named_and_never_passes(tmp_path, number, name):
-    """One function under test delegating to tinyae.functional's function of
-    the same name (the child's stub answers): the call is named, no marks."""
-    source = (solution_source(number) + "\nimport tinyae.functional as _lib\n"
+    """One function under test delegating to the library's function of the
+    same name (the child's stub answers): the call is named, no marks."""
+    home = HOME.get(name, "tinyae.functional")
+    source = (solution_source(number) + f"\nimport {home} as _lib\n"
               f"{name} = lambda *a, **k: _lib.{name}(*a, **k)\n")
     result = _check_in_child(tmp_path, number, source)
     assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
     text = format_result(result)
-    assert f"your {name} calls tinyae.functional.{name}: write it yourself" in text, text
+    assert f"your {name} calls {home}.{name}: write it yourself" in text, text
 
 
 # --------------------------------------------------------------------------
@@ -59,4 +63,28 @@ def test_ex19_integration_fails_a_floor_5_percent_off(floor, passed):
     funcs = dict(ex19.REFERENCE, logvar_floor_forward=lambda raw, v:
                  F.logvar_floor_forward(raw, floor))
     [run] = ex19._nll_integration(funcs)
+    assert run["passed"] is passed, run["text"]
+
+
+# --------------------------------------------------------------------------
+# Exercise 20: ISTA
+# --------------------------------------------------------------------------
+
+def test_ex20_cases_hold_kinks_a_square_dictionary_and_steps_not_1():
+    cases = EXERCISES[20].cases(np.random.default_rng(0))
+    assert any(c.inputs["D"].shape[0] == c.inputs["D"].shape[1] > 1 for c in cases)
+    assert all(np.any(np.abs(c.inputs["v"]) == c.inputs["t"]) for c in cases)
+    assert all(c.inputs["step"] < 0.5 for c in cases)         # step lam != lam
+    for c in cases:                      # Python floats: the arrays' dtype rules
+        assert all(type(c.inputs[k]) is float for k in ("t", "lam", "step"))
+
+
+@pytest.mark.parametrize("factor, passed", [(1 + 1e-12, True), (1 + 1e-6, False)])
+def test_ex20_integration_fails_an_L_one_millionth_off(factor, passed):
+    """100 ISTA steps with L off by 1e-6 drift 6e-7 from the library's
+    energies and fail the 1e-8 tolerance; rounding passes."""
+    from tinyae.course.exercises.catalogue import ex20_ista as ex20
+    funcs = dict(ex20.REFERENCE, lipschitz_constant=lambda D:
+                 ex20.sc.lipschitz_constant(D) * factor)
+    [run] = ex20._ista_integration(funcs)
     assert run["passed"] is passed, run["text"]

@@ -64,6 +64,10 @@ LEAKS = {
     19: ["-(r * inv_v) / n", "0.5 * (1.0 - r2v) / n", "ds / (1 + np.exp(-u))",
          "ds * sigmoid", r"\frac{1}{2N}\left(1 - r^2 e^{-s}\right)", r"1 - r^2 e^{-s}",
          r"-\frac{r\, e^{-s}}{N}", r"\sigma(\text{raw} - l)", "the logistic function"],
+    20: ["(z @ D - x) @ D.T", "residual @ D.T", "(z D - x) D^T", r"(z_n D - x_n) D^\top",
+         "v - t * np.sign(v)", r"\text{sign}(v) \max(|v| - t, 0)", "np.abs(v) - t",
+         r"\|D\|_2^2", "np.linalg.norm(D, 2)", "largest singular value",
+         "largest eigenvalue"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

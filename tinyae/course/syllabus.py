@@ -24,7 +24,7 @@ LESSON_EXERCISES = {
     "13": (17,),          # Huffman code lengths
     "14": (18,),          # a Gaussian fitted to the codes, and samples
     "15": (19,),          # the Gaussian NLL with a learned variance, the variance floor
-    "16": (),
+    "16": (20,),          # ISTA's proximal step: soft-threshold, one step, L
     "17": (),
     "18": (),
     "19": (),

@@ -7,7 +7,7 @@ import numpy as np
 from .... import functional as F
 from ....layers import init_weight
 from .. import harness
-from ..specs import Exercise, Mistake
+from ..specs import Exercise, Mistake, Raised, attempt
 from ..specs import cases_in_both_dtypes as _cases
 
 NAMES = ("gaussian_nll_loss", "logvar_floor_forward", "logvar_floor_backward")
@@ -16,12 +16,17 @@ REFERENCE = {name: getattr(F, name) for name in NAMES}
 
 def _nll_program(f, mu, raw, target, var_floor):
     """The NLL on its own (raw as the log-variance), then the floor and the
-    chain the variance-network VAE runs: floor, NLL at s, floor backward."""
-    L, dmu, dlogvar = f["gaussian_nll_loss"](mu, raw, target)
-    s, cache = f["logvar_floor_forward"](raw, var_floor)
-    ds = f["gaussian_nll_loss"](mu, s, target)[2]
-    return {"L": L, "dmu": dmu, "dlogvar": dlogvar, "s": s,
-            "draw": f["logvar_floor_backward"](ds, cache)}
+    chain the variance-network VAE runs: floor, NLL at s, floor backward
+    (each output Raised on its own when the function it needs raises)."""
+    nll = attempt(f["gaussian_nll_loss"], mu, raw, target)
+    L, dmu, dlogvar = (nll,) * 3 if isinstance(nll, Raised) else nll
+    floor = attempt(f["logvar_floor_forward"], raw, var_floor)
+    if isinstance(floor, Raised):
+        return {"L": L, "dmu": dmu, "dlogvar": dlogvar, "s": floor, "draw": floor}
+    s, cache = floor
+    draw = attempt(lambda: f["logvar_floor_backward"](f["gaussian_nll_loss"](mu, s, target)[2],
+                                                      cache))
+    return {"L": L, "dmu": dmu, "dlogvar": dlogvar, "s": s, "draw": draw}
 
 
 def _nll_inputs(n, d, var_floor, raw=(-7.0, 2.0), noise=1.0, exact=0.0):
