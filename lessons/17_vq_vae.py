@@ -313,11 +313,16 @@ lesson.report(f"EMA model: empirical code entropy {np.log2(perplexity(counts)):.
 #
 # ## Exercises
 #
-# No exercise of the course goes with this lesson yet. Try it: in the `RUNS` table of the
-# first code cell, give the careless run `codebook_init="uniform"` (small codes, near the
-# encoder's first outputs) but keep the codebook loss and no restarts. Does it still
-# collapse? Compare its codes used, perplexity and MSE / variance with the EMA run, to
-# separate what the EMA update does from what a good initialisation does.
+# Exercise 21, `ex21_vq.py` (`tinyae exercises start DIR`): write the quantiser of
+# sections 1 to 3 yourself: the nearest-code search, the straight-through pair, and the
+# codebook and commitment losses with their gradients (two rows sharing a code, a
+# codebook of one code, ties); the checker trains a small VQ-VAE with them.
+#
+# Try it: in the `RUNS` table of the first code cell, give the careless run
+# `codebook_init="uniform"` (small codes, near the encoder's first outputs) but keep the
+# codebook loss and no restarts. Does it still collapse? Compare its codes used,
+# perplexity and MSE / variance with the EMA run, to separate what the EMA update does
+# from what a good initialisation does.
 #
 # ## References
 #

@@ -22,7 +22,7 @@ def _check_in_child(tmp_path, number, source):
 
 #: Where the library keeps each function under test (the same name).
 HOME = {"lipschitz_constant": "tinyae.inference.sparse_coding"}
-UNDER_TEST = [(n, name) for n in (19, 20)
+UNDER_TEST = [(n, name) for n in (19, 20, 21)
               for name in checker.functions_under_test(EXERCISES[n])]
 
 
@@ -87,4 +87,38 @@ def test_ex20_integration_fails_an_L_one_millionth_off(factor, passed):
     funcs = dict(ex20.REFERENCE, lipschitz_constant=lambda D:
                  ex20.sc.lipschitz_constant(D) * factor)
     [run] = ex20._ista_integration(funcs)
+    assert run["passed"] is passed, run["text"]
+
+
+# --------------------------------------------------------------------------
+# Exercise 21: the VQ quantiser
+# --------------------------------------------------------------------------
+
+def test_ex21_cases_share_codes_tie_and_have_one_and_two_codes():
+    from tinyae.course.exercises.catalogue.ex21_vq import _distances
+    cases = EXERCISES[21].cases(np.random.default_rng(0))
+    sizes = {c.inputs["codebook"].shape[0] for c in cases}
+    assert {1, 2} <= sizes
+    assert any(c.inputs["z_e"].shape[0] == 1 for c in cases)
+    for c in cases:
+        idx = c.inputs["idx"]
+        assert idx.dtype == np.int64
+        d = _distances(c.inputs["z_e"].astype(np.float64), c.inputs["codebook"].astype(np.float64))
+        np.testing.assert_array_equal(idx, np.argmin(d, axis=1))
+        if c.inputs["z_e"].shape[0] > c.inputs["codebook"].shape[0]:
+            assert np.bincount(idx).max() >= 2                  # a code chosen twice
+        if "ties" in c.label:                                   # exact ties, lowest k wins
+            assert np.any(np.sum(d == d.min(axis=1, keepdims=True), axis=1) > 1)
+        elif d.shape[1] > 1:                                    # else no near-tie to flip
+            gap = np.diff(np.sort(d, axis=1)[:, :2], axis=1)
+            assert gap.min() >= 1e-3
+
+
+@pytest.mark.parametrize("factor, passed", [(1 + 1e-9, True), (1.02, False)])
+def test_ex21_integration_fails_a_commitment_weight_2_percent_off(factor, passed):
+    from tinyae.course.exercises.catalogue import ex21_vq as ex21
+
+    def losses(z_e, z_q_sg, z_e_sg, codebook, idx, beta, n):
+        return F.vq_losses(z_e, z_q_sg, z_e_sg, codebook, idx, beta * factor, n)
+    [run] = ex21._vq_integration(dict(ex21.REFERENCE, vq_losses=losses))
     assert run["passed"] is passed, run["text"]

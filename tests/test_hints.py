@@ -68,6 +68,9 @@ LEAKS = {
          "v - t * np.sign(v)", r"\text{sign}(v) \max(|v| - t, 0)", "np.abs(v) - t",
          r"\|D\|_2^2", "np.linalg.norm(D, 2)", "largest singular value",
          "largest eigenvalue"],
+    21: ["(2 * beta / n) * (z_e - z_q_sg)", "np.add.at(dcodebook", "dz_e = dout",
+         "(codebook[idx] - z_e_sg)", r"\frac{2\beta}{N}", r"\frac{2}{N} \sum_{m : k_m = k}",
+         "(e_k - z_e[m])", "copied across unchanged", "crosses unchanged"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

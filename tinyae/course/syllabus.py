@@ -25,7 +25,7 @@ LESSON_EXERCISES = {
     "14": (18,),          # a Gaussian fitted to the codes, and samples
     "15": (19,),          # the Gaussian NLL with a learned variance, the variance floor
     "16": (20,),          # ISTA's proximal step: soft-threshold, one step, L
-    "17": (),
+    "17": (21,),          # the VQ quantiser: nearest code, straight-through, losses
     "18": (),
     "19": (),
     "20": (),

@@ -1,5 +1,8 @@
 """What the exercise modules share: the integration run, in which the
-student's functions replace the library's ops in a small training run."""
+student's functions replace the library's ops in a small training run
+(``train``), or drive a run of the exercise's own (``compare_runs``)."""
+
+import numpy as np
 
 from .. import harness
 
@@ -11,3 +14,20 @@ def train(funcs, names, what, *, kind="autoencoder", **settings):
     activation, penalty or corruption."""
     ops = {n: funcs[n] for n in names}
     return harness.compare_training(kind, ops, what=what, **settings)
+
+
+def compare_runs(train, funcs, reference, describe):
+    """A training run of an exercise's own: ``train(funcs)`` and
+    ``train(reference)`` (same seed; each returns the loss of every step),
+    judged by the mean loss of the last ``harness.TAIL`` steps within
+    ``harness.TOL`` of the reference's. ``describe(mine, ref, steps)`` words
+    the two numbers. Returns the one-run list an ``integration`` returns."""
+    with np.errstate(all="ignore"):
+        ref = float(np.mean(train(reference)[-harness.TAIL:]))
+        run = train(funcs)
+    mine = float(np.mean(run[-harness.TAIL:])) if np.all(np.isfinite(run)) else float("nan")
+    passed = bool(np.isfinite(mine) and abs(mine - ref) <= harness.TOL * abs(ref))
+    return [{"passed": passed, "student": mine, "reference": ref, "tol": harness.TOL,
+             "text": f"{describe(mine, ref, len(run))} (mean loss of the last {harness.TAIL} "
+                     f"steps): {'pass' if passed else 'FAIL'} (tolerance "
+                     f"{100 * harness.TOL:g}%)"}]

@@ -9,6 +9,7 @@ from ....layers import init_weight
 from .. import harness
 from ..specs import Exercise, Mistake, Raised, attempt
 from ..specs import cases_in_both_dtypes as _cases
+from .base import compare_runs
 
 NAMES = ("gaussian_nll_loss", "logvar_floor_forward", "logvar_floor_backward")
 REFERENCE = {name: getattr(F, name) for name in NAMES}
@@ -131,17 +132,9 @@ def _train_gaussian_decoder(funcs, *, steps=300, hidden=32, var_floor=0.01, seed
 
 
 def _nll_integration(f):
-    with np.errstate(all="ignore"):
-        ref = float(np.mean(_train_gaussian_decoder(REFERENCE)[-harness.TAIL:]))
-        run = _train_gaussian_decoder(f)
-    mine = float(np.mean(run[-harness.TAIL:])) if np.all(np.isfinite(run)) else float("nan")
-    tol = harness.TOL
-    passed = bool(np.isfinite(mine) and abs(mine - ref) <= tol * abs(ref))
-    return [{"passed": passed, "student": mine, "reference": ref, "tol": tol,
-             "text": f"your NLL and floor train the Gaussian-decoder autoencoder (variance "
-                     f"floor 0.01) for {len(run)} steps to {mine:.3f} nats per digit, the "
-                     f"reference to {ref:.3f} (mean loss of the last {harness.TAIL} steps): "
-                     f"{'pass' if passed else 'FAIL'} (tolerance {100 * tol:g}%)"}]
+    return compare_runs(_train_gaussian_decoder, f, REFERENCE, lambda mine, ref, steps: (
+        f"your NLL and floor train the Gaussian-decoder autoencoder (variance floor 0.01) "
+        f"for {steps} steps to {mine:.3f} nats per digit, the reference to {ref:.3f}"))
 
 
 GAUSSIAN_NLL = Exercise(
