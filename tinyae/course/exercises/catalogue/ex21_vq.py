@@ -267,7 +267,10 @@ VQ = Exercise(
                 forms=((("dz_e = (2 * beta / n) * (z_e - z_q_sg)",
                          "dz_e = (2 * beta / n) * (z_e - z_q_sg) + (2 / n) * (z_e - codebook[idx])"),
                         ("    np.add.at(dcodebook, idx, (2 / n) * (codebook[idx] - z_e_sg))\n",
-                         "")),)),
+                         "")),
+                       (("dz_e = (2 * beta / n) * (z_e - z_q_sg)", "dz_e = 0 * z_e"),
+                        ("(2 / n) * (codebook[idx] - z_e_sg)",
+                         "(2 / n) * (1 + beta) * (codebook[idx] - z_e_sg)")))),
         Mistake("divided_by_vectors",
                 "you divided by the number of vectors M (images x positions); the losses "
                 "are sums over an image's positions and means over the n images: divide "
