@@ -80,31 +80,47 @@ CONTRACTIVE = Exercise(
                 "your dW is half the correct value: d(W_ij^2)/dW_ij = 2 W_ij, so "
                 "dP/dW = lam/N * 2 W_ij sum_n d_nj^2",
                 _contractive_variant(dW_factor=1.0),
-                (("dW = (2 * lam / n) * W", "dW = (lam / n) * W"),)),
+                (("dW = (2 * lam / n) * W", "dW = (lam / n) * W"),),
+                forms=((("dW = (2 * lam / n) * W * np.sum(d * d, axis=0)",
+                         "dW = W * (lam * np.sum(d * d, axis=0) / n)"),),)),
         Mistake("dh_half",
                 "your dh is half the correct value: d(d^2)/dh = 2 d d'(h), so "
                 "dP/dh = lam/N * 2 d d' c",
                 _contractive_variant(dh_factor=1.0),
-                (("dh = (2 * lam / n) * d * dd * c", "dh = (lam / n) * d * dd * c"),)),
+                (("dh = (2 * lam / n) * d * dd * c", "dh = (lam / n) * d * dd * c"),),
+                forms=((("dh = (2 * lam / n) * d * dd * c", "dh = lam * c * (d * dd) / n"),),)),
         Mistake("summed_over_batch",
                 "you summed the penalty over the batch; the convention is a mean over the "
                 "batch (P = lam * mean_n ||J_n||_F^2), for the value and both gradients",
                 _contractive_variant(per_batch=False),
                 (("float(np.sum(d * d * c)) / n", "float(np.sum(d * d * c))"),
-                 ("(2 * lam / n)", "(2 * lam)"))),
+                 ("(2 * lam / n)", "(2 * lam)")),
+                forms=((("value = lam * float(np.sum(d * d * c)) / n",
+                         "value = float(np.sum(lam * (d * d) * c[None, :]))"),
+                        ("dh = (2 * lam / n) * d * dd * c", "dh = 2 * lam * d * dd * c"),
+                        ("dW = (2 * lam / n) * W * np.sum(d * d, axis=0)",
+                         "dW = 2 * lam * W * (d ** 2).sum(axis=0)")),)),
         Mistake("not_squared",
                 "your penalty sums act'(a) c_j, not act'(a)^2 c_j: the contractive "
                 "penalty is the squared Frobenius norm ||J||_F^2 = sum_j d_j^2 sum_i W_ij^2",
                 _contractive_variant(squared=False),
                 (("float(np.sum(d * d * c))", "float(np.sum(d * c))"),
                  ("dh = (2 * lam / n) * d * dd * c", "dh = (lam / n) * dd * c"),
-                 ("np.sum(d * d, axis=0)", "np.sum(d, axis=0)"))),
+                 ("np.sum(d * d, axis=0)", "np.sum(d, axis=0)")),
+                forms=((("value = lam * float(np.sum(d * d * c)) / n",
+                         "value = lam * float(np.sum(np.abs(d) @ c)) / n"),
+                        ("dh = (2 * lam / n) * d * dd * c", "dh = lam * dd * c / n"),
+                        ("dW = (2 * lam / n) * W * np.sum(d * d, axis=0)",
+                         "dW = 2 * lam * W * d.sum(axis=0) / n")),)),
         Mistake("activation_applied_twice",
                 "you applied the sigmoid to h again: h is already s(a), so "
                 "act'(a) = h (1 - h) and its h-derivative is 1 - 2 h",
                 _contractive_variant(twice=True),
                 (("d, dd = h * (1 - h), 1 - 2 * h",
-                  "s = 1 / (1 + np.exp(-h))\n        d, dd = s * (1 - s), s * (1 - s) * (1 - 2 * s)"),)),
+                  "s = 1 / (1 + np.exp(-h))\n        d, dd = s * (1 - s), s * (1 - s) * (1 - 2 * s)"),),
+                forms=((("d, dd = h * (1 - h), 1 - 2 * h",
+                         "a = 0.5 * (1 + np.tanh(h / 2))             # sigma(h)\n"
+                         "        d = a - a * a\n        dd = d * (1 - 2 * a)"),),)),
     ))
 
 

@@ -58,7 +58,9 @@ KL_SPARSITY = Exercise(
                 "your dh is N times too large: rho_hat_j is the mean of h_nj over the batch, "
                 "so d rho_hat_j / dh_nj = 1/N",
                 _kl_variant(grad_n=False),
-                (("drho_hat / n", "drho_hat"),)),
+                (("drho_hat / n", "drho_hat"),),
+                forms=((("dh = np.broadcast_to(drho_hat / n, h.shape).astype(h.dtype)",
+                         "dh = np.tile(drho_hat, (n, 1)).astype(h.dtype)"),),)),
         Mistake("reversed_kl",
                 "you computed KL(rho_hat || rho); the sparsity penalty is "
                 "KL(rho || rho_hat) = rho log(rho / rho_hat) + (1 - rho) log((1 - rho) / "
@@ -69,17 +71,29 @@ KL_SPARSITY = Exercise(
                   "rho_hat * np.log(rho_hat / rho)\n                                + (1 - rho_hat) * "
                   "np.log((1 - rho_hat) / (1 - rho))"),
                  ("beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))",
-                  "beta * (np.log(rho_hat / rho) - np.log((1 - rho_hat) / (1 - rho)))"))),
+                  "beta * (np.log(rho_hat / rho) - np.log((1 - rho_hat) / (1 - rho)))")),
+                forms=((("rho * np.log(rho / rho_hat)\n                                + (1 - rho) * "
+                         "np.log((1 - rho) / (1 - rho_hat))",
+                         "rho_hat * (np.log(rho_hat) - np.log(rho))\n"
+                         "                                + (1 - rho_hat) * (np.log(1 - rho_hat) "
+                         "- np.log(1 - rho))"),
+                        ("beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))",
+                         "beta * np.log(rho_hat * (1 - rho) / (rho * (1 - rho_hat)))")),)),
         Mistake("value_over_n",
                 "your P is divided by N: the penalty is a function of the whole batch "
                 "(through rho_hat) and has no 1/N of its own; the 1/N is inside rho_hat",
                 _kl_variant(value_n=True),
-                (("(1 - rho) / (1 - rho_hat))))", "(1 - rho) / (1 - rho_hat)))) / n"),)),
+                (("(1 - rho) / (1 - rho_hat))))", "(1 - rho) / (1 - rho_hat)))) / n"),),
+                forms=((("    drho_hat = beta * (",
+                         "    value = value / h.shape[0]              # per example\n"
+                         "    drho_hat = beta * ("),),)),
         Mistake("beta_missing_in_gradient",
                 "beta is missing from dh: it multiplies the penalty, so it multiplies its "
                 "gradient too",
                 _kl_variant(grad_beta=False),
-                (("drho_hat = beta * (", "drho_hat = ("),)),
+                (("drho_hat = beta * (", "drho_hat = ("),),
+                forms=((("drho_hat = beta * (-rho / rho_hat + (1 - rho) / (1 - rho_hat))",
+                         "drho_hat = (1 - rho) / (1 - rho_hat) - rho / rho_hat"),),)),
     ))
 
 
