@@ -119,9 +119,9 @@ ISTA = Exercise(
     integration=_ista_integration,
     mistakes=(
         Mistake("hard_threshold",
-                "you kept the surviving entries as they are (hard thresholding): the "
-                "minimiser of 1/2 (w - v)^2 + t |w| also moves every surviving entry t "
-                "towards 0",
+                "you kept the surviving entries as they are (hard thresholding): minimise "
+                "1/2 (w - v)^2 + t |w| on w > 0 once more; the t |w| term moves the "
+                "minimiser as well as deciding which entries are 0",
                 _variant(soft="hard"),
                 (("out = np.where(mask, v - t * np.sign(v), 0)", "out = np.where(mask, v, 0)"),),
                 forms=((("out = np.where(mask, v - t * np.sign(v), 0).astype(v.dtype)",
@@ -143,32 +143,32 @@ ISTA = Exercise(
                          "    out = np.sign(u) * np.maximum(np.abs(u) - lam, 0)\n"
                          "    cache = None\n"),),)),
         Mistake("gradient_sign",
-                "your step goes uphill: the gradient of f = 1/2 ||x - z D||^2 is taken "
-                "with the wrong sign (the step subtracts step * grad f, with grad f from "
-                "the residual z D - x)",
+                "your step goes uphill: your gradient of f = 1/2 ||x - z D||^2 has the "
+                "wrong sign (check the sign of the residual as you differentiate), or the "
+                "step adds it instead of subtracting it",
                 _variant(sign=1.0),
                 (("u = z - step * grad", "u = z + step * grad"),),
                 forms=((("residual = z @ D - x ", "residual = x - z @ D "),),)),
         Mistake("dictionary_transposed",
-                "D is used transposed: its rows are the atoms, so z D (N, d) reconstructs "
-                "x and the gradient goes back to the codes through D^T (N, K); with a "
-                "square dictionary the shapes do not warn you",
+                "D is used transposed: its rows are the K atoms (D is (K, d)), so z D "
+                "reconstructs x; follow the shape of every product of your step, since "
+                "with a square dictionary the shapes do not warn you",
                 (_variant(transpose="gradient"), _variant(transpose="dictionary")),
                 (("grad = residual @ D.T", "grad = residual @ D"),),
                 forms=((("residual = z @ D - x ", "residual = z @ D.T - x "),
                         ("grad = residual @ D.T", "grad = residual @ D")),)),
         Mistake("lipschitz_frobenius",
-                "your L is the squared Frobenius norm of D, the sum of all its squared "
-                "singular values: an upper bound, so the steps are needlessly short; L is "
-                "the largest eigenvalue of D D^T, the square of D's largest singular value",
+                "your L is the squared Frobenius norm of D (the sum of all its squared "
+                "singular values): a bound on how much grad f can change, but not the "
+                "smallest one, so the steps are needlessly short; which norm of a matrix "
+                "measures the most it can stretch a vector?",
                 _variant(norm="fro"),
                 (("np.linalg.norm(D.astype(np.float64), 2)",
                   "np.linalg.norm(D.astype(np.float64))"),),
                 forms=((("L = float(s * s)", "L = float(np.sum(D.astype(np.float64) ** 2))"),),)),
         Mistake("lipschitz_not_squared",
-                "your L is the largest singular value of D; the gradient (z D - x) D^T "
-                "multiplies by D twice, so L is its square (the largest eigenvalue of "
-                "D D^T)",
+                "your L is a norm of D, not its square: grad f multiplies z by D twice, so "
+                "its Lipschitz constant scales as D squared",
                 _variant(squared=False),
                 (("L = float(s * s)", "L = float(s)"),),
                 forms=((("L = float(s * s)",
