@@ -4,6 +4,7 @@ student's functions replace the library's ops in a small training run
 
 import numpy as np
 
+from ....layers import init_weight
 from .. import harness
 
 
@@ -31,3 +32,14 @@ def compare_runs(train, funcs, reference, describe):
              "text": f"{describe(mine, ref, len(run))} (mean loss of the last {harness.TAIL} "
                      f"steps): {'pass' if passed else 'FAIL'} (tolerance "
                      f"{100 * harness.TOL:g}%)"}]
+
+
+def dense_params(rng, shapes):
+    """Parameters of an exercise's own run: for each ``key: (a, b)`` of
+    ``shapes``, in order, Glorot weights ``W<key>`` (a, b) from ``rng`` and
+    zero biases ``b<key>`` (b,), float64."""
+    params = {}
+    for key, (a, b) in shapes.items():
+        params["W" + key] = init_weight("glorot", (a, b), a, b, rng, np.float64)
+        params["b" + key] = np.zeros(b)
+    return params

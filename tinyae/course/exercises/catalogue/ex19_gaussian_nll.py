@@ -5,11 +5,10 @@ floor of lesson 15: the spec and its catalogue of mistakes (the source is
 import numpy as np
 
 from .... import functional as F
-from ....layers import init_weight
 from .. import harness
 from ..specs import Exercise, Mistake, Raised, attempt
 from ..specs import cases_in_both_dtypes as _cases
-from .base import compare_runs
+from .base import compare_runs, dense_params
 
 NAMES = ("gaussian_nll_loss", "logvar_floor_forward", "logvar_floor_backward")
 REFERENCE = {name: getattr(F, name) for name in NAMES}
@@ -109,10 +108,7 @@ def _train_gaussian_decoder(funcs, *, steps=300, hidden=32, var_floor=0.01, seed
     x = harness.digits()
     rng = np.random.default_rng(seed)
     n = x.shape[1]
-    params = {}
-    for name, (a, b) in {"W1": (n, hidden), "Wm": (hidden, n), "Ws": (hidden, n)}.items():
-        params[name] = init_weight("glorot", (a, b), a, b, rng, np.float64)
-        params["b" + name[1:]] = np.zeros(b)
+    params = dense_params(rng, {"1": (n, hidden), "m": (hidden, n), "s": (hidden, n)})
     state, losses = {}, []
     for t, idx in enumerate(harness._batches(rng, steps), start=1):
         xb = x[idx]

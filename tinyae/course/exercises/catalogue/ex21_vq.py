@@ -5,11 +5,10 @@ mistakes (the source is ``sources/ex21_vq.py``)."""
 import numpy as np
 
 from .... import functional as F
-from ....layers import init_weight
 from .. import harness
 from ..specs import Exercise, Mistake, Raised, attempt
 from ..specs import cases_in_both_dtypes as _cases
-from .base import compare_runs
+from .base import compare_runs, dense_params
 
 NAMES = ("vq_nearest", "vq_straight_through_forward", "vq_straight_through_backward",
          "vq_losses")
@@ -157,12 +156,8 @@ def _train_vq(funcs, *, steps=300, positions=4, dim=3, codes=16, hidden=64, beta
     quantiser functions. The codebook starts on encoder outputs of the
     first batch (no dead codes at the start). Returns the loss of every step."""
     x, rng = harness.digits(), np.random.default_rng(seed)
-    sizes = {"1": (196, hidden), "2": (hidden, positions * dim), "3": (positions * dim, hidden),
-             "4": (hidden, 196)}
-    params = {}
-    for k, (a, b) in sizes.items():
-        params["W" + k] = init_weight("glorot", (a, b), a, b, rng, np.float64)
-        params["b" + k] = np.zeros(b)
+    params = dense_params(rng, {"1": (196, hidden), "2": (hidden, positions * dim),
+                                "3": (positions * dim, hidden), "4": (hidden, 196)})
     state, losses = {}, []
     for t, idx_b in enumerate(harness._batches(rng, steps), start=1):
         xb = x[idx_b]
