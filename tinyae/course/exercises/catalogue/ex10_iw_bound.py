@@ -49,18 +49,26 @@ def _iw_fd(f, rng):
                            {"log_w": log_w}, {"log_w": np.asarray(w) * r[None, :]})}
 
 
-def _iw_variant(shift="column", minus_log_k=True, mean_log=False, weight_axis=0):
+def _iw_variant(shift="column", minus_log_k=True, mean_log=False, weight_axis=0,
+                guard=0.0, batch_softmax=False):
+    """iw_bound with a mistake; ``guard`` is added inside the log (and to the
+    weights' denominator), as a student guarding log(0) does."""
     def iw_bound(log_w):
         k = log_w.shape[0]
         top = {"column": log_w.max(axis=0), "global": log_w.max(),
                "none": np.zeros(log_w.shape[1], log_w.dtype)}[shift]
         shifted = np.exp(log_w - top)
         total = shifted.sum(axis=0)
-        bound = top + np.log(total) - (np.log(k) if minus_log_k else 0.0)
-        weights = shifted / shifted.sum(axis=weight_axis, keepdims=True)
+        bound = top + np.log(total / k if minus_log_k else total)
+        if guard:
+            bound = top + np.log(total / k + guard)
+        weights = shifted / (shifted.sum(axis=weight_axis, keepdims=True) + guard)
+        if batch_softmax:                       # a softmax over the batch, shifted by row
+            e = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+            weights = e / e.sum(axis=1, keepdims=True)
         if mean_log:
             bound, weights = log_w.mean(axis=0), np.full_like(log_w, 1.0 / k)
-        return bound.astype(log_w.dtype), weights.astype(log_w.dtype)
+        return np.asarray(bound).astype(log_w.dtype), weights.astype(log_w.dtype)
     return {"iw_bound": iw_bound}
 
 
@@ -99,35 +107,52 @@ IW_BOUND = Exercise(
     fd=_iw_fd, integration=_iw_integration,
     mistakes=(
         Mistake("no_max_shift",
-                "exp(log w) underflowed to 0 (log of 0 is -inf): a VAE's log weights are "
+                "exp(log w) underflowed to 0 (log of 0 is -inf; a log guarded by a small "
+                "constant gives the log of that constant instead): a VAE's log weights are "
                 "hundreds of nats below 0 and exp(-1000) = 0 in floating point; subtract "
                 "each example's largest log w before exponentiating (log-sum-exp)",
-                _iw_variant(shift="none"),
+                (_iw_variant(shift="none"), _iw_variant(shift="none", guard=1e-7)),
                 (("top = log_w.max(axis=0)",
-                  "top = np.zeros(log_w.shape[1], dtype=log_w.dtype)"),)),
+                  "top = np.zeros(log_w.shape[1], dtype=log_w.dtype)"),),
+                forms=((("top = log_w.max(axis=0)", "top = 0.0"),
+                        ("np.log(total / k)", "np.log(total / k + 1e-7)"),
+                        ("weights = shifted / total", "weights = shifted / (total + 1e-7)")),
+                       (("bound = top + np.log(total / k)",
+                         "bound = np.log(np.exp(log_w).mean(axis=0))"),
+                        ("weights = shifted / total",
+                         "weights = np.exp(log_w) / np.exp(log_w).sum(axis=0)")))),
         Mistake("global_max",
                 "you shifted by one maximum over the whole array: an example whose log "
                 "weights lie far below another's still underflows; shift each column "
                 "(example) by its own max",
                 _iw_variant(shift="global"),
-                (("top = log_w.max(axis=0)", "top = log_w.max()"),)),
+                (("top = log_w.max(axis=0)", "top = log_w.max()"),),
+                forms=((("top = log_w.max(axis=0)", "top = log_w.max(axis=0).max()"),),)),
         Mistake("log_sum_not_mean",
                 "you computed log sum w, not log mean w: subtract log k (otherwise L_k "
                 "grows by log k with k and exceeds log p(x))",
                 _iw_variant(minus_log_k=False),
-                (("np.log(total / k)", "np.log(total)"),)),
+                (("np.log(total / k)", "np.log(total)"),),
+                forms=((("bound = top + np.log(total / k)",
+                         "from scipy.special import logsumexp\n"
+                         "    bound = logsumexp(log_w, axis=0)"),),)),
         Mistake("mean_of_log_weights",
                 "you averaged the log weights: that is the ELBO estimate mean log w, which "
                 "L_k = log mean w bounds from above (Jensen); the weights are not uniform",
                 _iw_variant(mean_log=True),
                 (("bound = top + np.log(total / k)", "bound = log_w.mean(axis=0)"),
-                 ("weights = shifted / total", "weights = np.full_like(log_w, 1.0 / k)"))),
+                 ("weights = shifted / total", "weights = np.full_like(log_w, 1.0 / k)")),
+                forms=((("bound = top + np.log(total / k)", "bound = log_w.sum(axis=0) / k"),
+                        ("weights = shifted / total", "weights = np.ones_like(log_w) / k")),)),
         Mistake("weights_over_batch",
                 "your weights are normalised over the batch; dL_k/dlog w_i is w_i / sum_j "
                 "w_j over the k samples of the same example (each column sums to 1)",
-                _iw_variant(weight_axis=1),
+                (_iw_variant(weight_axis=1), _iw_variant(batch_softmax=True)),
                 (("weights = shifted / total",
-                  "weights = shifted / shifted.sum(axis=1, keepdims=True)"),)),
+                  "weights = shifted / shifted.sum(axis=1, keepdims=True)"),),
+                forms=((("weights = shifted / total",
+                         "e = np.exp(log_w - log_w.max(axis=1, keepdims=True))\n"
+                         "    weights = e / e.sum(axis=1, keepdims=True)"),),)),
     ))
 
 

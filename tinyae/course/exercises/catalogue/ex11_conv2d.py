@@ -49,8 +49,10 @@ def _conv_fd(f, rng):
                        {"x": x, "W": W, "b": b}, {"x": dx, "W": dW, "b": db})}
 
 
-def _conv_backward_variant(accumulate=True, flip=False, crop=True, db_mean_positions=False):
-    """conv2d_backward for the cache of ``conv2d_forward_naive``, with a mistake."""
+def _conv_backward_variant(accumulate=True, flip=False, crop="both", db_mean_positions=False):
+    """conv2d_backward for the cache of ``conv2d_forward_naive``, with a
+    mistake; ``crop`` "both" (right), "none" or "start" (the padding
+    cropped from the top and left only)."""
     def conv2d_backward(dout, cache):
         x, W, ((kh, kw), (sh, sw), (ph, pw), (ho, wo)) = cache
         xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -66,7 +68,8 @@ def _conv_backward_variant(accumulate=True, flip=False, crop=True, db_mean_posit
                 else:
                     dxp[win] = np.tensordot(g, Wk, axes=(1, 0))
                 dW += np.tensordot(g, xp[win], axes=(0, 0))
-        dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]] if crop else dxp
+        dx = {"both": dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]],
+              "start": dxp[:, :, ph:, pw:], "none": dxp}[crop]
         db = dout.mean(axis=(2, 3)).sum(axis=0) if db_mean_positions else dout.sum(axis=(0, 2, 3))
         return dx, dW, db
     return {"conv2d_forward": F.conv2d_forward_naive, "conv2d_backward": conv2d_backward}
@@ -98,24 +101,32 @@ CONV2D = Exercise(
                 "you kept only the last one (=)",
                 _conv_backward_variant(accumulate=False),
                 (("dxp[win] += np.tensordot(g, W, axes=(1, 0))",
-                  "dxp[win] = np.tensordot(g, W, axes=(1, 0))"),)),
+                  "dxp[win] = np.tensordot(g, W, axes=(1, 0))"),),
+                forms=((("dxp[win] += np.tensordot(g, W, axes=(1, 0))",
+                         'dxp[win] = np.einsum("nf,fcpq->ncpq", g, W)'),),)),
         Mistake("kernel_flipped",
                 "you flipped the kernel in dx: the forward is a cross-correlation (the "
                 "kernel is not flipped), so each output pixel sends dout * W back onto "
                 "the window it read, W as it is",
                 _conv_backward_variant(flip=True),
                 (("np.tensordot(g, W, axes=(1, 0))",
-                  "np.tensordot(g, W[:, :, ::-1, ::-1], axes=(1, 0))"),)),
+                  "np.tensordot(g, W[:, :, ::-1, ::-1], axes=(1, 0))"),),
+                forms=((("np.tensordot(g, W, axes=(1, 0))",
+                         "np.tensordot(g, np.rot90(W, 2, axes=(2, 3)), axes=(1, 0))"),),)),
         Mistake("padding_not_cropped",
-                "your dx still has the padding: the padded border is not an input; crop "
-                "ph rows and pw columns from each side",
-                _conv_backward_variant(crop=False),
-                (("dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]", "dx = dxp"),)),
+                "your dx still has (some of) the padding: the padded border is not an "
+                "input; crop ph rows and pw columns from each side",
+                (_conv_backward_variant(crop="none"), _conv_backward_variant(crop="start")),
+                (("dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]", "dx = dxp"),),
+                forms=((("dx = dxp[:, :, ph:ph + x.shape[2], pw:pw + x.shape[3]]",
+                         "dx = dxp[:, :, ph:, pw:]"),),)),
         Mistake("db_averaged_over_positions",
                 "the bias is added at every output position, so db sums dout over the "
                 "batch and over every position; you averaged over the positions",
                 _conv_backward_variant(db_mean_positions=True),
-                (("db = dout.sum(axis=(0, 2, 3))", "db = dout.mean(axis=(2, 3)).sum(axis=0)"),)),
+                (("db = dout.sum(axis=(0, 2, 3))", "db = dout.mean(axis=(2, 3)).sum(axis=0)"),),
+                forms=((("db = dout.sum(axis=(0, 2, 3))",
+                         "db = dout.sum(axis=(0, 2, 3)) / (ho * wo)"),),)),
     ))
 
 

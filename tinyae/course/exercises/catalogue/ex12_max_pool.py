@@ -64,6 +64,10 @@ def _pool_backward_variant(mode):
                     dx[win] += mask * g[:, :, None, None]
                 elif mode == "average":
                     dx[win] += g[:, :, None, None] / (k * k)
+                elif mode == "window_overwrite":                     # the whole window, =
+                    arg = window.reshape(N, C, k * k).argmax(axis=2)
+                    onehot = (np.arange(k * k) == arg[:, :, None]).reshape(N, C, k, k)
+                    dx[win] = onehot * g[:, :, None, None]
                 else:
                     arg = window.reshape(N, C, k * k).argmax(axis=2)
                     rows, cols = i * s + arg // k, j * s + arg % k
@@ -97,8 +101,12 @@ MAX_POOL = Exercise(
                 "with stride < kernel the windows overlap and one pixel can be the max of "
                 "several: it must collect every window's gradient (+=); you kept the last "
                 "one (=)",
-                _pool_backward_variant("overwrite"),
-                (("dx[n, c, rows, cols] += g", "dx[n, c, rows, cols] = g"),)),
+                (_pool_backward_variant("overwrite"), _pool_backward_variant("window_overwrite")),
+                (("dx[n, c, rows, cols] += g", "dx[n, c, rows, cols] = g"),),
+                forms=((("dx[n, c, rows, cols] += g",
+                         "onehot = (np.arange(k * k) == arg[:, :, None]).reshape(N, C, k, k)\n"
+                         "            dx[:, :, i * s:i * s + k, j * s:j * s + k] = "
+                         "onehot * g[:, :, None, None]"),),)),
         Mistake("ties_all_get_gradient",
                 "when several entries tie for the max (ReLU zeros do), the gradient goes to "
                 "one of them, the first (as the forward's argmax); your mask gave it to "
@@ -108,7 +116,11 @@ MAX_POOL = Exercise(
                   "            rows, cols = i * s + arg // k, j * s + arg % k\n"
                   "            dx[n, c, rows, cols] += g",
                   "mask = window == window.max(axis=(2, 3), keepdims=True)\n"
-                  "            dx[:, :, i * s:i * s + k, j * s:j * s + k] += mask * g[:, :, None, None]"),)),
+                  "            dx[:, :, i * s:i * s + k, j * s:j * s + k] += mask * g[:, :, None, None]"),),
+                forms=((("dx[n, c, rows, cols] += g",
+                         "top = window.reshape(N, C, k * k).max(axis=2)\n"
+                         "            dx[:, :, i * s:i * s + k, j * s:j * s + k] += np.where(\n"
+                         "                window >= top[:, :, None, None], g[:, :, None, None], 0)"),),)),
         Mistake("averaged",
                 "you spread dout evenly over the window: that is average pooling's backward; "
                 "max pooling sends it all to the max",
@@ -116,12 +128,18 @@ MAX_POOL = Exercise(
                 (("arg = window.reshape(N, C, k * k).argmax(axis=2)\n"
                   "            rows, cols = i * s + arg // k, j * s + arg % k\n"
                   "            dx[n, c, rows, cols] += g",
-                  "dx[:, :, i * s:i * s + k, j * s:j * s + k] += g[:, :, None, None] / (k * k)"),)),
+                  "dx[:, :, i * s:i * s + k, j * s:j * s + k] += g[:, :, None, None] / (k * k)"),),
+                forms=((("dx[n, c, rows, cols] += g",
+                         "dx[:, :, i * s:i * s + k, j * s:j * s + k] += "
+                         "np.ones_like(window) * g[:, :, None, None] / window[0, 0].size"),),)),
         Mistake("mask_without_dout",
                 "you marked the max with 1: the chain rule sends dout there, dx = dout at "
                 "the max of each window",
                 _pool_backward_variant("no_dout"),
-                (("dx[n, c, rows, cols] += g", "dx[n, c, rows, cols] += 1"),)),
+                (("dx[n, c, rows, cols] += g", "dx[n, c, rows, cols] += 1"),),
+                forms=((("dx[n, c, rows, cols] += g",
+                         "dx[:, :, i * s:i * s + k, j * s:j * s + k] += "
+                         "(np.arange(k * k) == arg[:, :, None]).reshape(N, C, k, k)"),),)),
     ))
 
 
