@@ -7,7 +7,7 @@ import pytest
 
 from tinyae.data import GaussianMixture, mixture_2d
 from tinyae.models import DiffusionModel
-from tinyae.models.diffusion import alpha_bars, level_embedding
+from tinyae.models.diffusion import alpha_bars, diffuse, level_embedding, noise_to_score
 
 r = np.random.default_rng
 
@@ -54,6 +54,28 @@ def test_diffuse_is_the_formula():
     ab = model.alpha_bars[t - 1][:, None]
     np.testing.assert_array_equal(model.diffuse(x0, t, eps),
                                   np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps)
+
+
+def test_the_functions_of_one_level_per_row_are_the_formulas():
+    """diffuse and noise_to_score (exercise 23's references) take alpha_bar
+    per row; the model's score is -eps_theta / sigma_t, and the exact noise
+    target -sigma_t * score maps back to the exact score."""
+    rng, model, mixture = r(6), _model(), mixture_2d()
+    x0, eps = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    ab = np.array([0.999, 0.5, 0.1, 4e-5])
+    np.testing.assert_array_equal(diffuse(x0, eps, ab), np.sqrt(ab)[:, None] * x0
+                                  + np.sqrt(1 - ab)[:, None] * eps)
+    for dtype in (np.float32, np.float64):
+        assert diffuse(x0.astype(dtype), eps.astype(dtype), ab.astype(dtype)).dtype == dtype
+        assert noise_to_score(eps.astype(dtype), ab.astype(dtype)).dtype == dtype
+    t = np.array([1, 7, 30, 50])
+    x_t = rng.standard_normal((4, 2))
+    sigma = np.sqrt(1 - model.alpha_bars[t - 1])[:, None]
+    np.testing.assert_allclose(model.score(x_t, t), -model.predict_noise(x_t, t) / sigma,
+                               rtol=1e-12)
+    exact = mixture.smoothed(0.6, scale=0.8).score(x_t)           # a = 0.8, s = 0.6
+    np.testing.assert_allclose(noise_to_score(-0.6 * exact, np.full(4, 0.64)), exact,
+                               rtol=1e-12)
 
 
 def _posterior_mean_x0(mixture, a, s, y):

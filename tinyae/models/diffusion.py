@@ -99,6 +99,38 @@ def level_embedding(t, dim, n_levels):
     return np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
 
 
+def diffuse(x0, noise, alpha_bar):
+    r"""The closed form of the forward process, one level per row:
+
+    $$
+    x_t = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \epsilon ,
+    $$
+
+    ``x0, noise: (n, d)``, ``alpha_bar: (n,)`` (row $i$ noised at the
+    level whose survival factor is ``alpha_bar[i]``). Returns ``(n, d)``
+    (float32 when every input is). No validation (``DiffusionModel.diffuse``
+    checks).
+    """
+    ab = alpha_bar[:, None]                                            # (n, 1)
+    return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
+
+
+def noise_to_score(eps_hat, alpha_bar):
+    r"""The score estimate of a noise prediction, one level per row:
+
+    $$
+    s(x_t) = -\frac{\hat\epsilon(x_t)}{\sqrt{1 - \bar\alpha}}
+    \approx \nabla_{x_t} \log p_t(x_t) ,
+    $$
+
+    since the best noise prediction is $\mathbb{E}[\epsilon \mid x_t] =
+    -\sigma_t \nabla \log p_t(x_t)$ with $\sigma_t = \sqrt{1 - \bar\alpha_t}$
+    (Tweedie; lesson 19, section 3). ``eps_hat: (n, d)``, ``alpha_bar: (n,)``
+    below 1. Returns ``(n, d)`` (float32 when both inputs are).
+    """
+    return -eps_hat / np.sqrt(1 - alpha_bar)[:, None]
+
+
 class DiffusionModel(Model):
     """A DDPM noise predictor eps_theta(x_t, t) and its schedule (module docstring).
 
@@ -173,8 +205,8 @@ class DiffusionModel(Model):
         in x0's dtype."""
         check_array(x0, "x0", shape=(None, self.n_in))
         check_array(noise, "noise", shape=x0.shape)
-        ab = self.alpha_bars[self._check_t(t, x0.shape[0]) - 1][:, None]   # (n, 1)
-        return (np.sqrt(ab) * x0 + np.sqrt(1.0 - ab) * noise).astype(x0.dtype)
+        ab = self.alpha_bars[self._check_t(t, x0.shape[0]) - 1]            # (n,)
+        return diffuse(x0, noise, ab).astype(x0.dtype)
 
     # -- the network -----------------------------------------------------------
     def _inputs(self, x_t, t):
@@ -187,6 +219,13 @@ class DiffusionModel(Model):
         self._check_x(x_t, self.n_in, "x_t")
         t = self._check_t(t, x_t.shape[0])
         return batched(self.net.forward, self._inputs(x_t, t))
+
+    def score(self, x_t, t):
+        """The network's estimate of grad log p_t(x_t), -eps_theta / sigma_t
+        (``noise_to_score``): x_t (n, n_in), t int or (n,) -> (n, n_in)."""
+        eps = self.predict_noise(x_t, t)
+        ab = self.alpha_bars[self._check_t(t, x_t.shape[0]) - 1]
+        return noise_to_score(eps, ab).astype(eps.dtype)
 
     def loss_and_grad(self, x, *, t=None, noise=None, rng=None):
         """Eq. 12 of Ho et al. and its gradients. x: (n, n_in) clean data; t
