@@ -415,11 +415,15 @@ lesson.claim("linear probe on the MAE's mean token: test accuracy (chance 0.1)",
 #
 # ## Exercises
 #
-# No exercise goes with this lesson yet. **Try it:** train a second MAE with
-# `new_mae(0.5)` on the same data and budget, evaluate it with
-# `errors_on_hidden(model, x_eval, eval_masks(model.n_mask))` at 50% hidden, and
-# compare its error per hidden pixel with the 75%-trained model's at 50% in the
-# sweep. Does training at the test ratio close the gap to the Gaussian fill?
+# * Exercise 22, `ex22_layernorm.py` (`tinyae exercises start DIR`): write LayerNorm's
+#   forward and backward over the last axis, with $\gamma$ and $\beta$, for the
+#   $(N, T, D)$ tokens of this lesson's transformer; derive the gradient through the
+#   row's mean and variance yourself.
+#
+# **Try it:** train a second MAE with `new_mae(0.5)` on the same data and budget,
+# evaluate it with `errors_on_hidden(model, x_eval, eval_masks(model.n_mask))` at 50%
+# hidden, and compare its error per hidden pixel with the 75%-trained model's at 50% in
+# the sweep. Does training at the test ratio close the gap to the Gaussian fill?
 #
 # ## References
 #

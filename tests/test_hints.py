@@ -71,6 +71,10 @@ LEAKS = {
     21: ["(2 * beta / n) * (z_e - z_q_sg)", "np.add.at(dcodebook", "dz_e = dout",
          "(codebook[idx] - z_e_sg)", r"\frac{2\beta}{N}", r"\frac{2}{N} \sum_{m : k_m = k}",
          "(e_k - z_e[m])", "copied across unchanged", "crosses unchanged"],
+    22: ["g.mean(axis=-1, keepdims=True)", "xhat * (g * xhat).mean", "(dout * xhat).reshape(",
+         "dout.reshape(-1, d).sum(axis=0)", r"\frac1D \sum_i g_i \hat x_i",
+         r"\delta_{ij} - \frac1D - \hat x_i \hat x_j / D", r"-r^2 \hat x_j / D",
+         r"\sum_\text{rows} \text{dout} \odot \hat x", "sums to 0 and is orthogonal"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

@@ -26,7 +26,7 @@ LESSON_EXERCISES = {
     "15": (19,),          # the Gaussian NLL with a learned variance, the variance floor
     "16": (20,),          # ISTA's proximal step: soft-threshold, one step, L
     "17": (21,),          # the VQ quantiser: nearest code, straight-through, losses
-    "18": (),
+    "18": (22,),          # LayerNorm forward and backward
     "19": (),
     "20": (),
 }
