@@ -516,11 +516,16 @@ lesson.claim("exact noise on 5 levels: spread of the samples / the data's (too n
 #
 # ## Exercises
 #
-# No exercise of the course goes with this lesson yet. Try it: build a `DiffusionModel`
-# with `n_levels=10` and train it exactly as in section 4. Sample it on its own 10 levels
-# and compare the MMD$^2$ with the 10-level ladder of the 100-level model in section 8: is
-# a network trained only on the levels it will sample any better, and does the
-# exact-noise curve say it could be?
+# * Exercise 23, `ex23_noise_loss.py` (`tinyae exercises start DIR`): the training step
+#   around the network: the noised input $x_t$ of section 2 with one level per row, the
+#   noise-prediction loss of section 3 and its gradient, derived by hand, and the score
+#   estimate a noise prediction gives. The check trains a small noise predictor with
+#   your functions.
+#
+# Try it: build a `DiffusionModel` with `n_levels=10` and train it exactly as in section
+# 4. Sample it on its own 10 levels and compare the MMD$^2$ with the 10-level ladder of the
+# 100-level model in section 8: is a network trained only on the levels it will sample
+# any better, and does the exact-noise curve say it could be?
 #
 # ## References
 #

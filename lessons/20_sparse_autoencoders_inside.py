@@ -471,8 +471,13 @@ lesson.save(top_activating({
 #
 # ## Exercises
 #
-# Try it: write `topk_backward(dout, cache)` yourself from section 3's derivation, with
-# the cache being the boolean mask `topk_forward` returns, and check it with
+# * Exercise 24, `ex24_topk.py` (`tinyae exercises start DIR`): write the top-k
+#   activation's forward (the $k$ largest entries of each row, ties to the lower index,
+#   no ReLU) and its backward, which section 3 derives, with a cache of your own
+#   design. The check runs your pair on ties, $k = 1$, $k$ equal to the width, rows of
+#   negative entries and tokens, and trains a top-8 autoencoder with it.
+#
+# Try it: check your `topk_backward` from exercise 24 with
 # `tinyae.gradcheck.check_arrays` against central differences of
 # `sum(topk_forward(z, k)[0] * r)` for a fixed random `r`. Use inputs whose entries are
 # distinct and evenly spaced (`tinyae.gradcheck.cases.dense.spaced_rows`), then put two

@@ -229,6 +229,27 @@ def test_calling_the_library_is_named_and_never_passes(tmp_path, number, how):
         assert f"your {name} calls {where}.{name}: write it yourself" in text, text
 
 
+@pytest.mark.parametrize("number, module, names", [
+    (22, "tinyae.functional", ("layernorm_forward", "layernorm_backward")),
+    (23, "tinyae.models.diffusion", ("diffuse", "noise_to_score")),
+    (23, "tinyae.functional", ("mse_loss",)),
+    (24, "tinyae.layers.dense", ("ops.topk_forward", "ops.topk_backward"))])
+def test_the_references_of_exercises_22_to_24_are_out_of_reach(tmp_path, number, module, names):
+    """Wherever the reference lives (a model module, the loss the model
+    calls, the op behind a layer), a function that delegates to it is named
+    and earns nothing."""
+    lines = [solution_source(number), f"import {module} as _lib"]
+    for name in names:
+        short = name.rsplit(".", 1)[-1]
+        lines.append(f"{short} = lambda *a, **k: _lib.{name}(*a, **k)")
+    result = _check(tmp_path, number, "\n".join(lines) + "\n")
+    assert result["status"] != "pass" and result["score"] == 0.0, format_result(result)
+    short = names[0].rsplit(".", 1)[-1]
+    assert any(call.startswith(f"your {short} calls tinyae.") and
+               call.endswith(f".{short}: write it yourself")
+               for call in result["library_calls"]), format_result(result)
+
+
 def test_the_naive_twin_of_the_function_under_test_is_out_of_reach_too(tmp_path):
     source = solution_source(11) + (
         "\nfrom tinyae.functional.conv import conv2d_backward_naive as _twin\n"

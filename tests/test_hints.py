@@ -75,6 +75,11 @@ LEAKS = {
          "dout.reshape(-1, d).sum(axis=0)", r"\frac1D \sum_i g_i \hat x_i",
          r"\delta_{ij} - \frac1D - \hat x_i \hat x_j / D", r"-r^2 \hat x_j / D",
          r"\sum_\text{rows} \text{dout} \odot \hat x", "sums to 0 and is orthogonal"],
+    23: ["2 * diff / n", "2 * (pred - target) / n", r"\frac{2}{N}", "2/N", "-eps_hat / sigma",
+         "-eps_hat / np.sqrt", r"-\frac{\hat\epsilon}{\sqrt{1 - \bar\alpha}}",
+         r"-\hat\epsilon / \sigma", r"\nabla \log p_t(x_t) = -", "twice the difference"],
+    24: ["dout * mask", "dout * cache", "np.where(mask, dout, 0)", r"\text{dout}_j\, [\,j \in S",
+         r"[i = j][i \in S", "dout where the forward kept"],
 }
 
 #: The formulas the statements printed before issue 24, one per exercise that

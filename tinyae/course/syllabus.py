@@ -27,8 +27,8 @@ LESSON_EXERCISES = {
     "16": (20,),          # ISTA's proximal step: soft-threshold, one step, L
     "17": (21,),          # the VQ quantiser: nearest code, straight-through, losses
     "18": (22,),          # LayerNorm forward and backward
-    "19": (),
-    "20": (),
+    "19": (23,),          # the noise-prediction loss and its gradient
+    "20": (24,),          # the top-k activation, forward and backward
 }
 
 

@@ -99,20 +99,20 @@ def level_embedding(t, dim, n_levels):
     return np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
 
 
-def diffuse(x0, noise, alpha_bar):
+def diffuse(x0, eps, alpha_bar):
     r"""The closed form of the forward process, one level per row:
 
     $$
     x_t = \sqrt{\bar\alpha}\, x_0 + \sqrt{1 - \bar\alpha}\, \epsilon ,
     $$
 
-    ``x0, noise: (n, d)``, ``alpha_bar: (n,)`` (row $i$ noised at the
+    ``x0, eps: (n, d)``, ``alpha_bar: (n,)`` (row $i$ noised at the
     level whose survival factor is ``alpha_bar[i]``). Returns ``(n, d)``
     (float32 when every input is). No validation (``DiffusionModel.diffuse``
     checks).
     """
     ab = alpha_bar[:, None]                                            # (n, 1)
-    return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * noise
+    return np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps
 
 
 def noise_to_score(eps_hat, alpha_bar):
