@@ -50,7 +50,12 @@ def _topk_fd(f, rng):
 
 
 def _chosen(x, k, how):
-    """The kept set of every row as a boolean mask, chosen ``how``."""
+    """The kept set of every row as a boolean mask, chosen ``how``: right
+    ("stable"), or with a mistake. The sorts a student reaches for that
+    break ties otherwise than by the lower index (NumPy's default sort and
+    np.argpartition are not stable; what they pick among equals depends on
+    the machine, but the checker runs them on the student's inputs and
+    machine, so they give the student's very choice)."""
     d = x.shape[-1]
     if how == "batch":                                  # k of the whole array
         mask = np.zeros(x.size, dtype=bool)
@@ -62,7 +67,9 @@ def _chosen(x, k, how):
              "magnitude": lambda: np.argsort(-np.abs(x), axis=-1, kind="stable")[..., :k],
              "higher": lambda: np.argsort(x, axis=-1, kind="stable")[..., d - k:],
              "default_sort": lambda: np.argsort(-x, axis=-1)[..., :k],
-             "partition": lambda: np.argpartition(-x, k - 1, axis=-1)[..., :k]}[how]()
+             "default_sort_last": lambda: np.argsort(x, axis=-1)[..., d - k:],
+             "partition": lambda: np.argpartition(-x, k - 1, axis=-1)[..., :k],
+             "partition_last": lambda: np.argpartition(x, d - k, axis=-1)[..., d - k:]}[how]()
     mask = np.zeros(x.shape, dtype=bool)
     np.put_along_axis(mask, order, True, axis=-1)
     return mask
@@ -178,8 +185,9 @@ TOPK = Exercise(
                 "among equal entries you did not keep the lower index first: at a tie "
                 "for the k-th place the entry with the smaller index is kept (sort with "
                 "a stable sort, largest first)",
-                (_topk_variant(how="higher"), _topk_variant(how="default_sort"),
-                 _topk_variant(how="partition")),
+                tuple(_topk_variant(how=how) for how in (
+                    "higher", "default_sort", "default_sort_last", "partition",
+                    "partition_last")),
                 ((_ORDER, 'order = np.argsort(x, axis=-1, kind="stable")[..., -k:]'),),
                 forms=(((_SET, "mask = np.zeros(x.shape, dtype=bool)\n"
                                "    for i in np.ndindex(x.shape[:-1]):\n"
