@@ -43,9 +43,9 @@ def _planted(number, mistake):
 
 def test_exercises_in_course_order_with_catalogues():
     assert list(EXERCISES) == list(range(1, len(EXERCISES) + 1))
-    assert len(EXERCISES) >= 10
+    assert len(EXERCISES) >= 20
     for ex in EXERCISES.values():
-        assert len(ex.mistakes) >= 3, ex.stem
+        assert len(ex.mistakes) >= 4, ex.stem
         assert len({m.key for m in ex.mistakes}) == len(ex.mistakes)
 
 
@@ -106,6 +106,14 @@ def _planted_form(number, edits):
 
 FORMS = [(n, m, i) for n, ex in EXERCISES.items() for m in ex.mistakes
          for i in range(len(m.forms))]
+
+
+def test_every_mistake_is_planted_in_more_than_one_written_form():
+    """A catalogue entry stands for a kind of mistake: besides ``plant``,
+    each has at least one other written form in ``forms`` (issue 24)."""
+    one_form = [f"{EXERCISES[n].stem}-{m.key}" for n, ex in EXERCISES.items()
+                for m in ex.mistakes if not m.forms]
+    assert one_form == []
 
 
 @pytest.mark.parametrize("number, mistake, i", FORMS,
