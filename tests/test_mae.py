@@ -267,3 +267,23 @@ def test_imputation_singular_covariance_needs_a_ridge():
         GaussianImputer().fit(x).impute(x, hidden.astype(float))
     with pytest.raises(RuntimeError, match="not fitted"):
         GaussianImputer().impute(x, hidden)
+
+
+def test_masked_reconstructions_wraps_long_rows_into_blocks():
+    """Lesson 18's fill figure: 5 images a row at 2 per block make 3 blocks of
+    the 2 rows, with a spacer row between blocks, and each image drawn once."""
+    from tinyae.course.plotting import plt
+    from tinyae.course.plotting.mae import masked_reconstructions
+    x = np.random.default_rng(0).random((5, 16))
+    masked = x.copy()
+    masked[:, :4] = np.nan
+    fig = masked_reconstructions({"input": x, "masked": masked}, shape=(4, 4), per_block=2,
+                                 col_labels=[f"a {i}" for i in range(5)])
+    axes = np.array(fig.axes).reshape(-1, 2)
+    assert axes.shape == (3 * 2 + 2, 2)
+    assert sum(len(ax.images) for ax in fig.axes) == 2 * 5
+    assert [t.get_text() for ax in axes[[1, 4, 7]].ravel() for t in ax.texts
+            if t.get_text().startswith("a ")] == [f"a {i}" for i in range(5)]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="per_block: expected an integer >= 1, got 0"):
+        masked_reconstructions({"input": x}, shape=(4, 4), per_block=0)

@@ -6,26 +6,42 @@ import numpy as np
 from . import plt, xy_curves
 
 
-def masked_reconstructions(rows, *, shape=(28, 28), title=None, col_labels=None):
+def masked_reconstructions(rows, *, shape=(28, 28), title=None, col_labels=None,
+                           per_block=None, size=1.1):
     """One row of images per entry of ``rows`` ({label: (n, H*W) images});
     NaN pixels (the hidden patches of a masked input) are drawn in a
     neutral colour. ``col_labels``: optional text under each column.
-    Returns the figure."""
-    n_rows = len(rows)
+    ``per_block``: at most this many columns side by side; longer rows wrap
+    into blocks stacked one under the other, each block repeating the row
+    labels. ``size``: inches per image. Returns the figure."""
     n = max(len(v) for v in rows.values())
-    fig, axes = plt.subplots(n_rows, n, figsize=(1.1 * n + 1.6, 1.15 * n_rows), squeeze=False)
-    cmap = plt.get_cmap("gray").copy()
-    cmap.set_bad("tab:blue")
-    for r, (label, images) in enumerate(rows.items()):
-        for c in range(n):
-            ax = axes[r, c]
-            ax.set_axis_off()
-            if c < len(images):
-                ax.imshow(np.ma.masked_invalid(images[c].reshape(shape)), cmap=cmap,
-                          vmin=0, vmax=1)
-        axes[r, 0].text(-4, shape[0] / 2, label, ha="right", va="center", fontsize=8)
-    for c, label in enumerate(col_labels or ()):
-        axes[-1, c].text(shape[1] / 2, shape[0] + 3, label, ha="center", va="top", fontsize=8)
+    per_block = n if per_block is None else per_block
+    if isinstance(per_block, bool) or not isinstance(per_block, (int, np.integer)) \
+            or per_block < 1:
+        raise ValueError(f"per_block: expected an integer >= 1, got {per_block!r}")
+    n_blocks = -(-n // per_block)
+    cols = min(n, per_block)
+    k = len(rows)
+    gap = 0.4 if col_labels else 0.15                # a thin spacer row between blocks
+    heights = ([1.0] * k + [gap]) * (n_blocks - 1) + [1.0] * k
+    fig, axes = plt.subplots(len(heights), cols, squeeze=False,
+                             figsize=(size * cols + 1.6, 1.05 * size * sum(heights)),
+                             gridspec_kw={"height_ratios": heights})
+    cmap = plt.get_cmap("gray").with_extremes(bad="tab:blue")
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for b in range(n_blocks):
+        for r, (label, images) in enumerate(rows.items()):
+            row = b * (k + 1) + r
+            for c in range(cols):
+                i = b * per_block + c
+                if i < len(images):
+                    axes[row, c].imshow(np.ma.masked_invalid(images[i].reshape(shape)),
+                                        cmap=cmap, vmin=0, vmax=1)
+            axes[row, 0].text(-4, shape[0] / 2, label, ha="right", va="center", fontsize=8)
+        for c, text in enumerate((col_labels or ())[b * per_block:(b + 1) * per_block]):
+            axes[b * (k + 1) + k - 1, c].text(shape[1] / 2, shape[0] + 3, text,
+                                              ha="center", va="top", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
