@@ -325,7 +325,8 @@ lesson.claim("MLP autoencoder, 5 random directions: error < 1e-7", rep_dir.worst
 #   (2007). *Numerical Recipes: The Art of Scientific Computing*, 3rd ed.
 #   Cambridge University Press. Section 5.7, "Numerical Derivatives": the
 #   truncation and round-off errors of finite differences and the optimal
-#   step $h \propto \varepsilon^{1/3}$ for the central difference (section 2).
+#   step $h \propto \varepsilon^{1/3}$ for the central difference (section 2
+#   here).
 # - Karpathy, A. (2016). *CS231n: Convolutional Neural Networks for Visual
 #   Recognition*, course notes "Neural Networks Part 3: Learning and
 #   Evaluation", Stanford University, section "Gradient Checks": the centred
@@ -333,9 +334,10 @@ lesson.claim("MLP autoencoder, 5 random directions: error < 1e-7", rep_dir.worst
 #   (https://cs231n.github.io/neural-networks-3/#gradcheck).
 # - Fornberg, B. (1988). Generation of finite difference formulas on
 #   arbitrarily spaced grids. *Mathematics of Computation* 51(184), 699-706.
-#   Table 1: the fourth-order central weights $(\tfrac1{12}, -\tfrac23, 0,
-#   \tfrac23, -\tfrac1{12})$ for the first derivative, the stencil of
-#   `directional_check` (section 5).
+#   The recursion for the weights of any finite-difference formula, with
+#   tables for equispaced grids; the fourth-order central weights
+#   $(\tfrac1{12}, -\tfrac23, 0, \tfrac23, -\tfrac1{12})$ for the first
+#   derivative are the stencil of `directional_check` (section 5 here).
 
 # %%
 lesson.finish()

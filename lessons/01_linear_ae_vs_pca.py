@@ -418,18 +418,17 @@ lesson.claim("3-D toy: smallest principal-angle cosine, 2-unit linear AE vs PCA 
 #
 # - Baldi, P. and Hornik, K. (1989). Neural networks and principal component
 #   analysis: learning from examples without local minima. *Neural Networks*
-#   2(1), 53-58. Their main theorem: the linear autoencoder's mean squared
-#   error has, up to an invertible $A$, one minimum, the projection onto the
-#   top principal subspace, and every other critical point is a saddle
-#   (sections 2 and 4 here).
+#   2(1), 53-58. Their main result, as the abstract states it: the linear
+#   autoencoder's mean squared error has one minimum (up to an invertible
+#   $A$), the projection onto the top principal subspace, and every other
+#   critical point is a saddle (sections 2 and 4 here).
 # - Eckart, C. and Young, G. (1936). The approximation of one matrix by
 #   another of lower rank. *Psychometrika* 1(3), 211-218. The best rank-$k$
 #   approximation is the truncated SVD (section 1 here).
 # - Björck, Å. and Golub, G. H. (1973). Numerical methods for computing angles
 #   between linear subspaces. *Mathematics of Computation* 27(123), 579-594.
-#   The recursive definition of the principal angles (section 1 of the paper)
-#   and their computation as singular values after QR factorisations
-#   (section 3 here).
+#   The recursive definition of the principal angles and their computation
+#   as singular values after QR factorisations (section 3 here).
 # - Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the dimensionality
 #   of data with neural networks. *Science* 313(5786), 504-507. The caption of
 #   Fig. 2B: PCA-30's average squared error per MNIST test image, 13.87.

@@ -382,12 +382,13 @@ lesson.claim("5-NN accuracy on 2-D codes, AE-2 minus PCA-2", acc_ae2 - acc_pca2,
 # ## References
 #
 # * Hinton, G. E. and Salakhutdinov, R. R. (2006). Reducing the dimensionality
-#   of data with neural networks. *Science* 313(5786), 504-507. Figure 2 and
-#   its text: MNIST squared reconstruction errors per test image, 13.87 for
-#   PCA-30 and 3.00 for the pretrained 784-1000-500-250-30 autoencoder.
+#   of data with neural networks. *Science* 313(5786), 504-507. The caption
+#   of Fig. 2B: average squared reconstruction errors on MNIST test images,
+#   3.00 for their pretrained 30-dimensional autoencoder (784-1000-500-250-30,
+#   in the text) and 13.87 for PCA-30.
 # * Eckart, C. and Young, G. (1936). The approximation of one matrix by another
 #   of lower rank. *Psychometrika* 1(3), 211-218 (the best rank-$k$
-#   approximation, section 2).
+#   approximation; section 2 here).
 # * Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic
 #   optimization. *ICLR*. Algorithm 1 (the update and its bias correction).
 # * Loshchilov, I. and Hutter, F. (2017). SGDR: stochastic gradient descent

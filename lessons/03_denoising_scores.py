@@ -393,21 +393,21 @@ lesson.claim("salt and pepper: share of the shown denoised digits the digit judg
 # ## References
 #
 # * Vincent, P. (2011). A connection between score matching and denoising
-#   autoencoders. *Neural Computation* 23(7), 1661-1674. Section 4
-#   (denoising score matching: the DAE's residual and the score of the
-#   Parzen-smoothed density).
+#   autoencoders. *Neural Computation* 23(7), 1661-1674. Denoising score
+#   matching: the DAE's residual and the score of the Parzen-smoothed
+#   density.
 # * Efron, B. (2011). Tweedie's formula and selection bias. *Journal of the
-#   American Statistical Association* 106(496), 1602-1614. Section 1
-#   (Tweedie's formula, $\mathbb E[\mu \mid z] = z + \sigma^2 \frac{d}{dz} \log f(z)$).
+#   American Statistical Association* 106(496), 1602-1614. Tweedie's
+#   formula, $\mathbb E[\mu \mid z] = z + \sigma^2 \frac{d}{dz} \log f(z)$.
 # * Alain, G. and Bengio, Y. (2014). What regularized auto-encoders learn from
 #   the data-generating distribution. *Journal of Machine Learning Research*
-#   15, 3563-3593. Section 3 (the reconstruction minus the input estimates
-#   $\sigma^2$ times the score as $\sigma \to 0$).
+#   15, 3743-3773. The reconstruction minus the input estimates $\sigma^2$
+#   times the score as $\sigma \to 0$.
 # * Vincent, P., Larochelle, H., Lajoie, I., Bengio, Y. and Manzagol, P.-A.
 #   (2010). Stacked denoising autoencoders: learning useful representations in
 #   a deep network with a local denoising criterion. *Journal of Machine
-#   Learning Research* 11, 3371-3408. Section 4.2 (Gaussian, masking and
-#   salt-and-pepper corruption).
+#   Learning Research* 11, 3371-3408. The corruptions compared there:
+#   additive Gaussian, masking and salt-and-pepper noise.
 # * Polyak, B. T. and Juditsky, A. B. (1992). Acceleration of stochastic
 #   approximation by averaging. *SIAM Journal on Control and Optimization*
 #   30(4), 838-855 (averaging the iterates; we use an exponential moving

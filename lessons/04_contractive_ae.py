@@ -456,12 +456,12 @@ lesson.claim("swiss roll: normal / tangent gain, AE minus CAE",
 #
 # * Rifai, S., Vincent, P., Muller, X., Glorot, X. and Bengio, Y. (2011). Contractive
 #   auto-encoders: explicit invariance during feature extraction. *Proceedings of the
-#   28th International Conference on Machine Learning (ICML)*, 833-840. Section 3 (the
-#   penalty and its closed form for sigmoid units), section 5 (contraction curves under
-#   random moves and the singular-value spectrum of the Jacobian).
+#   28th International Conference on Machine Learning (ICML)*, 833-840. The penalty and
+#   its closed form for sigmoid units; contraction curves under random moves and the
+#   singular-value spectrum of the Jacobian.
 # * Alain, G. and Bengio, Y. (2014). What regularized auto-encoders learn from the
-#   data-generating distribution. *Journal of Machine Learning Research* 15, 3563-3593.
-#   Section 3: for small noise the denoising criterion is a contractive penalty on the
+#   data-generating distribution. *Journal of Machine Learning Research* 15, 3743-3773.
+#   For small noise the denoising criterion is a contractive penalty on the whole
 #   reconstruction function.
 # * Goodfellow, I., Bengio, Y. and Courville, A. (2016). *Deep Learning*. MIT Press.
 #   Section 14.7, contractive autoencoders (the leading singular vectors of $J$ as

@@ -224,10 +224,10 @@ lesson.save(image_grid(np.concatenate([f[:N_FILTERS] for f in filters.values()])
 # ## References
 #
 # * Ng, A. (2011). Sparse autoencoder. CS294A lecture notes, Stanford
-#   University. Section 3, "Autoencoders and sparsity" (the penalty
+#   University. The sections "Autoencoders and sparsity" (the penalty
 #   $\beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)$, $\rho = 0.05$, and its
-#   gradient in backpropagation) and section 4, "Visualizing a trained
-#   autoencoder" (a unit's weights seen as an image).
+#   gradient in backpropagation) and "Visualizing a trained autoencoder" (a
+#   unit's weights seen as an image).
 # * Goodfellow, I., Bengio, Y. and Courville, A. (2016). *Deep Learning*. MIT
 #   Press. Section 14.2.1 (sparse autoencoders; the L1 penalty on the code).
 

@@ -467,18 +467,18 @@ lesson.save(latent_scatter(model2.encode(x_test)[0], y_test,
 #   2-D MNIST manifold).
 # - Rezende, D. J., Mohamed, S. and Wierstra, D. (2014). Stochastic
 #   backpropagation and approximate inference in deep generative models.
-#   *International Conference on Machine Learning (ICML)*. Section 3 (the same
-#   gradient, derived independently).
+#   *International Conference on Machine Learning (ICML)*. Stochastic
+#   backpropagation: the same gradient, derived independently.
 # - Williams, R. J. (1992). Simple statistical gradient-following algorithms
 #   for connectionist reinforcement learning. *Machine Learning* 8(3-4),
 #   229-256. (The score-function estimator, REINFORCE.)
 # - Mohamed, S., Rosca, M., Figurnov, M. and Mnih, A. (2020). Monte Carlo
 #   gradient estimation in machine learning. *Journal of Machine Learning
-#   Research* 21(132). Sections 4 (score function), 5 (pathwise) and 7
-#   (variance reduction with baselines).
+#   Research* 21(132). The score-function and pathwise estimators, and
+#   variance reduction with baselines.
 # - Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance weighted
 #   autoencoders. *ICLR*. Section 3 (the bound $\mathcal L_k$ and its
-#   monotonicity, Theorem 1) and Section 5 (the activity statistic $A_u$
+#   monotonicity, Theorem 1) and section 5.2 (the activity statistic $A_u$
 #   and active units).
 # - White, T. (2016). Sampling generative networks. arXiv:1609.04468.
 #   (Spherical linear interpolation, "slerp", between latent codes.)

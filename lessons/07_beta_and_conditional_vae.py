@@ -322,16 +322,16 @@ lesson.claim("share of the shown CVAE samples the digit judge names as the label
 # - Higgins, I., Matthey, L., Pal, A., Burgess, C., Glorot, X., Botvinick, M.,
 #   Mohamed, S. and Lerchner, A. (2017). beta-VAE: learning basic visual
 #   concepts with a constrained variational framework. *International
-#   Conference on Learning Representations (ICLR)*. Section 2 (the
-#   constrained objective and its Lagrangian, with $\beta$ as the multiplier).
+#   Conference on Learning Representations (ICLR)*. The constrained
+#   objective and its Lagrangian, with $\beta$ as the multiplier.
 # - Burda, Y., Grosse, R. and Salakhutdinov, R. (2016). Importance weighted
-#   autoencoders. *ICLR*. Section 5 (the activity statistic $A_u$ and the
+#   autoencoders. *ICLR*. Section 5.2 (the activity statistic $A_u$ and the
 #   count of active units reported beside the log-likelihoods).
 # - Sohn, K., Lee, H. and Yan, X. (2015). Learning structured output
 #   representation using deep conditional generative models. *Advances in
-#   Neural Information Processing Systems (NeurIPS)* 28. Section 4 (the
-#   conditional VAE and its lower bound; there the prior may depend on the
-#   condition, here it is $\mathcal N(0, I)$).
+#   Neural Information Processing Systems (NeurIPS)* 28. The conditional
+#   VAE and its lower bound (there the prior may depend on the condition,
+#   here it is $\mathcal N(0, I)$).
 
 # %%
 lesson.finish()

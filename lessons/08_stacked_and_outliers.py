@@ -148,7 +148,7 @@ lesson.save(image_grid(W0[:, :64].T, rows=8, vmin=None, vmax=None,
 # own range (black most negative, white most positive). After five epochs on
 # 20000 digits many are still noisy, but some are already local: a dark or
 # bright blob or short stroke at one place of the digit, the kind of detector
-# masking noise encourages (Vincent et al., 2008, Fig. 3), since a unit must
+# masking noise encourages (Vincent et al., 2008), since a unit must
 # be able to fill in a missing pixel from its neighbours.
 
 # %%
@@ -368,9 +368,9 @@ lesson.claim("share of the shown reconstructions of clean digits the digit judge
 # - Vincent, P., Larochelle, H., Bengio, Y. and Manzagol, P.-A. (2008).
 #   Extracting and composing robust features with denoising autoencoders.
 #   *Proceedings of the 25th International Conference on Machine Learning*
-#   (ICML), 1096-1103. Section 2.3: the denoising autoencoder with masking
-#   noise; section 2.4: layer-wise initialisation and fine-tuning; Fig. 3:
-#   first-level filters learnt on MNIST at increasing destruction levels.
+#   (ICML), 1096-1103. The denoising autoencoder with masking noise, its
+#   layer-wise initialisation and fine-tuning, and the first-level filters
+#   it learns on MNIST.
 #   The journal version, Vincent et al. (2010), *JMLR* 11, 3371-3408, extends
 #   it (other corruptions, including salt-and-pepper noise).
 # - Johnson, W. B. and Lindenstrauss, J. (1984). Extensions of Lipschitz

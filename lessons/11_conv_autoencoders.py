@@ -363,7 +363,8 @@ lesson.report(f"convT k3 / convT k4 period-2 power: {book_p / k4_p:.3g} (an even
 #   artifacts. *Distill*, doi:10.23915/distill.00003 (the overlap figures and
 #   resize-convolution).
 # * Dumoulin, V. and Visin, F. (2016). A guide to convolution arithmetic for deep
-#   learning. arXiv:1603.07285. Chapter 4 (transposed convolution as the adjoint
+#   learning. arXiv:1603.07285. The chapter on transposed convolution
+#   arithmetic (transposed convolution as the adjoint
 #   of a convolution, and its output size).
 
 # %%

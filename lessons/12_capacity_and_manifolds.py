@@ -452,9 +452,10 @@ lesson.claim("t-SNE's T(5) on the codes", trust["t-SNE"], gt=0.95)
 # ## References
 #
 # * Bengio, Y., Louradour, J., Collobert, R. and Weston, J. (2009). Curriculum
-#   learning. *ICML 2009*, 41-48 (training on easy pieces first; section 2).
+#   learning. *ICML 2009*, 41-48 (training on easy pieces first; section 2
+#   here).
 # * Eckart, C. and Young, G. (1936). The approximation of one matrix by another
-#   of lower rank. *Psychometrika* 1(3), 211-218 (the rank bound of section 1).
+#   of lower rank. *Psychometrika* 1(3), 211-218 (the rank bound of section 1 here).
 # * van der Maaten, L. and Hinton, G. (2008). Visualizing data using t-SNE.
 #   *Journal of Machine Learning Research* 9, 2579-2605. Section 3 (the
 #   Student-t affinities, the cost and its gradient, equation 5).

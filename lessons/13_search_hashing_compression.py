@@ -482,7 +482,7 @@ lesson.claim("retraining after pruning recovers most of the loss: "
 #   (their description of semantic hashing; section 2 here).
 # - Charikar, M. S. (2002). Similarity estimation techniques from rounding
 #   algorithms. *Proceedings of the 34th ACM Symposium on Theory of
-#   Computing* (STOC), 380-388. Section 3: random hyperplanes,
+#   Computing* (STOC), 380-388. Random hyperplanes,
 #   $P(\text{bits differ}) = \theta/\pi$ (the LSH baseline).
 # - Huffman, D. A. (1952). A method for the construction of
 #   minimum-redundancy codes. *Proceedings of the IRE* 40(9), 1098-1101

@@ -350,7 +350,7 @@ lesson.claim("midpoint excess distance to the data, VAE / AE (near 1: the VAE "
 #   so it cannot turn prior draws into digits; latent-space interpolation).
 # - Hoffman, M. D. and Johnson, M. J. (2016). ELBO surgery: yet another way
 #   to carve up the variational evidence lower bound. *NIPS Workshop in
-#   Advances in Approximate Bayesian Inference*. Section 2 (the averaged KL
+#   Advances in Approximate Bayesian Inference*. The averaged KL
 #   as mutual information plus the KL of the aggregate posterior).
 # - Kingma, D. P. and Welling, M. (2014). Auto-encoding variational Bayes.
 #   *International Conference on Learning Representations (ICLR)*. Section 2

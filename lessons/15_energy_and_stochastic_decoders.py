@@ -622,28 +622,27 @@ lesson.claim(f"GSN: MMD^2 at sigma {GSN_SIGMAS[0]:g} (slow, drifting chain) / be
 #
 # ## References
 #
-# * LeCun, Y. and Canziani, A. (2020). Deep Learning (NYU DS-GA 1008), week 8:
-#   energy-based models, the ellipse example with $E(y, z)$ and the free
+# * LeCun, Y. and Canziani, A. (2020). Deep Learning (NYU DS-GA 1008), the weeks on
+#   energy-based models and autoencoders: the ellipse example with $E(y, z)$ and the free
 #   energy at zero and finite temperature, target propagation, and the VAE's
 #   "bubbles" (lecture and practicum notes, atcold.github.io/pytorch-Deep-Learning).
 # * LeCun, Y., Chopra, S., Hadsell, R., Ranzato, M. and Huang, F. J. (2006). A
 #   tutorial on energy-based learning. In *Predicting Structured Data*, MIT
-#   Press. Sections 1-2 (energies, inference as minimisation, the free energy
-#   as a soft minimum).
+#   Press. Energies, inference as minimisation, the free energy as a soft
+#   minimum.
 # * Doersch, C. (2016). Tutorial on variational autoencoders.
-#   arXiv:1606.05908. Section 1.1, equation 2 (the Gaussian decoder
-#   $\mathcal N(f(z), \sigma^2 I)$; there with a fixed variance, here learnt).
+#   arXiv:1606.05908. The Gaussian decoder $\mathcal N(f(z), \sigma^2 I)$ (there
+#   with a fixed variance, here learnt).
 # * Bengio, Y., Yao, L., Alain, G. and Vincent, P. (2013). Generalized denoising
-#   auto-encoders as generative models. *NeurIPS* 26. Section 2 (the Markov
-#   chain of corruption and reconstruction sampling; Theorem 1, its
-#   consistency).
+#   auto-encoders as generative models. *NeurIPS* 26. The Markov chain of
+#   corruption and reconstruction sampling, and its consistency.
 # * Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B. and Smola, A.
 #   (2012). A kernel two-sample test. *Journal of Machine Learning Research*
 #   13, 723-773. Lemma 6 (the unbiased estimate of MMD$^2$).
 # * Mattei, P.-A. and Frellsen, J. (2018). Leveraging the exact likelihood of
-#   deep latent variable models. *NeurIPS* 31. Section 2 (the likelihood of a
+#   deep latent variable models. *NeurIPS* 31. The likelihood of a
 #   Gaussian-decoder VAE is unbounded; bounding the variance from below makes
-#   it well posed).
+#   it well posed.
 
 # %%
 lesson.finish()

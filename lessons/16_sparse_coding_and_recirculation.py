@@ -68,7 +68,7 @@ x_test, _ = load_mnist("test", dtype=np.float32)
 # ## 2. Learning the dictionary: predictive sparse decomposition
 #
 # Before we can code anything we need a dictionary. PSD (Kavukcuoglu, Ranzato and
-# LeCun, 2008; they too used 12x12 patches and 256 atoms) learns one together with an
+# LeCun, 2008) learns one together with an
 # encoder $F_\theta(x) = g \odot \tanh(xW + b)$ that predicts the code, by adding a
 # prediction term to the energy:
 #
@@ -418,12 +418,11 @@ else:
 #
 # * Beck, A. and Teboulle, M. (2009). A fast iterative shrinkage-thresholding algorithm
 #   for linear inverse problems. *SIAM Journal on Imaging Sciences* 2(1), 183-202.
-#   Theorem 3.1 (ISTA's $O(1/k)$ bound) and Theorem 4.4 (FISTA's $O(1/k^2)$ bound).
+#   ISTA's $O(1/k)$ bound and Theorem 4.4 (FISTA's $O(1/k^2)$ bound).
 # * Kavukcuoglu, K., Ranzato, M. and LeCun, Y. (2008). Fast inference in sparse coding
 #   algorithms with applications to object recognition. Technical report
 #   CBLL-TR-2008-12-01, Computational and Biological Learning Lab, New York University
-#   (arXiv:1010.3467). The PSD energy and its alternating training; 12x12 patches,
-#   256 atoms.
+#   (arXiv:1010.3467). The PSD energy and its alternating training.
 # * Hinton, G. E. and McClelland, J. L. (1988). Learning representations by
 #   recirculation. In *Neural Information Processing Systems* (D. Z. Anderson, ed.),
 #   American Institute of Physics, 358-366. The recirculation rule, the regression

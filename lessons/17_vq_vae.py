@@ -335,7 +335,8 @@ lesson.report(f"EMA model: empirical code entropy {np.log2(perplexity(counts)):.
 #   gradients through stochastic neurons for conditional computation.
 #   arXiv:1308.3432. The straight-through estimator.
 # * Dhariwal, P., Jun, H., Payne, C., Kim, J. W., Radford, A. and Sutskever, I. (2020).
-#   Jukebox: a generative model for music. arXiv:2005.00341. Section 3.1, random
+#   Jukebox: a generative model for music. arXiv:2005.00341. The subsection "Random restarts
+#   for embeddings" of their music VQ-VAE section: random
 #   restarts of unused codes against codebook collapse.
 # * Paul, S. (2021). Vector-quantized variational autoencoders. Keras code examples,
 #   keras.io/examples/generative/vq_vae. The MNIST configuration (7 x 7 x 16 latent,

@@ -495,16 +495,15 @@ lesson.save(top_activating({
 #   dictionary, L1 penalty) and on dead neurons and resampling.
 # * Gao, L., Dupré la Tour, T., Tillman, H., Goh, G., Troll, R., Radford, A., Sutskever,
 #   I., Leike, J. and Wu, J. (2024). Scaling and evaluating sparse autoencoders.
-#   arXiv:2406.04093. Section 2.3 (the TopK activation), the section on preventing dead
+#   arXiv:2406.04093. The TopK activation, the section on preventing dead
 #   latents (encoder initialised as the decoder's transpose, the AuxK loss), and the
 #   figure of the L0-MSE frontier of TopK against ReLU (L1) autoencoders.
-# * Makhzani, A. and Frey, B. (2013). k-sparse autoencoders. arXiv:1312.5663. Section 2
-#   (the k-sparse autoencoder: keep the k largest hidden units, backpropagate through
-#   them only).
+# * Makhzani, A. and Frey, B. (2013). k-sparse autoencoders. arXiv:1312.5663. The
+#   k-sparse autoencoder: keep the k largest hidden units, backpropagate through them
+#   only.
 # * Elhage, N., Hume, T., Olsson, C., Schiefer, N., Henighan, T., Kravec, S.,
 #   Hatfield-Dodds, Z., Lasenby, R., Drain, D., Chen, C., et al. (2022). Toy models of
-#   superposition. *Transformer Circuits Thread*. The superposition hypothesis of
-#   section 1.
+#   superposition. *Transformer Circuits Thread*. The superposition hypothesis.
 
 # %%
 lesson.finish()

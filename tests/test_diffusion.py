@@ -123,7 +123,7 @@ def test_loss_and_grad_is_deterministic_given_t_and_noise():
     assert loss1 == loss2 == model.loss(x, t=t, noise=noise)
     for k in g1:
         np.testing.assert_array_equal(g1[k], g2[k])
-    # the loss is Eq. 12: the squared error of the predicted noise
+    # the loss is Eq. 14 (L_simple): the squared error of the predicted noise
     pred = model.predict_noise(model.diffuse(x, t, noise), t)
     assert loss1 == pytest.approx(np.sum((pred - noise) ** 2) / 7, rel=1e-12)
     # without t and noise the draws come from rng, reproducibly

@@ -213,7 +213,7 @@ def topk_forward(x, k):
     (a stable sort of $-x$), so the set has exactly $k$ members and both
     backends choose the same one. This is the k-sparse autoencoder's
     activation (Makhzani and Frey, 2013) and, followed by a ReLU, the TopK
-    of Gao et al. (2024), section 2.3.
+    activation of Gao et al. (2024).
     """
     rows = x.reshape(-1, x.shape[-1])                          # (R, d)
     order = np.argsort(-rows, axis=1, kind="stable")[:, :k]     # (R, k): largest first

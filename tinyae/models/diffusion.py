@@ -17,7 +17,7 @@ Eq. 4), with alpha_bar_t = prod_{s <= t} alpha_s,
 (``diffuse``). The model never runs the chain forwards: it draws (t, eps)
 and jumps there.
 
-The loss (the paper's Eq. 12, Algorithm 1)
+The loss (the paper's Eq. 14, Algorithm 1)
 ------------------------------------------
 A network eps_theta(x_t, t) predicts the noise that made x_t:
 
@@ -228,7 +228,7 @@ class DiffusionModel(Model):
         return noise_to_score(eps, ab).astype(eps.dtype)
 
     def loss_and_grad(self, x, *, t=None, noise=None, rng=None):
-        """Eq. 12 of Ho et al. and its gradients. x: (n, n_in) clean data; t
+        """Eq. 14 of Ho et al. and its gradients. x: (n, n_in) clean data; t
         (n,) levels and noise (n, n_in) fix the draw, else from rng."""
         t, noise = self._draw(x, t, noise, rng)
         self.zero_grad()

@@ -1,4 +1,4 @@
-"""The diffusion model's noise-prediction loss (Ho et al.'s Eq. 12) with the
+"""The diffusion model's noise-prediction loss (Ho et al.'s Eq. 14) with the
 levels t and the noise fixed: a deterministic function of the parameters."""
 
 import numpy as np
