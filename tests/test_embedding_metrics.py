@@ -1,13 +1,16 @@
 """Trustworthiness and k-NN accuracy on cases with known answers, against
-the definition computed the slow way, and the boundary checks; plus the
-rectangle-outline images of ``tinyae.data``."""
+the definition computed the slow way, and the boundary checks; the exact
+nearest neighbours from blocks of distances and the neighbour ops' twins;
+plus the rectangle-outline images of ``tinyae.data``."""
 
 import numpy as np
 import pytest
 
+from tinyae import functional, kernels
+from tinyae.analysis import embedding_metrics
 from tinyae.data import rectangle_outlines
-from tinyae.analysis.embedding_metrics import (knn_accuracy, neighbour_ranks, squared_distances,
-                                      trustworthiness)
+from tinyae.analysis.embedding_metrics import (knn_accuracy, nearest_neighbours, neighbour_ranks,
+                                               squared_distances, trustworthiness)
 
 
 def _trustworthiness_by_definition(x, y, k):
@@ -86,6 +89,50 @@ def test_knn_accuracy_known_cases(rng):
     # point 2's 1, 3 -> 1 (right); point 3's 3, 1 -> 1 (wrong)
     pts = np.array([[0.0], [1.0], [-1.1], [20.0]])
     assert knn_accuracy(pts, np.array([1, 3, 1, 3]), 2) == 0.5
+
+
+def test_trustworthiness_without_ranks_uses_blocks_and_agrees(monkeypatch, each_backend, rng):
+    """Without ``ranks`` only the embedded neighbours' ranks are computed,
+    a block of rows at a time (blocks of 3 rows here): the same T, ties
+    included (points on a grid of 3 x 3 values)."""
+    monkeypatch.setattr(embedding_metrics, "BLOCK_ENTRIES", 3 * 50)
+    x = rng.integers(0, 3, size=(50, 2)).astype(np.float64)
+    y = rng.standard_normal((50, 2))
+    for k in (1, 4, 20):
+        assert trustworthiness(x, y, k) == trustworthiness(x, y, k, ranks=neighbour_ranks(x))
+
+
+@pytest.mark.parametrize("kind", ["random", "ties"])
+@pytest.mark.parametrize("k", [1, 4, 29])
+def test_neighbour_ops_agree_and_order_by_value_then_column(kind, k, rng):
+    d = rng.standard_normal((13, 30)) if kind == "random" else \
+        rng.integers(0, 3, size=(13, 30)).astype(np.float64)
+    d[0, 5], d[1, :3] = np.inf, -np.inf
+    idx, val = functional.smallest_k(d, k)
+    np.testing.assert_array_equal(idx, np.array([sorted(range(30), key=lambda j: (row[j], j))[:k]
+                                                 for row in d]))
+    np.testing.assert_array_equal(val, np.take_along_axis(d, idx, 1))
+    twin_idx, twin_val = kernels.smallest_k(d, k)
+    np.testing.assert_array_equal(twin_idx, idx)
+    np.testing.assert_array_equal(twin_val, val)
+    cols = rng.integers(0, 30, size=(13, 5))
+    order = np.argsort(d, axis=1, kind="stable")
+    position = np.argsort(order, axis=1)                   # position of each column
+    expected = np.take_along_axis(position, cols, 1)
+    np.testing.assert_array_equal(functional.rank_in_row(d, cols), expected)
+    np.testing.assert_array_equal(kernels.rank_in_row(d, cols), expected)
+
+
+def test_nearest_neighbours_are_exact_with_ties_by_index(monkeypatch, each_backend, rng):
+    monkeypatch.setattr(embedding_metrics, "BLOCK_ENTRIES", 4 * 65)     # blocks of 4 rows
+    x = np.concatenate([rng.integers(0, 3, size=(40, 2)), rng.standard_normal((25, 2))])
+    idx, d2 = nearest_neighbours(x.astype(np.float64), 6)
+    full = squared_distances(x.astype(np.float64))
+    for i in range(len(x)):
+        expected = sorted((j for j in range(len(x)) if j != i), key=lambda j: (full[i, j], j))
+        assert list(idx[i]) == expected[:6]
+    np.testing.assert_allclose(d2, np.take_along_axis(full, idx, 1), atol=1e-12)
+
 
 
 @pytest.mark.parametrize("call, match", [

@@ -54,6 +54,7 @@ OP_FAMILIES = {
         "masked_mse_loss",
     ),
     "tsne": ("tsne_conditional_p", "tsne_kl_grad"),
+    "neighbours": ("smallest_k", "rank_in_row"),
     "hashing": ("pack_bits", "hamming_distance", "hamming_rank"),
     "sparse_coding": ("soft_threshold_forward", "soft_threshold_backward",
                       "ista_step_forward", "ista_step_backward"),

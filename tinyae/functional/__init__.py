@@ -39,6 +39,8 @@ whole reference:
   masking, positional embeddings and the masked-patch loss (the MAE);
 * ``tsne`` -- t-SNE's perplexity-calibrated affinities and its cost and
   gradient (the $O(n^2)$ part of ``tinyae.analysis.tsne``);
+* ``neighbours`` -- exact nearest neighbours from rows of distances: the k
+  smallest of a row and the rank of a column in its row;
 * ``hashing`` -- binary codes packed into uint64 words, Hamming distances
   and Hamming ranking (semantic hashing);
 * ``sparse_coding`` -- the soft-threshold (prox of the L1 norm) and one
@@ -52,6 +54,7 @@ from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .tsne import *  # noqa: F401,F403
+from .neighbours import *  # noqa: F401,F403
 from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403

@@ -55,6 +55,7 @@ here so ``kernels.<op>`` is the whole fast backend:
   and upsampling loops in Numba, the products by NumPy's BLAS).
 * ``transformer`` -- twins of ``functional.transformer``.
 * ``tsne`` -- twins of ``functional.tsne``.
+* ``neighbours`` -- twins of ``functional.neighbours`` (a heap per row).
 * ``hashing`` -- twins of ``functional.hashing`` (popcount by SWAR, Hamming
   ranking by counting sort).
 * ``sparse_coding`` -- twins of the soft-threshold and the ISTA step.
@@ -74,6 +75,7 @@ from .dense import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .tsne import *  # noqa: F401,F403
+from .neighbours import *  # noqa: F401,F403
 from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403
 from .vq import *  # noqa: F401,F403
