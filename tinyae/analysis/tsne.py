@@ -32,21 +32,37 @@ The optimiser is the paper's:
   (Belkina et al., 2019; the 200 of the paper suits n of a few thousand).
 
 Exact t-SNE costs O(n^2) time and memory per step: a few seconds for
-n = 2,000 and a few hundred steps. (Barnes-Hut and FFT variants make it
-O(n log n); they are not here.)
+n = 2,000 and a few hundred steps. ``method="barnes_hut"`` (van der Maaten,
+JMLR 15, 2014) makes a step O(n log n), with the same optimiser:
+
+* P is sparse: each point's affinities are calibrated over its
+  K = floor(3 perplexity) nearest neighbours only (found exactly, from
+  blocks of distances: ``embedding_metrics.nearest_neighbours``), then
+  symmetrised as above; ``sparse_joint_probabilities``;
+* the repulsion is summarised by the cells of a quadtree over the
+  embedding, as far as the criterion r_cell / ||y_i - y_cell|| < ``theta``
+  allows (``tinyae.functional.tsne_bh``); theta = 0 is the exact repulsion.
+
+Its ``kl_divergence_`` is KL(P || Q) for the sparse P, computed exactly
+over P's non-zero pairs, with the normalisation Z of Q estimated by the
+same tree (exact at theta = 0): the quantity it minimises, which differs
+from the exact method's KL(P || Q) by the affinities beyond the K
+neighbours that the sparse P leaves out.
 """
 
 import numpy as np
 
-from .._validation import check_array, check_choice, check_positive_float, \
+from .._validation import check_array, check_choice, check_fraction, check_positive_float, \
     check_positive_int, check_rng
 from ..backend import ops
-from .embedding_metrics import squared_distances
+from .embedding_metrics import nearest_neighbours, squared_distances
 from ..models.linear import PCA
 
-__all__ = ["TSNE", "conditional_probabilities", "joint_probabilities", "row_perplexity"]
+__all__ = ["TSNE", "conditional_probabilities", "joint_probabilities",
+           "sparse_joint_probabilities", "row_perplexity"]
 
 INITS = ("pca", "random")
+METHODS = ("exact", "barnes_hut")
 
 
 def _check_perplexity(perplexity, n):
@@ -114,6 +130,41 @@ def _symmetrise(p_cond):
     return (p_cond + p_cond.T) / (2.0 * p_cond.shape[0])
 
 
+def neighbours_for(perplexity, n):
+    """K = floor(3 perplexity) neighbours per point (at most n - 1): where
+    Barnes-Hut t-SNE cuts the Gaussian of each point off."""
+    return min(n - 1, int(np.floor(3.0 * perplexity)))
+
+
+def sparse_joint_probabilities(x, perplexity):
+    """The sparse joint affinities of Barnes-Hut t-SNE, in compressed rows.
+
+    Each point's p_{j|i} over its K = ``neighbours_for(perplexity, n)``
+    nearest neighbours (``functional.tsne_knn_conditional_p``), then
+    ``p_ij = (p_{j|i} + p_{i|j}) / 2n`` over the union of the two patterns
+    (a pair is stored when either point is among the other's neighbours).
+    Returns ``(indptr (n + 1,), indices (nnz,), p (nnz,), beta (n,))``:
+    row i's non-zero p_ij are ``p[indptr[i]:indptr[i + 1]]`` in the columns
+    ``indices[...]`` (increasing); P is symmetric, with no diagonal, and
+    sums to 1.
+    """
+    x = check_array(x, "x")
+    n = x.shape[0]
+    perplexity = _check_perplexity(perplexity, n)
+    k = neighbours_for(perplexity, n)
+    near, d2 = nearest_neighbours(x, k)                             # (n, k) each
+    p_cond, beta = ops.tsne_knn_conditional_p(d2, perplexity)       # (n, k) rows sum to 1
+    rows = np.repeat(np.arange(n), k)
+    cols = near.ravel()
+    # p_{j|i} at (i, j) and at (j, i); a pair stored twice is summed
+    key = np.concatenate([rows * n + cols, cols * n + rows])
+    pairs, slot = np.unique(key, return_inverse=True)
+    p = np.bincount(slot, np.concatenate([p_cond.ravel(), p_cond.ravel()])) / (2.0 * n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pairs // n, minlength=n), out=indptr[1:])
+    return indptr, pairs % n, p, beta
+
+
 def row_perplexity(p):
     """exp(H_i), H_i = -sum_j p_ij log p_ij in nats: p (n, m) rows -> (n,)."""
     p = np.asarray(check_array(p, "p"), dtype=np.float64)
@@ -122,11 +173,11 @@ def row_perplexity(p):
 
 
 class TSNE:
-    """Exact t-SNE. ``TSNE(perplexity=30).fit_transform(x, rng=rng)`` -> (n, 2).
+    """t-SNE, exact or Barnes-Hut. ``TSNE(perplexity=30).fit_transform(x, rng=rng)`` -> (n, 2).
 
     Hyperparameters (keyword-only, stored as given):
 
-    * ``n_components`` (2): dimension of the embedding;
+    * ``n_components`` (2): dimension of the embedding (2 for Barnes-Hut);
     * ``perplexity`` (30.0): effective number of neighbours, in (1, n - 1);
     * ``n_iter`` (500): gradient steps in all; ``exaggeration_iter`` (125) of
       them with P multiplied by ``exaggeration`` (12.0) and ``momentum``
@@ -137,17 +188,25 @@ class TSNE:
       first has standard deviation 1e-4: deterministic, keeps the global
       layout) or "random" (N(0, 1e-4^2 I) from ``rng``);
     * ``cost_every`` (50): record KL(P || Q) every so many steps (each costs
-      two logs per pair; the gradient alone needs none).
+      two logs per pair; the gradient alone needs none);
+    * ``method``: "exact" (dense P, O(n^2) per step) or "barnes_hut"
+      (sparse P over floor(3 perplexity) neighbours, repulsion from a
+      quadtree, O(n log n) per step); the optimiser is the same;
+    * ``theta`` (0.5): Barnes-Hut's accuracy, in [0, 1]: a cell stands for
+      its points when its diagonal is below theta times its distance
+      (0: exact repulsion); unused by "exact".
 
     Fitted attributes: ``embedding_`` (n, n_components), ``kl_divergence_``
-    (the final KL(P || Q)), ``cost_history_`` (list of (step, KL(P || Q)
-    before that step), without exaggeration), ``beta_`` (n,),
-    ``learning_rate_``, ``n_iter_``.
+    (the final KL(P || Q); for Barnes-Hut, of the sparse P with Z estimated
+    by the tree: see the module docstring), ``cost_history_`` (list of
+    (step, KL(P || Q) before that step), without exaggeration), ``beta_``
+    (n,), ``learning_rate_``, ``n_iter_``.
     """
 
     def __init__(self, *, n_components=2, perplexity=30.0, n_iter=500, exaggeration=12.0,
                  exaggeration_iter=125, learning_rate="auto", momentum=0.5,
-                 final_momentum=0.8, min_gain=0.01, init="pca", cost_every=50):
+                 final_momentum=0.8, min_gain=0.01, init="pca", cost_every=50,
+                 method="exact", theta=0.5):
         self.n_components = check_positive_int(n_components, "n_components")
         self.perplexity = check_positive_float(perplexity, "perplexity")
         self.n_iter = check_positive_int(n_iter, "n_iter")
@@ -168,6 +227,12 @@ class TSNE:
         self.min_gain = check_positive_float(min_gain, "min_gain")
         self.init = check_choice(init, "init", INITS)
         self.cost_every = check_positive_int(cost_every, "cost_every")
+        self.method = check_choice(method, "method", METHODS)
+        self.theta = check_fraction(theta, "theta")
+        if self.method == "barnes_hut" and self.n_components != 2:
+            raise ValueError(f"method='barnes_hut' needs n_components = 2 (its tree is a "
+                             f"quadtree over the plane), got n_components = {n_components}; "
+                             f"use method='exact'")
 
     def _initial(self, x, rng):
         n, k = x.shape[0], self.n_components
@@ -180,6 +245,19 @@ class TSNE:
         std = y[:, 0].std()
         return y * (1e-4 / std) if std > 0 else y
 
+    def _affinities(self, x):
+        """P and the cost-and-gradient of the method: (p, cost_grad(y, p,
+        need_cost)); p is what early exaggeration multiplies."""
+        if self.method == "exact":
+            p_cond, self.beta_ = conditional_probabilities(x, self.perplexity)
+            return _symmetrise(p_cond), ops.tsne_kl_grad       # (n, n), sums to 1
+        indptr, indices, p, self.beta_ = sparse_joint_probabilities(x, self.perplexity)
+        theta = self.theta
+
+        def cost_grad(y, p, need_cost):
+            return ops.tsne_bh_kl_grad(y, indptr, indices, p, theta, need_cost)
+        return p, cost_grad                                     # (nnz,), sums to 1
+
     def fit_transform(self, x, *, rng=None):
         """Embed x: (n, d) -> (n, n_components) float64. ``rng`` (a numpy
         Generator) is needed for init="random" only."""
@@ -190,8 +268,7 @@ class TSNE:
         _check_perplexity(self.perplexity, n)
         if self.init == "random":
             check_rng(rng)
-        p_cond, self.beta_ = conditional_probabilities(x, self.perplexity)
-        p = _symmetrise(p_cond)                             # (n, n), sums to 1
+        p, cost_grad = self._affinities(x)
         lr = (max(n / self.exaggeration / 4.0, 50.0) if self.learning_rate == "auto"
               else float(self.learning_rate))
         self.learning_rate_ = lr
@@ -203,11 +280,11 @@ class TSNE:
         exaggerated = p * self.exaggeration
         for step in range(1, self.n_iter + 1):
             early = step <= self.exaggeration_iter
-            cost, grad = ops.tsne_kl_grad(y, exaggerated if early else p,
-                                          not early and step % self.cost_every == 0)
+            cost, grad = cost_grad(y, exaggerated if early else p,
+                                   not early and step % self.cost_every == 0)
             if step % self.cost_every == 0:                 # always KL(P || Q), unexaggerated
                 if early:
-                    cost, _ = ops.tsne_kl_grad(y, p, True)
+                    cost, _ = cost_grad(y, p, True)
                 self.cost_history_.append((step, cost))
             # the last update went along -grad_old; a gradient now of the
             # update's sign has flipped: that coordinate overshot
@@ -217,7 +294,7 @@ class TSNE:
             momentum = self.momentum if early else self.final_momentum
             update = momentum * update - lr * gains * grad
             y = y + update
-        self.kl_divergence_, _ = ops.tsne_kl_grad(y, p, True)
+        self.kl_divergence_, _ = cost_grad(y, p, True)
         self.embedding_ = y
         self.n_iter_ = self.n_iter
         return y

@@ -37,8 +37,11 @@ whole reference:
   upsampling, and ``conv_geometry`` (their output shapes);
 * ``transformer`` -- patches, LayerNorm, GELU, softmax attention, token
   masking, positional embeddings and the masked-patch loss (the MAE);
-* ``tsne`` -- t-SNE's perplexity-calibrated affinities and its cost and
-  gradient (the $O(n^2)$ part of ``tinyae.analysis.tsne``);
+* ``tsne`` -- t-SNE's perplexity-calibrated affinities (over all points,
+  or each point's nearest neighbours) and its cost and gradient (the
+  $O(n^2)$ part of ``tinyae.analysis.tsne``);
+* ``tsne_bh`` -- Barnes-Hut t-SNE: the quadtree over a 2-D embedding and
+  the cost and gradient with the repulsion summarised by its cells;
 * ``neighbours`` -- exact nearest neighbours from rows of distances: the k
   smallest of a row and the rank of a column in its row;
 * ``hashing`` -- binary codes packed into uint64 words, Hamming distances
@@ -54,6 +57,7 @@ from .dense import LOG_2PI, SPARSITY_EPS  # noqa: F401
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .tsne import *  # noqa: F401,F403
+from .tsne_bh import *  # noqa: F401,F403
 from .neighbours import *  # noqa: F401,F403
 from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403

@@ -11,8 +11,8 @@ entropies to $10^{-5}$.
 
 import numpy as np
 
-__all__ = ["tsne_conditional_p", "tsne_kl_grad", "PERPLEXITY_TOL", "PERPLEXITY_MAX_ITER",
-           "PERPLEXITY_SCALE_BITS"]
+__all__ = ["tsne_conditional_p", "tsne_knn_conditional_p", "tsne_kl_grad", "PERPLEXITY_TOL",
+           "PERPLEXITY_MAX_ITER", "PERPLEXITY_SCALE_BITS"]
 
 #: The bisection stops when $|H_i - \log(\mathrm{perplexity})|$ is below
 #: ``PERPLEXITY_TOL`` (nats), or after ``PERPLEXITY_MAX_ITER``
@@ -81,12 +81,35 @@ def tsne_conditional_p(dist2, perplexity):
     All rows are bisected together here (a mask of unfinished rows); the
     twin does one row at a time. Each row makes the same decisions in both.
     """
-    n = dist2.shape[0]
+    off = ~np.eye(dist2.shape[0], dtype=bool)                      # (n, n), False on i = j
+    return _calibrate(np.where(off, dist2, np.inf), off, perplexity)   # self never a neighbour
+
+
+def tsne_knn_conditional_p(dist2, perplexity):
+    r"""Conditional affinities over each point's nearest neighbours only
+    (Barnes-Hut t-SNE's sparse $P$, van der Maaten 2014).
+
+    ``dist2: (n, K)``: row $i$ holds the squared distances from $x_i$ to its
+    $K$ nearest neighbours (itself excluded); ``perplexity`` in $(1, K)$.
+    Returns ``(p, beta)``: ``p: (n, K)``, row $i$ the distribution
+    $p_{j|i}$ over those $K$ neighbours, and ``beta: (n,)``.
+
+    The same Gaussian and the same bisection as ``tsne_conditional_p``, with
+    every other point's $p_{j|i}$ set to 0. With $K = \lfloor 3 u \rfloor$ for
+    perplexity $u$, what is cut off is small: the kernel's width is set so
+    that about $u$ neighbours share the mass, and the $K$-th neighbour already
+    lies in its tail.
+    """
+    return _calibrate(dist2, np.ones(dist2.shape, dtype=bool), perplexity)
+
+
+def _calibrate(d, valid, perplexity):
+    """The bisection of ``tsne_conditional_p`` on rows of squared distances
+    d: (n, m), counting only the entries where ``valid`` (n, m) is True."""
+    n = d.shape[0]
     target = np.log(perplexity)
-    off = ~np.eye(n, dtype=bool)                                   # (n, n), False on i = j
-    d = np.where(off, dist2, np.inf)                               # self never a neighbour
-    d = d - d.min(axis=1, keepdims=True)                           # (n, n): d'_ij >= 0
-    d[~off] = 0.0                                                  # exp(-beta * 0) is masked below
+    d = d - d.min(axis=1, keepdims=True)                           # (n, m): d'_ij >= 0
+    d[~valid] = 0.0                                                # exp(-beta * 0) is masked below
     top = d.max(axis=1)                                            # (n,) m_i
     window = 2.0 ** PERPLEXITY_SCALE_BITS
     far = (top > 0) & ((top < 1.0 / window) | (top > window))
@@ -96,12 +119,12 @@ def tsne_conditional_p(dist2, perplexity):
     lo = np.zeros(n)
     hi = np.full(n, np.inf)
     active = np.ones(n, dtype=bool)                                # rows still bisecting
-    p = np.zeros((n, n))
+    p = np.zeros(d.shape)
     for _ in range(PERPLEXITY_MAX_ITER):
         rows = np.flatnonzero(active)
         if rows.size == 0:
             break
-        e = np.exp(-beta[rows, None] * d[rows]) * off[rows]        # (r, n)
+        e = np.exp(-beta[rows, None] * d[rows]) * valid[rows]      # (r, m)
         s = e.sum(axis=1)                                          # (r,)
         p[rows] = e / s[:, None]
         h = np.log(s) + beta[rows] * (d[rows] * p[rows]).sum(axis=1)
@@ -117,7 +140,7 @@ def tsne_conditional_p(dist2, perplexity):
         active[rows[done]] = False
     rows = np.flatnonzero(active)                                  # ran out of steps:
     if rows.size:                                                  # p at the final beta
-        e = np.exp(-beta[rows, None] * d[rows]) * off[rows]
+        e = np.exp(-beta[rows, None] * d[rows]) * valid[rows]
         p[rows] = e / e.sum(axis=1, keepdims=True)
     with np.errstate(over="ignore"):            # inf: data too small (refused by the caller)
         return p, np.ldexp(beta, -shift)                           # back to the given scale

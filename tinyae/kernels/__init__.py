@@ -55,6 +55,8 @@ here so ``kernels.<op>`` is the whole fast backend:
   and upsampling loops in Numba, the products by NumPy's BLAS).
 * ``transformer`` -- twins of ``functional.transformer``.
 * ``tsne`` -- twins of ``functional.tsne``.
+* ``tsne_bh`` -- twins of ``functional.tsne_bh`` (the quadtree built one
+  cell at a time, a depth-first walk per point).
 * ``neighbours`` -- twins of ``functional.neighbours`` (a heap per row).
 * ``hashing`` -- twins of ``functional.hashing`` (popcount by SWAR, Hamming
   ranking by counting sort).
@@ -75,6 +77,7 @@ from .dense import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .tsne import *  # noqa: F401,F403
+from .tsne_bh import *  # noqa: F401,F403
 from .neighbours import *  # noqa: F401,F403
 from .hashing import *  # noqa: F401,F403
 from .sparse_coding import *  # noqa: F401,F403

@@ -1,9 +1,9 @@
 """Numba twins of ``tinyae.functional.tsne`` (how twins are built: see
 ``tinyae.kernels``; the formulas are derived in the reference).
 
-* ``tsne_conditional_p`` bisects one row at a time, with the reference's
-  start, moves, stopping rule and power-of-two scaling of a row far from
-  1, so each row takes the same decisions;
+* ``tsne_conditional_p`` and ``tsne_knn_conditional_p`` bisect one row at
+  a time, with the reference's start, moves, stopping rule and power-of-two
+  scaling of a row far from 1, so each row takes the same decisions;
 * ``tsne_kl_grad`` visits each unordered pair {i, j} once (p is symmetric)
   and accumulates, per point, the attraction A_i = sum_j p_ij w_ij (y_i - y_j),
   the repulsion B_i = sum_j w_ij^2 (y_i - y_j) and Z = sum w; then
@@ -19,50 +19,54 @@ from ..functional.tsne import PERPLEXITY_MAX_ITER, PERPLEXITY_SCALE_BITS, PERPLE
 from .base import jit
 
 
-__all__ = ["tsne_conditional_p", "tsne_kl_grad"]
+__all__ = ["tsne_conditional_p", "tsne_knn_conditional_p", "tsne_kl_grad"]
 
 
 @jit
-def _row_entropy(d, i, beta, p_row):
-    """Fill p_row with exp(-beta d[i, j]) / S (p_row[i] = 0); return H in nats.
+def _row_entropy(d, i, skip, beta, p_row):
+    """Fill p_row with exp(-beta d[i, j]) / S (p_row[skip] = 0); return H in nats.
 
-    d: (n, n) shifted squared distances d'_ij >= 0."""
-    n = d.shape[0]
+    d: (n, m) shifted squared distances d'_ij >= 0; skip: the column that is
+    not a neighbour (i itself in a dense row, -1 for none)."""
+    m = d.shape[1]
     s = 0.0
-    for j in range(n):
-        p_row[j] = 0.0 if j == i else np.exp(-beta * d[i, j])
+    for j in range(m):
+        p_row[j] = 0.0 if j == skip else np.exp(-beta * d[i, j])
         s += p_row[j]
     hd = 0.0
-    for j in range(n):
+    for j in range(m):
         p_row[j] /= s
         hd += d[i, j] * p_row[j]
     return np.log(s) + beta * hd
 
 
 @jit
-def _conditional_p(dist2, target, tol, max_iter, window):
-    n = dist2.shape[0]
-    p = np.zeros((n, n))
+def _conditional_p(dist2, target, tol, max_iter, window, dense):
+    """Bisect each row of dist2 (n, m); ``dense``: m = n and column i of row
+    i is the point itself (skipped), else every column is a neighbour."""
+    n, m = dist2.shape
+    p = np.zeros((n, m))
     beta = np.ones(n)
-    d = np.empty((n, n))
+    d = np.empty((n, m))
     for i in range(n):
-        m = np.inf
-        for j in range(n):
-            if j != i and dist2[i, j] < m:
-                m = dist2[i, j]
+        skip = i if dense else -1
+        lowest = np.inf
+        for j in range(m):
+            if j != skip and dist2[i, j] < lowest:
+                lowest = dist2[i, j]
         top = 0.0
-        for j in range(n):
-            d[i, j] = 0.0 if j == i else dist2[i, j] - m
+        for j in range(m):
+            d[i, j] = 0.0 if j == skip else dist2[i, j] - lowest
             top = max(top, d[i, j])
         shift = 0                               # the reference's power-of-two scaling
         if top > 0.0 and (top < 1.0 / window or top > window):
             shift = math.frexp(top)[1]
-            for j in range(n):
+            for j in range(m):
                 d[i, j] = math.ldexp(d[i, j], -shift)
         b, lo, hi = 1.0, 0.0, np.inf
         done = False
         for _ in range(max_iter):
-            h = _row_entropy(d, i, b, p[i])
+            h = _row_entropy(d, i, skip, b, p[i])
             if abs(h - target) < tol:
                 done = True
                 break
@@ -73,7 +77,7 @@ def _conditional_p(dist2, target, tol, max_iter, window):
                 hi = b
                 b = 0.5 * (b + lo)
         if not done:
-            _row_entropy(d, i, b, p[i])         # p at the final beta
+            _row_entropy(d, i, skip, b, p[i])   # p at the final beta
         beta[i] = math.ldexp(b, -shift)
     return p, beta
 
@@ -83,7 +87,15 @@ def tsne_conditional_p(dist2, perplexity):
     ``functional.tsne_conditional_p``). dist2: (n, n) -> (p (n, n), beta (n,))."""
     return _conditional_p(np.ascontiguousarray(dist2, dtype=np.float64),
                           float(np.log(perplexity)), PERPLEXITY_TOL, PERPLEXITY_MAX_ITER,
-                          2.0 ** PERPLEXITY_SCALE_BITS)
+                          2.0 ** PERPLEXITY_SCALE_BITS, True)
+
+
+def tsne_knn_conditional_p(dist2, perplexity):
+    """Affinities over each point's K nearest neighbours (twin of
+    ``functional.tsne_knn_conditional_p``). dist2: (n, K) -> (p (n, K), beta (n,))."""
+    return _conditional_p(np.ascontiguousarray(dist2, dtype=np.float64),
+                          float(np.log(perplexity)), PERPLEXITY_TOL, PERPLEXITY_MAX_ITER,
+                          2.0 ** PERPLEXITY_SCALE_BITS, False)
 
 
 @jit
