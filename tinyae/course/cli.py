@@ -3,6 +3,7 @@
     tinyae lessons [NN ...] [--full] [--seed S] ...   run lessons, summarise claims
     tinyae gradcheck [-k NAME]                        check every backward pass
     tinyae bench [...]                                the benchmark table
+    tinyae bench --tsne [...]                         t-SNE against scikit-learn
     tinyae exercises start DIR                        write the student folder
     tinyae exercises check [N ...] [--json]           check a student's exercises
     tinyae exercises solution N                       show a reference solution
@@ -53,7 +54,8 @@ DELEGATED = {
                           "claims; lesson flags (--full, --seed, ...) are passed on"),
     "gradcheck": (_gradcheck, "check every registered backward pass against finite "
                               "differences"),
-    "bench": (_bench, "time training steps (NumPy, Numba, PyTorch if installed)"),
+    "bench": (_bench, "time training steps (NumPy, Numba, PyTorch if installed); "
+                      "--tsne: Barnes-Hut t-SNE against scikit-learn"),
     "book": (_book, "build the course book, a static HTML site (needs tinyae[book])"),
 }
 

@@ -3,6 +3,7 @@
     python -m tinyae.bench                       # every config, float32 and float64
     python -m tinyae.bench --configs ae,vae --dtypes float32 --steps 100
     python -m tinyae.bench --threads 1 --json bench.json
+    python -m tinyae.bench --tsne                # t-SNE against scikit-learn: tinyae.bench.tsne
 
 Six configs, all on the MNIST training images in [0, 1], batch 128, Adam
 (lr 1e-3), one optimiser step per batch (``CONFIGS`` below):
@@ -89,15 +90,16 @@ import time
 
 import numpy as np
 
-from . import threads
-from ._validation import arg_nonneg_int, arg_positive_int
-from .backend import get_backend
-from .corruption import GaussianNoise
-from .data import load_mnist
-from .models import (MAE, VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
+from .. import threads
+from .._validation import arg_nonneg_int, arg_positive_int
+from ..backend import get_backend
+from .kit import ChildProcess, check_json_path, finish, format_rows, thread_counts
+from ..corruption import GaussianNoise
+from ..data import load_mnist
+from ..models import (MAE, VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
                      SparseAutoencoder)
-from .models.conv import PML_BOOK_CNN
-from .optim import Adam
+from ..models.conv import PML_BOOK_CNN
+from ..optim import Adam
 
 BATCH = 128
 #: seconds of idleness around each PyTorch round (``TorchProcess.time_steps``)
@@ -464,7 +466,7 @@ def _batches(x, start, count):
             for i in range(start, start + count)]
 
 
-class TorchProcess:
+class TorchProcess(ChildProcess):
     """The PyTorch twin of one config, run in its own process.
 
     In one process, PyTorch's thread pool and OpenBLAS's (and Numba's) slow
@@ -478,16 +480,11 @@ class TorchProcess:
     returns None when PyTorch cannot be imported by ``sys.executable``.
     """
 
-    def __init__(self, proc):
-        self.proc = proc
+    NAME = "PyTorch"
 
     @classmethod
     def start(cls, name, dtype, *, threads, limit, seed):
-        import subprocess
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tinyae.bench", "--torch-worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        worker = cls(proc)
+        worker = cls.spawn(["tinyae.bench", "--torch-worker"])
         ready = worker._ask({"config": name, "dtype": np.dtype(dtype).name,
                              "threads": threads, "limit": limit, "seed": seed})
         if not ready.get("torch"):
@@ -495,16 +492,6 @@ class TorchProcess:
             return None
         worker.version = ready["version"]
         return worker
-
-    def _ask(self, request):
-        try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            line = self.proc.stdout.readline()
-        except BrokenPipeError:
-            line = ""
-        if not line:
-            raise RuntimeError(f"the PyTorch worker stopped (exit code {self.proc.wait()})")
-        return json.loads(line)
 
     def time_steps(self, start, count):
         """Seconds for the child to run its step on batches start..start+count.
@@ -518,11 +505,6 @@ class TorchProcess:
         seconds = self._ask({"start": start, "count": count})["seconds"]
         time.sleep(QUIET_S)            # and PyTorch's threads, before tinyae's next round
         return seconds
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.wait()
 
 
 def torch_worker(stdin=None, stdout=None):
@@ -555,7 +537,7 @@ def fit_epoch_time(model, optimizer, x, rng):
     what ``fit`` adds around the steps, measured in the same run, so the
     machine's noise between runs does not enter it. The bar writes to a
     null device here: its cost is counted but not shown."""
-    from .train import fit
+    from ..train import fit
     inside = [0.0]
 
     def timed(fn):
@@ -662,14 +644,7 @@ COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"), ("thr", "thread
 
 def format_table(rows, na=TORCH_NA):
     """The rows as an aligned text table (a missing torch number -> ``na``)."""
-    cells = [[h for h, _, _ in COLUMNS]]
-    for row in rows:
-        cells.append([na if row[k] is None and k.startswith(("torch", "speedup"))
-                      else fmt.format(row[k]) for _, k, fmt in COLUMNS])
-    widths = [max(len(r[i]) for r in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return format_rows(rows, COLUMNS, na)
 
 
 def _parse(argv, prog="python -m tinyae.bench"):
@@ -698,12 +673,7 @@ def _parse(argv, prog="python -m tinyae.bench"):
     for c in args.configs:
         if c not in CONFIGS:
             p.error(f"--configs: unknown config {c!r}; choose from {', '.join(CONFIG_NAMES)}")
-    try:
-        args.threads = [arg_positive_int(t) for t in args.threads.split(",") if t.strip()]
-    except argparse.ArgumentTypeError as e:
-        p.error(f"argument --threads: {e}")
-    if not args.threads:
-        p.error("argument --threads: expected N or a list such as 2,1, got nothing")
+    args.threads = thread_counts(p, args.threads)
     args.dtypes = [d.strip() for d in args.dtypes.split(",") if d.strip()]
     for d in args.dtypes:
         if d not in ("float32", "float64"):
@@ -711,32 +681,17 @@ def _parse(argv, prog="python -m tinyae.bench"):
     if args.limit is not None and not BATCH <= args.limit <= MNIST_TRAIN_ROWS:
         p.error(f"argument --limit: expected {BATCH} <= N <= {MNIST_TRAIN_ROWS} (one "
                 f"batch of {BATCH} up to the training set), got {args.limit}")
-    if args.json is not None:
-        problem = _unwritable(args.json)
-        if problem:
-            p.error(f"argument --json: cannot write {args.json!r}: {problem}")
+    check_json_path(p, args.json)
     return args
-
-
-def _unwritable(path):
-    """Why ``path`` cannot be written (a sentence), or None if it can: checked
-    before the run so a bad path does not fail after it."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        return "it is a directory"
-    if not os.path.isdir(parent):
-        return f"folder {parent!r} does not exist"
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        return "the file is not writable"
-    if not os.path.exists(path) and not os.access(parent, os.W_OK | os.X_OK):
-        return f"folder {parent!r} is not writable"
-    return None
 
 
 def run(argv=None, out=None, prog="python -m tinyae.bench"):
     """Run the benchmark from command-line arguments (``out``: a text file,
     default sys.stdout); returns the result dict (rows, memory, settings)."""
     out = out or sys.stdout
+    if "--tsne" in (sys.argv[1:] if argv is None else argv):  # a benchmark of its own
+        from .tsne import run as run_tsne
+        return run_tsne(argv, out, prog=f"{prog} --tsne")
     args = _parse(argv, prog)
     if args.torch_worker:
         return torch_worker()
@@ -782,17 +737,8 @@ def run(argv=None, out=None, prog="python -m tinyae.bench"):
     for m in memory:
         print(f"full epoch {m['config']} {m['dtype']}: {m['epoch_s']:.1f} s, peak RSS so far "
               f"{m['peak_rss_mb']:.0f} MB", file=out)
-    load_after = os.getloadavg()
-    print(f"load average after: {load_after[0]:.2f}", file=out)
-    result = {"rows": rows, "memory": memory, "threads": args.threads,
-              "thread_pools_set": dict(pools, torch=torch_version is not None),
-              "torch": torch_version, "loadavg_before": load, "loadavg_after": load_after,
-              "backend": get_backend()}
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return result
+    return finish({"rows": rows, "memory": memory, "threads": args.threads,
+                   "thread_pools_set": dict(pools, torch=torch_version is not None),
+                   "torch": torch_version, "loadavg_before": load, "backend": get_backend()},
+                  args.json, out)
 
-
-if __name__ == "__main__":
-    run()
