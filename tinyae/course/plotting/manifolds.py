@@ -1,5 +1,6 @@
 """Figures of lesson 12: reconstruction-error histograms (the identity trap),
-the swiss roll and its 2-D codes, and 2-D embeddings coloured by class."""
+the swiss roll and its 2-D codes, 2-D embeddings coloured by class, and
+Barnes-Hut t-SNE's error and time against theta and n."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -85,4 +86,26 @@ def embeddings_by_class(embeddings, labels, *, title=None):
         ax.set_xlabel("embedding dimension 1", fontsize=8)
         ax.set_ylabel("embedding dimension 2", fontsize=8)
         ax.collections[0].colorbar.set_label("digit", fontsize=8)
+    return _finish(fig, title)
+
+
+def approximation_error_and_time(errors, times, *, title=None):
+    """Two panels: the approximation's error against theta, one line per n
+    (errors: {label: (thetas, errors)}, log scale), and seconds per gradient
+    against n, one line per method (times: {label: (ns, seconds)}, log-log)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.0))
+    for label, (thetas, err) in errors.items():
+        left.plot(thetas, err, marker="o", ms=3, label=label)
+    left.set_yscale("log")
+    left.set_xlabel("theta")
+    left.set_ylabel("relative error of the repulsion")
+    for label, (ns, seconds) in times.items():
+        right.plot(ns, seconds, marker="o", ms=3, label=label)
+    right.set_xscale("log")
+    right.set_yscale("log")
+    right.set_xlabel("points n")
+    right.set_ylabel("seconds per gradient")
+    for ax in (left, right):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
     return _finish(fig, title)
