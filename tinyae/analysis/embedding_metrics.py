@@ -19,8 +19,11 @@ k-NN accuracy: the share of points whose label is the majority label among
 their k nearest neighbours in the embedding (leave-one-out: a point is not
 its own neighbour). Ties between labels go to the smallest label.
 
-Distance ties (duplicates) are broken by index in the input-space ranks; a
-tie exactly at the k-th embedded neighbour may be broken either way.
+Distance ties (duplicates) are broken by index, in the input-space ranks and
+among the embedded neighbours. The blocked searches (``nearest_neighbours``,
+trustworthiness without ``ranks``) order a row by ||x_j||^2 - 2 x_i . x_j,
+the squared distance less a constant: two distances equal only up to
+rounding may come out in either order.
 """
 
 import numpy as np

@@ -58,7 +58,7 @@ from ..backend import ops
 from .embedding_metrics import nearest_neighbours, squared_distances
 from ..models.linear import PCA
 
-__all__ = ["TSNE", "conditional_probabilities", "joint_probabilities",
+__all__ = ["TSNE", "conditional_probabilities", "joint_probabilities", "neighbours_for",
            "sparse_joint_probabilities", "row_perplexity"]
 
 INITS = ("pca", "random")
