@@ -339,3 +339,12 @@ def test_backends_give_the_same_barnes_hut_embedding(rng):
 def test_bad_barnes_hut_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TSNE(**kwargs)
+
+
+@pytest.mark.parametrize("scale, word", [(1e200, "too large"), (1e-170, "too small")])
+def test_barnes_hut_refuses_data_out_of_float64s_range_as_exact_does(scale, word):
+    x = np.random.default_rng(0).normal(size=(40, 3)) * scale
+    for method in ("exact", "barnes_hut"):
+        with pytest.raises(ValueError, match=word):
+            TSNE(perplexity=5.0, n_iter=10, exaggeration_iter=5, method=method).fit_transform(
+                x, rng=np.random.default_rng(0))

@@ -92,6 +92,14 @@ def conditional_probabilities(x, perplexity):
     perplexity = _check_perplexity(perplexity, x.shape[0])
     d2 = _distances(x)
     p, beta = ops.tsne_conditional_p(d2, perplexity)
+    _check_small(x, d2, beta)
+    return p, beta
+
+
+def _check_small(x, d2, beta):
+    """Refuse data whose squared distances d2 leave float64's normal range,
+    so that the precisions beta overflow (or every distance is 0 although
+    the rows differ)."""
     if not np.isfinite(beta).all() or (d2.max() < np.finfo(np.float64).tiny
                                        and np.ptp(x, axis=0).max() > 0):
         raise ValueError(
@@ -100,7 +108,6 @@ def conditional_probabilities(x, perplexity):
             f"{float(d2.max()):.3g}) fall below float64's normal range (~2.2e-308), so the "
             f"precisions beta = 1 / (2 sigma^2) cannot be represented; rescale the data "
             f"(e.g. standardise it)")
-    return p, beta
 
 
 def _distances(x):
@@ -109,13 +116,18 @@ def _distances(x):
     (the error below replaces NumPy's overflow warnings)."""
     with np.errstate(over="ignore", invalid="ignore"):
         d2 = squared_distances(x)
+    _check_large(x, d2)
+    return d2
+
+
+def _check_large(x, d2):
+    """Refuse squared distances d2 that overflowed float64."""
     if not np.isfinite(d2).all():
         big = float(np.max(np.abs(x)))
         raise ValueError(
             f"x is too large: it holds values up to {big:.3g} in magnitude, and the "
             f"squared distances between its rows overflow float64 (beyond ~1.8e+308), "
             f"so the affinities P would be NaN; rescale the data (e.g. standardise it)")
-    return d2
 
 
 def joint_probabilities(x, perplexity):
@@ -152,8 +164,11 @@ def sparse_joint_probabilities(x, perplexity):
     n = x.shape[0]
     perplexity = _check_perplexity(perplexity, n)
     k = neighbours_for(perplexity, n)
-    near, d2 = nearest_neighbours(x, k)                             # (n, k) each
+    with np.errstate(over="ignore", invalid="ignore"):
+        near, d2 = nearest_neighbours(x, k)                         # (n, k) each
+    _check_large(x, d2)
     p_cond, beta = ops.tsne_knn_conditional_p(d2, perplexity)       # (n, k) rows sum to 1
+    _check_small(x, d2, beta)
     rows = np.repeat(np.arange(n), k)
     cols = near.ravel()
     # p_{j|i} at (i, j) and at (j, i); a pair stored twice is summed
