@@ -69,7 +69,11 @@ def test_solution_and_list(capsys):
     out = capsys.readouterr().out
     for ex in EXERCISES.values():
         assert ex.stem in out
-        assert all(f"- {m.key}:" in out for m in ex.mistakes)
+        assert all(m.key in out and m.message not in out for m in ex.mistakes)
+    assert cli.main(["exercises", "list", "--messages"]) == 0
+    out = capsys.readouterr().out
+    for ex in EXERCISES.values():
+        assert all(f"- {m.key}: {m.message}" in out for m in ex.mistakes)
 
 
 def test_console_script_and_extras_in_setup_cfg():

@@ -185,8 +185,11 @@ def _ex_list(args, parser):
     for ex in EXERCISES.values():
         print(f"{ex.number:2d}  {ex.stem:<20s} lesson {lesson_of_exercise(ex.number)}  "
               f"{ex.title}")
-        for m in ex.mistakes:
-            print(f"      - {m.key}: {m.message}")
+        if args.messages:
+            for m in ex.mistakes:
+                print(f"      - {m.key}: {m.message}")
+        else:
+            print(f"      mistakes it names: {', '.join(m.key for m in ex.mistakes)}")
     return 0
 
 
@@ -295,8 +298,13 @@ def _exercise_actions():
                        help="the student folder, where the level is recorded "
                             "(default: here)")]),
         "list": (_ex_list, "list the exercises, their lessons and their mistakes",
-                 "List the exercises, the lesson each goes with, and their catalogues of "
-                 "mistakes."),
+                 "List the exercises, the lesson each goes with, and the names of the "
+                 "mistakes each one's diagnosis knows. The messages a student gets for "
+                 "them often state the correct formula, so they are shown only with "
+                 "--messages (for instructors).",
+                 [_arg("--messages", action="store_true",
+                       help="also print the message of each mistake (it may give the "
+                            "answer away)")]),
     }
 
 
