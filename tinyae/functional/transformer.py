@@ -143,24 +143,30 @@ def layernorm_backward(dout, cache):
 def gelu_forward(x):
     r"""$\mathrm{out} = x \, \Phi(x)$, with $\Phi(x) = \frac12 \big(1 + \operatorname{erf}(x / \sqrt 2)\big)$
     the standard normal CDF: the exact GELU, as PyTorch's ``nn.GELU()`` (not
-    its ``approximate="tanh"`` variant). Any shape; ``cache = (x, Phi(x))``,
-    so the backward pass needs no second erf.
+    its ``approximate="tanh"`` variant). Any shape.
+
+    Its derivative, by the product rule with $\Phi' = \varphi$, the normal
+    density $\varphi(x) = e^{-x^2/2} / \sqrt{2\pi}$, is
+
+    $$
+    \frac{d\,\mathrm{out}}{dx} = \Phi(x) + x \, \varphi(x),
+    $$
+
+    made here while $\Phi(x)$ is at hand: ``cache`` is that derivative
+    (x's shape), so the backward pass is one product and needs neither a
+    second erf nor an exp.
     """
     cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
-    return x * cdf, (x, cdf)
+    pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    return x * cdf, cdf + x * pdf
 
 
 def gelu_backward(dout, cache):
-    r"""Backward of ``gelu_forward``, by the product rule with
-    $\Phi' = \varphi$, the normal density $\varphi(x) = e^{-x^2/2} / \sqrt{2\pi}$:
-
-    $$
-    \frac{\partial L}{\partial x} = \frac{\partial L}{\partial\,\mathrm{out}} \odot \big(\Phi(x) + x \, \varphi(x)\big).
-    $$
+    r"""Backward of ``gelu_forward``: the chain rule with the derivative
+    the forward pass cached,
+    $\partial L / \partial x = \partial L / \partial\,\mathrm{out} \odot \big(\Phi(x) + x \, \varphi(x)\big)$.
     """
-    x, cdf = cache
-    pdf = _INV_SQRT_2PI * np.exp(-0.5 * x * x)
-    return dout * (cdf + x * pdf)
+    return dout * cache
 
 
 # --------------------------------------------------------------------------

@@ -10,6 +10,9 @@ import math
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 
 _JIT = dict(cache=True, fastmath=False, nogil=True, error_model="numpy")
@@ -150,3 +153,57 @@ def _exp_rare(a, out, fast_min):
             x = -abs(a[i])
             if not x >= fast_min:
                 out[i] = np.exp(x)
+
+
+# --------------------------------------------------------------------------
+# exp inside a vectorised loop: the same steps as ``_exp_nonpos`` for one
+# element, with 2^k made by reinterpreting bits (no second loop, no array)
+# --------------------------------------------------------------------------
+
+_BITS = {types.float64: types.int64, types.float32: types.int32}
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The bits of a float64 (float32) as an int64 (int32): a reinterpretation,
+    no conversion (LLVM's ``bitcast``; free in a vector register)."""
+    if x not in _BITS:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(signature.return_type))
+    return _BITS[x](x), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, bits, like):
+    """The float of ``like``'s type whose bits are the low bits of the
+    integer ``bits`` (Numba widens int32 arithmetic to int64, so the integer
+    is first cut or extended to the float's width)."""
+    if like not in _BITS or not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        width = 8 * context.get_abi_sizeof(context.get_value_type(like))
+        value = args[0]
+        if value.type.width > width:
+            value = builder.trunc(value, ir.IntType(width))
+        elif value.type.width < width:
+            value = builder.sext(value, ir.IntType(width))
+        return builder.bitcast(value, context.get_value_type(like))
+    return like(bits, like), codegen
+
+
+@jit
+def _exp_le0(x, constants, taylor):
+    """exp(x) for one number fast_min <= x <= 0 (below fast_min: exp(fast_min),
+    the caller's to handle), with ``_EXP_CONSTANTS[dtype]``: the reduction
+    and series of ``_exp_nonpos``, then 2^k put into the exponent field as
+    bits((k + bias) << mantissa_bits), bias the bits of 1.0 shifted down.
+    Branch-free arithmetic on x's dtype, so a loop around it vectorises."""
+    fast_min, log2e, half, ln2_hi, ln2_lo, rounding, rounding_bits, shift = constants
+    xc = x if x >= fast_min else fast_min
+    k = np.floor(xc * log2e + half)
+    p = _horner((xc - k * ln2_hi) - k * ln2_lo, taylor)
+    k_int = _bits(k + rounding) - rounding_bits
+    return p * _from_bits((k_int + (_bits(half + half) >> shift)) << shift, p)
