@@ -88,6 +88,42 @@ def test_attention_twins(shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("shape, heads", [((2, 5, 36), 3), ((1, 1, 6), 1), ((3, 16, 96), 4),
+                                          ((4, 3, 12), 4)], ids=str)
+def test_multihead_attention_twins(shape, heads, dtype):
+    """Packed qkv (N, T, 3 D): the kernel (heads as strided views, BLAS
+    writing straight into out and dqkv) against the reference (split, attend,
+    join); the caches are interchangeable. One head, one token, dh = 1."""
+    rng = np.random.default_rng(11)
+    qkv = _draw(rng, shape, dtype, 2.0)
+    dout = _draw(rng, shape[:2] + (shape[2] // 3,), dtype)
+    ref = functional.multihead_attention_forward(qkv, heads)
+    got = kernels.multihead_attention_forward(qkv, heads)
+    _assert_twins(got, ref, dtype)
+    assert got[1][1].shape == (shape[0], heads, shape[1], shape[1])
+    _assert_twins(kernels.multihead_attention_backward(dout, got[1]),
+                  functional.multihead_attention_backward(dout, ref[1]), dtype)
+    _assert_twins(kernels.multihead_attention_backward(dout, ref[1]),
+                  functional.multihead_attention_backward(dout, ref[1]), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_softmax_edges_match_the_reference(dtype):
+    """Rows the vectorised exp does not cover (``_softmax_rows``' libm path):
+    a spread of scores beyond the fast range (exp underflows), -inf scores,
+    a NaN (the row turns NaN, as in the reference) next to ordinary rows."""
+    s = np.array([[0.0, -1.0, 2.0, 0.5], [0.0, -800.0, -90.0, -1e30],
+                  [-np.inf, 0.0, 1.0, -np.inf], [np.nan, 1.0, 2.0, 3.0],
+                  [1e30, 1e30, 0.0, -1e30]], dtype=dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        got, ref = kernels.softmax_forward(s)[0], functional.softmax_forward(s)[0]
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    ok = ~np.isnan(ref)
+    assert np.all(np.abs(got[ok] - ref[ok]) <= REL_TOL[np.dtype(dtype)] * np.abs(ref[ok])
+                  + np.finfo(dtype).smallest_subnormal)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 def test_masked_mse_and_data_movement_twins(dtype):
     rng = np.random.default_rng(2)
     pred, target = _draw(rng, (3, 6, 5), dtype), _draw(rng, (3, 6, 5), dtype)
@@ -259,6 +295,7 @@ OP_INPUTS = {
     "gelu": lambda rng: ([rng.standard_normal((3, 4))], ()),
     "softmax": lambda rng: ([2 * rng.standard_normal((3, 5))], ()),
     "attention": lambda rng: ([rng.standard_normal((2, 2, 4, 3)) for _ in range(3)], ()),
+    "multihead_attention": lambda rng: ([rng.standard_normal((2, 3, 12))], (2,)),
 }
 
 

@@ -51,7 +51,7 @@ OP_FAMILIES = {
         "patchify", "unpatchify", "gather_tokens", "scatter_tokens",
         "layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
         "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
-        "masked_mse_loss",
+        "multihead_attention_forward", "multihead_attention_backward", "masked_mse_loss",
     ),
     "tsne": ("tsne_conditional_p", "tsne_knn_conditional_p", "tsne_kl_grad"),
     "tsne_bh": ("tsne_quadtree", "tsne_bh_kl_grad"),

@@ -258,6 +258,47 @@ def attention_backward(dout, cache):
     return ds @ k, np.swapaxes(ds, -1, -2) @ q, dv
 
 
+def _heads(a, n_heads):
+    """(N, T, H dh) -> (N, H, T, dh): head h is features h dh .. (h + 1) dh - 1."""
+    n, t, d = a.shape
+    return a.reshape(n, t, n_heads, d // n_heads).transpose(0, 2, 1, 3)
+
+
+def _unheads(a):
+    """(N, H, T, dh) -> (N, T, H dh): the heads side by side again."""
+    n, h, t, dh = a.shape
+    return a.transpose(0, 2, 1, 3).reshape(n, t, h * dh)
+
+
+def multihead_attention_forward(qkv, n_heads):
+    r"""``attention_forward`` of ``n_heads`` heads on packed queries, keys and
+    values, as one projection makes them.
+
+    ``qkv: (N, T, 3 D)`` is $[q \mid k \mid v]$ along the last axis, each
+    ``(N, T, D)``; head $h$ owns features $h d_h, \dots, (h + 1) d_h - 1$ of
+    each ($d_h = D / H$). Every head attends on its own
+    (``attention_forward``) and the outputs are put side by side:
+    ``out: (N, T, D)``. ``cache = (qkv, A)``, ``A: (N, H, T, T)`` the
+    attention weights. Splitting and joining the heads only moves numbers,
+    so the backward pass is ``attention_backward``'s with the same moves.
+    """
+    d = qkv.shape[-1] // 3
+    q, k, v = (_heads(qkv[..., i * d:(i + 1) * d], n_heads) for i in range(3))
+    out, (_, _, _, a) = attention_forward(q, k, v)
+    return _unheads(out), (qkv, a)
+
+
+def multihead_attention_backward(dout, cache):
+    """Backward of ``multihead_attention_forward``: ``dout: (N, T, D)`` ->
+    ``dqkv: (N, T, 3 D)``, the three gradients of ``attention_backward``
+    packed as qkv was."""
+    qkv, a = cache
+    h, d = a.shape[1], qkv.shape[-1] // 3
+    q, k, v = (_heads(qkv[..., i * d:(i + 1) * d], h) for i in range(3))
+    grads = attention_backward(_heads(dout, h), (q, k, v, a))
+    return np.concatenate([_unheads(g) for g in grads], axis=-1)
+
+
 # --------------------------------------------------------------------------
 # Masking by shuffling token indices; gathering and scattering tokens
 # --------------------------------------------------------------------------
@@ -395,7 +436,8 @@ __all__ = [
     "LAYERNORM_EPS", "PATCH_NORM_EPS",
     "patchify", "unpatchify", "layernorm_forward", "layernorm_backward",
     "gelu_forward", "gelu_backward", "softmax_forward", "softmax_backward",
-    "attention_forward", "attention_backward", "random_token_permutation",
+    "attention_forward", "attention_backward", "multihead_attention_forward",
+    "multihead_attention_backward", "random_token_permutation",
     "split_tokens", "gather_tokens", "scatter_tokens", "sincos_pos_embed",
     "normalize_patches", "masked_mse_loss",
 ]

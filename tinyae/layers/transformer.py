@@ -81,9 +81,9 @@ class MultiHeadSelfAttention(_Composite):
 
     One Linear makes queries, keys and values, (N, T, 3 dim), split into
     ``n_heads`` heads of dh = dim / n_heads features; each head attends
-    with ``softmax(q k^T / sqrt(dh)) v`` (``functional.attention_forward``);
-    the heads are concatenated back to (N, T, dim) and mixed by a second
-    Linear. ``attention`` holds the last forward's weights, (N, H, T, T),
+    with ``softmax(q k^T / sqrt(dh)) v`` and the heads are put side by side
+    again, (N, T, dim) (one op: ``functional.multihead_attention_forward``),
+    then mixed by a second Linear. ``attention`` holds the last forward's weights, (N, H, T, T),
     each row summing to 1. Parameters ``qkv.W``, ``qkv.b``, ``proj.W``,
     ``proj.b``.
     """
@@ -101,23 +101,13 @@ class MultiHeadSelfAttention(_Composite):
 
     def forward(self, x):
         self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
-        n, t, d = x.shape
-        h = self.n_heads
-        qkv = self.qkv.forward(x).reshape(n, t, 3, h, d // h)   # (N, T, 3, H, dh)
-        qkv = qkv.transpose(2, 0, 3, 1, 4)                       # (3, N, H, T, dh)
-        out, self.cache = ops.attention_forward(qkv[0], qkv[1], qkv[2])
-        self.attention = self.cache[3]                           # (N, H, T, T)
-        out = out.transpose(0, 2, 1, 3).reshape(n, t, d)         # heads side by side
+        out, self.cache = ops.multihead_attention_forward(self.qkv.forward(x), self.n_heads)
+        self.attention = self.cache[1]                           # (N, H, T, T)
         return self.proj.forward(out)
 
     def backward(self, dout, need_dx=True):
-        n, t, d = dout.shape
-        h = self.n_heads
-        dcat = self.proj.backward(dout)                          # (N, T, dim)
-        dheads = dcat.reshape(n, t, h, d // h).transpose(0, 2, 1, 3)   # (N, H, T, dh)
-        dqkv = np.stack(ops.attention_backward(dheads, self.cache))     # (3, N, H, T, dh)
-        dqkv = dqkv.transpose(1, 3, 0, 2, 4).reshape(n, t, 3 * d)       # (N, T, 3 dim)
-        return self.qkv.backward(dqkv, need_dx)
+        dqkv = ops.multihead_attention_backward(self.proj.backward(dout), self.cache)
+        return self.qkv.backward(dqkv, need_dx)                  # (N, T, 3 dim) in
 
     def __repr__(self):
         return f"MultiHeadSelfAttention({self.dim}, n_heads={self.n_heads})"

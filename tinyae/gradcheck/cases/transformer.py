@@ -48,6 +48,12 @@ def _register_ops():
     register("op attention (batch 1, 1 head, 1 token)")(lambda rng: _op_case(
         ops.attention_forward, ops.attention_backward,
         [(1, 1, 1, 2), (1, 1, 1, 2), (1, 1, 1, 2)], (0, 1, 2))(rng))
+    register("op multihead attention (3 heads, 5 tokens)")(lambda rng: _op_case(
+        ops.multihead_attention_forward, ops.multihead_attention_backward,
+        [(2, 5, 18)], (0,), (3,))(rng))
+    register("op multihead attention (batch 1, 1 head, 1 token)")(lambda rng: _op_case(
+        ops.multihead_attention_forward, ops.multihead_attention_backward,
+        [(1, 1, 6)], (0,), (1,))(rng))
 
     def patches(rng):
         x = rng.standard_normal((2, 2, 4, 6))
