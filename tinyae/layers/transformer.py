@@ -156,7 +156,8 @@ class TransformerBlock(_Composite):
 
 class PatchEmbed(_Composite):
     """Images (N, C, H, W) -> patch tokens (N, T, dim): ``patchify`` into
-    T = (H/p)(W/p) squares of C p p pixels, then one Linear (``proj.*``).
+    T = (H/p)(W/p) squares of C p p pixels (kept as ``patches``: the MAE's
+    targets), then one Linear (``proj.*``).
     Backward: the Linear's, then ``unpatchify`` (a permutation's adjoint is
     its inverse)."""
 
@@ -177,13 +178,15 @@ class PatchEmbed(_Composite):
         self.dtype = check_dtype(dtype)
         self.proj = self._adopt("proj", Linear(self.patch_dim, dim, rng=rng, init=init,
                                                dtype=dtype))
+        self.patches = None          # the last forward's patchify(x), (N, T, C p p)
 
     def forward(self, x):
         self._check_input(x, ndim=4, dtype=self.dtype)
         if x.shape[1:] != self.image_shape:
             raise ValueError(f"PatchEmbed.forward: x must be (N, {self.image_shape}), "
                              f"got shape {x.shape}")
-        return self.proj.forward(ops.patchify(x, self.patch))
+        self.patches = ops.patchify(x, self.patch)          # (N, T, C p p), kept: the
+        return self.proj.forward(self.patches)               # MAE's targets are these
 
     def backward(self, dout, need_dx=True):
         dtokens = self.proj.backward(dout, need_dx)

@@ -186,8 +186,10 @@ class MAE(Model):
         y = m["decoder"].forward(m["decoder_pos"].forward(full))
         return m["head"].forward(m["decoder_norm"].forward(y))
 
-    def _target(self, x):
-        target = ops.patchify(x, self.patch)                                 # (N, T, P)
+    def _target(self):
+        """The patches of the x just encoded (the patch embedding's own
+        patchify, not a second one), per-patch normalised if norm_pix_loss."""
+        target = self.patch_embed.patches                                    # (N, T, P)
         return normalize_patches(target, PATCH_NORM_EPS) if self.norm_pix_loss else target
 
     # -- training ----------------------------------------------------------------
@@ -199,7 +201,7 @@ class MAE(Model):
             raise ValueError(f"mask must hide at least one patch per row: the loss is the "
                              f"error on the hidden patches, got 0 hidden of {self.n_tokens}")
         pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
-        loss, dpred = ops.masked_mse_loss(pred, self._target(x), mask)
+        loss, dpred = ops.masked_mse_loss(pred, self._target(), mask)
         hidden_pixels = int(mask[0].sum()) * self.patch_embed.patch_dim
         self.last_stats = {"masked_mse": loss, "per_pixel": loss / hidden_pixels}
         return loss, dpred, mask, ids_keep
