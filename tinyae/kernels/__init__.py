@@ -39,13 +39,14 @@ sum ``reassoc`` (``_SUM_JIT``: a sum in vector lanes, in a fixed order).
 The benchmark configs' transcendental functions are vectorisable rather
 than Numba's scalar libm calls: exp(-|a|) (sigmoid, BCE) by
 ``base._exp_nonpos`` in both dtypes, one exp inside a vectorised loop by
-``base._exp_le0``, the GELU's erf by Cephes' rational forms written the
-same way (``transformer._gelu64``, ``_gelu32``), tanh by NumPy's SIMD
-ufunc; the other exps (softplus, the Gaussian NLL, the VAE's sampling,
-the attention softmax, on small arrays or off the benchmark's path) still
-call libm per element. The measurements behind these choices are
-in ``docs/performance.md``; ``python -m tinyae.bench`` and
-``lessons/09_kernels.py`` measure their effect.
+``base._exp_le0`` (the attention softmax, over the whole score array at
+once), the GELU's erf by Cephes' rational forms written the same way
+(``transformer._gelu64``, ``_gelu32``), tanh by NumPy's SIMD ufunc; the
+other exps (softplus, the Gaussian NLL, the VAE's sampling, on small
+arrays or off the benchmark's path) still call libm per element. The
+measurements behind these choices are in ``docs/performance.md``;
+``python -m tinyae.bench`` and ``lessons/09_kernels.py`` measure their
+effect.
 
 One module per family, the same families as ``tinyae.functional``, re-exported
 here so ``kernels.<op>`` is the whole fast backend:
