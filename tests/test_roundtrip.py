@@ -47,6 +47,11 @@ FACTORIES = {
                                                            rng=r(s)), (X,)),
     "DiffusionModel": (lambda s: models.DiffusionModel(sizes=(16, 8), n_levels=20, rng=r(s)),
                        (X,)),
+    "ImageDiffusionModel-mlp": (lambda s: models.ImageDiffusionModel(
+        image_shape=(1, 4, 4), n_levels=20, hidden=(8,), embed_dim=4, rng=r(s)), (X,)),
+    "ImageDiffusionModel-unet": (lambda s: models.ImageDiffusionModel(
+        image_shape=(1, 4, 4), n_levels=20, denoiser="unet", channels=(2, 3), embed_dim=4,
+        rng=r(s)), (X,)),
     "LatentEnergyAutoencoder": (lambda s: models.LatentEnergyAutoencoder(
         sizes=(16, 8, 2), rng=r(s)), (X,)),
     "PSD": (lambda s: models.PSD(n_in=16, n_atoms=12, rng=r(s)), (X,)),

@@ -17,3 +17,4 @@ from .psd import PSD
 from .recirculation import RecirculationAutoencoder
 from .vq import VQVAE, CodebookEMA
 from .diffusion import DiffusionModel
+from .diffusion_image import ImageDiffusionModel

@@ -150,6 +150,14 @@ class DiffusionModel(Model):
         super().__init__()
         self.sizes = check_sizes(sizes)
         self.n_in = self.sizes[0]
+        self._set_up(n_levels, embed_dim, activation, beta_min, beta_max, rng, init, dtype)
+        self.net = dense_stack((self.n_in + self.embed_dim,) + self.sizes[1:] + (self.n_in,),
+                               activation, rng=rng, init=init, dtype=self.dtype)
+        self.modules = {"net": self.net}
+
+    def _set_up(self, n_levels, embed_dim, activation, beta_min, beta_max, rng, init,
+                dtype):
+        """Check what every diffusion model shares and build its schedule."""
         self.n_levels = check_positive_int(n_levels, "n_levels")
         self.embed_dim = check_positive_int(embed_dim, "embed_dim")
         if self.embed_dim < 4 or self.embed_dim % 2:
@@ -162,9 +170,6 @@ class DiffusionModel(Model):
         self.alpha_bars = alpha_bars(self.n_levels, beta_min, beta_max)      # (T,)
         self.alphas = self.alpha_bars / np.concatenate([[1.0], self.alpha_bars[:-1]])
         self.betas = 1.0 - self.alphas
-        self.net = dense_stack((self.n_in + self.embed_dim,) + self.sizes[1:] + (self.n_in,),
-                               activation, rng=rng, init=init, dtype=self.dtype)
-        self.modules = {"net": self.net}
 
     # -- the forward process -------------------------------------------------
     def _check_t(self, t, n):
