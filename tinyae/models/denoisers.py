@@ -17,13 +17,18 @@ embedding in each residual block:
 
     h1 = act(conv3x3(x) + L1 c)                 (C1, H, W)
     h2 = act(conv3x3 stride 2(h1) + L2 c)       (C2, H/2, W/2)   (sizes rounded up)
-    h3 = act(conv3x3 stride 2(h2) + L3 c)       (C2, H/4, W/4)
+    a3 = act(conv3x3 stride 2(h2) + L3 c)       (C2, H/4, W/4)
+    h3 = a3 + G2 act(G1 [a3, c])                (C2, H/4, W/4)   the global path
     u2 = act(convT3x3 stride 2(h3) + L4 c) + h2 (C2, H/2, W/2)   skip from h2
     u1 = act(convT3x3 stride 2(u2) + L5 c) + h1 (C1, H, W)       skip from h1
     out = conv3x3(u1)                           (C, H, W)
 
 (L_k c: a Linear map of the level features to one number per channel,
-broadcast over the pixels.) Each transposed convolution is given the
+broadcast over the pixels. G1, G2: Linear maps through ``dense`` units from
+all of a3, flattened, and the level, back to the shape of a3: a 3x3
+convolution sees only its neighbours, and denoising a digit at a high
+noise level needs the whole image; Ho et al. use self-attention at 16x16
+for this.) Each transposed convolution is given the
 output padding that brings it back to exactly the size of the skip it meets,
 so odd and non-square images work.
 
@@ -33,12 +38,13 @@ Nothing here is a new op: every piece is a Linear, a convolution or an
 activation whose gradient its own op gives. The wiring adds three rules of
 the chain rule. A concatenation [h, c] sends the first columns of its
 gradient to h and the rest to c. A per-channel bias b_{n,k} broadcast over
-the pixels gets dL/db_{n,k} = sum_{i,j} dL/dpre_{n,k,i,j}. A value used twice
-(c in every layer; h2 and h1 as input of the next block and as a skip)
-collects the sum of the gradients of its uses. dL/dc is formed only when
-the caller asks for the inputs' gradients (the diffusion loss does not: its
-inputs are data); ``tinyae.gradcheck`` checks both the parameters and the
-inputs on odd shapes.
+the pixels gets dL/db_{n,k} = sum_{i,j} dL/dpre_{n,k,i,j}. A value used
+twice (c in every layer; h1 and h2 as input of the next block and as a
+skip; a3 in the global path and in h3) collects the sum of the gradients of
+its uses. dL/dc is formed only when the caller asks for the inputs'
+gradients (the diffusion loss does not: its inputs are data);
+``tinyae.gradcheck`` checks both the parameters and the inputs on odd
+shapes.
 """
 
 import numpy as np
@@ -141,10 +147,11 @@ class LevelUNet(_TwoInput):
     """The small U-Net of the module docstring. image_shape (C, H, W);
     channels (C1, C2)."""
 
-    def __init__(self, image_shape, channels, n_cond, *, rng, activation="relu",
+    def __init__(self, image_shape, channels, n_cond, *, rng, dense=256, activation="relu",
                  init="he", dtype=np.float64):
         super().__init__()
         self.image_shape = check_image_shape(image_shape)
+        self.dense = check_positive_int(dense, "dense")
         ch = tuple(channels) if isinstance(channels, (tuple, list)) else ()
         if len(ch) != 2:
             raise ValueError(f"channels must be two widths (C1, C2), got {channels!r}")
@@ -172,7 +179,16 @@ class LevelUNet(_TwoInput):
                                                           rng=rng, dtype=self.dtype))
                       for k, conv in enumerate(self.convs)]
         self.acts = [make_activation(activation) for _ in self.convs]
-        self.out = self._adopt("out", Conv2d(c1, C, 3, padding=1, rng=rng,
+        self.n_mid = c2 * h3 * w3                        # numbers in h3
+        self.global_in = self._adopt("global_in", Linear(self.n_mid + self.n_cond, self.dense,
+                                                         **kw))
+        self.global_act = make_activation(activation)
+        # the last layers of the global path and of the network start small: the
+        # network starts near "output 0, global path off", not at outputs in the
+        # thousands that the first steps would spend undoing
+        self.global_out = self._adopt("global_out", Linear(self.dense, self.n_mid, rng=rng,
+                                                           init="small", dtype=self.dtype))
+        self.out = self._adopt("out", Conv2d(c1, C, 3, padding=1, rng=rng, init="small",
                                              dtype=self.dtype))
 
     def forward(self, x, c):
@@ -182,7 +198,11 @@ class LevelUNet(_TwoInput):
         for k, (conv, level, act) in enumerate(zip(self.convs, self.level, self.acts)):
             pre = conv.forward(h) + level.forward(c)[:, :, None, None]
             h = act.forward(pre)
-            if k == 3:
+            if k == 2:                                           # h3 += the global path
+                g = self.global_in.forward_act(
+                    np.concatenate([h.reshape(len(h), -1), c], axis=1), self.global_act)
+                h = h + self.global_out.forward(g).reshape(h.shape)
+            elif k == 3:
                 h = h + kept[1]                                  # u2 = ... + h2
             elif k == 4:
                 h = h + kept[0]                                  # u1 = ... + h1
@@ -193,20 +213,26 @@ class LevelUNet(_TwoInput):
         """dout (N, C, H, W) -> (dx, dc), or None if not ``need_dx``; adds into grads."""
         d = self.out.backward(dout)
         skip = {}                                        # gradient of h1, h2 via skips
-        dc = None
+        dc = 0.0
         for k in range(4, -1, -1):
             if k in skip:                                # h_k also fed a later skip
                 d = d + skip.pop(k)
             if k >= 3:
                 skip[4 - k] = d                          # u1 = ... + h1, u2 = ... + h2
+            if k == 2:                                   # h3 = a + global(a): both paths
+                dg = self.global_out.backward(d.reshape(len(d), -1))
+                dz = self.global_in.backward_act(dg, self.global_act)
+                d = d + dz[:, :self.n_mid].reshape(d.shape)
+                if need_dx:
+                    dc = dc + dz[:, self.n_mid:]
             dpre = self.acts[k].backward(d)
             dlev = self.level[k].backward(dpre.sum(axis=(2, 3)), need_dx=need_dx)
             if need_dx:
-                dc = dlev if dc is None else dc + dlev
+                dc = dc + dlev
             d = self.convs[k].backward(dpre, need_dx=need_dx or k > 0)
         return (d, dc) if need_dx else None
 
     def __repr__(self):
         C, H, W = self.image_shape
-        return (f"LevelUNet(({C}, {H}, {W}), channels={self.channels}, every block also "
-                f"sees {self.n_cond} level features)")
+        return (f"LevelUNet(({C}, {H}, {W}), channels={self.channels}, dense={self.dense}, "
+                f"every block also sees {self.n_cond} level features)")

@@ -63,14 +63,15 @@ class ImageDiffusionModel(DiffusionModel):
 
     Hyperparameters (keyword-only): image_shape (C, H, W), n_levels, rng,
     denoiser ("mlp": ``LevelMLP`` with the widths ``hidden``; "unet":
-    ``LevelUNet`` with ``channels``), predict ("clean": the skip path;
-    "noise"), weighting ("clean": the reconstruction loss; "noise": Eq. 12),
-    embed_dim, activation, beta_min, beta_max, init, dtype. Module: ``net``.
+    ``LevelUNet`` with ``channels`` and a global path of ``dense`` units),
+    predict ("clean": the skip path; "noise"), weighting ("clean": the
+    reconstruction loss; "noise": Eq. 12), embed_dim, activation, beta_min,
+    beta_max, init, dtype. Module: ``net``.
     Schedule as ``DiffusionModel``'s, plus ``snr`` (SNR_t), index t - 1.
     """
 
     def __init__(self, *, image_shape, n_levels, rng, denoiser="mlp", hidden=(512, 512),
-                 channels=(32, 64), predict="clean", weighting="clean", embed_dim=32,
+                 channels=(32, 64), dense=256, predict="clean", weighting="clean", embed_dim=32,
                  activation="relu", beta_min=0.1, beta_max=20.0, init="he",
                  dtype=np.float64):
         super(DiffusionModel, self).__init__()
@@ -88,7 +89,7 @@ class ImageDiffusionModel(DiffusionModel):
         if self.denoiser == "mlp":
             self.net = LevelMLP(self.n_in, hidden, self.n_in, self.embed_dim, **kw)
         else:
-            self.net = LevelUNet(self.image_shape, channels, self.embed_dim, **kw)
+            self.net = LevelUNet(self.image_shape, channels, self.embed_dim, dense=dense, **kw)
         self.modules = {"net": self.net}
 
     # -- the network -----------------------------------------------------------
