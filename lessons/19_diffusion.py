@@ -11,11 +11,15 @@
 # sampling, which walks down the ladder. On a 2-D density whose score is known exactly we
 # measure what the network learned at each level, how close its samples come to the
 # density (against a single-level DAE chain and against the density's own samples), and
-# what the number of levels does to them.
+# what the number of levels does to them. Then we move to MNIST digits, 784 dimensions,
+# where the network needs the level at every layer and a skip path from its input to its
+# output, and where its samples are judged by a digit classifier against lesson 14's VAE.
 #
 # **It assumes** lesson 03 (a denoising autoencoder's residual estimates the score of the
 # noise-smoothed density: Tweedie's formula), lesson 15 (a DAE as a generative Markov chain,
-# and the MMD between samples) and lesson 00 (gradient checking).
+# and the MMD between samples), lesson 14 (a VAE's samples judged by a classifier trained
+# on real digits), lesson 02 (the undercomplete autoencoder) and lesson 00 (gradient
+# checking).
 
 # %%
 import time
@@ -24,13 +28,15 @@ import numpy as np
 
 from tinyae.analysis.generative import gsn_chain, mmd2
 from tinyae.analysis.scores import ParameterAverage, fit_fresh, relative_score_error
+from tinyae.course.judge import digit_judge
 from tinyae.course.lesson import Lesson
-from tinyae.course.plotting import xy_curves
+from tinyae.course.plotting import image_grid, xy_curves
 from tinyae.course.plotting.diffusion import mmd_vs_levels, noise_fields, points_over_densities
-from tinyae.data import mixture_2d
+from tinyae.data import load_mnist, mixture_2d
 from tinyae.gradcheck import check_model
-from tinyae.models import DiffusionModel, GaussianDenoiser
-from tinyae.optim import Adam
+from tinyae.models import VAE, DiffusionModel, GaussianDenoiser, ImageDiffusionModel
+from tinyae.optim import Adam, cosine_decay
+from tinyae.train import fit
 
 T, HIDDEN, EMBED = 100, 128, 16              # levels, hidden width, level features
 N_PER_EPOCH, BATCH, LR, LR_END, DECAY = 40_000, 256, 3e-3, 3e-4, 0.999
@@ -38,6 +44,8 @@ SHOWN = (0, 5, 10, 20, 40, 100)              # the levels the figures show (0: t
 N_SAMPLES, BANDWIDTH, N_FLOOR = 2000, 0.3, 10  # MMD: points, kernel width, data samples
 LADDERS = (1, 2, 5, 10, 20, 50, 100)         # sampling ladders: levels (network evaluations)
 GSN_SIGMAS = (0.25, 0.5)                     # two middle levels of lesson 15's sweep
+N_DIGITS, CONFIDENT = 1000, 0.9              # samples judged; lesson 14's threshold
+WALK = (100, 80, 60, 40, 30, 20, 10, 5)      # levels of the reverse walk the figure shows
 
 lesson = Lesson("19_diffusion", __doc__, epochs=60, full_epochs=180)
 rng = lesson.rng
@@ -497,6 +505,245 @@ lesson.claim("exact noise on 5 levels: spread of the samples / the data's (too n
              spread["exact noise eps*", 5] / np.sqrt(np.trace(mixture.cov())), lt=0.95)
 
 # %% [markdown]
+# ## 9. From two dimensions to 784: a diffusion model of digits
+#
+# Nothing so far depended on the dimension: the closed form of section 2, the argument of
+# section 3 that the best noise prediction is $-\sigma_t$ times the score, the sampler of
+# section 6. We now train on MNIST, each digit a point in 784 dimensions, at a small scale
+# (two passes over the 60,000 training digits with an MLP; `--full` trains a
+# convolutional network for three). Four things change.
+#
+# **The data and the schedule.** Pixels are scaled from $[0, 1]$ to $[-1, 1]$, as Ho et al.
+# scale theirs (section 3.3), so that the data have the unit scale of the noise, and we
+# keep the 100 levels and the $\bar\alpha_t$ of section 2: $x_T$ is again a standard normal
+# draw, now of 784 numbers. A level is best read as its signal-to-noise ratio
+# $\mathrm{SNR}_t = \bar\alpha_t / (1 - \bar\alpha_t)$, the variance of the shrunk digit
+# $\sqrt{\bar\alpha_t}\,x_0$ over that of the noise, per pixel: about 500 at $t = 1$, 1 near
+# $t = 26$, $4 \times 10^{-5}$ at $t = 100$.
+#
+# **The level.** In 2-D the 16 level features were 16 of the network's 18 inputs. Beside
+# 784 pixels they would be a sliver of the first layer's input, reaching the deeper layers
+# only through it. So every layer sees them, $h_l = \mathrm{relu}([h_{l-1}, e(t)]\,W_l +
+# b_l)$: each layer's pre-activation gets a shift that depends on the level (`LevelMLP`;
+# Ho et al. add a projection of the level's embedding in every block of their network).
+#
+# **A skip path.** At the top of the ladder $x_T$ is almost all noise, so the best
+# prediction of $\epsilon$ is almost $x_T$ itself: the network must copy 784 numbers from
+# its input to its output. In 2-D that was two numbers. Here they would have to pass hidden
+# layers of 512 units, which cannot carry 784 independent numbers (lesson 02: an
+# undercomplete autoencoder keeps at most as many directions as it has units), and the
+# network learns even the part they could carry slowly. The cure is the closed form
+# itself: let the network say what the clean digit is, $\hat x_0(x_t, t)$, and solve
+# $x_t = \sqrt{\bar\alpha_t}\, x_0 + \sigma_t \epsilon$ for the noise,
+#
+# $$
+# \epsilon_\theta(x_t, t) = \frac{x_t - \sqrt{\bar\alpha_t}\, \hat x_0(x_t, t)}{\sigma_t} .
+# $$
+#
+# Now $x_t$ reaches the output directly, and the network is a denoising autoencoder at
+# every level. Section 3 survives intact: $\epsilon_\theta$ is $\mathbb{E}[\epsilon \mid
+# x_t] = (x_t - \sqrt{\bar\alpha_t}\,\mathbb{E}[x_0 \mid x_t])/\sigma_t$ exactly when
+# $\hat x_0$ is $\mathbb{E}[x_0 \mid x_t]$. A digit lies near a low-dimensional set of
+# digits, which a 512-unit layer can describe; the noise fills all 784 dimensions
+# (Li and He, 2025, make this argument for predicting clean images at scale).
+#
+# **The weight of each level.** Subtract the two expressions for the noise:
+# $\epsilon - \epsilon_\theta = \sqrt{\bar\alpha_t}\,(\hat x_0 - x_0)/\sigma_t$, so
+#
+# $$
+# \|\epsilon - \epsilon_\theta\|^2 = \mathrm{SNR}_t\, \|x_0 - \hat x_0\|^2 .
+# $$
+#
+# Eq. 14 is the reconstruction error weighted by $\mathrm{SNR}_t$, and the cleanest levels,
+# with weights in the hundreds, would take nearly all of a small network's gradient for
+# the finest corrections. We train on $\|x_0 - \hat x_0\|^2$, the same weight at every
+# level: lesson 03's denoising loss. A weight per level moves no level's minimiser
+# (section 3's decomposition holds level by level); it decides how a network of finite
+# size shares its effort. Ho et al.'s Eq. 14 is itself such a reweighting of the
+# variational bound (their section 3.4), and Hang et al. (2023) cap these weights for
+# the same reason. The gradient is the autoencoder's, $\partial L/\partial \hat x_0 =
+# 2(\hat x_0 - x_0)/N$, back through `LevelMLP`, where the one new rule is that the level
+# features feed every layer, so their gradient is the sum of what each layer sends back
+# (the `ImageDiffusionModel` and `models.denoisers` docstrings). The checker agrees:
+
+# %%
+x_train, _ = load_mnist("train", dtype=np.float32)
+x_test, _ = load_mnist("test", dtype=np.float32)
+digits, test_digits = 2 * x_train - 1, 2 * x_test - 1           # pixels in [-1, 1]
+snr = a_bar / (1.0 - a_bar)
+lesson.report("SNR_t at levels " + ", ".join(f"t={t}: {snr[t - 1]:.3g}"
+                                             for t in (1, 10, 26, 50, 100)))
+probe = ImageDiffusionModel(image_shape=(1, 3, 2), n_levels=T, hidden=(5, 4), embed_dim=4,
+                            activation="tanh", rng=np.random.default_rng(1),
+                            dtype=np.float64)
+xb = rng.standard_normal((4, 6))
+report = check_model(probe, xb, t=rng.integers(1, T + 1, size=4),
+                     noise=rng.standard_normal(xb.shape))
+lesson.claim("gradient check of the clean-image loss through LevelMLP: worst relative "
+             "error (float64 central differences)", report.worst, lt=1e-7)
+
+# %% [markdown]
+# By default the network is a `LevelMLP` of two hidden layers of 512 ReLU units with 32
+# level features; `--full` replaces it with a small U-Net (`LevelUNet`: 3x3 convolutions
+# of 32 and 64 channels at three resolutions, the level a bias per channel in every
+# block, skips from the way down to the way up, and a dense layer of 256 units across
+# the whole lowest resolution, since a digit at a high noise level is denoised from the
+# whole image, not from a pixel's neighbours). Adam with a cosine-decayed learning
+# rate from 2e-3, batches of 128, and an average of the weights (decay 0.99: over the
+# last hundred or so steps, since there are only about a thousand).
+
+# %%
+digit_epochs = 3 if lesson.full else 2
+net = dict(denoiser="unet", channels=(32, 64)) if lesson.full else \
+    dict(denoiser="mlp", hidden=(512, 512))
+digit_model = ImageDiffusionModel(image_shape=(1, 28, 28), n_levels=T, embed_dim=32,
+                                  rng=rng, dtype=np.float32, **net)
+average = ParameterAverage(Adam(digit_model.params, lr=2e-3), decay=0.99)
+start = time.process_time()
+history = fit(digit_model, digits, optimizer=average, epochs=digit_epochs,
+              batch_size=128, rng=rng, progress=lesson.progress,
+              lr_schedule=cosine_decay(2e-3, digit_epochs))
+average.copy_to_params()
+lesson.report(f"{net['denoiser']} denoiser, {digit_model.n_params:,} parameters, "
+              f"{digit_epochs} epochs in {time.process_time() - start:.1f} s of CPU; "
+              f"reconstruction loss per digit, first epoch {history['loss'][0]:.1f}, "
+              f"last {history['loss'][-1]:.1f}")
+
+# %% [markdown]
+# What does the skip path buy? The same `LevelMLP` trained as in section 4, predicting
+# the noise with Eq. 14 (`predict="noise"`, `weighting="noise"`), for one pass over 20,000
+# digits (a short run: enough to see where it stands). We measure Eq. 14 itself on 1,000
+# test digits at five levels for both.
+
+# %%
+no_skip = ImageDiffusionModel(image_shape=(1, 28, 28), n_levels=T, embed_dim=32,
+                              hidden=(512, 512), predict="noise", weighting="noise",
+                              rng=rng, dtype=np.float32)
+fit(no_skip, digits[:20000], optimizer=Adam(no_skip.params, lr=2e-3), epochs=1,
+    batch_size=128, rng=rng, progress=lesson.progress)
+eq14 = {}
+for t in (1, 10, 26, 50, T):
+    eq14[t] = [m.level_loss(test_digits[:1000], t, rng=rng) for m in (digit_model, no_skip)]
+    lesson.report(f"t={t:<3d} SNR {snr[t - 1]:<8.3g} Eq. 14 per test digit: with the skip "
+                  f"path {eq14[t][0]:8.2f}, without {eq14[t][1]:8.2f}")
+
+# %% [markdown]
+# Predicting zero noise scores 784 at every level (the squared length of the noise). The
+# network without the skip path has not got past that anywhere, not even at $t = 100$,
+# where the answer is almost its own input: **788.56**. With the skip path the top of the
+# ladder costs **0.01**, and the model beats 784 at every level but the lowest. There it
+# scores **32932.36**: Eq. 14 multiplies its reconstruction error by an SNR of **501**.
+# Section 10 shows where that error ends up.
+
+# %%
+lesson.claim("Eq. 14 at t = 100 of the MLP without the skip path, after 20,000 digits "
+             "(predicting zero scores 784)", eq14[T][1], gt=600.0)
+lesson.claim("Eq. 14 at t = 100 of the digit model with the skip path", eq14[T][0], lt=1.0)
+
+# %% [markdown]
+# ## 10. Walking down the ladder to a digit
+#
+# Sampling is Algorithm 2 of section 6 unchanged, with $\epsilon_\theta$ from the formula
+# above. We draw 1,000 digits and keep the states $x_t$ at a few levels, and beside each
+# the network's guess $\hat x_0(x_t, t)$ of the digit it is heading for.
+
+# %%
+start = time.process_time()
+drawn, walk = digit_model.sample(N_DIGITS, rng=rng, record=set(WALK))
+lesson.report(f"{N_DIGITS} samples, {T} network evaluations each, in "
+              f"{time.process_time() - start:.1f} s of CPU")
+rows, labels = [], []
+for i in range(3):
+    rows += [walk[t][i] for t in WALK] + [drawn[i]]
+    rows += [digit_model.predict_clean(walk[t][i:i + 1], t)[0] for t in WALK] + [drawn[i]]
+    labels += [f"sample {i + 1}: state x_t", f"sample {i + 1}: network's x0_hat"]
+
+# %%
+lesson.save(image_grid((np.array(rows) + 1) / 2, rows=6, row_labels=labels,
+                       col_labels=[f"t = {t}" for t in WALK] + ["t = 0"],
+                       title="the reverse walk: states and the network's clean digit"),
+            "digit_reverse_walk")
+
+# %% [markdown]
+# Read each pair of rows left to right. The state $x_t$ (upper row) is static until
+# about $t = 40$; a digit comes out of it between $t = 30$ and $t = 10$. The network's
+# guess (lower row) shows what happens before: at $t = 100$ it is the average digit, a
+# blur; from $t = 60$ it sketches a shape and revises it until about $t = 20$; the lowest
+# levels only sharpen it. The large levels choose the digit, the small ones draw it, as in
+# 2-D the large levels chose a cluster. The last column is the network's guess too: at
+# $t = 1$, $\beta_1 = 1 - \bar\alpha_1 = \sigma_1^2$, so Algorithm 2's last step
+# $(x_1 - \sigma_1 \epsilon_\theta)/\sqrt{\bar\alpha_1}$ is exactly $\hat x_0(x_1, 1)$. A
+# sample is as sharp as the network's reconstruction at the bottom of the ladder, the
+# error that Eq. 14 weighted by 501 above.
+#
+# ## 11. Judged against the VAE of lesson 14
+#
+# Lesson 14 judged generators by the share of their samples a classifier trained on real
+# digits names with probability above 0.9. We use the course's digit judge
+# (`tinyae.course.judge`, the same 784-200-10 classifier on all 60,000 training digits)
+# with the same threshold, and train lesson 14's VAE exactly as lesson 14 does (784-400-20,
+# 8 epochs on 10,000 digits, Adam from 2e-3 with a cosine decay, batches of 64; with
+# `--full` 20 epochs on all 60,000). A judge's confidence can be fooled: by images of
+# static, for one. So we also count how the samples spread over the ten digits (the share
+# of the commonest answer, which for real digits is little above a tenth), and judge
+# static itself: the starting states $x_T$ shown as pixels.
+
+# %%
+judge = digit_judge(0)
+
+
+def judged(images):
+    """(share of images judged with probability > CONFIDENT, share of the commonest class)
+    for images (N, 784) in [0, 1] (clipped)."""
+    p = judge.predict_proba(np.clip(images, 0.0, 1.0).astype(np.float32))
+    return (float(np.mean(p.max(axis=1) > CONFIDENT)),
+            float(np.bincount(p.argmax(axis=1), minlength=10).max() / len(p)))
+
+
+# %%
+n_vae, vae_epochs = (60000, 20) if lesson.full else (10000, 8)
+vae = VAE(sizes=(784, 400, 20), rng=rng, dtype=np.float32)
+start = time.process_time()
+fit(vae, x_train[rng.permutation(len(x_train))[:n_vae]], optimizer=Adam(vae.params, lr=2e-3),
+    epochs=vae_epochs, batch_size=64, rng=rng, progress=lesson.progress,
+    lr_schedule=cosine_decay(2e-3, vae_epochs))
+lesson.report(f"VAE 784-400-20, {vae_epochs} epochs on {n_vae:,} digits in "
+              f"{time.process_time() - start:.1f} s of CPU")
+sources = {"diffusion": (drawn + 1) / 2,
+           "VAE, z ~ N(0, I)": vae.decode(rng.standard_normal((N_DIGITS, 20))
+                                          .astype(np.float32)),
+           "real test digits": x_test[:N_DIGITS], "static (x_T as pixels)": (walk[T] + 1) / 2}
+shares = {name: judged(images) for name, images in sources.items()}
+for name, (share, top) in shares.items():
+    lesson.report(f"{name:<24s} share above {CONFIDENT}: {share:.3f}; commonest class "
+                  f"{top:.3f} of the images")
+
+# %%
+shown = np.concatenate([sources["diffusion"][:24], sources["VAE, z ~ N(0, I)"][:24]])
+lesson.save(image_grid(shown, rows=4, row_labels=["diffusion"] * 2 + ["VAE, z ~ N(0, I)"] * 2,
+                       title="samples: two rows per generator"), "digit_samples")
+
+# %% [markdown]
+# Several diffusion samples (top rows) are clean digits drawn with strokes; others are two
+# digits blurred into one, the mark of a small network trained for a few seconds. The
+# VAE's (bottom rows) are lesson 14's soft, blurred digits. The judge names **0.401** of
+# the diffusion samples with probability above 0.9, **0.254** of the VAE's and **0.861**
+# of real test digits. Static shows why the share alone proves little: the judge is as
+# sure about **0.605** of the static images, and names **0.928** of them as one and the
+# same digit. The diffusion samples spread over the digits much as real ones do (the
+# commonest answer takes **0.184** of them, **0.124** of real digits). With `--full` the
+# U-Net replaces the MLP and the VAE trains on all 60,000 digits for 20 epochs; the
+# instructor's notes give those numbers.
+
+# %%
+diffusion_share, diffusion_top = shares["diffusion"]
+lesson.claim(f"share of diffusion samples the judge names with probability above "
+             f"{CONFIDENT}, minus the VAE's (lesson 14's measure; standard error ~0.02)",
+             diffusion_share - shares["VAE, z ~ N(0, I)"][0], gt=0.0)
+lesson.claim("commonest class among the diffusion samples (real test digits ~0.12; static, "
+             "or a generator stuck on one digit, far more)", diffusion_top, lt=0.3)
+
+# %% [markdown]
 # ## Check your understanding
 #
 # 1. The relative error of section 5 at $t = 1$ is about thirty times that at $t = 40$, yet
@@ -511,9 +758,11 @@ lesson.claim("exact noise on 5 levels: spread of the samples / the data's (too n
 # 4. Set `GSN_SIGMAS = (1.0,)` in the first code cell. How many floor standard deviations
 #    does the DAE chain land at now, and why does no single level serve both mixing and
 #    resolution?
-# 5. Section 3 shows the loss at level $t$ is denoising score matching weighted by
-#    $\sigma_t^2$. If you trained with the unweighted score loss instead, which levels would
-#    dominate the gradient, and what would that do to the error curve of section 5?
+# 5. Section 3 showed that Eq. 14 is denoising score matching weighted by $\sigma_t^2$,
+#    section 9 that it is the reconstruction error weighted by $\mathrm{SNR}_t$. Build
+#    `digit_model` with `weighting="noise"` (Eq. 14 itself) and rerun sections 9 to 11.
+#    Which levels carry most of the loss now, and what do you expect of the samples and
+#    of the judge's share? Predict first, using the $t = 1$ row of section 9's table.
 #
 # ## Exercises
 #
@@ -535,8 +784,11 @@ lesson.claim("exact noise on 5 levels: spread of the samples / the data's (too n
 #   closed form of the forward process), Eqs. 6-7 (the posterior $q(x_{t-1} \mid x_t,
 #   x_0)$), Eq. 14 (the simplified noise-prediction loss), Algorithm 1 (training) and
 #   Algorithm 2 (sampling); section 3.2 (the choices $\sigma_t^2 = \beta_t$ or
-#   $\tilde\beta_t$), section 4 (the linear schedule from $10^{-4}$ to 0.02) and
-#   appendix B (the exponential moving average of the weights, decay 0.9999).
+#   $\tilde\beta_t$), section 3.3 (images scaled to $[-1, 1]$), section 3.4 (Eq. 14 as a
+#   reweighted variational bound), section 4 (the linear schedule from $10^{-4}$ to 0.02)
+#   and appendix B (the exponential moving average of the weights, decay 0.9999, and a
+#   U-Net whose every residual block receives the level's sinusoidal embedding, drawn on
+#   in section 9).
 # * Song, Y. and Ermon, S. (2019). Generative modeling by estimating gradients of the data
 #   distribution. *Advances in Neural Information Processing Systems 32 (NeurIPS 2019)*.
 #   Noise-conditional score networks and the weighting $\lambda(\sigma) = \sigma^2$.
@@ -553,6 +805,18 @@ lesson.claim("exact noise on 5 levels: spread of the samples / the data's (too n
 # * Nichol, A. and Dhariwal, P. (2021). Improved denoising diffusion probabilistic models.
 #   *Proceedings of the 38th International Conference on Machine Learning (ICML)*, 8162-8171.
 #   Sampling on a sub-sequence of the training levels.
+# * Hang, T., Gu, S., Li, C., Bao, J., Chen, D., Hu, H., Geng, X. and Guo, B. (2023).
+#   Efficient diffusion training via Min-SNR weighting strategy. *Proceedings of the IEEE/CVF
+#   International Conference on Computer Vision (ICCV 2023)*. The noise-prediction loss read as
+#   the reconstruction error weighted by the SNR, and the weights capped.
+# * Li, T. and He, K. (2025). Back to basics: let denoising generative models denoise.
+#   arXiv:2511.13720 (CVPR 2026). The argument that clean images lie near a
+#   low-dimensional manifold and noise does not, so a network of limited width should
+#   predict the clean image.
+# * Ronneberger, O., Fischer, P. and Brox, T. (2015). U-Net: convolutional networks for
+#   biomedical image segmentation. *Medical Image Computing and Computer-Assisted
+#   Intervention (MICCAI)*, 234-241. Section 2 and Figure 1 (the contracting and expanding
+#   paths joined by skips: `LevelUNet`).
 # * Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B. and Smola, A. (2012). A kernel
 #   two-sample test. *Journal of Machine Learning Research* 13, 723-773 (the MMD).
 # * Bengio, Y., Yao, L., Alain, G. and Vincent, P. (2013). Generalized denoising

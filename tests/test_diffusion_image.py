@@ -1,6 +1,6 @@
 """The image diffusion model (tinyae.models.diffusion_image, lesson 19
 sections 9-11) and its denoisers (tinyae.models.denoisers): the skip path is
-the closed form, the loss is the reconstruction error or Eq. 12 as asked,
+the closed form, the loss is the reconstruction error or Eq. 14 as asked,
 the denoisers keep the image's shape and let the level reach every layer,
 the two backends agree, and bad input is a named error. The gradients are
 checked by ``python -m tinyae.gradcheck -k Level`` / ``-k ImageDiffusion``
@@ -55,12 +55,12 @@ def test_the_loss_is_the_reconstruction_error_or_eq_12(predict, weighting):
     assert loss == model.loss(x, t=t, noise=noise)
     x_t = model.diffuse(x, t, noise)
     rec = np.sum((model.predict_clean(x_t, t) - x) ** 2, axis=1)          # (7,)
-    eq12 = np.sum((model.predict_noise(x_t, t) - noise) ** 2, axis=1)
-    np.testing.assert_allclose(eq12, model.snr[t - 1] * rec, rtol=1e-9)   # the identity
-    want = np.mean(rec if weighting == "clean" else eq12)
+    eq14 = np.sum((model.predict_noise(x_t, t) - noise) ** 2, axis=1)
+    np.testing.assert_allclose(eq14, model.snr[t - 1] * rec, rtol=1e-9)   # the identity
+    want = np.mean(rec if weighting == "clean" else eq14)
     assert loss == pytest.approx(want, rel=1e-10)
     # a near miss is caught: the other weighting is a different number
-    other = np.mean(eq12 if weighting == "clean" else rec)
+    other = np.mean(eq14 if weighting == "clean" else rec)
     assert loss != pytest.approx(other, rel=1e-3)
 
 
@@ -74,7 +74,7 @@ def test_level_loss_is_eq_12_at_one_level():
 
 
 def test_the_skip_path_passes_the_noise_at_the_top_of_the_ladder():
-    """Untrained, the clean-predicting model's Eq. 12 at t = T is SNR_T times a
+    """Untrained, the clean-predicting model's Eq. 14 at t = T is SNR_T times a
     reconstruction error: tiny. The noise-predicting one pays about D there."""
     skip, plain = _model(n_levels=100), _model(n_levels=100, predict="noise")
     x = r(4).uniform(-1, 1, size=(400, 12))

@@ -22,19 +22,19 @@ autoencoder at every level. (``predict="noise"``: the network's output is
 eps_theta, no skip; for comparison.) Both predict the same thing at the
 optimum: E[eps | x_t] = (x_t - sqrt(alpha_bar_t) E[x_0 | x_t]) / sigma_t.
 
-The loss: Eq. 12 or the reconstruction error
+The loss: Eq. 14 or the reconstruction error
 ---------------------------------------------
-With SNR_t = alpha_bar_t / (1 - alpha_bar_t), the error of Eq. 12 at level t
+With SNR_t = alpha_bar_t / (1 - alpha_bar_t), the error of Eq. 14 at level t
 is the error of the clean image scaled by SNR_t,
 
     || eps - eps_theta ||^2 = SNR_t || x_0 - x0_hat ||^2,
 
 since eps - eps_theta = sqrt(alpha_bar_t) (x0_hat - x_0) / sigma_t. SNR_t
 runs from about 500 at the bottom of a 100-level ladder to 4e-5 at the top,
-so Eq. 12 gives the cleanest levels nearly all the weight.
+so Eq. 14 gives the cleanest levels nearly all the weight.
 ``weighting="clean"`` trains on || x_0 - x0_hat ||^2 instead, the
 reconstruction loss of a denoising autoencoder, with the same weight at
-every level (Eq. 12 divided by SNR_t); ``weighting="noise"`` is Eq. 12.
+every level (Eq. 14 divided by SNR_t); ``weighting="noise"`` is Eq. 14.
 Both are sums over pixels, means over the batch. A weight per level moves
 no level's minimiser (lesson 19, section 3: the decomposition holds level
 by level); it decides how a finite network shares its effort between
@@ -43,7 +43,7 @@ levels. The network's own output gets the gradient
     dL/dout = 2 c_t (out - target) / N,
 
 target x_0 or eps as predicted, c_t = 1 when the loss is in the units of
-the output, SNR_t for predict="clean" with Eq. 12 and 1 / SNR_t for
+the output, SNR_t for predict="clean" with Eq. 14 and 1 / SNR_t for
 predict="noise" with the reconstruction loss; from there the denoiser's own
 backward pass (``models.denoisers``).
 """
@@ -65,7 +65,7 @@ class ImageDiffusionModel(DiffusionModel):
     denoiser ("mlp": ``LevelMLP`` with the widths ``hidden``; "unet":
     ``LevelUNet`` with ``channels`` and a global path of ``dense`` units),
     predict ("clean": the skip path; "noise"), weighting ("clean": the
-    reconstruction loss; "noise": Eq. 12), embed_dim, activation, beta_min,
+    reconstruction loss; "noise": Eq. 14), embed_dim, activation, beta_min,
     beta_max, init, dtype. Module: ``net``.
     Schedule as ``DiffusionModel``'s, plus ``snr`` (SNR_t), index t - 1.
     """
@@ -160,7 +160,7 @@ class ImageDiffusionModel(DiffusionModel):
         return self._loss(x, t, noise, grad=False)
 
     def level_loss(self, x, t, *, rng):
-        """Eq. 12 at one level t for the rows of x, whatever the weighting: the
+        """Eq. 14 at one level t for the rows of x, whatever the weighting: the
         mean over rows of ||eps - eps_theta||^2, a float; the noise is drawn
         from rng."""
         t = int(self._check_t(t, 1)[0])

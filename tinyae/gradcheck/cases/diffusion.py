@@ -82,13 +82,13 @@ def _register():
         return case
     register("model ImageDiffusionModel (MLP, clean image, reconstruction loss)")(
         image_model(image_shape=(1, 3, 2), hidden=(5, 4), activation="tanh"))
-    register("model ImageDiffusionModel (MLP, noise, Eq. 12, batch 1)")(
+    register("model ImageDiffusionModel (MLP, noise, Eq. 14, batch 1)")(
         image_model(batch=1, image_shape=(1, 1, 3), hidden=(2,), predict="noise",
                     weighting="noise", activation="softplus"))
     register("model ImageDiffusionModel (MLP, noise, reconstruction loss, 8 levels)")(
         image_model(n_levels=8, image_shape=(1, 2, 2), hidden=(3,), predict="noise",
                     activation="tanh"))
-    register("model ImageDiffusionModel (U-Net, odd 5x3 image, clean image, Eq. 12)")(
+    register("model ImageDiffusionModel (U-Net, odd 5x3 image, clean image, Eq. 14)")(
         image_model(image_shape=(2, 5, 3), denoiser="unet", channels=(2, 3), dense=4,
                     weighting="noise", activation="tanh"))
 

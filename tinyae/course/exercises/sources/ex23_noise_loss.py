@@ -19,7 +19,7 @@
 # The network sees $x_t$ (and the level) and predicts the noise,
 # $\hat\epsilon: (N, D)$. The loss is the course's squared error, summed over
 # the $D$ dimensions of an example and averaged over the batch (Ho et al.'s
-# Eq. 12, one draw per row):
+# Eq. 14, one draw per row):
 #
 # $$L = \frac1N \sum_{n=1}^N \sum_{d=1}^D \big(\hat\epsilon_{nd} - \epsilon_{nd}\big)^2 .$$
 #
