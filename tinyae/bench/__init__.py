@@ -344,7 +344,7 @@ def torch_step(name, dtype, seed):
             img = x.reshape(-1, 1, 28, 28)          # (batch, 784) rows as images
             return bce(net["dec"](net["enc"](img)), img)
     elif name == "mae":
-        from .functional.transformer import sincos_pos_embed
+        from ..functional.transformer import sincos_pos_embed
         t, keep = 16, 4
 
         def block(d):          # pre-norm, MLP 2d with exact GELU, as TransformerBlock
