@@ -686,7 +686,8 @@ def bernoulli_models():
 def gaussian_models():
     """Every model of vectors with a Gaussian likelihood (a squared error or
     Gaussian NLL of its data x): name -> constructor."""
-    from tinyae.models import (PSD, VQVAE, DiffusionModel, GaussianDenoiser, LinearAutoencoder,
+    from tinyae.models import (PSD, VQVAE, DiffusionModel, GaussianDenoiser,
+                               ImageDiffusionModel, LinearAutoencoder,
                                SemanticHashingAutoencoder, VarianceNetworkVAE)
     return {
         "MLP (mse)": lambda: ae(likelihood="mse"),
@@ -698,6 +699,8 @@ def gaussian_models():
         "VQ-VAE": lambda: VQVAE(n_in=D, hidden=4, n_positions=2, code_dim=2, n_codes=3,
                                 rng=rng(), dtype=np.float64),
         "diffusion": lambda: DiffusionModel(sizes=(D, 4), n_levels=5, rng=rng()),
+        "image diffusion": lambda: ImageDiffusionModel(image_shape=(1, 2, 3), n_levels=5,
+                                                       hidden=(4,), rng=rng()),
         "semantic hashing (mse)": lambda: SemanticHashingAutoencoder(
             sizes=(D, 4, 2), likelihood="mse", rng=rng()),
     }
@@ -716,7 +719,8 @@ LIKELIHOODS = {
     "bernoulli or gaussian": {"MLPAutoencoder", "VAE", "ConvAutoencoder", "ConvVAE",
                               "SemanticHashingAutoencoder"},
     "gaussian": {"LinearAutoencoder", "VarianceNetworkVAE", "GaussianDenoiser", "PSD",
-                 "VQVAE", "DiffusionModel", "LatentEnergyAutoencoder", "MAE"},
+                 "VQVAE", "DiffusionModel", "ImageDiffusionModel", "LatentEnergyAutoencoder",
+                 "MAE"},
     "categorical (labels; x checked by check_scale)": {"SoftmaxClassifier"},
 }
 
