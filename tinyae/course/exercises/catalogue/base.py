@@ -17,21 +17,34 @@ def train(funcs, names, what, *, kind="autoencoder", **settings):
     return harness.compare_training(kind, ops, what=what, **settings)
 
 
+def tail(losses):
+    """The mean loss of the last ``harness.TAIL`` steps of a run (NaN if any
+    step's loss is not finite)."""
+    return float(np.mean(losses[-harness.TAIL:])) if np.all(np.isfinite(losses)) \
+        else float("nan")
+
+
+def judge(losses, reference, describe):
+    """An exercise's own run (``losses``, every step's) against the
+    reference run's tail: passed when its tail lies within ``harness.TOL``
+    of ``reference``. ``describe(mine, ref, steps)`` words the two numbers.
+    Returns the dict an ``integration`` run reports."""
+    mine = tail(losses)
+    passed = bool(np.isfinite(mine) and abs(mine - reference) <= harness.TOL * abs(reference))
+    return {"passed": passed, "student": mine, "reference": reference, "tol": harness.TOL,
+            "text": f"{describe(mine, reference, len(losses))} (mean loss of the last "
+                    f"{harness.TAIL} steps): {'pass' if passed else 'FAIL'} (tolerance "
+                    f"{100 * harness.TOL:g}%)"}
+
+
 def compare_runs(train, funcs, reference, describe):
     """A training run of an exercise's own: ``train(funcs)`` and
     ``train(reference)`` (same seed; each returns the loss of every step),
-    judged by the mean loss of the last ``harness.TAIL`` steps within
-    ``harness.TOL`` of the reference's. ``describe(mine, ref, steps)`` words
-    the two numbers. Returns the one-run list an ``integration`` returns."""
+    judged by ``judge``. Returns the one-run list an ``integration`` returns."""
     with np.errstate(all="ignore"):
-        ref = float(np.mean(train(reference)[-harness.TAIL:]))
+        ref = tail(train(reference))
         run = train(funcs)
-    mine = float(np.mean(run[-harness.TAIL:])) if np.all(np.isfinite(run)) else float("nan")
-    passed = bool(np.isfinite(mine) and abs(mine - ref) <= harness.TOL * abs(ref))
-    return [{"passed": passed, "student": mine, "reference": ref, "tol": harness.TOL,
-             "text": f"{describe(mine, ref, len(run))} (mean loss of the last {harness.TAIL} "
-                     f"steps): {'pass' if passed else 'FAIL'} (tolerance "
-                     f"{100 * harness.TOL:g}%)"}]
+    return [judge(run, ref, describe)]
 
 
 def dense_params(rng, shapes):

@@ -14,18 +14,15 @@ import numpy as np
 
 from .... import functional as F
 from ....data import mixture_2d
-from ....layers import init_weight
 from ....models.diffusion import alpha_bars, diffuse, level_embedding
 from .. import harness
+from .base import dense_params, judge, tail
 
 
 def _params(rng, sizes):
     """Glorot weights and zero biases W1, b1, W2, b2, ... for ``sizes``."""
-    params = {}
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
-        params[f"W{i}"] = init_weight("glorot", (a, b), a, b, rng, np.float64)
-        params[f"b{i}"] = np.zeros(b)
-    return params
+    return dense_params(rng, {str(i): (a, b)
+                              for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), start=1)})
 
 
 def _adam(params, grads, state, t):
@@ -115,27 +112,18 @@ RUNS = {"layernorm": (layernorm_autoencoder,
         "topk": (topk_autoencoder, "a top-8 autoencoder with 64 latents")}
 
 
-def _tail(losses):
-    return float(np.mean(losses[-harness.TAIL:])) if np.all(np.isfinite(losses)) \
-        else float("nan")
-
-
 @functools.lru_cache(maxsize=None)
 def _reference_tail(name):
-    return _tail(RUNS[name][0](REFERENCE))
+    return tail(RUNS[name][0](REFERENCE))
 
 
 def compare(name, funcs, names, *, what):
     """Run ``name`` with the student's ``names`` (taken from ``funcs``) and
-    with the library's; a dict like ``harness.compare_training``'s."""
+    judge it against the library's run (``base.judge``)."""
     run, model = RUNS[name]
     reference = _reference_tail(name)
     with np.errstate(all="ignore"):
         losses = run(dict(REFERENCE, **{n: funcs[n] for n in names}))
-    mine = _tail(losses)
-    passed = bool(np.isfinite(mine) and abs(mine - reference) <= harness.TOL * abs(reference))
-    return {"passed": passed, "student": mine, "reference": reference, "tol": harness.TOL,
-            "text": f"{what} trains {model} for {len(losses)} steps to a loss of {mine:.4f} "
-                    f"(mean of the last {harness.TAIL} steps), the library's functions to "
-                    f"{reference:.4f}: {'pass' if passed else 'FAIL'} (tolerance "
-                    f"{100 * harness.TOL:g}%)"}
+    return judge(losses, reference, lambda mine, ref, steps: (
+        f"{what} trains {model} for {steps} steps to a loss of {mine:.4f}, the library's "
+        f"functions to {ref:.4f}"))
