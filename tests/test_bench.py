@@ -240,3 +240,29 @@ def test_a_torch_worker_that_dies_is_an_error_not_a_hang():
     proc.wait()
     with pytest.raises(RuntimeError, match=r"the PyTorch worker stopped \(exit code 0\)"):
         bench.TorchProcess(proc).time_steps(0, 1)
+
+
+def test_mae_attention_products_by_hand():
+    """Each attention layer adds batch x heads products of its six shapes
+    (scores, A v; dA, dv, dq, dk) to the FLOPs, and the BLAS-only step
+    runs them on operands laid out as the kernels lay them out."""
+    layers = bench.CONFIGS["mae"][1]
+    attn = bench.attention_matmuls(layers, batch=2)
+    assert len(attn) == 12
+    enc, dec = attn[:6], attn[6:]
+    assert enc == [(8, 4, 16, 4), (8, 4, 4, 16), (8, 4, 16, 4)] + [(8, 4, 4, 16)] * 3
+    assert dec == [(8, 16, 8, 16), (8, 16, 16, 8), (8, 16, 8, 16)] + [(8, 16, 16, 8)] * 3
+    dense = sum(2 * m * k * n for m, k, n in bench.step_matmuls(layers, batch=2))
+    by_hand = 2 * 2 * 4 * 6 * (4 * 16 * 4 + 16 * 8 * 16)     # 2 m k n, batch x heads, 6 each
+    assert bench.step_flops(layers, batch=2) == dense + by_hand == dense + 221_184
+    assert bench.weight_shapes(layers) == [layer[:2] for layer in layers if layer[0] != "attn"]
+
+    run = bench.blas_only_step(layers, np.float64, np.random.default_rng(0), batch=2)
+    qkv = np.zeros((2, 16, 96))
+    want = qkv.reshape(2, 16, 3, 4, 8).transpose(2, 0, 3, 1, 4)[0]   # kernels' q of the decoder
+    q, k, v, a, out, dout, ds, dq, dk, dv = run.batched[1]
+    assert q.shape == k.shape == v.shape == dq.shape == out.shape == dout.shape == (2, 4, 16, 8)
+    assert q.strides == k.strides == dq.strides == want.strides
+    assert a.shape == ds.shape == (2, 4, 16, 16)
+    assert out.strides == np.zeros((2, 16, 4, 8)).transpose(0, 2, 1, 3).strides
+    run()

@@ -25,8 +25,13 @@ mae  lesson 18's masked autoencoder (``MAE``): 7x7 patches (16 tokens), 75%
 ==== ======================================================================
 
 The FLOP count of ``mae`` covers its dense products (each on batch x tokens
-rows); the attention products (T x T scores per head) are left out: about
-2% of the step's FLOPs with 16 tokens.
+rows) and its attention's batched products (``attention_matmuls``: per
+example and head, the T x T scores q k^T and A v forward, and dA, dv, dq,
+dk backward): the latter are about 2% of the FLOPs but, as batch x heads
+BLAS calls of 16 x 8 x 16 or smaller, about a fifth of the time of the
+products alone; they are matrix products the step cannot avoid, so the
+BLAS-only step runs them too, laid out as ``kernels.transformer`` does
+(strided views of the packed qkv).
 
 Every row is one (config, dtype). Columns:
 
@@ -161,15 +166,16 @@ _CONV_LAYERS = [("conv", 1, 16, 3, (28, 28)), ("conv", 16, 32, 3, (14, 14)),
                 ("convT", 32, 16, 3, (7, 7)), ("convT", 16, 1, 3, (14, 14))]
 
 
-def _block(dim, tokens, ratio=2):
-    """A transformer block's dense layers: qkv, proj, fc1, fc2."""
-    return [(dim, 3 * dim, tokens), (dim, dim, tokens), (dim, ratio * dim, tokens),
-            (ratio * dim, dim, tokens)]
+def _block(dim, tokens, ratio=2, heads=4):
+    """A transformer block's layers: the dense qkv, attention of ``heads``
+    heads (no weights: ("attn", heads, dim, tokens)), the dense proj, fc1, fc2."""
+    return [(dim, 3 * dim, tokens), ("attn", heads, dim, tokens), (dim, dim, tokens),
+            (dim, ratio * dim, tokens), (ratio * dim, dim, tokens)]
 
 
-#: The MAE's dense layers: (n_in, n_out, tokens per image). The patch
-#: embedding reads all 16 patches (then the 4 visible are kept), the encoder
-#: and decoder_embed see 4 tokens, the decoder and head all 16.
+#: The MAE's layers: dense (n_in, n_out, tokens per image) and attention.
+#: The patch embedding reads all 16 patches (then the 4 visible are kept),
+#: the encoder and decoder_embed see 4 tokens, the decoder and head all 16.
 _MAE_LAYERS = ([(49, 64, 16)] + _block(64, 4) + [(64, 32, 4)] + _block(32, 16)
                + [(32, 49, 16)])
 
@@ -182,15 +188,21 @@ CONFIGS = {"ae": (_ae, _AE_LAYERS), "dae": (_dae, _AE_LAYERS), "cae": (_cae, _ON
            "conv": (_conv, _CONV_LAYERS), "mae": (_mae, _MAE_LAYERS)}
 
 
+def _is_attention(layer):
+    return layer[0] == "attn"
+
+
 def _is_image(layer):
-    return isinstance(layer[0], str)
+    return isinstance(layer[0], str) and not _is_attention(layer)
 
 
 def weight_shapes(layers):
     """The weight array of each layer: (n_in, n_out) dense, (C_out, C_in, k, k)
-    conv, (C_in, C_out, k, k) transposed conv."""
+    conv, (C_in, C_out, k, k) transposed conv (attention has none)."""
     shapes = []
     for layer in layers:
+        if _is_attention(layer):
+            continue
         if not _is_image(layer):
             shapes.append(tuple(layer[:2]))
         else:
@@ -231,13 +243,33 @@ def step_matmuls(layers, batch=BATCH):
     """
     shapes = []
     for i, layer in enumerate(layers):
-        shapes += _layer_matmuls(layer, batch)[:3 if i > 0 else 2]
+        if not _is_attention(layer):
+            shapes += _layer_matmuls(layer, batch)[:3 if i > 0 else 2]
     return shapes
 
 
+def attention_matmuls(layers, batch=BATCH):
+    """The batched products of every attention layer in one step, as
+    (count, m, k, n): count = batch x heads products of m x k by k x n.
+    Per layer ("attn", H, D, T), dh = D / H, as ``kernels.transformer``
+    runs them: forward S = q k^T (T, dh, T) and A v (T, T, dh); backward
+    dA = dout v^T (T, dh, T), dv = A^T dout, dq = dS k, dk = dS^T q (each
+    (T, T, dh))."""
+    out = []
+    for layer in layers:
+        if _is_attention(layer):
+            _, h, d, t = layer
+            dh = d // h
+            out += [(batch * h, m, k, n) for m, k, n in
+                    [(t, dh, t), (t, t, dh), (t, dh, t), (t, t, dh), (t, t, dh), (t, t, dh)]]
+    return out
+
+
 def step_flops(layers, batch=BATCH):
-    """2 m k n summed over ``step_matmuls``: the FLOPs of one step."""
-    return sum(2 * m * k * n for m, k, n in step_matmuls(layers, batch))
+    """2 m k n summed over ``step_matmuls`` and ``attention_matmuls``: the
+    FLOPs of one step."""
+    return (sum(2 * m * k * n for m, k, n in step_matmuls(layers, batch))
+            + sum(2 * c * m * k * n for c, m, k, n in attention_matmuls(layers, batch)))
 
 
 def blas_only_step(layers, dtype, rng, batch=BATCH):
@@ -247,8 +279,11 @@ def blas_only_step(layers, dtype, rng, batch=BATCH):
     def rand(*shape):
         return rng.random(shape).astype(dtype)
 
-    ops = []
+    ops, batched = [], []
     for i, layer in enumerate(layers):
+        if _is_attention(layer):
+            batched.append(_attention_operands(layer, batch, rand))
+            continue
         if not _is_image(layer):
             n_in, n_out, *tokens = layer
             rows = batch * (tokens[0] if tokens else 1)
@@ -264,8 +299,35 @@ def blas_only_step(layers, dtype, rng, batch=BATCH):
     def run():
         for a, b in ops:
             a @ b
+        for q, k, v, a, out, dout, ds, dq, dk, dv in batched:
+            q @ np.swapaxes(k, -1, -2)                       # scores
+            np.matmul(a, v, out=out)                         # A v, into (N, T, D)
+            dout @ np.swapaxes(v, -1, -2)                    # dA
+            np.matmul(np.swapaxes(a, -1, -2), dout, out=dv)
+            np.matmul(ds, k, out=dq)
+            np.matmul(np.swapaxes(ds, -1, -2), q, out=dk)
     run.operands = ops
+    run.batched = batched
     return run
+
+
+def _attention_operands(layer, batch, rand):
+    """The arrays of one attention layer's six batched products, laid out
+    as ``kernels.transformer.multihead_attention_forward/backward`` lays
+    them out: q, k, v (and dq, dk, dv) strided (N, H, T, dh) views of a
+    packed (N, T, 3 D) array, the output a view of (N, T, D), the
+    weights A and their gradient dS (N, H, T, T), dout (N, H, T, dh)."""
+    _, h, d, t = layer
+    dh = d // h
+
+    def heads(packed):                       # (N, T, 3 D) -> 3 x (N, H, T, dh)
+        return packed.reshape(batch, t, 3, h, dh).transpose(2, 0, 3, 1, 4)
+
+    q, k, v = heads(rand(batch, t, 3 * d))
+    dq, dk, dv = heads(rand(batch, t, 3 * d))
+    out = rand(batch, t, d).reshape(batch, t, h, dh).transpose(0, 2, 1, 3)
+    dout = rand(batch, t, d).reshape(batch, t, h, dh).transpose(0, 2, 1, 3)
+    return q, k, v, rand(batch, h, t, t), out, dout, rand(batch, h, t, t), dq, dk, dv
 
 
 def tinyae_step(name, dtype, rng):
