@@ -139,15 +139,23 @@ class TransformerBlock(_Composite):
         self.gelu = GELU()
         self.fc2 = self._adopt("fc2", Linear(hidden, dim, rng=rng, init=init, dtype=dtype))
 
+    # The residual adds go into the branch's output (x + a as a += x): that
+    # array is new, made by the branch's last op, and no cache holds it, so
+    # no temporary is allocated for the sum (the numbers are the same).
     def forward(self, x):
         self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
-        h = x + self.attn.forward(self.ln1.forward(x))
-        return h + self.fc2.forward(self.gelu.forward(self.fc1.forward(self.ln2.forward(h))))
+        h = self.attn.forward(self.ln1.forward(x))
+        h += x
+        out = self.fc2.forward(self.gelu.forward(self.fc1.forward(self.ln2.forward(h))))
+        out += h
+        return out
 
     def backward(self, dout, need_dx=True):
-        dh = dout + self.ln2.backward(self.fc1.backward(self.gelu.backward(
-            self.fc2.backward(dout))))
-        return dh + self.ln1.backward(self.attn.backward(dh))
+        dh = self.ln2.backward(self.fc1.backward(self.gelu.backward(self.fc2.backward(dout))))
+        dh += dout
+        dx = self.ln1.backward(self.attn.backward(dh))
+        dx += dh
+        return dx
 
     def __repr__(self):
         return (f"TransformerBlock({self.dim}, n_heads={self.attn.n_heads}, "

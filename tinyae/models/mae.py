@@ -182,7 +182,7 @@ class MAE(Model):
         m = self.modules
         d = m["decoder_embed"].forward(h)                                    # (N, K, dd)
         full = ops.scatter_tokens(d, ids_keep, self.n_tokens)                # (N, T, dd)
-        full += mask[:, :, None] * m["mask_token"].params["value"]           # hidden slots
+        full[mask] = m["mask_token"].params["value"]       # hidden slots (zeros after the scatter)
         y = m["decoder"].forward(m["decoder_pos"].forward(full))
         return m["head"].forward(m["decoder_norm"].forward(y))
 
@@ -222,7 +222,10 @@ class MAE(Model):
         self.zero_grad()
         dy = m["decoder_norm"].backward(m["head"].backward(dpred))
         dfull = m["decoder_pos"].backward(m["decoder"].backward(dy))         # (N, T, dd)
-        m["mask_token"].grads["value"] += dfull[mask].sum(axis=0)
+        # sum over the hidden slots of every image: mask (as 0/1) times the
+        # (N T, dd) rows, one product instead of gathering the rows first
+        m["mask_token"].grads["value"] += mask.reshape(-1).astype(dfull.dtype) @ \
+            dfull.reshape(-1, dfull.shape[-1])
         dd = ops.gather_tokens(dfull, ids_keep)                              # (N, K, dd)
         dh = m["encoder"].backward(m["encoder_norm"].backward(m["decoder_embed"].backward(dd)))
         dtokens = ops.scatter_tokens(dh, ids_keep, self.n_tokens)            # (N, T, dim)
