@@ -142,8 +142,13 @@ class MAE(Model):
                 or not 0 <= n_mask <= self.n_tokens - 1:
             raise ValueError(f"n_mask must be an integer in [0, {self.n_tokens - 1}], "
                              f"got {n_mask!r}")
+        return self._draw(n, rng, n_mask)[1]
+
+    def _draw(self, n, rng, n_mask):
+        """(ids_keep, mask) of a mask drawn as ``draw_mask`` draws it."""
         perm = random_token_permutation(rng, n, self.n_tokens)
-        return split_tokens(perm, self.n_tokens - n_mask)[2]
+        ids_keep, _, mask = split_tokens(perm, self.n_tokens - n_mask)
+        return ids_keep, mask
 
     def _check_mask(self, mask, n):
         if not isinstance(mask, np.ndarray) or mask.dtype != bool \
@@ -167,7 +172,10 @@ class MAE(Model):
             if rng is None:
                 raise ValueError("pass rng (a numpy.random.Generator) to draw the mask, "
                                  "or mask (N, T) bool; got neither")
-            mask = self.draw_mask(x.shape[0], rng)
+            check_rng(rng)
+            # drawn here, so valid by construction: its ids come with it
+            ids_keep, mask = self._draw(x.shape[0], rng, self.n_mask)
+            return mask, ids_keep
         return mask, self._check_mask(mask, x.shape[0])
 
     # -- forward pieces ----------------------------------------------------------
