@@ -256,6 +256,10 @@ def test_mae_attention_products_by_hand():
     by_hand = 2 * 2 * 4 * 6 * (4 * 16 * 4 + 16 * 8 * 16)     # 2 m k n, batch x heads, 6 each
     assert bench.step_flops(layers, batch=2) == dense + by_hand == dense + 221_184
     assert bench.weight_shapes(layers) == [layer[:2] for layer in layers if layer[0] != "attn"]
+    # the docstring's "14 of 267 million" at the bench's batch of 128
+    assert bench.step_flops(layers) == 266_731_520
+    assert bench.step_flops(layers) - sum(2 * m * k * n for m, k, n in
+                                          bench.step_matmuls(layers)) == 14_155_776
 
     run = bench.blas_only_step(layers, np.float64, np.random.default_rng(0), batch=2)
     qkv = np.zeros((2, 16, 96))
