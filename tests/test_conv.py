@@ -82,6 +82,8 @@ def _op_args(op, case, dtype, seed=0):
     else:
         shape, scale = UP_CASES[case]
         args = (draw(*shape), scale)
+    if "_cnhw" in op:    # channel-major twins: the same images as (C, N, H, W)
+        args = (F.swap_nc(args[0]),) + args[1:]
     fwd = op.replace("_backward", "_forward")
     out = getattr(functional, fwd)(*args)[0]
     return args, draw(*out.shape)
@@ -240,7 +242,8 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     for name in ("rows", "shifted"):
         c = np.full((C * k[0] * k[1], N * Ho * Wo), np.nan, dtype)
         if name == "rows":
-            KC._im2col_rows(x.ravel(), c.ravel(), N, C, H, W, *k, 1, 1, *pad, Ho, Wo)
+            KC._im2col_rows(x.ravel(), c.ravel(), N, C, H, W, *k, 1, 1, *pad, Ho, Wo,
+                            *KC._plane_strides(N, C, False))
         elif Ho == H:
             keep, shift = KC._shift_masks_for(N, H, W, *k, *pad)
             assert keep.shape[1] == min(N, 32) * H * W
@@ -590,7 +593,8 @@ def test_sequential_fuses_conv_and_activation_to_the_same_numbers(act, each_back
     def net():
         r = np.random.default_rng(0)
         return L.Sequential(L.Conv2d(2, 3, 3, rng=r, padding=1), getattr(L, act)(),
-                            L.Conv2d(3, 2, 3, rng=r, stride=2, padding=1))
+                            L.Conv2d(3, 2, 3, rng=r, stride=2, padding=1),
+                            channel_major=False)   # NCHW caches (chains: below)
     fused, plain = net(), net()
     assert [a is not None for _, a in fused._plan] == [True, False]
     x = rng.normal(size=(3, 2, 7, 5))

@@ -115,28 +115,44 @@ def _valid(n_out, s, offset, n_in):
     return lo, hi
 
 
-def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """x: (N, C, H, W) C-contiguous -> cols: (C kh kw, N Ho Wo), zeros where
-    the window reads padding (functional.im2col), in a new array."""
-    cols = np.empty((x.shape[1] * kh * kw, x.shape[0] * Ho * Wo), x.dtype)
-    _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo)
+def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo, cnhw=False):
+    """x: (N, C, H, W) C-contiguous, or with ``cnhw`` channel-major (C, N,
+    H, W) -> cols: (C kh kw, N Ho Wo) (the same columns from either
+    layout), zeros where the window reads padding (functional.im2col), in
+    a new array."""
+    N, C = _nc(x, cnhw)
+    cols = np.empty((C * kh * kw, N * Ho * Wo), x.dtype)
+    _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo, cnhw)
     return cols
 
 
-def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo):
+def _nc(x, cnhw):
+    """(N, C) of an image array in NCHW or, with ``cnhw``, (C, N, H, W) layout."""
+    return (x.shape[1], x.shape[0]) if cnhw else (x.shape[0], x.shape[1])
+
+
+def _plane_strides(N, C, cnhw):
+    """(sn, sc): plane (n, c) of N C images starts at plane n sn + c sc:
+    (C, 1) in NCHW, (1, N) in channel-major (C, N, H, W)."""
+    return (1, N) if cnhw else (C, 1)
+
+
+def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo, cnhw=False):
     """``_im2col`` written into cols (C-contiguous, its shape checked by the
     caller): for a "same" stride-1 convolution (output as large as the
-    input) ``_shifted_rows`` on x laid out as (C, N, H, W), else
-    ``_im2col_rows``."""
-    N, C, H, W = x.shape
+    input) ``_shifted_rows`` on x laid out as (C, N, H, W) (NCHW x is
+    swapped to it first), else ``_im2col_rows``."""
+    N, C = _nc(x, cnhw)
+    H, W = x.shape[2:]
     if _is_same(H, W, sh, sw, Ho, Wo):
         keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
-        xs = _swap01(x)          # a view of x when N or C is 1, read-only if x is;
-        if not xs.flags.writeable:   # _shifted_rows also writes (its adjoint branch),
-            xs = xs.copy()           # so Numba types it for a writable array only
+        xs = x if cnhw else _swap01(x)   # a view of x when N or C is 1, read-only if x is;
+        if not xs.flags.writeable:       # _shifted_rows also writes (its adjoint branch),
+            xs = xs.copy()               # so Numba types it for a writable array only
         _shifted_rows(xs.ravel(), cols.ravel(), C, N * H * W, keep, shift, False)
     else:
-        _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
+        _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo,
+                     *_plane_strides(N, C, cnhw))
 
 
 def _is_same(H, W, sh, sw, Ho, Wo):
@@ -151,10 +167,11 @@ def _swap01(a):
 
 
 @jit
-def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
+def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, sn, sc):
     """``_im2col`` for any geometry, on flat x and cols: one copy per window
     row, its valid range [lo, hi) computed once per (q, row), so the copy
-    has no bounds test."""
+    has no bounds test. Plane (n, c) of x starts at plane n sn + c sc
+    (``_plane_strides``: NCHW or channel-major)."""
     L = N * Ho * Wo
     for c in range(C):
         for p in range(kh):
@@ -169,7 +186,7 @@ def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
                             _zero(cf, d, Wo)
                             continue
                         _zero(cf, d, lo)
-                        s0 = ((n * C + c) * H + r) * W + lo * sw + q - pw
+                        s0 = ((n * sn + c * sc) * H + r) * W + lo * sw + q - pw
                         if sw == 1:
                             _copy(cf, d + lo, xf, s0, hi - lo)
                         else:
@@ -263,25 +280,29 @@ def _shift_table(G, H, W, kh, kw, ph, pw):
     return keep, shift
 
 
-def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """Adjoint of ``_im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
-    entries added onto the pixels they were read from, padding dropped:
-    ``_shifted_rows`` into a (C, N, H, W) array for a "same" stride-1
-    convolution, else ``_col2im_rows``."""
+def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, cnhw=False):
+    """Adjoint of ``_im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W), or
+    with ``cnhw`` (C, N, H, W), entries added onto the pixels they were read
+    from, padding dropped: ``_shifted_rows`` into a (C, N, H, W) array for a
+    "same" stride-1 convolution (swapped to NCHW unless ``cnhw``), else
+    ``_col2im_rows``."""
     cols = np.ascontiguousarray(cols)
     if _is_same(H, W, sh, sw, Ho, Wo):
         keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
         xc = np.zeros((C, N, H, W), cols.dtype)
         _shifted_rows(xc.ravel(), cols.ravel(), C, N * H * W, keep, shift, True)
-        return _swap01(xc)
-    return _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
+        return xc if cnhw else _swap01(xc)
+    x = _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo,
+                     *_plane_strides(N, C, cnhw))
+    return x.reshape((C, N, H, W) if cnhw else (N, C, H, W))
 
 
 @jit
-def _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """``_col2im`` for any geometry: one add per window row."""
-    x = np.zeros((N, C, H, W), cols.dtype)
-    xf, cf = x.ravel(), cols.ravel()                          # flat views
+def _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, sn, sc):
+    """``_col2im`` for any geometry: one add per window row, into a flat
+    array whose plane (n, c) starts at plane n sn + c sc (``_plane_strides``)."""
+    xf = np.zeros(N * C * H * W, cols.dtype)
+    cf = cols.ravel()                                         # a flat view
     L = N * Ho * Wo
     for c in range(C):
         for p in range(kh):
@@ -294,14 +315,14 @@ def _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
                         if r < 0 or r >= H:
                             continue
                         d = row * L + (n * Ho + i) * Wo + lo      # cols[row, (n, i, lo)]
-                        s0 = ((n * C + c) * H + r) * W + lo * sw + q - pw
+                        s0 = ((n * sn + c * sc) * H + r) * W + lo * sw + q - pw
                         if sw == 1:
                             _add(xf, s0, cf, d, hi - lo)
                         else:
                             du, su, su_step = _u(d), _u(s0), _u(sw)
                             for j in range(_u(hi - lo)):
                                 xf[su + j * su_step] += cf[du + j]
-    return x
+    return xf
 
 
 @jit
@@ -312,14 +333,41 @@ def _to_nchw_bias(m, b, N, P, relu):
     F = m.shape[0]
     out = np.empty((N, F, P), m.dtype)
     mf, of = m.ravel(), out.ravel()
-    zero = m.dtype.type(0)
     for n in range(N):
         for f in range(F):
-            src, dst, bf = _u(f * N * P + n * P), _u((n * F + f) * P), b[f]
-            for t in range(_u(P)):
-                v = mf[src + t] + bf
-                of[dst + t] = (zero if v < zero else v) if relu else v
+            _bias_act(of, (n * F + f) * P, mf, f * N * P + n * P, b[f], P, relu)
     return out
+
+
+@jit
+def _bias_act(dst, d0, src, s0, bf, m, relu):
+    """dst[d0 + t] = src[s0 + t] + bf for t < m, and with ``relu`` max(., 0)
+    (NaN kept, as ``kernels.relu_forward``). dst and src must not overlap
+    (LLVM would test that at run time and take its scalar loop): in place
+    is ``_bias_act_rows``."""
+    d0, s0 = _u(d0), _u(s0)
+    zero = dst.dtype.type(0)
+    for t in range(_u(max(m, 0))):
+        v = src[s0 + t] + bf
+        dst[d0 + t] = (zero if v < zero else v) if relu else v
+
+
+@jit
+def _bias_act_rows(m, b, relu):
+    """m: (F, L) in place: m[f] += b[f], and with ``relu`` max(., 0). The
+    channel-major twin of ``_to_nchw_bias``: the product (F, N P) is
+    already the (F, N, Ho, Wo) output, so no new array is written. One
+    index into one array: through ``_bias_act`` (src = dst) LLVM's overlap
+    test failed and the loop ran scalar, 2x slower (0.52 against 0.26 ms
+    for the transposing pass on 16 x 100,352 float32)."""
+    F, L = m.shape
+    zero = m.dtype.type(0)
+    for f in range(F):
+        row, bf = m[f], b[f]
+        for t in range(L):
+            v = row[t] + bf
+            row[t] = (zero if v < zero else v) if relu else v
+    return m
 
 
 @jit
@@ -336,25 +384,28 @@ def _sum_partials(part, F, P):
 
 
 @jit
-def _to_cnp_sum(d, o, relu):
-    """d: (N, F, P) -> (m: (F, N P) with m[f, n P + t] = d[n, f, t], s: (F,)
-    the sum over n and t, accumulated over n per (f, t) first). With
+def _to_cnp_sum(d, o, relu, cnhw):
+    """d: (N, F, P), or with ``cnhw`` (F, N, P) -> (m: (F, N P) with
+    m[f, n P + t] = d[n, f, t], s: (F,) the sum over n and t, accumulated
+    over n per (f, t) first, in the same order from either layout). With
     ``relu``, m holds ``d * [o > 0]`` instead (``kernels.relu_backward``'s
-    product, 0 at the kink), never stored in NCHW; else o is not read."""
-    N, F, P = d.shape
-    m = np.empty((F, N * P), d.dtype)
+    product, 0 at the kink), never stored in NCHW; else o is not read, and
+    channel-major d is returned as m itself (it is that matrix already)."""
+    F, N, P = (d.shape[0], d.shape[1], d.shape[2]) if cnhw else (d.shape[1], d.shape[0],
+                                                                  d.shape[2])
+    m = np.empty((F, N * P), d.dtype) if relu or not cnhw else d.reshape(F, N * P)
     df, of, mf = d.ravel(), o.ravel(), m.ravel()
     one = d.dtype.type(1)
     part = np.zeros(F * P, d.dtype)
-    for n in range(N):
-        for f in range(F):
-            src, dst = _u((n * F + f) * P), _u(f * N * P + n * P)
-            if relu:
-                for t in range(_u(P)):
-                    mf[dst + t] = _drelu(df[src + t], of[src + t], one)
-            else:
-                _copy(mf, dst, df, src, P)
-            _add(part, f * P, mf, dst, P)
+    for i in range(N * F):               # channel-major: f outer, so d is read in order
+        n, f = (i % N, i // N) if cnhw else (i // F, i % F)
+        src, dst = _u((f * N + n) * P if cnhw else (n * F + f) * P), _u(f * N * P + n * P)
+        if relu:
+            for t in range(_u(P)):
+                mf[dst + t] = _drelu(df[src + t], of[src + t], one)
+        elif not cnhw:
+            _copy(mf, dst, df, src, P)
+        _add(part, f * P, mf, dst, P)
     return m, _sum_partials(part, F, P)
 
 
@@ -376,9 +427,8 @@ def _add_channel_bias(out, b):
     of = out.ravel()
     for n in range(N):
         for f in range(F):
-            d, bf = _u((n * F + f) * P), b[f]
-            for t in range(_u(P)):
-                of[d + t] += bf
+            d = (n * F + f) * P
+            _bias_act(of, d, of, d, b[f], P, False)
     return out
 
 
@@ -388,36 +438,64 @@ def _nfp(a):
     return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
 
 
+def _swap_shape(shape):
+    """(A, B, H, W) -> (B, A, H, W): an NCHW shape from a channel-major one."""
+    return (shape[1], shape[0], *shape[2:])
+
+
 # --------------------------------------------------------------------------
-# Convolution and transposed convolution
+# Convolution and transposed convolution, in NCHW and channel-major (C, N,
+# H, W) layout: the same columns, products and caches (the cache keeps the
+# NCHW shape of x); only where the images are read and written differs.
 # --------------------------------------------------------------------------
 
 def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
     """im2col in Numba (into ``cols_out`` if given), ``Wm @ cols`` by NumPy's
     BLAS, transpose to NCHW and bias in one Numba pass (twin of
     ``functional.conv2d_forward``). cache = (cols, W, x.shape, (k, s, pad, out_hw))."""
-    return _conv2d_product(x, W, b, stride, padding, cols_out, False)
+    return _conv2d_product(x, W, b, stride, padding, cols_out, False, False)
 
 
-def _conv2d_product(x, W, b, stride, padding, cols_out, relu):
-    """im2col, ``Wm @ cols``, then to NCHW with the bias (and the ReLU if
-    ``relu``) in one pass: (out, conv2d's cache)."""
+def conv2d_cnhw_forward(x, W, b, stride=1, padding=0, cols_out=None):
+    """``conv2d_forward`` on channel-major x (C, N, H, W) -> (F, N, Ho, Wo):
+    the product ``Wm @ cols`` is that array already, so the bias is added
+    in place (twin of ``functional.conv2d_cnhw_forward``; conv2d's cache)."""
+    return _conv2d_product(x, W, b, stride, padding, cols_out, False, True)
+
+
+def _conv2d_product(x, W, b, stride, padding, cols_out, relu, cnhw):
+    """im2col, ``Wm @ cols``, then the bias (and the ReLU if ``relu``) in one
+    pass, to NCHW or in place for channel-major ``cnhw``: (out, conv2d's
+    cache)."""
+    x_nchw = x.swapaxes(0, 1) if cnhw else x                 # a view, for the shapes
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
-    N, F = x.shape[0], W.shape[0]
-    cols = _cols_out(cols_out, x, k, out_hw)
+    N, F = x_nchw.shape[0], W.shape[0]
+    cols = _cols_out(cols_out, x_nchw, k, out_hw)
     if cols is None:
-        cols = np.empty((x.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
-    _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw)
+        cols = np.empty((x_nchw.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
+    _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw, cnhw)
     m = W.reshape(F, -1) @ cols                              # (F, N Ho Wo)
-    out = _to_nchw_bias(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1], relu)
-    return out.reshape(N, F, *out_hw), (cols, W, x.shape, (k, s, pad, out_hw))
+    b = np.ascontiguousarray(b)
+    if cnhw:
+        out = _bias_act_rows(m, b, relu).reshape(F, N, *out_hw)
+    else:
+        out = _to_nchw_bias(m, b, N, out_hw[0] * out_hw[1], relu).reshape(N, F, *out_hw)
+    return out, (cols, W, x_nchw.shape, (k, s, pad, out_hw))
 
 
 def conv2d_backward(dout, cache, need_dx=True):
     """``dout`` to (F, N Ho Wo) with db in one Numba pass; dW and the column
     gradient by BLAS; col2im in Numba (twin of ``functional.conv2d_backward``)."""
     d = _nfp(dout)
-    return _conv2d_backward_m(*_to_cnp_sum(d, d, False), cache, need_dx)
+    return _conv2d_backward_m(*_to_cnp_sum(d, d, False, False), cache, need_dx, False)
+
+
+def conv2d_cnhw_backward(dout, cache, need_dx=True):
+    """``conv2d_backward`` on channel-major dout (F, N, Ho, Wo), which is
+    the (F, N Ho Wo) matrix already: one pass for db, and dx (C, N, H, W)
+    (twin of ``functional.conv2d_cnhw_backward``)."""
+    d = _nfp(dout)
+    return _conv2d_backward_m(*_to_cnp_sum(d, d, False, True), cache, need_dx, True)
 
 
 def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
@@ -426,12 +504,23 @@ def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
     is applied in the pass that transposes the product to NCHW and adds the
     bias, so the pre-activation is never stored; any other activation runs
     as its own op after the convolution."""
+    return _conv2d_act(x, W, b, stride, padding, activation, cols_out, False)
+
+
+def conv2d_act_cnhw_forward(x, W, b, stride, padding, activation, cols_out=None):
+    """``conv2d_act_forward`` on channel-major x (C, N, H, W) -> (F, N, Ho,
+    Wo); for ReLU the bias and the ReLU are one pass in place over the
+    product (twin of ``functional.conv2d_act_cnhw_forward``)."""
+    return _conv2d_act(x, W, b, stride, padding, activation, cols_out, True)
+
+
+def _conv2d_act(x, W, b, stride, padding, activation, cols_out, cnhw):
     check_choice(activation, "activation", ACTIVATIONS)
     if activation != "relu":
-        a, conv_cache = conv2d_forward(x, W, b, stride, padding, cols_out)
+        a, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, False, cnhw)
         out, act_cache = getattr(_dense, activation + "_forward")(a)
         return out, (conv_cache, act_cache, activation)
-    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, True)
+    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, True, cnhw)
     return out, (conv_cache, out, "relu")
 
 
@@ -439,22 +528,34 @@ def conv2d_act_backward(dout, cache, need_dx=True):
     """Backward of ``conv2d_act_forward``; for ReLU, ``dout * [out > 0]``
     is formed in the pass that lays dout out as (F, N Ho Wo) and sums the
     bias gradient (twin of ``functional.conv2d_act_backward``)."""
+    return _conv2d_act_backward(dout, cache, need_dx, False)
+
+
+def conv2d_act_cnhw_backward(dout, cache, need_dx=True):
+    """Backward of ``conv2d_act_cnhw_forward``; for ReLU, ``dout * [out > 0]``
+    and the bias gradient in one pass (twin of
+    ``functional.conv2d_act_cnhw_backward``)."""
+    return _conv2d_act_backward(dout, cache, need_dx, True)
+
+
+def _conv2d_act_backward(dout, cache, need_dx, cnhw):
     conv_cache, act_cache, activation = cache
     if activation != "relu":
-        da = getattr(_dense, activation + "_backward")(dout, act_cache)
-        return conv2d_backward(da, conv_cache, need_dx)
-    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout), _nfp(act_cache), True),
-                              conv_cache, need_dx)
+        d = _nfp(getattr(_dense, activation + "_backward")(dout, act_cache))
+        return _conv2d_backward_m(*_to_cnp_sum(d, d, False, cnhw), conv_cache, need_dx, cnhw)
+    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout), _nfp(act_cache), True, cnhw),
+                              conv_cache, need_dx, cnhw)
 
 
-def _conv2d_backward_m(dout_m, db, cache, need_dx):
-    """conv2d's backward from dout already laid out as (F, N Ho Wo), with db."""
+def _conv2d_backward_m(dout_m, db, cache, need_dx, cnhw):
+    """conv2d's backward from dout already laid out as (F, N Ho Wo), with db;
+    dx in NCHW or, with ``cnhw``, channel-major."""
     cols, W, x_shape, (k, s, pad, out_hw) = cache
     F = W.shape[0]
     dW = (dout_m @ cols.T).reshape(W.shape)
     dx = None
     if need_dx:
-        dx = _col2im(W.reshape(F, -1).T @ dout_m, *x_shape, *k, *s, *pad, *out_hw)
+        dx = _col2im(W.reshape(F, -1).T @ dout_m, *x_shape, *k, *s, *pad, *out_hw, cnhw)
     return dx, dW, db
 
 
@@ -462,30 +563,60 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
     """``Wm^T @ x_m`` by BLAS, col2im and bias in Numba (twin of
     ``functional.conv_transpose2d_forward``).
     cache = (x_m, W, x.shape, (k, s, pad, out_hw))."""
+    return _conv_transpose2d(x, W, b, stride, padding, output_padding, False)
+
+
+def conv_transpose2d_cnhw_forward(x, W, b, stride=1, padding=0, output_padding=0):
+    """``conv_transpose2d_forward`` on channel-major x (C_in, N, H, W) ->
+    (C_out, N, Ho, Wo): x is the (C_in, N H W) matrix already, and col2im
+    writes channel-major (twin of ``functional.conv_transpose2d_cnhw_forward``;
+    the NCHW op's cache)."""
+    return _conv_transpose2d(x, W, b, stride, padding, output_padding, True)
+
+
+def _conv_transpose2d(x, W, b, stride, padding, output_padding, cnhw):
+    x_shape = _swap_shape(x.shape) if cnhw else x.shape       # NCHW
     k, s, pad, _, out_hw = conv_geometry("conv_transpose2d", x.shape[2:], W.shape[2:],
                                          stride, padding, output_padding)
-    N, C_in, H, Wd = x.shape
+    N, C_in, H, Wd = x_shape
     C_out = W.shape[1]
-    x_m = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C_in, -1)   # (C_in, N H W)
+    x_m = np.ascontiguousarray(x if cnhw else x.transpose(1, 0, 2, 3)).reshape(C_in, -1)
     cols = W.reshape(C_in, -1).T @ x_m                       # (C_out kh kw, N H W)
-    out = _col2im(cols, N, C_out, *out_hw, *k, *s, *pad, H, Wd)
-    _add_channel_bias(_nfp(out), np.ascontiguousarray(b))
-    return out, (x_m, W, x.shape, (k, s, pad, out_hw))
+    out = _col2im(cols, N, C_out, *out_hw, *k, *s, *pad, H, Wd, cnhw)
+    b = np.ascontiguousarray(b)
+    if cnhw:
+        _bias_act_rows(out.reshape(C_out, -1), b, False)
+    else:
+        _add_channel_bias(_nfp(out), b)
+    return out, (x_m, W, x_shape, (k, s, pad, out_hw))
 
 
 def conv_transpose2d_backward(dout, cache, need_dx=True):
     """im2col of dout in Numba, dW and dx by BLAS, db in Numba (twin of
     ``functional.conv_transpose2d_backward``)."""
+    return _conv_transpose2d_backward(dout, cache, need_dx, False)
+
+
+def conv_transpose2d_cnhw_backward(dout, cache, need_dx=True):
+    """``conv_transpose2d_backward`` on channel-major dout (C_out, N, Ho, Wo):
+    dx (C_in, N, H, W) is the product ``Wm @ cols`` itself, no transpose
+    (twin of ``functional.conv_transpose2d_cnhw_backward``)."""
+    return _conv_transpose2d_backward(dout, cache, need_dx, True)
+
+
+def _conv_transpose2d_backward(dout, cache, need_dx, cnhw):
     x_m, W, x_shape, (k, s, pad, out_hw) = cache
     N, C_in, H, Wd = x_shape
     d = np.ascontiguousarray(dout)
-    cols = _im2col(d, *k, *s, *pad, H, Wd)                   # (C_out kh kw, N H W)
+    cols = _im2col(d, *k, *s, *pad, H, Wd, cnhw)              # (C_out kh kw, N H W)
     dW = (x_m @ cols.T).reshape(W.shape)
     dx = None
     if need_dx:
         dx = (W.reshape(C_in, -1) @ cols).reshape(C_in, N, H, Wd)
-        dx = dx.transpose(1, 0, 2, 3).copy()                 # back to NCHW
-    return dx, dW, _channel_sum(_nfp(d))
+        if not cnhw:
+            dx = dx.transpose(1, 0, 2, 3).copy()             # back to NCHW
+    db = _to_cnp_sum(_nfp(d), _nfp(d), False, True)[1] if cnhw else _channel_sum(_nfp(d))
+    return dx, dW, db
 
 
 # --------------------------------------------------------------------------
