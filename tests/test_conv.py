@@ -612,3 +612,183 @@ def test_sequential_fuses_conv_and_activation_to_the_same_numbers(act, each_back
     np.testing.assert_array_equal(dx, d)
     for k in plain.grads:
         np.testing.assert_array_equal(fused.grads[k], plain.grads[k])
+
+
+# --------------------------------------------------------------------------
+# Channel-major (C, N, H, W) twins and Sequential's channel-major chains
+# --------------------------------------------------------------------------
+
+CNHW_PAIRS = [pytest.param(op, extra, id=" ".join((op,) + extra)) for op, extra in (
+    ("conv2d", ()), ("conv2d_act", ("relu",)), ("conv2d_act", ("tanh",)),
+    ("conv_transpose2d", ()))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("case", list(CONV_CASES))
+@pytest.mark.parametrize("op, extra", CNHW_PAIRS)
+def test_cnhw_twins_are_bitwise_the_nchw_ops_swapped(op, extra, case, dtype, each_backend):
+    """Each backend's channel-major op gives its NCHW op's numbers to the
+    bit, x, out, dout and dx swapped (the kernels add the same terms in the
+    same order from either layout; the reference is the NCHW op between
+    swaps), with and without dx; caches hold the NCHW shape of x."""
+    from tinyae.backend import ops
+    args, dout = _op_args(f"{op.replace('_act', '')}_backward", case, dtype)
+    args = args + extra
+    out, cache = getattr(ops, f"{op}_forward")(*args)
+    out_c, cache_c = getattr(ops, f"{op}_cnhw_forward")(F.swap_nc(args[0]), *args[1:])
+    np.testing.assert_array_equal(out_c, F.swap_nc(out))
+    assert out_c.flags.c_contiguous
+    conv_cache, conv_cache_c = (cache[0], cache_c[0]) if extra else (cache, cache_c)
+    assert conv_cache_c[2] == conv_cache[2] == args[0].shape
+    for need_dx in (True, False):
+        dx, dW, db = getattr(ops, f"{op}_backward")(dout, cache, need_dx)
+        dx_c, dW_c, db_c = getattr(ops, f"{op}_cnhw_backward")(F.swap_nc(dout), cache_c,
+                                                               need_dx)
+        assert (dx_c is None) == (dx is None) == (not need_dx)
+        if need_dx:
+            np.testing.assert_array_equal(dx_c, F.swap_nc(dx))
+        np.testing.assert_array_equal(dW_c, dW)
+        np.testing.assert_array_equal(db_c, db)
+
+
+def test_bitwise_comparison_catches_a_one_ulp_miss():
+    """The check above is exact: dW one ulp off in one entry fails it."""
+    args, dout = _op_args("conv2d_backward", "ordinary", np.float32)
+    _, cache = kernels.conv2d_cnhw_forward(F.swap_nc(args[0]), *args[1:])
+    dW = kernels.conv2d_cnhw_backward(F.swap_nc(dout), cache)[1]
+    near = dW.copy()
+    near.flat[4] = np.nextafter(near.flat[4], np.float32(np.inf))
+    with pytest.raises(AssertionError):
+        np.testing.assert_array_equal(near, dW)
+
+
+def _chain_nets(rng):
+    """name -> (make(rng, dtype) -> Sequential, input): chains on awkward shapes."""
+    from tinyae import layers as L
+    return {
+        # a ReLU before an overlapping max pool (reordered in the chain), a
+        # transposed conv, bilinear upsampling and average pooling; batch 1,
+        # one input channel, odd and non-square
+        "conv relu maxpool3s2 convT tanh upsample avgpool": (
+            lambda r, dt, **kw: L.Sequential(
+                L.Conv2d(1, 3, 3, padding=1, rng=r, dtype=dt), L.ReLU(),
+                L.MaxPool2d(3, stride=2),
+                L.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, rng=r,
+                                  dtype=dt),
+                L.Tanh(), L.Upsample(2, mode="bilinear"), L.AvgPool2d(2), **kw),
+            rng.normal(size=(1, 1, 9, 7))),
+        # two chains around dense layers; 2 channels and 3 images: real swaps
+        "chain, dense layers, chain": (
+            lambda r, dt, **kw: L.Sequential(
+                L.Conv2d(2, 3, 3, stride=2, padding=1, rng=r, dtype=dt), L.ReLU(),
+                L.MaxPool2d(2), L.Flatten(), L.Linear(6, 8, rng=r, dtype=dt),
+                L.Reshape(2, 2, 2), L.ConvTranspose2d(2, 2, 3, stride=2, rng=r, dtype=dt),
+                L.ReLU(), L.Conv2d(2, 1, (3, 2), padding=(1, 0), bias=False, rng=r, dtype=dt),
+                **kw),
+            rng.normal(size=(3, 2, 7, 5))),
+        # a pool first, a ReLU max pool with padding, a conv without activation last
+        "maxpool first, relu maxpool padded": (
+            lambda r, dt, **kw: L.Sequential(
+                L.MaxPool2d(2), L.Conv2d(2, 4, 3, padding=1, rng=r, dtype=dt), L.ReLU(),
+                L.MaxPool2d(3, stride=2, padding=1), L.Conv2d(4, 2, 1, rng=r, dtype=dt),
+                **kw),
+            rng.normal(size=(2, 2, 8, 6))),
+    }
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("name", list(_chain_nets(np.random.default_rng(0))))
+def test_channel_major_chain_is_bitwise_the_nchw_layers(name, dtype, each_backend):
+    """A Sequential's channel-major chains give exactly the output, input
+    gradient and parameter gradients of the same layers run in NCHW
+    (``channel_major=False``), on both backends; about half the ReLU inputs
+    are negative, so the reordered ReLU's mask matters."""
+    make, x = _chain_nets(np.random.default_rng(1))[name]
+    x = x.astype(dtype)
+    chain = make(np.random.default_rng(2), dtype)
+    plain = make(np.random.default_rng(2), dtype, channel_major=False)
+    out, out_plain = chain.forward(x), plain.forward(x)
+    assert any(chain._ran_cnhw) and not any(plain._ran_cnhw)
+    np.testing.assert_array_equal(out, out_plain)
+    assert out.dtype == dtype and out.flags.c_contiguous
+    dout = np.random.default_rng(3).normal(size=out.shape).astype(dtype)
+    for need_dx in (True, False):
+        chain.zero_grad(), plain.zero_grad()
+        dx, dx_plain = chain.backward(dout, need_dx), plain.backward(dout, need_dx)
+        if need_dx:
+            np.testing.assert_array_equal(dx, dx_plain)
+            assert dx.shape == x.shape
+        else:
+            assert dx is None and dx_plain is None
+        for k in plain.grads:
+            np.testing.assert_array_equal(chain.grads[k], plain.grads[k])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_book_cnn_loss_and_gradients_with_and_without_chains(dtype, each_backend):
+    """The PML book's CNN (batch 3): the same loss and gradients, to the
+    bit, with its encoder and decoder as channel-major chains and as NCHW
+    layers."""
+    from tinyae.models.conv import PML_BOOK_CNN, ConvAutoencoder
+    x = (np.random.default_rng(4).random((3, 1, 28, 28)) > 0.6).astype(dtype)
+    results = []
+    for channel_major in (True, False):
+        model = ConvAutoencoder(**PML_BOOK_CNN, rng=np.random.default_rng(0), dtype=dtype)
+        for seq in (model.encoder, model.decoder):
+            seq.channel_major = channel_major
+            seq._segments = seq._chains()
+        loss, grads = model.loss_and_grad(x)
+        assert any(model.encoder._ran_cnhw) == channel_major
+        results.append((loss, {k: g.copy() for k, g in grads.items()}))
+    (loss, grads), (loss_p, grads_p) = results
+    assert loss == loss_p
+    for k in grads_p:
+        np.testing.assert_array_equal(grads[k], grads_p[k])
+
+
+@pytest.mark.parametrize("x, error, match", [
+    (np.zeros((2, 3, 6, 6)), ValueError,
+     r"Conv2d.forward: x must have 2 channel\(s\) on axis 1 \(NCHW\), got shape \(2, 3, 6, 6\)"),
+    (np.zeros((2, 2, 6, 6), np.float32), TypeError,
+     r"Conv2d.forward: x must have dtype float64 \(the layer's dtype\), got float32"),
+    (np.zeros((2, 2, 6)), ValueError, r"Conv2d.forward: x must be a 4-D array, got shape"),
+    ([[1.0]], TypeError, r"Conv2d.forward: x must be a numpy array, got list"),
+])
+def test_chain_refuses_bad_input_as_the_layers_do(x, error, match, each_backend):
+    """Bad input to a chain raises the first layer's own error, naming the
+    NCHW shape it was given, the same with and without chains."""
+    from tinyae import layers as L
+    for channel_major in (True, False):
+        seq = L.Sequential(L.Conv2d(2, 3, 3, rng=np.random.default_rng(0)), L.ReLU(),
+                           L.MaxPool2d(2), channel_major=channel_major)
+        with pytest.raises(error, match=match):
+            seq.forward(x)
+
+
+def test_chain_refuses_a_channel_mismatch_inside_it(each_backend):
+    """Two convolutions that do not fit: the second layer's error names the
+    NCHW shape of its input, as without chains."""
+    from tinyae import layers as L
+    x = np.zeros((3, 1, 6, 6))
+    for channel_major in (True, False):
+        seq = L.Sequential(L.Conv2d(1, 4, 3, rng=np.random.default_rng(0)),
+                           L.Conv2d(2, 3, 3, rng=np.random.default_rng(0)),
+                           channel_major=channel_major)
+        with pytest.raises(ValueError, match=r"Conv2d.forward: x must have 2 channel\(s\) "
+                                             r"on axis 1 \(NCHW\), got shape \(3, 4, 4, 4\)"):
+            seq.forward(x)
+
+
+def test_layer_backward_after_a_chain_forward_is_refused(each_backend):
+    """A convolution's caches from a chain are channel-major: its own
+    backward refuses them by name instead of returning wrong numbers, and
+    works again after its own forward."""
+    from tinyae import layers as L
+    conv = L.Conv2d(1, 2, 3, padding=1, rng=np.random.default_rng(0))
+    seq = L.Sequential(conv, L.ReLU(), L.MaxPool2d(2))
+    x = np.random.default_rng(1).normal(size=(2, 1, 4, 4))
+    seq.forward(x)
+    with pytest.raises(RuntimeError, match=r"Conv2d.backward: the last forward ran inside a "
+                                           r"Sequential's channel-major chain"):
+        conv.backward(np.zeros((2, 2, 4, 4)))
+    conv.backward(np.zeros(conv.forward(x).shape))
