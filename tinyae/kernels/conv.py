@@ -169,31 +169,34 @@ def _swap01(a):
 @jit
 def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, sn, sc):
     """``_im2col`` for any geometry, on flat x and cols: one copy per window
-    row, its valid range [lo, hi) computed once per (q, row), so the copy
-    has no bounds test. Plane (n, c) of x starts at plane n sn + c sc
-    (``_plane_strides``: NCHW or channel-major)."""
+    row, over the output rows [ilo, ihi) and columns [lo, hi) that read the
+    image (computed once per kernel offset), so the copy has no bounds
+    test; a cols row whose window reads any padding is zeroed first, in one
+    pass. Plane (n, c) of x starts at plane n sn + c sc (``_plane_strides``:
+    NCHW or channel-major). (Zeroing per window row instead, three short
+    calls for each, took the transposed convolutions' im2col of 3 x 3 and
+    7 x 7 outputs from 0.28 to 0.53 and from 0.42 to 0.66 ms, float32.)"""
     L = N * Ho * Wo
+    step = _u(sw)
     for c in range(C):
         for p in range(kh):
+            ilo, ihi = _valid(Ho, sh, p - ph, H)
             for q in range(kw):
                 row = (c * kh + p) * kw + q
                 lo, hi = _valid(Wo, sw, q - pw, W)
+                if lo > 0 or hi < Wo or ilo > 0 or ihi < Ho:
+                    _zero(cf, row * L, L)
                 for n in range(N):
-                    for i in range(Ho):
-                        r = i * sh + p - ph
-                        d = row * L + (n * Ho + i) * Wo           # cols[row, (n, i, 0)]
-                        if r < 0 or r >= H:
-                            _zero(cf, d, Wo)
-                            continue
-                        _zero(cf, d, lo)
-                        s0 = ((n * sn + c * sc) * H + r) * W + lo * sw + q - pw
+                    plane = (n * sn + c * sc) * H
+                    for i in range(ilo, ihi):
+                        d = row * L + (n * Ho + i) * Wo + lo      # cols[row, (n, i, lo)]
+                        s0 = (plane + i * sh + p - ph) * W + lo * sw + q - pw
                         if sw == 1:
-                            _copy(cf, d + lo, xf, s0, hi - lo)
+                            _copy(cf, d, xf, s0, hi - lo)
                         else:
-                            du, su, su_step = _u(d + lo), _u(s0), _u(sw)
+                            du, su = _u(d), _u(s0)
                             for j in range(_u(hi - lo)):
-                                cf[du + j] = xf[su + j * su_step]
-                        _zero(cf, d + hi, Wo - hi)
+                                cf[du + j] = xf[su + j * step]
 
 
 @jit
