@@ -472,6 +472,24 @@ def test_max_pool_nan_is_the_first_max_on_both_backends(padding):
     assert np.isnan(ref[0][0, 0, 0, 0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_max_pool_2x2_nan_and_infinities_as_the_reference(dtype):
+    """2x2 windows, stride 2 (the kernels' unrolled loop unless x holds a
+    NaN): a NaN wins its window at its place (the second pixel here), +inf
+    and -inf in one window give +inf, a NaN in the odd last row that no
+    window reads changes nothing; values and argmax equal the reference's."""
+    x = np.arange(2 * 3 * 7 * 6, dtype=dtype).reshape(2, 3, 7, 6)
+    x[0, 1, 2, 3] = np.nan
+    x[1, 0, 0, 0], x[1, 0, 1, 1] = -np.inf, np.inf
+    x[1, 2, 6, 4] = np.nan
+    got, ref = kernels.max_pool2d_forward(x, 2), functional.max_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1][0], ref[1][0])
+    assert np.isnan(got[0][0, 1, 1, 1]) and got[1][0][0, 1, 1, 1] == 1
+    assert got[0][1, 0, 0, 0] == np.inf and got[1][0][1, 0, 0, 0] == 3
+    assert not np.isnan(got[0][1, 2]).any()
+
+
 # --------------------------------------------------------------------------
 # cols_out: the im2col buffer a Conv2d layer hands back each step
 # --------------------------------------------------------------------------
