@@ -78,7 +78,7 @@ def _op_args(op, case, dtype, seed=0):
                     draw(shape[1]), s, p, op_)
     elif "pool" in op:
         shape, k, s, p = POOL_CASES[case]
-        args = (draw(*shape), k, s, p)
+        args = (draw(*shape), k, s, p) + (("relu",) if "_act" in op else ())
     else:
         shape, scale = UP_CASES[case]
         args = (draw(*shape), scale)
@@ -313,9 +313,10 @@ def _op_gradcheck(op, case, seed=7, tamper=None):
     args = list(args)
     fwd, bwd = getattr(functional, op + "_forward"), getattr(functional, op + "_backward")
     n_arrays = 3 if op.startswith("conv") else 1
-    if op == "max_pool2d":   # distinct values: no ties within h of each other
-        args[0] = np.random.default_rng(seed).permutation(args[0].size).reshape(
-            args[0].shape) * 0.01
+    if op.startswith("max_pool2d"):   # distinct values: no ties within h of each
+        n = args[0].size                 # other, none within 0.005 of the ReLU's kink
+        args[0] = (np.random.default_rng(seed).permutation(n).reshape(args[0].shape)
+                   - n // 2 + 0.5) * 0.01
 
     def f():
         return float(np.sum(fwd(*args)[0] * r))
@@ -591,6 +592,33 @@ def test_fused_relu_is_bitwise_conv_then_relu(dtype):
     want = kernels.conv2d_backward(kernels.relu_backward(dout, relu_cache), conv_cache)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("case", ["2x2 stride 2", "2x2 stride 2, odd, batch 1, one channel",
+                                  "overlapping 3 stride 2 padding 1"])
+def test_fused_pool_relu_is_bitwise_pool_then_relu(case, dtype):
+    """max_pool2d_act with ReLU (the 2x2 kernel takes the ReLU of each max
+    as it stores it and masks the gradient in its scatter) gives exactly
+    max_pool2d, then relu, as separate kernel ops; windows with every
+    value negative included. Other activations match the reference."""
+    args, dout = _op_args("max_pool2d_backward", case, dtype)
+    x = args[0].copy()
+    x[:, :, :2] = -np.abs(x[:, :, :2]) - 1                 # whole windows below 0
+    out, cache = kernels.max_pool2d_act_forward(x, *args[1:], "relu")
+    a, pool_cache = kernels.max_pool2d_forward(x, *args[1:])
+    ref, relu_cache = kernels.relu_forward(a)
+    np.testing.assert_array_equal(out, ref)
+    assert (out == 0).mean() > 0.1 and (out > 0).mean() > 0.3
+    np.testing.assert_array_equal(
+        kernels.max_pool2d_act_backward(dout, cache),
+        kernels.max_pool2d_backward(kernels.relu_backward(dout, relu_cache), pool_cache))
+    for act in ("tanh", "softplus"):
+        got = kernels.max_pool2d_act_forward(x, *args[1:], act)
+        want = functional.max_pool2d_act_forward(x, *args[1:], act)
+        _assert_twins(got, want, dtype)
+        _assert_twins(kernels.max_pool2d_act_backward(dout, got[1]),
+                      functional.max_pool2d_act_backward(dout, want[1]), dtype)
 
 
 def test_conv2d_act_refuses_an_unknown_activation(each_backend):

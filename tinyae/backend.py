@@ -47,6 +47,7 @@ OP_FAMILIES = {
         "conv2d_act_cnhw_forward", "conv2d_act_cnhw_backward",
         "conv_transpose2d_cnhw_forward", "conv_transpose2d_cnhw_backward",
         "max_pool2d_forward", "max_pool2d_backward",
+        "max_pool2d_act_forward", "max_pool2d_act_backward",
         "avg_pool2d_forward", "avg_pool2d_backward",
         "upsample_nearest2d_forward", "upsample_nearest2d_backward",
         "upsample_bilinear2d_forward", "upsample_bilinear2d_backward",

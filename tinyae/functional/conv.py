@@ -291,15 +291,16 @@ def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
     ``ACTIVATIONS``. ``cache = (conv_cache, act_cache, activation)``: each
     layer's own cache, so the pair can also be run as two layers.
     """
-    return _conv2d_then(conv2d_forward, x, W, b, stride, padding, activation, cols_out)
+    return _then_act(activation, conv2d_forward, x, W, b, stride, padding, cols_out)
 
 
-def _conv2d_then(conv, x, W, b, stride, padding, activation, cols_out):
-    """``conv`` (conv2d_forward or its channel-major twin), then the activation."""
+def _then_act(activation, op, *args):
+    """``op(*args)`` (an image op's forward), then the activation: (out,
+    (op's cache, the activation's cache, activation))."""
     check_choice(activation, "activation", ACTIVATIONS)
-    a, conv_cache = conv(x, W, b, stride, padding, cols_out)
+    a, op_cache = op(*args)
     out, act_cache = ACTIVATIONS[activation][0](a)
-    return out, (conv_cache, act_cache, activation)
+    return out, (op_cache, act_cache, activation)
 
 
 def conv2d_act_backward(dout, cache, need_dx=True):
@@ -482,7 +483,7 @@ def conv2d_cnhw_backward(dout, cache, need_dx=True):
 def conv2d_act_cnhw_forward(x, W, b, stride, padding, activation, cols_out=None):
     r"""``conv2d_act_forward`` on channel-major arrays: the activation is
     element-wise, so it runs on the (F, N, Ho, Wo) output as it is."""
-    return _conv2d_then(conv2d_cnhw_forward, x, W, b, stride, padding, activation, cols_out)
+    return _then_act(activation, conv2d_cnhw_forward, x, W, b, stride, padding, cols_out)
 
 
 def conv2d_act_cnhw_backward(dout, cache, need_dx=True):
@@ -533,6 +534,22 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     arg = windows.argmax(axis=-1)                            # first max
     out = np.take_along_axis(windows, arg[..., None], axis=-1)[..., 0]
     return out, (arg, x.shape, (k, s, pad))
+
+
+def max_pool2d_act_forward(x, kernel, stride, padding, activation):
+    r"""Max pooling then an activation, as ``conv2d_act_forward``
+    (``layers.Sequential`` runs a MaxPool2d followed by an activation
+    through it; in a channel-major chain that is where the ReLU of a
+    convolution followed by max pooling goes).
+    ``cache = (pool_cache, act_cache, activation)``."""
+    return _then_act(activation, max_pool2d_forward, x, kernel, stride, padding)
+
+
+def max_pool2d_act_backward(dout, cache):
+    r"""Backward pass of ``max_pool2d_act_forward``: through the activation,
+    then ``max_pool2d_backward``."""
+    pool_cache, act_cache, activation = cache
+    return max_pool2d_backward(ACTIVATIONS[activation][1](dout, act_cache), pool_cache)
 
 
 def max_pool2d_backward(dout, cache):

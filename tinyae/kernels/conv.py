@@ -31,6 +31,12 @@ threads (PyTorch 38-41 in the same sittings) and 59-62 to 48-51 ms at 1
 thread; the BLAS products are now about half of it, and
 im2col/col2im about a quarter. ``prange`` over the images was slower (see
 the docs): every loop here is serial.
+
+The ``*_cnhw`` twins take and return channel-major (C, N, H, W) arrays
+(``layers.Sequential``'s chains): the same code with a layout flag, so the
+columns, products and caches are those of the NCHW ops and the results are
+bitwise theirs; only the transposes are gone (the product is the output,
+the bias and ReLU are one pass in place, convT's input is its matrix).
 """
 
 import functools
@@ -665,13 +671,15 @@ def _max_pool(x, kh, kw, sh, sw, ph, pw, Ho, Wo, has_nan):
 
 
 @jit
-def _max_pool_2x2(x, Ho, Wo):
+def _max_pool_2x2(x, Ho, Wo, relu):
     """``_max_pool`` for the common 2x2 window, stride 2, no padding, no NaN:
     the window unrolled, ties to the first max as there (measured 0.6 ms
-    against 6 ms for the general loop on 128 x 16 x 28 x 28 float32)."""
+    against 6 ms for the general loop on 128 x 16 x 28 x 28 float32). With
+    ``relu`` the max is stored as max(., 0) (``kernels.relu_forward``'s rule)."""
     N, C = x.shape[0], x.shape[1]
     out = np.empty((N, C, Ho, Wo), x.dtype)
     arg = np.empty((N, C, Ho, Wo), np.int64)
+    zero = x.dtype.type(0)
     for n in range(N):
         for c in range(C):
             for i in range(Ho):
@@ -685,7 +693,7 @@ def _max_pool_2x2(x, Ho, Wo):
                         best, where = d, 2
                     if e > best:
                         best, where = e, 3
-                    out[n, c, i, j] = best
+                    out[n, c, i, j] = (zero if best < zero else best) if relu else best
                     arg[n, c, i, j] = where
     return out, arg
 
@@ -708,22 +716,26 @@ def _max_pool_backward(dout, arg, H, W, kw, sh, sw, ph, pw):
 
 
 @jit
-def _max_pool_backward_2x2(dout, arg, H, W):
+def _max_pool_backward_2x2(dout, arg, H, W, out, relu):
     """``_max_pool_backward`` for the 2x2 window, stride 2, no padding: no
     window reaches outside the input, so the scatter needs no bounds test
     and runs on flat arrays with unsigned indices (measured 0.5 ms against
-    1.9 ms on 128 x 16 x 28 x 28 float32)."""
+    1.9 ms on 128 x 16 x 28 x 28 float32). With ``relu`` each window sends
+    ``dout * [out > 0]`` (``kernels.relu_backward``'s product; out: the
+    pooled ReLU output), else out is not read."""
     N, C, Ho, Wo = dout.shape
     dx = np.zeros((N, C, H, W), dout.dtype)
-    gf, af, xf = dout.ravel(), arg.ravel(), dx.ravel()
+    gf, af, xf, of = dout.ravel(), arg.ravel(), dx.ravel(), out.ravel()
     one, w = _u(1), _u(W)
+    unit = dout.dtype.type(1)
     for nc in range(N * C):
         for i in range(Ho):
             s = _u((nc * Ho + i) * Wo)                        # dout[n, c, i, 0]
             top = _u((nc * H + 2 * i) * W)                    # dx[n, c, 2 i, 0]
             for j in range(_u(Wo)):
                 a = _u(af[s + j])                             # p 2 + q
-                xf[top + (a >> one) * w + 2 * j + (a & one)] = gf[s + j]
+                g = _drelu(gf[s + j], of[s + j], unit) if relu else gf[s + j]
+                xf[top + (a >> one) * w + 2 * j + (a & one)] = g
     return dx
 
 
@@ -776,23 +788,62 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     """One Numba pass over the windows (twin of ``functional.max_pool2d_forward``;
     the same tie rule: the first max in row-major window order).
     cache = (arg, x.shape, (k, s, pad))."""
+    return _max_pool2d(x, kernel, stride, padding, False)
+
+
+def _max_pool2d(x, kernel, stride, padding, relu):
+    """max_pool2d_forward, and with ``relu`` the ReLU of the max: on the way
+    in the 2x2 kernel, else as its own op."""
     k, s, pad, _, out_hw = conv_geometry("max_pool2d", x.shape[2:], kernel,
                                          kernel if stride is None else stride, padding)
     x = np.ascontiguousarray(x)
     has_nan = x.size > 0 and bool(np.isnan(x.max()))
     if k == s == (2, 2) and pad == (0, 0) and not has_nan:
-        out, arg = _max_pool_2x2(x, *out_hw)
+        out, arg = _max_pool_2x2(x, *out_hw, relu)
     else:
         out, arg = _max_pool(x, *k, *s, *pad, *out_hw, has_nan)
+        out = _dense.relu_forward(out)[0] if relu else out
     return out, (arg, x.shape, (k, s, pad))
 
 
 def max_pool2d_backward(dout, cache):
     """dout added at each window's max; overlapping windows add up."""
+    return _max_pool2d_backward(dout, cache, None)
+
+
+def max_pool2d_act_forward(x, kernel, stride, padding, activation):
+    """``max_pool2d_forward`` then the activation (twin of
+    ``functional.max_pool2d_act_forward``); a ReLU is taken of each max as
+    it is stored (the 2x2 kernel), so no pass over the output follows."""
+    check_choice(activation, "activation", ACTIVATIONS)
+    if activation != "relu":
+        a, pool_cache = max_pool2d_forward(x, kernel, stride, padding)
+        out, act_cache = getattr(_dense, activation + "_forward")(a)
+        return out, (pool_cache, act_cache, activation)
+    out, pool_cache = _max_pool2d(x, kernel, stride, padding, True)
+    return out, (pool_cache, out, "relu")
+
+
+def max_pool2d_act_backward(dout, cache):
+    """Backward of ``max_pool2d_act_forward``; for ReLU the 2x2 scatter sends
+    ``dout * [out > 0]`` (twin of ``functional.max_pool2d_act_backward``)."""
+    pool_cache, act_cache, activation = cache
+    if activation != "relu":
+        return max_pool2d_backward(getattr(_dense, activation + "_backward")(dout, act_cache),
+                                   pool_cache)
+    return _max_pool2d_backward(dout, pool_cache, act_cache)
+
+
+def _max_pool2d_backward(dout, cache, relu_out):
+    """max_pool2d's backward, of dout * [relu_out > 0] if relu_out is given."""
     arg, x_shape, (k, s, pad) = cache
     dout = np.ascontiguousarray(dout)
+    relu = relu_out is not None
     if k == s == (2, 2) and pad == (0, 0):
-        return _max_pool_backward_2x2(dout, arg, x_shape[2], x_shape[3])
+        return _max_pool_backward_2x2(dout, arg, x_shape[2], x_shape[3],
+                                      np.ascontiguousarray(relu_out) if relu else dout, relu)
+    if relu:
+        dout = _dense.relu_backward(dout, relu_out)
     return _max_pool_backward(dout, arg, x_shape[2], x_shape[3], k[1], *s, *pad)
 
 

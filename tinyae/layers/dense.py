@@ -264,9 +264,9 @@ class Sequential(Layer):
     """Layers applied in order. ``params``/``grads`` use flat names ``"i.W"``
     that point at the same arrays as the inner layers' dicts.
 
-    A ``Linear`` or ``Conv2d`` directly followed by an activation runs as
-    one fused op (``forward_act``): the same numbers, fewer passes over
-    memory.
+    A ``Linear``, ``Conv2d`` or ``MaxPool2d`` directly followed by an
+    activation runs as one fused op (``forward_act``): the same numbers,
+    fewer passes over memory.
 
     A run of consecutive layers that all have ``channel_major`` (the image
     layers of ``layers.image`` and the activations) and hold a convolution
@@ -276,13 +276,13 @@ class Sequential(Layer):
     im2col product of a convolution is its output as it stands and the next
     convolution reads it without a transpose (``functional.conv``,
     "Channel-major twins"); ``channel_major=False`` runs every layer in
-    NCHW instead (the same numbers, slower). Inside a chain, a ReLU between a convolution
-    and a max pool runs after the pool, on a quarter of the values: the
+    NCHW instead (the same numbers, slower). Inside a chain, a ReLU between
+    a convolution and a max pool runs after the pool, fused with it: the
     two commute (the max of ReLUs is the ReLU of the max, and a window's
     maximum is the same pixel in both orders except where the ReLU's
     derivative is 0), so the pool's backward scatters the gradient that the
     ReLU has masked straight into the convolution's output gradient, and the
-    pass that masks the full-size gradient is gone. The same numbers as
+    two passes of the ReLU over the full-size activations are gone. The same numbers as
     layer by layer in NCHW (tested bitwise); inputs and outputs stay NCHW.
 
     ``backward(dout, need_dx=False)`` skips the input gradient of the first
@@ -308,12 +308,12 @@ class Sequential(Layer):
         self._ran_cnhw = []
 
     def _groups(self):
-        """[(layer, activation or None)]: each Linear or Conv2d paired with
+        """[(layer, activation or None)]: each layer of ``_FUSED`` paired with
         the activation that follows it, every other layer alone."""
         groups, i, layers = [], 0, self.layers
         while i < len(layers):
             nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(layers[i], (Linear, Conv2d)) and isinstance(nxt, _Activation):
+            if isinstance(layers[i], _FUSED) and isinstance(nxt, _Activation):
                 groups.append((layers[i], nxt))
                 i += 2
             else:
@@ -392,14 +392,19 @@ class Sequential(Layer):
         return f"Sequential(\n  {inner}\n)"
 
 
+#: Layers that run fused with the activation after them (``forward_act``).
+_FUSED = (Linear, Conv2d, MaxPool2d)
+
+
 def _relu_after_pool(groups):
     """A chain's groups with each (layer, ReLU), (MaxPool2d, None) reordered
-    as (layer, None), (MaxPool2d, None), (ReLU, None) (``Sequential``)."""
+    as (layer, None), (MaxPool2d, ReLU) (``Sequential``)."""
     out = []
     for group in groups:
-        if out and isinstance(group[0], MaxPool2d) and isinstance(out[-1][1], ReLU):
+        if (out and isinstance(group[0], MaxPool2d) and group[1] is None
+                and isinstance(out[-1][1], ReLU)):
             layer, act = out.pop()
-            out += [(layer, None), group, (act, None)]
+            out += [(layer, None), (group[0], act)]
         else:
             out.append(group)
     return out

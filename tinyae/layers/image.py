@@ -246,6 +246,21 @@ class MaxPool2d(_Pool2d):
     gradient to the first max in row-major order (``functional.max_pool2d_forward``)."""
     _op = "max_pool2d"
 
+    # -- fused with the activation that follows (used by Sequential) -----------
+    def forward_act(self, x, act):
+        """``act(max_pool2d(x))`` as one op (``ops.max_pool2d_act_forward``):
+        the same numbers as ``act.forward(self.forward(x))``, each layer
+        keeping its own cache; the kernels take the ReLU of each max as it is
+        stored, and mask the gradient in the backward's scatter."""
+        x = self._float_image(x)
+        out, (self.cache, act.cache, _) = ops.max_pool2d_act_forward(
+            x, self.kernel, self.stride, self.padding, act._op)
+        return out
+
+    def backward_act(self, dout, act, need_dx=True):
+        """Backward of ``forward_act``: dx (nothing to learn)."""
+        return ops.max_pool2d_act_backward(dout, (self.cache, act.cache, act._op))
+
 
 class AvgPool2d(_Pool2d):
     """Mean over windows, padded zeros counted in the divisor

@@ -16,8 +16,9 @@ def _op_case(op, x_shape, *extra, w_shape=None, distinct=False):
     def case(rng):
         from ...backend import ops
         fwd, bwd = getattr(ops, op + "_forward"), getattr(ops, op + "_backward")
-        if distinct:
-            x = (rng.permutation(int(np.prod(x_shape))).reshape(x_shape) * 0.1
+        if distinct:   # well apart, and (half below 0) none near a ReLU's kink
+            n = int(np.prod(x_shape))
+            x = ((rng.permutation(n).reshape(x_shape) - n // 2 + 0.5) * 0.1
                  + rng.uniform(0.0, 0.01, x_shape))
         else:
             x = away_from_zero(rng, x_shape)
@@ -76,6 +77,12 @@ def _register_ops():
                 ("kernel 1, one channel", (2, 1, 3, 3), 1, 1, 0)):
             register(f"op {pool} ({label})")(
                 _op_case(pool, x_shape, k, s, p, distinct=pool == "max_pool2d"))
+    for act, label, x_shape, k, s, p in (
+            ("relu", "2x2", (2, 2, 6, 6), 2, 2, 0),
+            ("relu", "overlapping k3 s2 p1, odd, batch 1", (1, 2, 7, 5), 3, 2, 1),
+            ("tanh", "2x2, odd 5x7", (2, 1, 5, 7), 2, 2, 0)):
+        register(f"op max_pool2d_act {act} ({label})")(
+            _op_case("max_pool2d_act", x_shape, k, s, p, act, distinct=True))
     for mode in ("nearest", "bilinear"):
         for label, x_shape, scale in (("x2", (2, 2, 3, 4), 2), ("x3, batch 1, 1x1", (1, 1, 1, 1), 3),
                                       ("(2, 3), odd", (1, 2, 3, 5), (2, 3))):
