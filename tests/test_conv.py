@@ -233,7 +233,7 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     reference's. Other sizes (rows 4 and 7: Ho != H) take the row loop.
     37 and 64 images: the rows are copied in pieces of 32 images, the most
     a kept mask holds."""
-    from tinyae.kernels import conv as KC
+    from tinyae.kernels import im2col as KC
     x = np.random.default_rng(8).uniform(0.5, 3, shape).astype(dtype)
     N, C, H, W = shape
     *_, (Ho, Wo) = F.conv_geometry("conv2d", (H, W), k, 1, pad)
