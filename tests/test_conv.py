@@ -475,10 +475,11 @@ def test_max_pool_nan_is_the_first_max_on_both_backends(padding):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 def test_max_pool_2x2_nan_and_infinities_as_the_reference(dtype):
-    """2x2 windows, stride 2 (the kernels' unrolled loop unless x holds a
-    NaN): a NaN wins its window at its place (the second pixel here), +inf
-    and -inf in one window give +inf, a NaN in the odd last row that no
-    window reads changes nothing; values and argmax equal the reference's."""
+    """2x2 windows, stride 2 (the kernels' unrolled loop, which sends a
+    window whose sum is NaN to the general loop): a NaN wins its window at
+    its place (the second pixel here), +inf and -inf in one window (sum
+    NaN, no NaN) give +inf, a NaN in the odd last row that no window reads
+    changes nothing; values and argmax equal the reference's."""
     x = np.arange(2 * 3 * 7 * 6, dtype=dtype).reshape(2, 3, 7, 6)
     x[0, 1, 2, 3] = np.nan
     x[1, 0, 0, 0], x[1, 0, 1, 1] = -np.inf, np.inf
