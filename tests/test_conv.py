@@ -733,6 +733,15 @@ def _chain_nets(rng):
                 L.ReLU(), L.Conv2d(2, 1, (3, 2), padding=(1, 0), bias=False, rng=r, dtype=dt),
                 **kw),
             rng.normal(size=(3, 2, 7, 5))),
+        # a nested Sequential (not part of a chain: it takes NCHW) between two
+        # chains
+        "nested Sequential": (
+            lambda r, dt, **kw: L.Sequential(
+                L.Conv2d(2, 3, 3, padding=1, rng=r, dtype=dt),
+                L.Sequential(L.ReLU(), L.MaxPool2d(2),
+                             L.Conv2d(3, 3, 3, padding=1, rng=r, dtype=dt)),
+                L.Tanh(), L.Conv2d(3, 2, 3, stride=2, rng=r, dtype=dt), **kw),
+            rng.normal(size=(3, 2, 6, 8))),
         # a pool first, a ReLU max pool with padding, a conv without activation last
         "maxpool first, relu maxpool padded": (
             lambda r, dt, **kw: L.Sequential(

@@ -134,7 +134,7 @@ class _Activation(Layer):
     is in a Sequential's channel-major chain."""
 
     _op = None
-    channel_major = True
+    runs_in_chains = True
 
     def forward(self, x):
         self._check_input(x)
@@ -268,9 +268,9 @@ class Sequential(Layer):
     activation runs as one fused op (``forward_act``): the same numbers,
     fewer passes over memory.
 
-    A run of consecutive layers that all have ``channel_major`` (the image
-    layers of ``layers.image`` and the activations) and hold a convolution
-    is a channel-major chain: on a 4-D input it keeps the images in (C, N,
+    A run of consecutive layers that all have ``runs_in_chains`` (the image
+    layers of ``layers.image`` and the activations; not a nested Sequential)
+    and hold a convolution is a channel-major chain: on a 4-D input it keeps the images in (C, N,
     H, W) layout from its first layer to its last, and converts at its two
     ends (``functional.swap_nc``; a free reshape when C or N is 1). Then the
     im2col product of a convolution is its output as it stands and the next
@@ -282,8 +282,9 @@ class Sequential(Layer):
     maximum is the same pixel in both orders except where the ReLU's
     derivative is 0), so the pool's backward scatters the gradient that the
     ReLU has masked straight into the convolution's output gradient, and the
-    two passes of the ReLU over the full-size activations are gone. The same numbers as
-    layer by layer in NCHW (tested bitwise); inputs and outputs stay NCHW.
+    two passes of the ReLU over the full-size activations are gone. The same
+    numbers as layer by layer in NCHW (tested bitwise); inputs and outputs
+    stay NCHW.
 
     ``backward(dout, need_dx=False)`` skips the input gradient of the first
     layer (returns None) when the input is data nobody differentiates.
@@ -323,19 +324,22 @@ class Sequential(Layer):
 
     def _chains(self):
         """[(groups, chain)]: the plan cut into maximal runs of groups whose
-        layers all have ``channel_major`` and the runs between them; chain is
-        True for a run that holds a convolution (``forward_cnhw``)."""
+        layers all have ``runs_in_chains`` and the runs between them; chain
+        is True for a run that holds a convolution (``forward_cnhw``), unless
+        this Sequential was made with ``channel_major=False``."""
         runs = []
         for group in self._plan:
-            ok = all(getattr(layer, "channel_major", False)
+            ok = all(getattr(layer, "runs_in_chains", False)
                      for layer in group if layer is not None)
             if runs and runs[-1][1] == ok:
                 runs[-1][0].append(group)
             else:
                 runs.append(([group], ok))
-        return [(_relu_after_pool(groups), True)
-                if ok and self.channel_major and any(hasattr(layer, "forward_cnhw") for layer, _ in groups)
-                else (groups, False) for groups, ok in runs]
+        def chain(groups, ok):
+            return ok and self.channel_major and any(hasattr(layer, "forward_cnhw")
+                                                     for layer, _ in groups)
+        return [(_relu_after_pool(groups), True) if chain(groups, ok) else (groups, False)
+                for groups, ok in runs]
 
     def forward(self, x):
         self._ran_cnhw = []

@@ -5,7 +5,7 @@ Size arguments (kernel, stride, padding, output_padding, scale) are ints or
 (height, width) pairs, checked at construction by ``conv_geometry``.
 
 Channel-major chains: every layer here (and every activation) has
-``channel_major = True``: it can run inside a chain of image layers that
+``runs_in_chains = True``: it can run inside a chain of image layers that
 ``layers.Sequential`` keeps in (C, N, H, W) layout between its two ends
 (``functional.conv``, "Channel-major twins"). The convolutions do so
 through ``forward_cnhw`` / ``backward_cnhw`` (their ``_cnhw`` ops, which
@@ -26,7 +26,7 @@ class _ImageLayer(Layer):
     """A layer on (N, C, H, W) input; ``in_channels`` None accepts any."""
 
     in_channels = None
-    channel_major = True        # runs in a Sequential's channel-major chain
+    runs_in_chains = True       # runs in a Sequential's channel-major chain
 
     def _float_image(self, x):
         """x for a layer without parameters (pooling, upsampling), which has
