@@ -848,3 +848,39 @@ def test_layer_backward_after_a_chain_forward_is_refused(each_backend):
                                            r"Sequential's channel-major chain"):
         conv.backward(np.zeros((2, 2, 4, 4)))
     conv.backward(np.zeros(conv.forward(x).shape))
+
+
+_X_CNHW, _W3 = np.ones((2, 3, 4, 4)), np.ones((4, 2, 3, 3))   # x: C 2, N 3, 4 x 4
+NEW_OP_ERRORS = {
+    "conv2d_act_cnhw activation": (
+        lambda m: m.conv2d_act_cnhw_forward(_X_CNHW, _W3, np.zeros(4), 1, 1, "gelu"),
+        ValueError, r"activation must be one of \[.*'relu'.*\], got 'gelu'"),
+    "max_pool2d_act activation": (
+        lambda m: m.max_pool2d_act_forward(_X_CNHW, 2, 2, 0, "gelu"),
+        ValueError, r"activation must be one of \[.*'relu'.*\], got 'gelu'"),
+    "conv2d_cnhw kernel larger than the input": (
+        lambda m: m.conv2d_cnhw_forward(_X_CNHW, np.ones((4, 2, 7, 7)), np.zeros(4), 1, 1),
+        ValueError, r"kernel \(7, 7\) is larger than the padded input \(6, 6\)"),
+    "conv_transpose2d_cnhw output_padding": (
+        lambda m: m.conv_transpose2d_cnhw_forward(_X_CNHW, np.ones((2, 3, 3, 3)),
+                                                  np.zeros(3), 2, 1, 2),
+        ValueError, r"output_padding must be smaller than the stride \(2, 2\), got 2"),
+    "conv2d_cnhw cols_out of the wrong shape": (
+        lambda m: m.conv2d_cnhw_forward(_X_CNHW, _W3, np.zeros(4), 1, 1,
+                                        cols_out=np.zeros((18, 47))),
+        ValueError, r"cols_out.*\(18, 48\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(NEW_OP_ERRORS))
+def test_channel_major_and_pool_act_ops_refuse_bad_arguments_alike(case):
+    """The new ops' bad arguments raise the same named error on both
+    backends (the channel-major cols_out is checked against the NCHW
+    columns' shape: C kh kw rows, N Ho Wo columns)."""
+    call, error, match = NEW_OP_ERRORS[case]
+    messages = []
+    for module in (functional, kernels):
+        with pytest.raises(error, match=match) as info:
+            call(module)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
