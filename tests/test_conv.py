@@ -78,10 +78,12 @@ def _op_args(op, case, dtype, seed=0):
                     draw(shape[1]), s, p, op_)
     elif "pool" in op:
         shape, k, s, p = POOL_CASES[case]
-        args = (draw(*shape), k, s, p)
+        args = (draw(*shape), k, s, p) + (("relu",) if "_act" in op else ())
     else:
         shape, scale = UP_CASES[case]
         args = (draw(*shape), scale)
+    if "_cnhw" in op:    # channel-major twins: the same images as (C, N, H, W)
+        args = (F.swap_nc(args[0]),) + args[1:]
     fwd = op.replace("_backward", "_forward")
     out = getattr(functional, fwd)(*args)[0]
     return args, draw(*out.shape)
@@ -231,7 +233,7 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     reference's. Other sizes (rows 4 and 7: Ho != H) take the row loop.
     37 and 64 images: the rows are copied in pieces of 32 images, the most
     a kept mask holds."""
-    from tinyae.kernels import conv as KC
+    from tinyae.kernels import im2col as KC
     x = np.random.default_rng(8).uniform(0.5, 3, shape).astype(dtype)
     N, C, H, W = shape
     *_, (Ho, Wo) = F.conv_geometry("conv2d", (H, W), k, 1, pad)
@@ -240,7 +242,8 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     for name in ("rows", "shifted"):
         c = np.full((C * k[0] * k[1], N * Ho * Wo), np.nan, dtype)
         if name == "rows":
-            KC._im2col_rows(x.ravel(), c.ravel(), N, C, H, W, *k, 1, 1, *pad, Ho, Wo)
+            KC._im2col_rows(x.ravel(), c.ravel(), N, C, H, W, *k, 1, 1, *pad, Ho, Wo,
+                            *KC._plane_strides(N, C, False))
         elif Ho == H:
             keep, shift = KC._shift_masks_for(N, H, W, *k, *pad)
             assert keep.shape[1] == min(N, 32) * H * W
@@ -310,9 +313,10 @@ def _op_gradcheck(op, case, seed=7, tamper=None):
     args = list(args)
     fwd, bwd = getattr(functional, op + "_forward"), getattr(functional, op + "_backward")
     n_arrays = 3 if op.startswith("conv") else 1
-    if op == "max_pool2d":   # distinct values: no ties within h of each other
-        args[0] = np.random.default_rng(seed).permutation(args[0].size).reshape(
-            args[0].shape) * 0.01
+    if op.startswith("max_pool2d"):   # distinct values: no ties within h of each
+        n = args[0].size                 # other, none within 0.005 of the ReLU's kink
+        args[0] = (np.random.default_rng(seed).permutation(n).reshape(args[0].shape)
+                   - n // 2 + 0.5) * 0.01
 
     def f():
         return float(np.sum(fwd(*args)[0] * r))
@@ -469,6 +473,25 @@ def test_max_pool_nan_is_the_first_max_on_both_backends(padding):
     assert np.isnan(ref[0][0, 0, 0, 0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_max_pool_2x2_nan_and_infinities_as_the_reference(dtype):
+    """2x2 windows, stride 2 (the kernels' unrolled loop, which sends a
+    window whose sum is NaN to the general loop): a NaN wins its window at
+    its place (the second pixel here), +inf and -inf in one window (sum
+    NaN, no NaN) give +inf, a NaN in the odd last row that no window reads
+    changes nothing; values and argmax equal the reference's."""
+    x = np.arange(2 * 3 * 7 * 6, dtype=dtype).reshape(2, 3, 7, 6)
+    x[0, 1, 2, 3] = np.nan
+    x[1, 0, 0, 0], x[1, 0, 1, 1] = -np.inf, np.inf
+    x[1, 2, 6, 4] = np.nan
+    got, ref = kernels.max_pool2d_forward(x, 2), functional.max_pool2d_forward(x, 2)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1][0], ref[1][0])
+    assert np.isnan(got[0][0, 1, 1, 1]) and got[1][0][0, 1, 1, 1] == 1
+    assert got[0][1, 0, 0, 0] == np.inf and got[1][0][1, 0, 0, 0] == 3
+    assert not np.isnan(got[0][1, 2]).any()
+
+
 # --------------------------------------------------------------------------
 # cols_out: the im2col buffer a Conv2d layer hands back each step
 # --------------------------------------------------------------------------
@@ -572,6 +595,33 @@ def test_fused_relu_is_bitwise_conv_then_relu(dtype):
         np.testing.assert_array_equal(g, w)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("case", ["2x2 stride 2", "2x2 stride 2, odd, batch 1, one channel",
+                                  "overlapping 3 stride 2 padding 1"])
+def test_fused_pool_relu_is_bitwise_pool_then_relu(case, dtype):
+    """max_pool2d_act with ReLU (the 2x2 kernel takes the ReLU of each max
+    as it stores it and masks the gradient in its scatter) gives exactly
+    max_pool2d, then relu, as separate kernel ops; windows with every
+    value negative included. Other activations match the reference."""
+    args, dout = _op_args("max_pool2d_backward", case, dtype)
+    x = args[0].copy()
+    x[:, :, :2] = -np.abs(x[:, :, :2]) - 1                 # whole windows below 0
+    out, cache = kernels.max_pool2d_act_forward(x, *args[1:], "relu")
+    a, pool_cache = kernels.max_pool2d_forward(x, *args[1:])
+    ref, relu_cache = kernels.relu_forward(a)
+    np.testing.assert_array_equal(out, ref)
+    assert (out == 0).mean() > 0.1 and (out > 0).mean() > 0.3
+    np.testing.assert_array_equal(
+        kernels.max_pool2d_act_backward(dout, cache),
+        kernels.max_pool2d_backward(kernels.relu_backward(dout, relu_cache), pool_cache))
+    for act in ("tanh", "softplus"):
+        got = kernels.max_pool2d_act_forward(x, *args[1:], act)
+        want = functional.max_pool2d_act_forward(x, *args[1:], act)
+        _assert_twins(got, want, dtype)
+        _assert_twins(kernels.max_pool2d_act_backward(dout, got[1]),
+                      functional.max_pool2d_act_backward(dout, want[1]), dtype)
+
+
 def test_conv2d_act_refuses_an_unknown_activation(each_backend):
     from tinyae.backend import ops
     x, W = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3))
@@ -590,7 +640,8 @@ def test_sequential_fuses_conv_and_activation_to_the_same_numbers(act, each_back
     def net():
         r = np.random.default_rng(0)
         return L.Sequential(L.Conv2d(2, 3, 3, rng=r, padding=1), getattr(L, act)(),
-                            L.Conv2d(3, 2, 3, rng=r, stride=2, padding=1))
+                            L.Conv2d(3, 2, 3, rng=r, stride=2, padding=1),
+                            channel_major=False)   # NCHW caches (chains: below)
     fused, plain = net(), net()
     assert [a is not None for _, a in fused._plan] == [True, False]
     x = rng.normal(size=(3, 2, 7, 5))
@@ -608,3 +659,228 @@ def test_sequential_fuses_conv_and_activation_to_the_same_numbers(act, each_back
     np.testing.assert_array_equal(dx, d)
     for k in plain.grads:
         np.testing.assert_array_equal(fused.grads[k], plain.grads[k])
+
+
+# --------------------------------------------------------------------------
+# Channel-major (C, N, H, W) twins and Sequential's channel-major chains
+# --------------------------------------------------------------------------
+
+CNHW_PAIRS = [pytest.param(op, extra, id=" ".join((op,) + extra)) for op, extra in (
+    ("conv2d", ()), ("conv2d_act", ("relu",)), ("conv2d_act", ("tanh",)),
+    ("conv_transpose2d", ()))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("case", list(CONV_CASES))
+@pytest.mark.parametrize("op, extra", CNHW_PAIRS)
+def test_cnhw_twins_are_bitwise_the_nchw_ops_swapped(op, extra, case, dtype, each_backend):
+    """Each backend's channel-major op gives its NCHW op's numbers to the
+    bit, x, out, dout and dx swapped (the kernels add the same terms in the
+    same order from either layout; the reference is the NCHW op between
+    swaps), with and without dx; caches hold the NCHW shape of x."""
+    from tinyae.backend import ops
+    args, dout = _op_args(f"{op.replace('_act', '')}_backward", case, dtype)
+    args = args + extra
+    out, cache = getattr(ops, f"{op}_forward")(*args)
+    out_c, cache_c = getattr(ops, f"{op}_cnhw_forward")(F.swap_nc(args[0]), *args[1:])
+    np.testing.assert_array_equal(out_c, F.swap_nc(out))
+    assert out_c.flags.c_contiguous
+    conv_cache, conv_cache_c = (cache[0], cache_c[0]) if extra else (cache, cache_c)
+    assert conv_cache_c[2] == conv_cache[2] == args[0].shape
+    for need_dx in (True, False):
+        dx, dW, db = getattr(ops, f"{op}_backward")(dout, cache, need_dx)
+        dx_c, dW_c, db_c = getattr(ops, f"{op}_cnhw_backward")(F.swap_nc(dout), cache_c,
+                                                               need_dx)
+        assert (dx_c is None) == (dx is None) == (not need_dx)
+        if need_dx:
+            np.testing.assert_array_equal(dx_c, F.swap_nc(dx))
+        np.testing.assert_array_equal(dW_c, dW)
+        np.testing.assert_array_equal(db_c, db)
+
+
+def test_bitwise_comparison_catches_a_one_ulp_miss():
+    """The check above is exact: dW one ulp off in one entry fails it."""
+    args, dout = _op_args("conv2d_backward", "ordinary", np.float32)
+    _, cache = kernels.conv2d_cnhw_forward(F.swap_nc(args[0]), *args[1:])
+    dW = kernels.conv2d_cnhw_backward(F.swap_nc(dout), cache)[1]
+    near = dW.copy()
+    near.flat[4] = np.nextafter(near.flat[4], np.float32(np.inf))
+    with pytest.raises(AssertionError):
+        np.testing.assert_array_equal(near, dW)
+
+
+def _chain_nets(rng):
+    """name -> (make(rng, dtype) -> Sequential, input): chains on awkward shapes."""
+    from tinyae import layers as L
+    return {
+        # a ReLU before an overlapping max pool (reordered in the chain), a
+        # transposed conv, bilinear upsampling and average pooling; batch 1,
+        # one input channel, odd and non-square
+        "conv relu maxpool3s2 convT tanh upsample avgpool": (
+            lambda r, dt, **kw: L.Sequential(
+                L.Conv2d(1, 3, 3, padding=1, rng=r, dtype=dt), L.ReLU(),
+                L.MaxPool2d(3, stride=2),
+                L.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1, rng=r,
+                                  dtype=dt),
+                L.Tanh(), L.Upsample(2, mode="bilinear"), L.AvgPool2d(2), **kw),
+            rng.normal(size=(1, 1, 9, 7))),
+        # two chains around dense layers; 2 channels and 3 images: real swaps
+        "chain, dense layers, chain": (
+            lambda r, dt, **kw: L.Sequential(
+                L.Conv2d(2, 3, 3, stride=2, padding=1, rng=r, dtype=dt), L.ReLU(),
+                L.MaxPool2d(2), L.Flatten(), L.Linear(6, 8, rng=r, dtype=dt),
+                L.Reshape(2, 2, 2), L.ConvTranspose2d(2, 2, 3, stride=2, rng=r, dtype=dt),
+                L.ReLU(), L.Conv2d(2, 1, (3, 2), padding=(1, 0), bias=False, rng=r, dtype=dt),
+                **kw),
+            rng.normal(size=(3, 2, 7, 5))),
+        # a nested Sequential (not part of a chain: it takes NCHW) between two
+        # chains
+        "nested Sequential": (
+            lambda r, dt, **kw: L.Sequential(
+                L.Conv2d(2, 3, 3, padding=1, rng=r, dtype=dt),
+                L.Sequential(L.ReLU(), L.MaxPool2d(2),
+                             L.Conv2d(3, 3, 3, padding=1, rng=r, dtype=dt)),
+                L.Tanh(), L.Conv2d(3, 2, 3, stride=2, rng=r, dtype=dt), **kw),
+            rng.normal(size=(3, 2, 6, 8))),
+        # a pool first, a ReLU max pool with padding, a conv without activation last
+        "maxpool first, relu maxpool padded": (
+            lambda r, dt, **kw: L.Sequential(
+                L.MaxPool2d(2), L.Conv2d(2, 4, 3, padding=1, rng=r, dtype=dt), L.ReLU(),
+                L.MaxPool2d(3, stride=2, padding=1), L.Conv2d(4, 2, 1, rng=r, dtype=dt),
+                **kw),
+            rng.normal(size=(2, 2, 8, 6))),
+    }
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("name", list(_chain_nets(np.random.default_rng(0))))
+def test_channel_major_chain_is_bitwise_the_nchw_layers(name, dtype, each_backend):
+    """A Sequential's channel-major chains give exactly the output, input
+    gradient and parameter gradients of the same layers run in NCHW
+    (``channel_major=False``), on both backends; about half the ReLU inputs
+    are negative, so the reordered ReLU's mask matters."""
+    make, x = _chain_nets(np.random.default_rng(1))[name]
+    x = x.astype(dtype)
+    chain = make(np.random.default_rng(2), dtype)
+    plain = make(np.random.default_rng(2), dtype, channel_major=False)
+    out, out_plain = chain.forward(x), plain.forward(x)
+    assert any(chain._ran_cnhw) and not any(plain._ran_cnhw)
+    np.testing.assert_array_equal(out, out_plain)
+    assert out.dtype == dtype and out.flags.c_contiguous
+    dout = np.random.default_rng(3).normal(size=out.shape).astype(dtype)
+    for need_dx in (True, False):
+        chain.zero_grad(), plain.zero_grad()
+        dx, dx_plain = chain.backward(dout, need_dx), plain.backward(dout, need_dx)
+        if need_dx:
+            np.testing.assert_array_equal(dx, dx_plain)
+            assert dx.shape == x.shape
+        else:
+            assert dx is None and dx_plain is None
+        for k in plain.grads:
+            np.testing.assert_array_equal(chain.grads[k], plain.grads[k])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_book_cnn_loss_and_gradients_with_and_without_chains(dtype, each_backend):
+    """The PML book's CNN (batch 3): the same loss and gradients, to the
+    bit, with its encoder and decoder as channel-major chains and as NCHW
+    layers."""
+    from tinyae.models.conv import PML_BOOK_CNN, ConvAutoencoder
+    x = (np.random.default_rng(4).random((3, 1, 28, 28)) > 0.6).astype(dtype)
+    results = []
+    for channel_major in (True, False):
+        model = ConvAutoencoder(**PML_BOOK_CNN, rng=np.random.default_rng(0), dtype=dtype)
+        for seq in (model.encoder, model.decoder):
+            seq.channel_major = channel_major
+            seq._segments = seq._chains()
+        loss, grads = model.loss_and_grad(x)
+        assert any(model.encoder._ran_cnhw) == channel_major
+        results.append((loss, {k: g.copy() for k, g in grads.items()}))
+    (loss, grads), (loss_p, grads_p) = results
+    assert loss == loss_p
+    for k in grads_p:
+        np.testing.assert_array_equal(grads[k], grads_p[k])
+
+
+@pytest.mark.parametrize("x, error, match", [
+    (np.zeros((2, 3, 6, 6)), ValueError,
+     r"Conv2d.forward: x must have 2 channel\(s\) on axis 1 \(NCHW\), got shape \(2, 3, 6, 6\)"),
+    (np.zeros((2, 2, 6, 6), np.float32), TypeError,
+     r"Conv2d.forward: x must have dtype float64 \(the layer's dtype\), got float32"),
+    (np.zeros((2, 2, 6)), ValueError, r"Conv2d.forward: x must be a 4-D array, got shape"),
+    ([[1.0]], TypeError, r"Conv2d.forward: x must be a numpy array, got list"),
+])
+def test_chain_refuses_bad_input_as_the_layers_do(x, error, match, each_backend):
+    """Bad input to a chain raises the first layer's own error, naming the
+    NCHW shape it was given, the same with and without chains."""
+    from tinyae import layers as L
+    for channel_major in (True, False):
+        seq = L.Sequential(L.Conv2d(2, 3, 3, rng=np.random.default_rng(0)), L.ReLU(),
+                           L.MaxPool2d(2), channel_major=channel_major)
+        with pytest.raises(error, match=match):
+            seq.forward(x)
+
+
+def test_chain_refuses_a_channel_mismatch_inside_it(each_backend):
+    """Two convolutions that do not fit: the second layer's error names the
+    NCHW shape of its input, as without chains."""
+    from tinyae import layers as L
+    x = np.zeros((3, 1, 6, 6))
+    for channel_major in (True, False):
+        seq = L.Sequential(L.Conv2d(1, 4, 3, rng=np.random.default_rng(0)),
+                           L.Conv2d(2, 3, 3, rng=np.random.default_rng(0)),
+                           channel_major=channel_major)
+        with pytest.raises(ValueError, match=r"Conv2d.forward: x must have 2 channel\(s\) "
+                                             r"on axis 1 \(NCHW\), got shape \(3, 4, 4, 4\)"):
+            seq.forward(x)
+
+
+def test_layer_backward_after_a_chain_forward_is_refused(each_backend):
+    """A convolution's caches from a chain are channel-major: its own
+    backward refuses them by name instead of returning wrong numbers, and
+    works again after its own forward."""
+    from tinyae import layers as L
+    conv = L.Conv2d(1, 2, 3, padding=1, rng=np.random.default_rng(0))
+    seq = L.Sequential(conv, L.ReLU(), L.MaxPool2d(2))
+    x = np.random.default_rng(1).normal(size=(2, 1, 4, 4))
+    seq.forward(x)
+    with pytest.raises(RuntimeError, match=r"Conv2d.backward: the last forward ran inside a "
+                                           r"Sequential's channel-major chain"):
+        conv.backward(np.zeros((2, 2, 4, 4)))
+    conv.backward(np.zeros(conv.forward(x).shape))
+
+
+_X_CNHW, _W3 = np.ones((2, 3, 4, 4)), np.ones((4, 2, 3, 3))   # x: C 2, N 3, 4 x 4
+NEW_OP_ERRORS = {
+    "conv2d_act_cnhw activation": (
+        lambda m: m.conv2d_act_cnhw_forward(_X_CNHW, _W3, np.zeros(4), 1, 1, "gelu"),
+        ValueError, r"activation must be one of \[.*'relu'.*\], got 'gelu'"),
+    "max_pool2d_act activation": (
+        lambda m: m.max_pool2d_act_forward(_X_CNHW, 2, 2, 0, "gelu"),
+        ValueError, r"activation must be one of \[.*'relu'.*\], got 'gelu'"),
+    "conv2d_cnhw kernel larger than the input": (
+        lambda m: m.conv2d_cnhw_forward(_X_CNHW, np.ones((4, 2, 7, 7)), np.zeros(4), 1, 1),
+        ValueError, r"kernel \(7, 7\) is larger than the padded input \(6, 6\)"),
+    "conv_transpose2d_cnhw output_padding": (
+        lambda m: m.conv_transpose2d_cnhw_forward(_X_CNHW, np.ones((2, 3, 3, 3)),
+                                                  np.zeros(3), 2, 1, 2),
+        ValueError, r"output_padding must be smaller than the stride \(2, 2\), got 2"),
+    "conv2d_cnhw cols_out of the wrong shape": (
+        lambda m: m.conv2d_cnhw_forward(_X_CNHW, _W3, np.zeros(4), 1, 1,
+                                        cols_out=np.zeros((18, 47))),
+        ValueError, r"cols_out.*\(18, 48\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(NEW_OP_ERRORS))
+def test_channel_major_and_pool_act_ops_refuse_bad_arguments_alike(case):
+    """The new ops' bad arguments raise the same named error on both
+    backends (the channel-major cols_out is checked against the NCHW
+    columns' shape: C kh kw rows, N Ho Wo columns)."""
+    call, error, match = NEW_OP_ERRORS[case]
+    messages = []
+    for module in (functional, kernels):
+        with pytest.raises(error, match=match) as info:
+            call(module)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

@@ -42,7 +42,12 @@ OP_FAMILIES = {
     "conv": (
         "conv2d_forward", "conv2d_backward", "conv2d_act_forward", "conv2d_act_backward",
         "conv_transpose2d_forward", "conv_transpose2d_backward",
+        # the same in channel-major (C, N, H, W) layout (layers.Sequential's chains)
+        "conv2d_cnhw_forward", "conv2d_cnhw_backward",
+        "conv2d_act_cnhw_forward", "conv2d_act_cnhw_backward",
+        "conv_transpose2d_cnhw_forward", "conv_transpose2d_cnhw_backward",
         "max_pool2d_forward", "max_pool2d_backward",
+        "max_pool2d_act_forward", "max_pool2d_act_backward",
         "avg_pool2d_forward", "avg_pool2d_backward",
         "upsample_nearest2d_forward", "upsample_nearest2d_backward",
         "upsample_bilinear2d_forward", "upsample_bilinear2d_backward",

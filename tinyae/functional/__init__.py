@@ -34,7 +34,8 @@ whole reference:
   and the fused ops of the MLP training step;
 * ``conv`` -- images (NCHW): convolution (im2col and a naive loop),
   transposed convolution, max and average pooling, nearest and bilinear
-  upsampling, and ``conv_geometry`` (their output shapes);
+  upsampling, and ``conv_geometry`` (their output shapes); the
+  convolutions' channel-major (C, N, H, W) twins (``*_cnhw``);
 * ``transformer`` -- patches, LayerNorm, GELU, softmax attention, token
   masking, positional embeddings and the masked-patch loss (the MAE);
 * ``tsne`` -- t-SNE's perplexity-calibrated affinities (over all points,

@@ -291,10 +291,16 @@ def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
     ``ACTIVATIONS``. ``cache = (conv_cache, act_cache, activation)``: each
     layer's own cache, so the pair can also be run as two layers.
     """
+    return _then_act(activation, conv2d_forward, x, W, b, stride, padding, cols_out)
+
+
+def _then_act(activation, op, *args):
+    """``op(*args)`` (an image op's forward), then the activation: (out,
+    (op's cache, the activation's cache, activation))."""
     check_choice(activation, "activation", ACTIVATIONS)
-    a, conv_cache = conv2d_forward(x, W, b, stride, padding, cols_out)
+    a, op_cache = op(*args)
     out, act_cache = ACTIVATIONS[activation][0](a)
-    return out, (conv_cache, act_cache, activation)
+    return out, (op_cache, act_cache, activation)
 
 
 def conv2d_act_backward(dout, cache, need_dx=True):
@@ -302,8 +308,13 @@ def conv2d_act_backward(dout, cache, need_dx=True):
     $\partial L / \partial a = \partial L / \partial\,\mathrm{out} \odot \mathrm{act}'(a)$,
     then ``conv2d_backward`` of that (``dx`` None if not ``need_dx``).
     """
+    return _then_conv2d_backward(conv2d_backward, dout, cache, need_dx)
+
+
+def _then_conv2d_backward(conv_backward, dout, cache, need_dx):
+    """Through the activation, then ``conv_backward`` (conv2d's or its twin's)."""
     conv_cache, act_cache, activation = cache
-    return conv2d_backward(ACTIVATIONS[activation][1](dout, act_cache), conv_cache, need_dx)
+    return conv_backward(ACTIVATIONS[activation][1](dout, act_cache), conv_cache, need_dx)
 
 
 def conv2d_forward_naive(x, W, b, stride=1, padding=0):
@@ -432,6 +443,69 @@ def conv_transpose2d_backward(dout, cache, need_dx=True):
 
 
 # --------------------------------------------------------------------------
+# Channel-major (C, N, H, W) twins of the convolutions
+# --------------------------------------------------------------------------
+#
+# Inside a chain of image layers (``layers.Sequential``) the activations can
+# be kept channel-major, (C, N, H, W): the im2col product
+# $W_m \, \mathrm{cols}$ is an ``(F, N*Ho*Wo)`` matrix, i.e. the output of a
+# convolution laid out as (F, N, Ho, Wo) already, and the input of a
+# transposed convolution as a ``(C_in, N*H*W)`` matrix is the channel-major
+# array itself. Pooling, upsampling and activations work per (H, W) plane or
+# per element and do not care about the order of the two leading axes. So a
+# chain in that layout needs no transpose between its layers; only its two
+# ends convert (a free reshape when C or N is 1). The ops below are the NCHW
+# ops on the swapped arrays: the same numbers, gradients and caches (the
+# cache keeps the NCHW shape of x); the kernel twins save the transposes.
+
+def swap_nc(a):
+    """(A, B, H, W) -> (B, A, H, W), C-contiguous: NCHW <-> channel-major
+    (C, N, H, W). Its own inverse (and its own adjoint)."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3))
+
+
+def conv2d_cnhw_forward(x, W, b, stride=1, padding=0, cols_out=None):
+    r"""``conv2d_forward`` on channel-major arrays: ``x: (C, N, H, W)`` ->
+    ``out: (F, N, Ho, Wo)``; the cache is ``conv2d_forward``'s."""
+    out, cache = conv2d_forward(swap_nc(x), W, b, stride, padding, cols_out)
+    return swap_nc(out), cache
+
+
+def conv2d_cnhw_backward(dout, cache, need_dx=True):
+    r"""Backward pass of ``conv2d_cnhw_forward``: ``dout: (F, N, Ho, Wo)`` ->
+    ``(dx: (C, N, H, W) or None, dW, db)``. Swapping two axes is a
+    permutation of the entries, so the gradients are ``conv2d_backward``'s
+    of the swapped arrays, with dx swapped back."""
+    dx, dW, db = conv2d_backward(swap_nc(dout), cache, need_dx)
+    return (None if dx is None else swap_nc(dx)), dW, db
+
+
+def conv2d_act_cnhw_forward(x, W, b, stride, padding, activation, cols_out=None):
+    r"""``conv2d_act_forward`` on channel-major arrays: the activation is
+    element-wise, so it runs on the (F, N, Ho, Wo) output as it is."""
+    return _then_act(activation, conv2d_cnhw_forward, x, W, b, stride, padding, cols_out)
+
+
+def conv2d_act_cnhw_backward(dout, cache, need_dx=True):
+    r"""Backward pass of ``conv2d_act_cnhw_forward`` (as ``conv2d_act_backward``)."""
+    return _then_conv2d_backward(conv2d_cnhw_backward, dout, cache, need_dx)
+
+
+def conv_transpose2d_cnhw_forward(x, W, b, stride=1, padding=0, output_padding=0):
+    r"""``conv_transpose2d_forward`` on channel-major arrays: ``x: (C_in, N,
+    H, W)`` -> ``out: (C_out, N, Ho, Wo)``; the cache is the NCHW op's."""
+    out, cache = conv_transpose2d_forward(swap_nc(x), W, b, stride, padding, output_padding)
+    return swap_nc(out), cache
+
+
+def conv_transpose2d_cnhw_backward(dout, cache, need_dx=True):
+    r"""Backward pass of ``conv_transpose2d_cnhw_forward``: ``dout: (C_out, N,
+    Ho, Wo)`` -> ``(dx: (C_in, N, H, W) or None, dW, db)``."""
+    dx, dW, db = conv_transpose2d_backward(swap_nc(dout), cache, need_dx)
+    return (None if dx is None else swap_nc(dx)), dW, db
+
+
+# --------------------------------------------------------------------------
 # Pooling
 # --------------------------------------------------------------------------
 
@@ -460,6 +534,22 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     arg = windows.argmax(axis=-1)                            # first max
     out = np.take_along_axis(windows, arg[..., None], axis=-1)[..., 0]
     return out, (arg, x.shape, (k, s, pad))
+
+
+def max_pool2d_act_forward(x, kernel, stride, padding, activation):
+    r"""Max pooling then an activation, as ``conv2d_act_forward``
+    (``layers.Sequential`` runs a MaxPool2d followed by an activation
+    through it; in a channel-major chain that is where the ReLU of a
+    convolution followed by max pooling goes).
+    ``cache = (pool_cache, act_cache, activation)``."""
+    return _then_act(activation, max_pool2d_forward, x, kernel, stride, padding)
+
+
+def max_pool2d_act_backward(dout, cache):
+    r"""Backward pass of ``max_pool2d_act_forward``: through the activation,
+    then ``max_pool2d_backward``."""
+    pool_cache, act_cache, activation = cache
+    return max_pool2d_backward(ACTIVATIONS[activation][1](dout, act_cache), pool_cache)
 
 
 def max_pool2d_backward(dout, cache):

@@ -55,7 +55,8 @@ here so ``kernels.<op>`` is the whole fast backend:
   of the element-wise cores, the vectorised exp(-|a|) (no ops of its own);
 * ``dense`` -- twins of ``functional.dense``;
 * ``conv`` -- twins of ``functional.conv`` (im2col/col2im and the pooling
-  and upsampling loops in Numba, the products by NumPy's BLAS).
+  and upsampling loops in Numba, the products by NumPy's BLAS), on
+  ``im2col`` -- the unrolling loops (no ops of their own).
 * ``transformer`` -- twins of ``functional.transformer``.
 * ``tsne`` -- twins of ``functional.tsne``.
 * ``tsne_bh`` -- twins of ``functional.tsne_bh`` (the quadtree built one

@@ -31,9 +31,13 @@ threads (PyTorch 38-41 in the same sittings) and 59-62 to 48-51 ms at 1
 thread; the BLAS products are now about half of it, and
 im2col/col2im about a quarter. ``prange`` over the images was slower (see
 the docs): every loop here is serial.
-"""
 
-import functools
+im2col and col2im live in ``kernels/im2col.py``. The ``*_cnhw`` twins take and return channel-major (C, N, H, W) arrays
+(``layers.Sequential``'s chains): the same code with a layout flag, so the
+columns, products and caches are those of the NCHW ops and the results are
+bitwise theirs; only the transposes are gone (the product is the output,
+the bias and ReLU are one pass in place, convT's input is its matrix).
+"""
 
 import numpy as np
 
@@ -43,266 +47,12 @@ from ..functional.dense import ACTIVATIONS
 from . import dense as _dense
 from .base import jit
 from .dense import _drelu
+from .im2col import _add, _col2im, _copy, _im2col, _im2col_into, _u
 
 
 # --------------------------------------------------------------------------
-# im2col / col2im and the NCHW <-> (C, N H W) transposes
+# The passes around the products: bias and activation, the bias gradient
 # --------------------------------------------------------------------------
-
-_u = np.uint64     # an unsigned index: Numba adds no negative-index wraparound test
-
-
-@jit
-def _copy(dst, d0, src, s0, m):
-    """dst[d0 : d0 + m] = src[s0 : s0 + m] on flat arrays (nothing if m <= 0).
-
-    The indices are unsigned: with a signed index Numba tests every access
-    for a negative (wraparound) value and LLVM does not vectorise the loop
-    (measured 520 ns against 40 ns for 784 float32)."""
-    d0, s0 = _u(d0), _u(s0)
-    for t in range(_u(max(m, 0))):
-        dst[d0 + t] = src[s0 + t]
-
-
-@jit
-def _add(dst, d0, src, s0, m):
-    """dst[d0 : d0 + m] += src[s0 : s0 + m] on flat arrays, as ``_copy``."""
-    d0, s0 = _u(d0), _u(s0)
-    for t in range(_u(max(m, 0))):
-        dst[d0 + t] += src[s0 + t]
-
-
-@jit
-def _zero(dst, d0, m):
-    """dst[d0 : d0 + m] = 0 on a flat array, as ``_copy``."""
-    d0 = _u(d0)
-    zero = dst.dtype.type(0)
-    for t in range(_u(max(m, 0))):
-        dst[d0 + t] = zero
-
-
-@jit
-def _masked_copy(dst, d0, src, s0, keep, k0, m):
-    """dst[d0 + t] = src[s0 + t] where keep[k0 + t], else 0, for t < m: a
-    copy that zeroes some columns on the way, in one vectorised loop."""
-    d0, s0, k0 = _u(d0), _u(s0), _u(k0)
-    zero = dst.dtype.type(0)
-    for t in range(_u(max(m, 0))):
-        dst[d0 + t] = src[s0 + t] if keep[k0 + t] else zero
-
-
-@jit
-def _masked_add(dst, d0, src, s0, keep, k0, m):
-    """dst[d0 + t] += src[s0 + t] where keep[k0 + t], for t < m (elsewhere
-    dst keeps its value: a select, so a NaN or inf that is not kept never
-    reaches dst)."""
-    d0, s0, k0 = _u(d0), _u(s0), _u(k0)
-    zero = dst.dtype.type(0)
-    for t in range(_u(max(m, 0))):
-        dst[d0 + t] += src[s0 + t] if keep[k0 + t] else zero
-
-
-@jit
-def _valid(n_out, s, offset, n_in):
-    """The output indices j in [lo, hi) whose input index j s + offset lies
-    in [0, n_in): the part of a window row that is not padding."""
-    lo = 0
-    while lo < n_out and lo * s + offset < 0:
-        lo += 1
-    hi = n_out
-    while hi > lo and (hi - 1) * s + offset >= n_in:
-        hi -= 1
-    return lo, hi
-
-
-def _im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """x: (N, C, H, W) C-contiguous -> cols: (C kh kw, N Ho Wo), zeros where
-    the window reads padding (functional.im2col), in a new array."""
-    cols = np.empty((x.shape[1] * kh * kw, x.shape[0] * Ho * Wo), x.dtype)
-    _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo)
-    return cols
-
-
-def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """``_im2col`` written into cols (C-contiguous, its shape checked by the
-    caller): for a "same" stride-1 convolution (output as large as the
-    input) ``_shifted_rows`` on x laid out as (C, N, H, W), else
-    ``_im2col_rows``."""
-    N, C, H, W = x.shape
-    if _is_same(H, W, sh, sw, Ho, Wo):
-        keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
-        xs = _swap01(x)          # a view of x when N or C is 1, read-only if x is;
-        if not xs.flags.writeable:   # _shifted_rows also writes (its adjoint branch),
-            xs = xs.copy()           # so Numba types it for a writable array only
-        _shifted_rows(xs.ravel(), cols.ravel(), C, N * H * W, keep, shift, False)
-    else:
-        _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
-
-
-def _is_same(H, W, sh, sw, Ho, Wo):
-    """A stride-1 convolution whose output is as large as its input."""
-    return sh == 1 and sw == 1 and (Ho, Wo) == (H, W)
-
-
-def _swap01(a):
-    """(A, B, ...) -> (B, A, ...) C-contiguous (NumPy's copy, as fast here as
-    a Numba loop of block copies; no copy when A or B is 1)."""
-    return np.ascontiguousarray(a.swapaxes(0, 1))
-
-
-@jit
-def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """``_im2col`` for any geometry, on flat x and cols: one copy per window
-    row, its valid range [lo, hi) computed once per (q, row), so the copy
-    has no bounds test."""
-    L = N * Ho * Wo
-    for c in range(C):
-        for p in range(kh):
-            for q in range(kw):
-                row = (c * kh + p) * kw + q
-                lo, hi = _valid(Wo, sw, q - pw, W)
-                for n in range(N):
-                    for i in range(Ho):
-                        r = i * sh + p - ph
-                        d = row * L + (n * Ho + i) * Wo           # cols[row, (n, i, 0)]
-                        if r < 0 or r >= H:
-                            _zero(cf, d, Wo)
-                            continue
-                        _zero(cf, d, lo)
-                        s0 = ((n * C + c) * H + r) * W + lo * sw + q - pw
-                        if sw == 1:
-                            _copy(cf, d + lo, xf, s0, hi - lo)
-                        else:
-                            du, su, su_step = _u(d + lo), _u(s0), _u(sw)
-                            for j in range(_u(hi - lo)):
-                                cf[du + j] = xf[su + j * su_step]
-                        _zero(cf, d + hi, Wo - hi)
-
-
-@jit
-def _shifted_rows(xf, cf, C, L, keep, shift, adjoint):
-    """im2col of a "same" stride-1 convolution (Ho, Wo = H, W) from x laid
-    out as (C, N, H, W) (flat xf, L = N H W) into flat cols (C kh kw, L), or with
-    ``adjoint`` its col2im (cols added into xf, which holds zeros).
-
-    Then the row cols[(c, k), :] for the kernel offset k = p kw + q is the
-    whole channel x[c] (N images one after the other, as cols' columns are)
-    read at one constant shift, ``row[t] = x[c].flat[t + shift[k]]`` with
-    shift[k] = (p - ph) W + q - pw, except where the window reads padding:
-    there the shifted read lands on a neighbouring row or image instead,
-    and keep[k, t] (``_shift_masks``) is False. So each row is one masked
-    copy of N H W values (a select, zero where not kept), and its adjoint
-    one masked add: each pixel receives the terms of ``_im2col_rows``'s
-    adjoint in the same order (offsets k in turn), so col2im is bitwise the
-    reference's. In the NCHW layout the same copy is one block per image
-    and kernel offset: 128 x 32 x 7 x 7 float32 is 36,864 blocks of 49 numbers, and
-    the long rows took its im2col from 0.78 to 0.27 ms and col2im from 0.84
-    to 0.35 ms, the layout swaps included (docs/performance.md).
-
-    keep holds the mask of G <= N images (``_shift_masks``); the mask of the
-    batch repeats it, so each row is copied in pieces of G images at most."""
-    K = shift.size
-    M = keep.shape[1]                                         # G H W
-    for c in range(C):
-        for k in range(K):
-            d, s = (c * K + k) * L, shift[k]
-            lo = min(max(0, -s), L)                           # reads inside x[c]:
-            hi = max(min(L, L - s), lo)                       # [lo, hi), within [0, L)
-            if not adjoint:
-                _zero(cf, d, lo)
-                _zero(cf, d + hi, L - hi)
-            t = lo
-            while t < hi:
-                e = min(hi, (t // M + 1) * M)                 # to the end of t's piece
-                if adjoint:
-                    _masked_add(xf, c * L + t + s, cf, d + t, keep[k], t % M, e - t)
-                else:
-                    _masked_copy(cf, d + t, xf, c * L + t + s, keep[k], t % M, e - t)
-                t = e
-
-
-#: The images whose masks ``_shift_masks`` builds and keeps: a batch reuses
-#: them in pieces, so a mask never grows with the batch.
-_MASK_IMAGES = 32
-
-
-def _shift_masks_for(N, H, W, kh, kw, ph, pw):
-    """``_shift_masks`` for a batch of N images."""
-    return _shift_masks(min(N, _MASK_IMAGES), H, W, kh, kw, ph, pw)
-
-
-@functools.lru_cache(maxsize=8)
-def _shift_masks(G, H, W, kh, kw, ph, pw):
-    """(keep, shift) of ``_shifted_rows`` for G images of H x W: keep (kh kw,
-    G H W), True where the window's read at offset k lies in the
-    image (neither padding nor wrapped onto the next row or image). The same
-    for every step of a layer, so it is kept (a few of them, at most 32
-    images each: 225 KB for 28 x 28 and a 3 x 3 kernel), and both arrays
-    are read-only: every layer of that geometry shares them."""
-    keep, shift = _shift_table(G, H, W, kh, kw, ph, pw)
-    keep.flags.writeable = shift.flags.writeable = False
-    return keep, shift
-
-
-@jit
-def _shift_table(G, H, W, kh, kw, ph, pw):
-    """``_shift_masks``, built."""
-    P = H * W
-    keep = np.zeros((kh * kw, G * P), np.bool_)
-    shift = np.empty(kh * kw, np.int64)
-    for p in range(kh):
-        ilo, ihi = _valid(H, 1, p - ph, H)                    # rows that read the image
-        for q in range(kw):
-            k = p * kw + q
-            jlo, jhi = _valid(W, 1, q - pw, W)                # columns that do
-            shift[k] = (p - ph) * W + q - pw
-            for i in range(ilo, ihi):
-                keep[k, i * W + jlo:i * W + jhi] = True
-            for n in range(1, G):                             # every image alike
-                keep[k, n * P:(n + 1) * P] = keep[k, :P]
-    return keep, shift
-
-
-def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """Adjoint of ``_im2col``: cols (C kh kw, N Ho Wo) -> (N, C, H, W),
-    entries added onto the pixels they were read from, padding dropped:
-    ``_shifted_rows`` into a (C, N, H, W) array for a "same" stride-1
-    convolution, else ``_col2im_rows``."""
-    cols = np.ascontiguousarray(cols)
-    if _is_same(H, W, sh, sw, Ho, Wo):
-        keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
-        xc = np.zeros((C, N, H, W), cols.dtype)
-        _shifted_rows(xc.ravel(), cols.ravel(), C, N * H * W, keep, shift, True)
-        return _swap01(xc)
-    return _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo)
-
-
-@jit
-def _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo):
-    """``_col2im`` for any geometry: one add per window row."""
-    x = np.zeros((N, C, H, W), cols.dtype)
-    xf, cf = x.ravel(), cols.ravel()                          # flat views
-    L = N * Ho * Wo
-    for c in range(C):
-        for p in range(kh):
-            for q in range(kw):
-                row = (c * kh + p) * kw + q
-                lo, hi = _valid(Wo, sw, q - pw, W)
-                for n in range(N):
-                    for i in range(Ho):
-                        r = i * sh + p - ph
-                        if r < 0 or r >= H:
-                            continue
-                        d = row * L + (n * Ho + i) * Wo + lo      # cols[row, (n, i, lo)]
-                        s0 = ((n * C + c) * H + r) * W + lo * sw + q - pw
-                        if sw == 1:
-                            _add(xf, s0, cf, d, hi - lo)
-                        else:
-                            du, su, su_step = _u(d), _u(s0), _u(sw)
-                            for j in range(_u(hi - lo)):
-                                xf[su + j * su_step] += cf[du + j]
-    return x
-
 
 @jit
 def _to_nchw_bias(m, b, N, P, relu):
@@ -312,14 +62,41 @@ def _to_nchw_bias(m, b, N, P, relu):
     F = m.shape[0]
     out = np.empty((N, F, P), m.dtype)
     mf, of = m.ravel(), out.ravel()
-    zero = m.dtype.type(0)
     for n in range(N):
         for f in range(F):
-            src, dst, bf = _u(f * N * P + n * P), _u((n * F + f) * P), b[f]
-            for t in range(_u(P)):
-                v = mf[src + t] + bf
-                of[dst + t] = (zero if v < zero else v) if relu else v
+            _bias_act(of, (n * F + f) * P, mf, f * N * P + n * P, b[f], P, relu)
     return out
+
+
+@jit
+def _bias_act(dst, d0, src, s0, bf, m, relu):
+    """dst[d0 + t] = src[s0 + t] + bf for t < m, and with ``relu`` max(., 0)
+    (NaN kept, as ``kernels.relu_forward``). dst and src must not overlap
+    (LLVM would test that at run time and take its scalar loop): in place
+    is ``_bias_act_rows``."""
+    d0, s0 = _u(d0), _u(s0)
+    zero = dst.dtype.type(0)
+    for t in range(_u(max(m, 0))):
+        v = src[s0 + t] + bf
+        dst[d0 + t] = (zero if v < zero else v) if relu else v
+
+
+@jit
+def _bias_act_rows(m, b, relu):
+    """m: (F, L) in place: m[f] += b[f], and with ``relu`` max(., 0). The
+    channel-major twin of ``_to_nchw_bias``: the product (F, N P) is
+    already the (F, N, Ho, Wo) output, so no new array is written. One
+    index into one array: through ``_bias_act`` (src = dst) LLVM's overlap
+    test failed and the loop ran scalar, 2x slower (0.52 against 0.26 ms
+    for the transposing pass on 16 x 100,352 float32)."""
+    F, L = m.shape
+    zero = m.dtype.type(0)
+    for f in range(F):
+        row, bf = m[f], b[f]
+        for t in range(L):
+            v = row[t] + bf
+            row[t] = (zero if v < zero else v) if relu else v
+    return m
 
 
 @jit
@@ -336,25 +113,28 @@ def _sum_partials(part, F, P):
 
 
 @jit
-def _to_cnp_sum(d, o, relu):
-    """d: (N, F, P) -> (m: (F, N P) with m[f, n P + t] = d[n, f, t], s: (F,)
-    the sum over n and t, accumulated over n per (f, t) first). With
+def _to_cnp_sum(d, o, relu, cnhw):
+    """d: (N, F, P), or with ``cnhw`` (F, N, P) -> (m: (F, N P) with
+    m[f, n P + t] = d[n, f, t], s: (F,) the sum over n and t, accumulated
+    over n per (f, t) first, in the same order from either layout). With
     ``relu``, m holds ``d * [o > 0]`` instead (``kernels.relu_backward``'s
-    product, 0 at the kink), never stored in NCHW; else o is not read."""
-    N, F, P = d.shape
-    m = np.empty((F, N * P), d.dtype)
+    product, 0 at the kink), never stored in NCHW; else o is not read, and
+    channel-major d is returned as m itself (it is that matrix already)."""
+    F, N, P = (d.shape[0], d.shape[1], d.shape[2]) if cnhw else (d.shape[1], d.shape[0],
+                                                                  d.shape[2])
+    m = np.empty((F, N * P), d.dtype) if relu or not cnhw else d.reshape(F, N * P)
     df, of, mf = d.ravel(), o.ravel(), m.ravel()
     one = d.dtype.type(1)
     part = np.zeros(F * P, d.dtype)
-    for n in range(N):
-        for f in range(F):
-            src, dst = _u((n * F + f) * P), _u(f * N * P + n * P)
-            if relu:
-                for t in range(_u(P)):
-                    mf[dst + t] = _drelu(df[src + t], of[src + t], one)
-            else:
-                _copy(mf, dst, df, src, P)
-            _add(part, f * P, mf, dst, P)
+    for i in range(N * F):               # channel-major: f outer, so d is read in order
+        n, f = (i % N, i // N) if cnhw else (i // F, i % F)
+        src, dst = _u((f * N + n) * P if cnhw else (n * F + f) * P), _u(f * N * P + n * P)
+        if relu:
+            for t in range(_u(P)):
+                mf[dst + t] = _drelu(df[src + t], of[src + t], one)
+        elif not cnhw:
+            _copy(mf, dst, df, src, P)
+        _add(part, f * P, mf, dst, P)
     return m, _sum_partials(part, F, P)
 
 
@@ -376,9 +156,8 @@ def _add_channel_bias(out, b):
     of = out.ravel()
     for n in range(N):
         for f in range(F):
-            d, bf = _u((n * F + f) * P), b[f]
-            for t in range(_u(P)):
-                of[d + t] += bf
+            d = (n * F + f) * P
+            _bias_act(of, d, of, d, b[f], P, False)
     return out
 
 
@@ -388,36 +167,64 @@ def _nfp(a):
     return a.reshape(a.shape[0], a.shape[1], a.shape[2] * a.shape[3])
 
 
+def _swap_shape(shape):
+    """(A, B, H, W) -> (B, A, H, W): an NCHW shape from a channel-major one."""
+    return (shape[1], shape[0], *shape[2:])
+
+
 # --------------------------------------------------------------------------
-# Convolution and transposed convolution
+# Convolution and transposed convolution, in NCHW and channel-major (C, N,
+# H, W) layout: the same columns, products and caches (the cache keeps the
+# NCHW shape of x); only where the images are read and written differs.
 # --------------------------------------------------------------------------
 
 def conv2d_forward(x, W, b, stride=1, padding=0, cols_out=None):
     """im2col in Numba (into ``cols_out`` if given), ``Wm @ cols`` by NumPy's
     BLAS, transpose to NCHW and bias in one Numba pass (twin of
     ``functional.conv2d_forward``). cache = (cols, W, x.shape, (k, s, pad, out_hw))."""
-    return _conv2d_product(x, W, b, stride, padding, cols_out, False)
+    return _conv2d_product(x, W, b, stride, padding, cols_out, False, False)
 
 
-def _conv2d_product(x, W, b, stride, padding, cols_out, relu):
-    """im2col, ``Wm @ cols``, then to NCHW with the bias (and the ReLU if
-    ``relu``) in one pass: (out, conv2d's cache)."""
+def conv2d_cnhw_forward(x, W, b, stride=1, padding=0, cols_out=None):
+    """``conv2d_forward`` on channel-major x (C, N, H, W) -> (F, N, Ho, Wo):
+    the product ``Wm @ cols`` is that array already, so the bias is added
+    in place (twin of ``functional.conv2d_cnhw_forward``; conv2d's cache)."""
+    return _conv2d_product(x, W, b, stride, padding, cols_out, False, True)
+
+
+def _conv2d_product(x, W, b, stride, padding, cols_out, relu, cnhw):
+    """im2col, ``Wm @ cols``, then the bias (and the ReLU if ``relu``) in one
+    pass, to NCHW or in place for channel-major ``cnhw``: (out, conv2d's
+    cache)."""
+    x_nchw = x.swapaxes(0, 1) if cnhw else x                 # a view, for the shapes
     k, s, pad, _, out_hw = conv_geometry("conv2d", x.shape[2:], W.shape[2:], stride, padding)
-    N, F = x.shape[0], W.shape[0]
-    cols = _cols_out(cols_out, x, k, out_hw)
+    N, F = x_nchw.shape[0], W.shape[0]
+    cols = _cols_out(cols_out, x_nchw, k, out_hw)
     if cols is None:
-        cols = np.empty((x.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
-    _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw)
+        cols = np.empty((x_nchw.shape[1] * k[0] * k[1], N * out_hw[0] * out_hw[1]), x.dtype)
+    _im2col_into(np.ascontiguousarray(x), cols, *k, *s, *pad, *out_hw, cnhw)
     m = W.reshape(F, -1) @ cols                              # (F, N Ho Wo)
-    out = _to_nchw_bias(m, np.ascontiguousarray(b), N, out_hw[0] * out_hw[1], relu)
-    return out.reshape(N, F, *out_hw), (cols, W, x.shape, (k, s, pad, out_hw))
+    b = np.ascontiguousarray(b)
+    if cnhw:
+        out = _bias_act_rows(m, b, relu).reshape(F, N, *out_hw)
+    else:
+        out = _to_nchw_bias(m, b, N, out_hw[0] * out_hw[1], relu).reshape(N, F, *out_hw)
+    return out, (cols, W, x_nchw.shape, (k, s, pad, out_hw))
 
 
 def conv2d_backward(dout, cache, need_dx=True):
     """``dout`` to (F, N Ho Wo) with db in one Numba pass; dW and the column
     gradient by BLAS; col2im in Numba (twin of ``functional.conv2d_backward``)."""
     d = _nfp(dout)
-    return _conv2d_backward_m(*_to_cnp_sum(d, d, False), cache, need_dx)
+    return _conv2d_backward_m(*_to_cnp_sum(d, d, False, False), cache, need_dx, False)
+
+
+def conv2d_cnhw_backward(dout, cache, need_dx=True):
+    """``conv2d_backward`` on channel-major dout (F, N, Ho, Wo), which is
+    the (F, N Ho Wo) matrix already: one pass for db, and dx (C, N, H, W)
+    (twin of ``functional.conv2d_cnhw_backward``)."""
+    d = _nfp(dout)
+    return _conv2d_backward_m(*_to_cnp_sum(d, d, False, True), cache, need_dx, True)
 
 
 def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
@@ -426,12 +233,23 @@ def conv2d_act_forward(x, W, b, stride, padding, activation, cols_out=None):
     is applied in the pass that transposes the product to NCHW and adds the
     bias, so the pre-activation is never stored; any other activation runs
     as its own op after the convolution."""
+    return _conv2d_act(x, W, b, stride, padding, activation, cols_out, False)
+
+
+def conv2d_act_cnhw_forward(x, W, b, stride, padding, activation, cols_out=None):
+    """``conv2d_act_forward`` on channel-major x (C, N, H, W) -> (F, N, Ho,
+    Wo); for ReLU the bias and the ReLU are one pass in place over the
+    product (twin of ``functional.conv2d_act_cnhw_forward``)."""
+    return _conv2d_act(x, W, b, stride, padding, activation, cols_out, True)
+
+
+def _conv2d_act(x, W, b, stride, padding, activation, cols_out, cnhw):
     check_choice(activation, "activation", ACTIVATIONS)
     if activation != "relu":
-        a, conv_cache = conv2d_forward(x, W, b, stride, padding, cols_out)
+        a, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, False, cnhw)
         out, act_cache = getattr(_dense, activation + "_forward")(a)
         return out, (conv_cache, act_cache, activation)
-    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, True)
+    out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, True, cnhw)
     return out, (conv_cache, out, "relu")
 
 
@@ -439,22 +257,34 @@ def conv2d_act_backward(dout, cache, need_dx=True):
     """Backward of ``conv2d_act_forward``; for ReLU, ``dout * [out > 0]``
     is formed in the pass that lays dout out as (F, N Ho Wo) and sums the
     bias gradient (twin of ``functional.conv2d_act_backward``)."""
+    return _conv2d_act_backward(dout, cache, need_dx, False)
+
+
+def conv2d_act_cnhw_backward(dout, cache, need_dx=True):
+    """Backward of ``conv2d_act_cnhw_forward``; for ReLU, ``dout * [out > 0]``
+    and the bias gradient in one pass (twin of
+    ``functional.conv2d_act_cnhw_backward``)."""
+    return _conv2d_act_backward(dout, cache, need_dx, True)
+
+
+def _conv2d_act_backward(dout, cache, need_dx, cnhw):
     conv_cache, act_cache, activation = cache
     if activation != "relu":
-        da = getattr(_dense, activation + "_backward")(dout, act_cache)
-        return conv2d_backward(da, conv_cache, need_dx)
-    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout), _nfp(act_cache), True),
-                              conv_cache, need_dx)
+        d = _nfp(getattr(_dense, activation + "_backward")(dout, act_cache))
+        return _conv2d_backward_m(*_to_cnp_sum(d, d, False, cnhw), conv_cache, need_dx, cnhw)
+    return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout), _nfp(act_cache), True, cnhw),
+                              conv_cache, need_dx, cnhw)
 
 
-def _conv2d_backward_m(dout_m, db, cache, need_dx):
-    """conv2d's backward from dout already laid out as (F, N Ho Wo), with db."""
+def _conv2d_backward_m(dout_m, db, cache, need_dx, cnhw):
+    """conv2d's backward from dout already laid out as (F, N Ho Wo), with db;
+    dx in NCHW or, with ``cnhw``, channel-major."""
     cols, W, x_shape, (k, s, pad, out_hw) = cache
     F = W.shape[0]
     dW = (dout_m @ cols.T).reshape(W.shape)
     dx = None
     if need_dx:
-        dx = _col2im(W.reshape(F, -1).T @ dout_m, *x_shape, *k, *s, *pad, *out_hw)
+        dx = _col2im(W.reshape(F, -1).T @ dout_m, *x_shape, *k, *s, *pad, *out_hw, cnhw)
     return dx, dW, db
 
 
@@ -462,30 +292,60 @@ def conv_transpose2d_forward(x, W, b, stride=1, padding=0, output_padding=0):
     """``Wm^T @ x_m`` by BLAS, col2im and bias in Numba (twin of
     ``functional.conv_transpose2d_forward``).
     cache = (x_m, W, x.shape, (k, s, pad, out_hw))."""
+    return _conv_transpose2d(x, W, b, stride, padding, output_padding, False)
+
+
+def conv_transpose2d_cnhw_forward(x, W, b, stride=1, padding=0, output_padding=0):
+    """``conv_transpose2d_forward`` on channel-major x (C_in, N, H, W) ->
+    (C_out, N, Ho, Wo): x is the (C_in, N H W) matrix already, and col2im
+    writes channel-major (twin of ``functional.conv_transpose2d_cnhw_forward``;
+    the NCHW op's cache)."""
+    return _conv_transpose2d(x, W, b, stride, padding, output_padding, True)
+
+
+def _conv_transpose2d(x, W, b, stride, padding, output_padding, cnhw):
+    x_shape = _swap_shape(x.shape) if cnhw else x.shape       # NCHW
     k, s, pad, _, out_hw = conv_geometry("conv_transpose2d", x.shape[2:], W.shape[2:],
                                          stride, padding, output_padding)
-    N, C_in, H, Wd = x.shape
+    N, C_in, H, Wd = x_shape
     C_out = W.shape[1]
-    x_m = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(C_in, -1)   # (C_in, N H W)
+    x_m = np.ascontiguousarray(x if cnhw else x.transpose(1, 0, 2, 3)).reshape(C_in, -1)
     cols = W.reshape(C_in, -1).T @ x_m                       # (C_out kh kw, N H W)
-    out = _col2im(cols, N, C_out, *out_hw, *k, *s, *pad, H, Wd)
-    _add_channel_bias(_nfp(out), np.ascontiguousarray(b))
-    return out, (x_m, W, x.shape, (k, s, pad, out_hw))
+    out = _col2im(cols, N, C_out, *out_hw, *k, *s, *pad, H, Wd, cnhw)
+    b = np.ascontiguousarray(b)
+    if cnhw:
+        _bias_act_rows(out.reshape(C_out, -1), b, False)
+    else:
+        _add_channel_bias(_nfp(out), b)
+    return out, (x_m, W, x_shape, (k, s, pad, out_hw))
 
 
 def conv_transpose2d_backward(dout, cache, need_dx=True):
     """im2col of dout in Numba, dW and dx by BLAS, db in Numba (twin of
     ``functional.conv_transpose2d_backward``)."""
+    return _conv_transpose2d_backward(dout, cache, need_dx, False)
+
+
+def conv_transpose2d_cnhw_backward(dout, cache, need_dx=True):
+    """``conv_transpose2d_backward`` on channel-major dout (C_out, N, Ho, Wo):
+    dx (C_in, N, H, W) is the product ``Wm @ cols`` itself, no transpose
+    (twin of ``functional.conv_transpose2d_cnhw_backward``)."""
+    return _conv_transpose2d_backward(dout, cache, need_dx, True)
+
+
+def _conv_transpose2d_backward(dout, cache, need_dx, cnhw):
     x_m, W, x_shape, (k, s, pad, out_hw) = cache
     N, C_in, H, Wd = x_shape
     d = np.ascontiguousarray(dout)
-    cols = _im2col(d, *k, *s, *pad, H, Wd)                   # (C_out kh kw, N H W)
+    cols = _im2col(d, *k, *s, *pad, H, Wd, cnhw)              # (C_out kh kw, N H W)
     dW = (x_m @ cols.T).reshape(W.shape)
     dx = None
     if need_dx:
         dx = (W.reshape(C_in, -1) @ cols).reshape(C_in, N, H, Wd)
-        dx = dx.transpose(1, 0, 2, 3).copy()                 # back to NCHW
-    return dx, dW, _channel_sum(_nfp(d))
+        if not cnhw:
+            dx = dx.transpose(1, 0, 2, 3).copy()             # back to NCHW
+    db = _to_cnp_sum(_nfp(d), _nfp(d), False, True)[1] if cnhw else _channel_sum(_nfp(d))
+    return dx, dW, db
 
 
 # --------------------------------------------------------------------------
@@ -531,19 +391,30 @@ def _max_pool(x, kh, kw, sh, sw, ph, pw, Ho, Wo, has_nan):
 
 
 @jit
-def _max_pool_2x2(x, Ho, Wo):
-    """``_max_pool`` for the common 2x2 window, stride 2, no padding, no NaN:
-    the window unrolled, ties to the first max as there (measured 0.6 ms
-    against 6 ms for the general loop on 128 x 16 x 28 x 28 float32)."""
+def _max_pool_2x2(x, Ho, Wo, relu):
+    """``_max_pool`` for the common 2x2 window, stride 2, no padding, without
+    the NaN rule: the window unrolled, ties to the first max as there
+    (measured 0.6 ms against 6 ms for the general loop on 128 x 16 x 28 x 28
+    float32). With ``relu`` the max is stored as max(., 0)
+    (``kernels.relu_forward``'s rule). Returns (out, arg, suspect): suspect
+    when a window's sum is NaN (a NaN in it, or inf - inf), and then the
+    caller runs ``_max_pool`` instead. The test rides on the loads the loop
+    makes anyway, where a pass of ``np.isnan(x.max())`` first read x once
+    more (0.3 ms of the float32 step; step 1.010 float32, 1.008 float64,
+    old / new, 21 rounds)."""
     N, C = x.shape[0], x.shape[1]
     out = np.empty((N, C, Ho, Wo), x.dtype)
     arg = np.empty((N, C, Ho, Wo), np.int64)
+    zero = x.dtype.type(0)
+    suspect = False
     for n in range(N):
         for c in range(C):
             for i in range(Ho):
                 for j in range(Wo):
                     a, b = x[n, c, 2 * i, 2 * j], x[n, c, 2 * i, 2 * j + 1]
                     d, e = x[n, c, 2 * i + 1, 2 * j], x[n, c, 2 * i + 1, 2 * j + 1]
+                    total = a + b + d + e
+                    suspect |= total != total
                     best, where = a, 0
                     if b > best:
                         best, where = b, 1
@@ -551,9 +422,9 @@ def _max_pool_2x2(x, Ho, Wo):
                         best, where = d, 2
                     if e > best:
                         best, where = e, 3
-                    out[n, c, i, j] = best
+                    out[n, c, i, j] = (zero if best < zero else best) if relu else best
                     arg[n, c, i, j] = where
-    return out, arg
+    return out, arg, suspect
 
 
 @jit
@@ -574,22 +445,26 @@ def _max_pool_backward(dout, arg, H, W, kw, sh, sw, ph, pw):
 
 
 @jit
-def _max_pool_backward_2x2(dout, arg, H, W):
+def _max_pool_backward_2x2(dout, arg, H, W, out, relu):
     """``_max_pool_backward`` for the 2x2 window, stride 2, no padding: no
     window reaches outside the input, so the scatter needs no bounds test
     and runs on flat arrays with unsigned indices (measured 0.5 ms against
-    1.9 ms on 128 x 16 x 28 x 28 float32)."""
+    1.9 ms on 128 x 16 x 28 x 28 float32). With ``relu`` each window sends
+    ``dout * [out > 0]`` (``kernels.relu_backward``'s product; out: the
+    pooled ReLU output), else out is not read."""
     N, C, Ho, Wo = dout.shape
     dx = np.zeros((N, C, H, W), dout.dtype)
-    gf, af, xf = dout.ravel(), arg.ravel(), dx.ravel()
+    gf, af, xf, of = dout.ravel(), arg.ravel(), dx.ravel(), out.ravel()
     one, w = _u(1), _u(W)
+    unit = dout.dtype.type(1)
     for nc in range(N * C):
         for i in range(Ho):
             s = _u((nc * Ho + i) * Wo)                        # dout[n, c, i, 0]
             top = _u((nc * H + 2 * i) * W)                    # dx[n, c, 2 i, 0]
             for j in range(_u(Wo)):
                 a = _u(af[s + j])                             # p 2 + q
-                xf[top + (a >> one) * w + 2 * j + (a & one)] = gf[s + j]
+                g = _drelu(gf[s + j], of[s + j], unit) if relu else gf[s + j]
+                xf[top + (a >> one) * w + 2 * j + (a & one)] = g
     return dx
 
 
@@ -642,23 +517,63 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0):
     """One Numba pass over the windows (twin of ``functional.max_pool2d_forward``;
     the same tie rule: the first max in row-major window order).
     cache = (arg, x.shape, (k, s, pad))."""
+    return _max_pool2d(x, kernel, stride, padding, False)
+
+
+def _max_pool2d(x, kernel, stride, padding, relu):
+    """max_pool2d_forward, and with ``relu`` the ReLU of the max: on the way
+    in the 2x2 kernel, else as its own op."""
     k, s, pad, _, out_hw = conv_geometry("max_pool2d", x.shape[2:], kernel,
                                          kernel if stride is None else stride, padding)
     x = np.ascontiguousarray(x)
-    has_nan = x.size > 0 and bool(np.isnan(x.max()))
-    if k == s == (2, 2) and pad == (0, 0) and not has_nan:
-        out, arg = _max_pool_2x2(x, *out_hw)
-    else:
+    fast = k == s == (2, 2) and pad == (0, 0)
+    if fast:
+        out, arg, suspect = _max_pool_2x2(x, *out_hw, relu)
+    if not fast or suspect:
+        has_nan = x.size > 0 and bool(np.isnan(x.max()))
         out, arg = _max_pool(x, *k, *s, *pad, *out_hw, has_nan)
+        out = _dense.relu_forward(out)[0] if relu else out
     return out, (arg, x.shape, (k, s, pad))
 
 
 def max_pool2d_backward(dout, cache):
     """dout added at each window's max; overlapping windows add up."""
+    return _max_pool2d_backward(dout, cache, None)
+
+
+def max_pool2d_act_forward(x, kernel, stride, padding, activation):
+    """``max_pool2d_forward`` then the activation (twin of
+    ``functional.max_pool2d_act_forward``); a ReLU is taken of each max as
+    it is stored (the 2x2 kernel), so no pass over the output follows."""
+    check_choice(activation, "activation", ACTIVATIONS)
+    if activation != "relu":
+        a, pool_cache = max_pool2d_forward(x, kernel, stride, padding)
+        out, act_cache = getattr(_dense, activation + "_forward")(a)
+        return out, (pool_cache, act_cache, activation)
+    out, pool_cache = _max_pool2d(x, kernel, stride, padding, True)
+    return out, (pool_cache, out, "relu")
+
+
+def max_pool2d_act_backward(dout, cache):
+    """Backward of ``max_pool2d_act_forward``; for ReLU the 2x2 scatter sends
+    ``dout * [out > 0]`` (twin of ``functional.max_pool2d_act_backward``)."""
+    pool_cache, act_cache, activation = cache
+    if activation != "relu":
+        return max_pool2d_backward(getattr(_dense, activation + "_backward")(dout, act_cache),
+                                   pool_cache)
+    return _max_pool2d_backward(dout, pool_cache, act_cache)
+
+
+def _max_pool2d_backward(dout, cache, relu_out):
+    """max_pool2d's backward, of dout * [relu_out > 0] if relu_out is given."""
     arg, x_shape, (k, s, pad) = cache
     dout = np.ascontiguousarray(dout)
+    relu = relu_out is not None
     if k == s == (2, 2) and pad == (0, 0):
-        return _max_pool_backward_2x2(dout, arg, x_shape[2], x_shape[3])
+        return _max_pool_backward_2x2(dout, arg, x_shape[2], x_shape[3],
+                                      np.ascontiguousarray(relu_out) if relu else dout, relu)
+    if relu:
+        dout = _dense.relu_backward(dout, relu_out)
     return _max_pool_backward(dout, arg, x_shape[2], x_shape[3], k[1], *s, *pad)
 
 

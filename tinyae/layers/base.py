@@ -24,6 +24,11 @@ def _recording_forward(forward):
     return recorded
 
 
+#: ``_out_shape`` of a layer whose last forward ran in a Sequential's
+#: channel-major chain (``Conv2d.forward_cnhw``): its cache is of that layout.
+CHANNEL_MAJOR = "channel-major"
+
+
 def _checked_backward(backward):
     """``backward`` that first checks the layer protocol's contract: a forward
     pass came first, and ``dout`` has the shape of that forward's output."""
@@ -34,6 +39,11 @@ def _checked_backward(backward):
             raise RuntimeError(f"{type(self).__name__}.backward was called before any "
                                f"forward: run forward(x) first (backward uses what it "
                                f"cached)")
+        if shape is CHANNEL_MAJOR:
+            raise RuntimeError(f"{type(self).__name__}.backward: the last forward ran "
+                               f"inside a Sequential's channel-major chain, whose caches "
+                               f"are of that layout: call the Sequential's backward, or "
+                               f"run this layer's forward(x) first")
         if shape is not None and np.shape(dout) != shape:
             raise ValueError(f"dout: expected shape {shape} (the shape of "
                              f"{type(self).__name__}'s last output), got "

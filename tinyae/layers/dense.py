@@ -9,8 +9,9 @@ import numpy as np
 
 from .._validation import check_choice, check_dtype, check_positive_int, check_rng
 from ..backend import ops
+from ..functional.conv import swap_nc
 from .base import INITS, Layer, _rows, init_weight
-from .image import Conv2d
+from .image import Conv2d, MaxPool2d
 
 
 class Linear(Layer):
@@ -129,9 +130,11 @@ class TiedLinear(Layer):
 class _Activation(Layer):
     """Element-wise activation on any shape; ``_op`` names the backend
     forward/backward pair. ``need_dx`` is accepted for the protocol: dx is
-    all an activation computes."""
+    all an activation computes. Element-wise, so any layout: it runs as it
+    is in a Sequential's channel-major chain."""
 
     _op = None
+    runs_in_chains = True
 
     def forward(self, x):
         self._check_input(x)
@@ -261,15 +264,35 @@ class Sequential(Layer):
     """Layers applied in order. ``params``/``grads`` use flat names ``"i.W"``
     that point at the same arrays as the inner layers' dicts.
 
-    A ``Linear`` or ``Conv2d`` directly followed by an activation runs as
-    one fused op (``forward_act``): the same numbers, fewer passes over
-    memory.
+    A ``Linear``, ``Conv2d`` or ``MaxPool2d`` directly followed by an
+    activation runs as one fused op (``forward_act``): the same numbers,
+    fewer passes over memory.
+
+    A run of consecutive layers that all have ``runs_in_chains`` (the image
+    layers of ``layers.image`` and the activations; not a nested Sequential)
+    and hold a convolution is a channel-major chain: on a 4-D input it keeps the images in (C, N,
+    H, W) layout from its first layer to its last, and converts at its two
+    ends (``functional.swap_nc``; a free reshape when C or N is 1). Then the
+    im2col product of a convolution is its output as it stands and the next
+    convolution reads it without a transpose (``functional.conv``,
+    "Channel-major twins"); ``channel_major=False`` runs every layer in
+    NCHW instead (the same numbers, slower). Inside a chain, a ReLU between
+    a convolution and a max pool runs after the pool, fused with it: the
+    two commute (the max of ReLUs is the ReLU of the max, and a window's
+    maximum is the same pixel in both orders except where the ReLU's
+    derivative is 0), so the pool's backward scatters the gradient that the
+    ReLU has masked straight into the convolution's output gradient, and the
+    two passes of the ReLU over the full-size activations are gone. The same
+    numbers as layer by layer in NCHW (tested bitwise); inputs and outputs
+    stay NCHW.
+
     ``backward(dout, need_dx=False)`` skips the input gradient of the first
     layer (returns None) when the input is data nobody differentiates.
     """
 
-    def __init__(self, *layers):
+    def __init__(self, *layers, channel_major=True):
         super().__init__()
+        self.channel_major = bool(channel_major)
         self.layers = list(layers)
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
@@ -282,14 +305,16 @@ class Sequential(Layer):
                 self.buffers[f"{i}.{k}"] = layer.buffers[k]
         self._children = self.layers
         self._plan = self._groups()
+        self._segments = self._chains()
+        self._ran_cnhw = []
 
     def _groups(self):
-        """[(layer, activation or None)]: each Linear or Conv2d paired with
+        """[(layer, activation or None)]: each layer of ``_FUSED`` paired with
         the activation that follows it, every other layer alone."""
         groups, i, layers = [], 0, self.layers
         while i < len(layers):
             nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if isinstance(layers[i], (Linear, Conv2d)) and isinstance(nxt, _Activation):
+            if isinstance(layers[i], _FUSED) and isinstance(nxt, _Activation):
                 groups.append((layers[i], nxt))
                 i += 2
             else:
@@ -297,21 +322,68 @@ class Sequential(Layer):
                 i += 1
         return groups
 
+    def _chains(self):
+        """[(groups, chain)]: the plan cut into maximal runs of groups whose
+        layers all have ``runs_in_chains`` and the runs between them; chain
+        is True for a run that holds a convolution (``forward_cnhw``), unless
+        this Sequential was made with ``channel_major=False``."""
+        runs = []
+        for group in self._plan:
+            ok = all(getattr(layer, "runs_in_chains", False)
+                     for layer in group if layer is not None)
+            if runs and runs[-1][1] == ok:
+                runs[-1][0].append(group)
+            else:
+                runs.append(([group], ok))
+        def chain(groups, ok):
+            return ok and self.channel_major and any(hasattr(layer, "forward_cnhw")
+                                                     for layer, _ in groups)
+        return [(_relu_after_pool(groups), True) if chain(groups, ok) else (groups, False)
+                for groups, ok in runs]
+
     def forward(self, x):
-        for layer, act in self._plan:
-            x = layer.forward(x) if act is None else layer.forward_act(x, act)
+        self._ran_cnhw = []
+        for groups, chain in self._segments:
+            chain = chain and isinstance(x, np.ndarray) and x.ndim == 4
+            self._ran_cnhw.append(chain)
+            x = swap_nc(self._forward(groups, swap_nc(x), True)) if chain else \
+                self._forward(groups, x, False)
+        return x
+
+    @staticmethod
+    def _forward(groups, x, cnhw):
+        """x through ``groups``; ``cnhw``: x is channel-major (a chain)."""
+        for layer, act in groups:
+            if cnhw and hasattr(layer, "forward_cnhw"):
+                x = layer.forward_cnhw(x, act)
+            else:
+                x = layer.forward(x) if act is None else layer.forward_act(x, act)
         return x
 
     def backward(self, dout, need_dx=True):
         """dout: the last layer's output shape -> dx: the input's shape, or
         None if not ``need_dx``."""
-        for k, (layer, act) in enumerate(reversed(self._plan)):
-            want_dx = need_dx or k < len(self._plan) - 1      # only the first may skip
-            if act is not None:
+        for i in reversed(range(len(self._segments))):
+            groups, want_dx = self._segments[i][0], need_dx or i > 0  # only the first may skip
+            if self._ran_cnhw[i]:
+                dout = self._backward(groups, swap_nc(dout), want_dx, True)
+                dout = None if dout is None else swap_nc(dout)
+            else:
+                dout = self._backward(groups, dout, want_dx, False)
+        return dout if need_dx else None
+
+    @staticmethod
+    def _backward(groups, dout, need_dx, cnhw):
+        """dout back through ``groups`` (the first may skip its dx)."""
+        for k, (layer, act) in enumerate(reversed(groups)):
+            want_dx = need_dx or k < len(groups) - 1
+            if cnhw and hasattr(layer, "backward_cnhw"):
+                dout = layer.backward_cnhw(dout, act, want_dx)
+            elif act is not None:
                 dout = layer.backward_act(dout, act, want_dx)
             else:
                 dout = layer.backward(dout, need_dx=want_dx)
-        return dout if need_dx else None
+        return dout
 
     def __getitem__(self, i):
         return self.layers[i]
@@ -322,6 +394,24 @@ class Sequential(Layer):
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential(\n  {inner}\n)"
+
+
+#: Layers that run fused with the activation after them (``forward_act``).
+_FUSED = (Linear, Conv2d, MaxPool2d)
+
+
+def _relu_after_pool(groups):
+    """A chain's groups with each (layer, ReLU), (MaxPool2d, None) reordered
+    as (layer, None), (MaxPool2d, ReLU) (``Sequential``)."""
+    out = []
+    for group in groups:
+        if (out and isinstance(group[0], MaxPool2d) and group[1] is None
+                and isinstance(out[-1][1], ReLU)):
+            layer, act = out.pop()
+            out += [(layer, None), (group[0], act)]
+        else:
+            out.append(group)
+    return out
 
 
 def dense_stack(sizes, act, *, rng, init="glorot", dtype=np.float64,

@@ -1,5 +1,7 @@
 """Image ops and layers (NCHW) on awkward shapes: odd sizes, stride 2 with
-padding 1, batch 1, one channel, kernel 1, overlapping pooling windows."""
+padding 1, batch 1, one channel, kernel 1, overlapping pooling windows; the
+channel-major (C, N, H, W) twins of the convolutions, and the channel-major
+chains of ``Sequential``."""
 
 import numpy as np
 
@@ -14,8 +16,9 @@ def _op_case(op, x_shape, *extra, w_shape=None, distinct=False):
     def case(rng):
         from ...backend import ops
         fwd, bwd = getattr(ops, op + "_forward"), getattr(ops, op + "_backward")
-        if distinct:
-            x = (rng.permutation(int(np.prod(x_shape))).reshape(x_shape) * 0.1
+        if distinct:   # well apart, and (half below 0) none near a ReLU's kink
+            n = int(np.prod(x_shape))
+            x = ((rng.permutation(n).reshape(x_shape) - n // 2 + 0.5) * 0.1
                  + rng.uniform(0.0, 0.01, x_shape))
         else:
             x = away_from_zero(rng, x_shape)
@@ -53,6 +56,19 @@ def _register_ops():
             ("one channel, kernel 1", (2, 1, 3, 3), (1, 1, 1, 1), 1, 0, 0)):
         register(f"op conv_transpose2d ({label})")(
             _op_case("conv_transpose2d", x_shape, s, p, op_, w_shape=w_shape))
+    # the channel-major twins: x given as (C, N, H, W)
+    for op, label, x_shape, w_shape, extra in (
+            ("conv2d_cnhw", "3x3 same, odd 6x5", (3, 2, 6, 5), (4, 3, 3, 3), (1, 1)),
+            ("conv2d_cnhw", "stride 2, padding 1, batch 1", (2, 1, 7, 5), (3, 2, 3, 3), (2, 1)),
+            ("conv2d_act_cnhw", "relu, same, one input channel", (1, 2, 5, 4), (2, 1, 3, 3),
+             (1, 1, "relu")),
+            ("conv2d_act_cnhw", "tanh, kernel (3, 2), stride (2, 1)", (2, 2, 6, 5),
+             (3, 2, 3, 2), ((2, 1), (1, 0), "tanh")),
+            ("conv_transpose2d_cnhw", "k3 s2 p1 op1, odd", (2, 2, 3, 4), (2, 3, 3, 3),
+             (2, 1, 1)),
+            ("conv_transpose2d_cnhw", "3x3 same, batch 1, one output channel", (3, 1, 4, 5),
+             (3, 1, 3, 3), (1, 1, 0))):
+        register(f"op {op} ({label})")(_op_case(op, x_shape, *extra, w_shape=w_shape))
     for pool in ("max_pool2d", "avg_pool2d"):
         for label, x_shape, k, s, p in (
                 ("2x2", (2, 2, 6, 6), 2, 2, 0),
@@ -61,6 +77,12 @@ def _register_ops():
                 ("kernel 1, one channel", (2, 1, 3, 3), 1, 1, 0)):
             register(f"op {pool} ({label})")(
                 _op_case(pool, x_shape, k, s, p, distinct=pool == "max_pool2d"))
+    for act, label, x_shape, k, s, p in (
+            ("relu", "2x2", (2, 2, 6, 6), 2, 2, 0),
+            ("relu", "overlapping k3 s2 p1, odd, batch 1", (1, 2, 7, 5), 3, 2, 1),
+            ("tanh", "2x2, odd 5x7", (2, 1, 5, 7), 2, 2, 0)):
+        register(f"op max_pool2d_act {act} ({label})")(
+            _op_case("max_pool2d_act", x_shape, k, s, p, act, distinct=True))
     for mode in ("nearest", "bilinear"):
         for label, x_shape, scale in (("x2", (2, 2, 3, 4), 2), ("x3, batch 1, 1x1", (1, 1, 1, 1), 3),
                                       ("(2, 3), odd", (1, 2, 3, 5), (2, 3))):
@@ -93,6 +115,16 @@ def _register_layers():
     for mode in ("nearest", "bilinear"):
         register(f"layer Upsample ({mode}, x2)")(layer(
             lambda rng, mode=mode: Upsample(2, mode=mode), (1, 2, 3, 3)))
+    # Sequential's channel-major chains: a ReLU before an overlapping max
+    # pool (run after it in the chain), a transposed convolution and
+    # upsampling, batch 1 of odd size; then two chains around dense layers
+    register("layer channel-major chain (Conv2d, ReLU, MaxPool2d k3 s2, ConvTranspose2d, "
+             "Tanh, Upsample, AvgPool2d)")(layer(
+                 lambda rng: Sequential(
+                     Conv2d(2, 3, 3, padding=1, rng=rng), ReLU(), MaxPool2d(3, stride=2),
+                     ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1,
+                                     rng=rng), Tanh(), Upsample(2, mode="bilinear"),
+                     AvgPool2d(2)), (1, 2, 7, 5)))
     register("layer conv encoder-decoder (Conv2d, ReLU, Flatten, Linear, Reshape, "
              "ConvTranspose2d)")(layer(
                  lambda rng: Sequential(
