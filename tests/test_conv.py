@@ -850,6 +850,39 @@ def test_layer_backward_after_a_chain_forward_is_refused(each_backend):
     conv.backward(np.zeros(conv.forward(x).shape))
 
 
+@pytest.mark.parametrize("index", [1, 2, 3], ids=["relu-fused-into-pool", "pool", "upsample"])
+def test_pool_or_activation_backward_after_a_chain_forward_is_refused(index, each_backend):
+    """The layers a chain runs on channel-major arrays with their own ops
+    (activations, pools, upsampling) are refused by name too, even when N ==
+    C makes an NCHW dout the shape of the channel-major output (the case a
+    shape check cannot see); the Sequential's own backward still runs them,
+    bitwise as without chains, and a layer's own forward lifts the mark."""
+    from tinyae import layers as L
+    rng = np.random.default_rng(0)
+
+    def net(channel_major):
+        r = np.random.default_rng(0)
+        return L.Sequential(L.Conv2d(1, 2, 3, padding=1, rng=r), L.ReLU(), L.MaxPool2d(2),
+                            L.Upsample(2), L.Conv2d(2, 1, 3, padding=1, rng=r),
+                            channel_major=channel_major)
+    seq, plain = net(True), net(False)
+    x = rng.normal(size=(2, 1, 6, 6))                       # N = 2 = C after the first conv
+    out = seq.forward(x)
+    layer = seq.layers[index]
+    nchw = {1: (2, 2, 6, 6), 2: (2, 2, 3, 3), 3: (2, 2, 6, 6)}[index]
+    with pytest.raises(RuntimeError, match=rf"{type(layer).__name__}.backward: the last "
+                                           r"forward ran inside a Sequential's channel-major"):
+        layer.backward(np.ones(nchw))
+    dout = rng.normal(size=out.shape)
+    dx = seq.backward(dout)
+    np.testing.assert_array_equal(out, plain.forward(x))
+    np.testing.assert_array_equal(dx, plain.backward(dout))
+    with pytest.raises(RuntimeError, match="channel-major"):      # still marked after it
+        layer.backward(np.ones(nchw))
+    y = rng.normal(size=nchw if index != 3 else (2, 2, 3, 3))
+    assert layer.backward(np.ones(layer.forward(y).shape)).shape == y.shape
+
+
 _X_CNHW, _W3 = np.ones((2, 3, 4, 4)), np.ones((4, 2, 3, 3))   # x: C 2, N 3, 4 x 4
 NEW_OP_ERRORS = {
     "conv2d_act_cnhw activation": (

@@ -10,7 +10,7 @@ import numpy as np
 from .._validation import check_choice, check_dtype, check_positive_int, check_rng
 from ..backend import ops
 from ..functional.conv import swap_nc
-from .base import INITS, Layer, _rows, init_weight
+from .base import CHANNEL_MAJOR, INITS, Layer, _rows, init_weight
 from .image import Conv2d, MaxPool2d
 
 
@@ -358,6 +358,8 @@ class Sequential(Layer):
                 x = layer.forward_cnhw(x, act)
             else:
                 x = layer.forward(x) if act is None else layer.forward_act(x, act)
+                if cnhw:
+                    _mark_channel_major(layer, act)
         return x
 
     def backward(self, dout, need_dx=True):
@@ -381,6 +383,12 @@ class Sequential(Layer):
                 dout = layer.backward_cnhw(dout, act, want_dx)
             elif act is not None:
                 dout = layer.backward_act(dout, act, want_dx)
+            elif cnhw:                      # lift the mark for this call only
+                layer._out_shape = layer._chain_shape
+                try:
+                    dout = layer.backward(dout, need_dx=want_dx)
+                finally:
+                    layer._out_shape = CHANNEL_MAJOR
             else:
                 dout = layer.backward(dout, need_dx=want_dx)
         return dout
@@ -398,6 +406,18 @@ class Sequential(Layer):
 
 #: Layers that run fused with the activation after them (``forward_act``).
 _FUSED = (Linear, Conv2d, MaxPool2d)
+
+
+def _mark_channel_major(*layers):
+    """Mark layers that ran on channel-major arrays inside a chain (a pool,
+    an activation: their ops do not care about the layout), so that their
+    own ``backward`` refuses an NCHW dout by name, as a convolution's does,
+    instead of reading it as (C, N, H, W) when N == C; the shape their
+    forward recorded is kept for the Sequential's backward."""
+    for layer in layers:
+        if layer is not None:
+            layer._chain_shape = getattr(layer, "_out_shape", None)
+            layer._out_shape = CHANNEL_MAJOR
 
 
 def _relu_after_pool(groups):
