@@ -270,3 +270,34 @@ def test_mae_attention_products_by_hand():
     assert a.shape == ds.shape == (2, 4, 16, 16)
     assert out.strides == np.zeros((2, 16, 4, 8)).transpose(0, 2, 1, 3).strides
     run()
+
+
+def test_blas_only_times_dense_and_attention_apart_and_adds_them(monkeypatch):
+    """The BLAS-only time is the dense products' best loop time plus the
+    attention products' best loop time, each timed on its own (run one
+    after the other, the attention's operands come back from memory and
+    the limit would be slower than what it bounds)."""
+    import time as _time
+    real = bench.blas_only_step
+
+    def fake(layers, dtype, rng, batch=bench.BATCH):
+        run = real(layers, dtype, rng, batch)
+        calls = {"dense": 0, "attention": 0}
+
+        def dense():
+            calls["dense"] += 1
+            _time.sleep(0.004)
+
+        def attention():
+            calls["attention"] += 1
+            _time.sleep(0.002)
+        run.dense, run.attention, run.calls = dense, attention, calls
+        fake.run = run
+        return run
+    monkeypatch.setattr(bench, "blas_only_step", fake)
+    x = bench.load_mnist("train", dtype=np.float32)[0][:512]
+    row = bench.bench_config("mae", np.float32, x, steps=2, warmup=1, rounds=2, threads=1,
+                             use_torch=False)
+    assert fake.run.calls == {"dense": 4, "attention": 4}          # 2 rounds x 2 steps each
+    assert 6.0 <= row["blas_only_ms"] < 6.0 + 2.5                   # 4 + 2 ms, not the max
+    assert row["blas_fraction"] == pytest.approx(row["blas_only_ms"] / row["step_ms"])

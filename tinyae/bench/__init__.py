@@ -45,9 +45,11 @@ Every row is one (config, dtype). Columns:
   product: forward, weight gradients, input gradients except the first
   layer's; for a convolution these are the im2col products, see
   ``step_matmuls``) times the steps per second;
-* ``BLAS %``: time of those products alone (NumPy's BLAS on the same shapes)
-  over the time of the step: 100% would mean the step is nothing but its
-  matrix products, the limit for this step;
+* ``BLAS %``: time of those products alone (NumPy's BLAS on the same shapes;
+  the dense and the attention products each timed in a loop of their own,
+  the two times added: ``blas_only_step``) over the time of the step: 100%
+  would mean the step is nothing but its matrix products, the limit for
+  this step;
 * ``fit +%``: what ``tinyae.train.fit`` adds around the steps (shuffled
   batches, progress bar, history, divergence checks: what a user runs), as
   a fraction of the time inside them: one epoch of ``--steps`` batches,
@@ -503,7 +505,8 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
     if getattr(model, "image_shape", None) is not None:
         fit_x = fit_x.reshape(-1, *model.image_shape)
 
-    best = {"tinyae": np.inf, "torch": np.inf, "blas": np.inf, "fit_overhead": np.inf}
+    best = {"tinyae": np.inf, "torch": np.inf, "dense": np.inf, "attention": np.inf,
+            "fit_overhead": np.inf}
     try:
         for r in range(rounds):      # interleaved, so a burst of load hits all four
             at = 1 + warmup + r * steps
@@ -511,8 +514,9 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
                                  _time_steps(step, _batches(x, at, steps)) / steps)
             if worker is not None:
                 best["torch"] = min(best["torch"], worker.time_steps(at, steps) / steps)
-            best["blas"] = min(best["blas"],
-                               _time_steps(lambda _x: blas(), range(steps)) / steps)
+            for part in ("dense", "attention"):      # apart: ``blas_only_step``
+                best[part] = min(best[part], _time_steps(
+                    lambda _x, f=getattr(blas, part): f(), range(steps)) / steps)
             epoch, inside = fit_epoch_time(model, step.optimizer, fit_x, rng)
             best["fit_overhead"] = min(best["fit_overhead"], epoch / inside - 1)
     finally:
@@ -520,6 +524,7 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
             worker.close()
 
     flops = step_flops(layers)
+    best["blas"] = best["dense"] + best["attention"]
     row = {
         "config": name, "dtype": np.dtype(dtype).name, "batch": BATCH, "steps": steps,
         "rounds": rounds, "threads": threads, "first_step_s": first,
