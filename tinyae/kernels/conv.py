@@ -151,13 +151,10 @@ def _channel_sum(d):
 
 @jit
 def _add_channel_bias(out, b):
-    """out: (N, F, P) += b[f] in place."""
-    N, F, P = out.shape
-    of = out.ravel()
-    for n in range(N):
-        for f in range(F):
-            d = (n * F + f) * P
-            _bias_act(of, d, of, d, b[f], P, False)
+    """out: (N, F, P) += b[f] in place (each image's (F, P) rows by
+    ``_bias_act_rows``: one array, so the loop vectorises)."""
+    for n in range(out.shape[0]):
+        _bias_act_rows(out[n], b, False)
     return out
 
 
