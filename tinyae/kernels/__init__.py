@@ -35,7 +35,8 @@ inf, so the twins would drift from the reference), ``nogil``, NumPy's
 error model (1/0 -> inf, no exception), ``parallel`` off: the training
 step's parallelism belongs to BLAS. Two kernels add one flag each, on top
 of ``_JIT``: the GEMM ``contract`` (FMA, ``kernels/gemm.py``) and the BCE's
-sum ``reassoc`` (``_SUM_JIT``: a sum in vector lanes, in a fixed order).
+sum ``reassoc`` (``base.sum_jit``: a sum in vector lanes, in a fixed order;
+LayerNorm's row sums use it too).
 The benchmark configs' transcendental functions are vectorisable rather
 than Numba's scalar libm calls: exp(-|a|) (sigmoid, BCE) by
 ``base._exp_nonpos`` in both dtypes, one exp inside a vectorised loop by

@@ -18,6 +18,13 @@ from numba.extending import intrinsic
 _JIT = dict(cache=True, fastmath=False, nogil=True, error_model="numpy")
 jit = numba.njit(**_JIT)
 
+#: The one other set of flags here (with gemm's): the library's plus
+#: ``reassoc``, for a kernel whose only job is a sum (the BCE's, LayerNorm's
+#: row sums). It lets LLVM split the sum into vector lanes; without it every
+#: add waits for the one before.
+_SUM_JIT = dict(_JIT, fastmath={"reassoc"})
+sum_jit = numba.njit(**_SUM_JIT)
+
 
 def _flat(x):
     """x: any shape -> (x.size,) C-contiguous view (a copy only if needed)."""

@@ -2,13 +2,12 @@
 ``tinyae.kernels``)."""
 
 
-import numba
 import numpy as np
 
 # Identity has nothing to compute, hence nothing to compile: its twin is the
 # reference itself (out = x, the same object; cache None; dx = dout).
 from ..functional import LOG_2PI, identity_backward, identity_forward  # noqa: F401
-from .base import _JIT, _exp_neg_abs, _flat, _map, _masked, jit
+from .base import _exp_neg_abs, _flat, _map, _masked, jit, sum_jit
 
 
 # --------------------------------------------------------------------------
@@ -284,12 +283,6 @@ def _mse(pred, target, n):
 #: float64's max in whatever order they are multiplied.
 _LOG_BLOCK = 512
 
-#: The one other set of flags here (with gemm's): the library's plus
-#: ``reassoc``, for a kernel whose only job is a sum. It lets LLVM split the
-#: sum into vector lanes; without it every add waits for the one before.
-_SUM_JIT = dict(_JIT, fastmath={"reassoc"})
-
-
 @jit
 def _bce_with_logits(z, t, e, n):
     """L = (1/n) sum softplus(z) - t z, dz = (s(z) - t) / n, given e = exp(-|z|).
@@ -305,7 +298,7 @@ def _bce_with_logits(z, t, e, n):
     return _bce_sum(z, t, e) / n, dz
 
 
-@numba.njit(**_SUM_JIT)
+@sum_jit
 def _bce_sum(z, t, e):
     """sum_i softplus(z_i) - t_i z_i in float64, given e = exp(-|z|).
 
@@ -317,7 +310,7 @@ def _bce_sum(z, t, e):
     element, so the sum's absolute error is below (elements) * 1.2e-16:
     1e-11 on a batch of 128 MNIST images whose loss is about 1e4 per batch.
 
-    Compiled with ``reassoc`` (``_SUM_JIT``): LLVM adds and multiplies in
+    Compiled with ``reassoc`` (``sum_jit``): LLVM adds and multiplies in
     vector lanes and combines them at the end, an order as good as any
     other for a sum. 128 x 784, e given: 158 -> 53 us in float32 and 153
     -> 107 us in float64, against four chains written out by hand (which

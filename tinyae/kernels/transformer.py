@@ -13,13 +13,11 @@ compile, so their twins are the references themselves, like identity in
 
 import math
 
-import numba
 import numpy as np
 
 from ..functional.transformer import (  # noqa: F401  (data movement: twin = reference)
     _INV_SQRT_2PI, _SQRT_HALF, gather_tokens, patchify, scatter_tokens, unpatchify)
-from .base import _EXP_CONSTANTS, _exp_le0, _flat, _horner, jit
-from .dense import _SUM_JIT
+from .base import _EXP_CONSTANTS, _exp_le0, _flat, _horner, jit, sum_jit
 
 
 def _rows(a):
@@ -32,7 +30,7 @@ def _rows(a):
 # LayerNorm
 # --------------------------------------------------------------------------
 
-#: The row sums of LayerNorm are compiled with ``reassoc`` (``_SUM_JIT``,
+#: The row sums of LayerNorm are compiled with ``reassoc`` (``sum_jit``,
 #: as the BCE's sum): a row of the MAE's tokens is 32 or 64 numbers, and
 #: without it each add waits for the one before; with it LLVM adds in
 #: vector lanes and folds them at the end, a fixed order that is not the
@@ -41,10 +39,9 @@ def _rows(a):
 #: 29 us, backward 49 -> 23 us, against the four-rows-at-a-time chains of
 #: round six; (512, 64): 24 -> 12 and 24 -> 13. Only these helpers carry
 #: the flag: the element-wise parts of the kernels keep the library's.
-_sum_jit = numba.njit(**_SUM_JIT)
 
 
-@_sum_jit
+@sum_jit
 def _row_mean_var(x, n):
     """(mean, mean squared deviation) of row n of x."""
     d = x.shape[1]
@@ -59,7 +56,7 @@ def _row_mean_var(x, n):
     return m, v / x.dtype.type(d)
 
 
-@_sum_jit
+@sum_jit
 def _row_means_g(dout, gamma, xhat, n):
     """(mean of g, mean of g xhat) over row n, g = dout gamma."""
     d = dout.shape[1]
