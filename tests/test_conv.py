@@ -247,8 +247,8 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
         elif Ho == H:
             keep, shift = KC._shift_masks_for(N, H, W, *k, *pad)
             assert keep.shape[1] == min(N, 32) * H * W
-            KC._shifted_rows(KC._swap01(x).ravel(), c.ravel(), C, N * H * W, keep, shift,
-                             False)
+            KC._shifted_rows(KC._swap01(x).ravel(), N * H * W, 0, c.ravel(), C, N * H * W,
+                             keep, shift, False)
         else:
             continue
         cols[name] = c
@@ -260,6 +260,34 @@ def test_shifted_im2col_equals_the_row_loop(shape, k, pad, dtype):
     g = np.random.default_rng(10).uniform(-3, 3, cols["rows"].shape).astype(dtype)
     np.testing.assert_array_equal(KC._col2im(g, N, C, H, W, *k, 1, 1, *pad, Ho, Wo),
                                   F.col2im(g, shape, k, (1, 1), pad, (Ho, Wo)))
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 700, 10 ** 9])
+@pytest.mark.parametrize("shape, k, pad", [
+    ((37, 2, 3, 3), (3, 3), (1, 1)), ((5, 3, 6, 9), (3, 5), (1, 2)), ((1, 1, 7, 5), (3, 3), (1, 1))])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_same_dx_in_pieces_equals_col2im(shape, k, pad, piece_bytes, dtype):
+    """dx of a "same" convolution formed a few images at a time
+    (``_same_dx``: one image per piece, a few with a short last piece, all
+    at once; 37 images pass the 32 a kept mask holds) equals col2im of the
+    whole column gradient, in both layouts. Integer data make every sum
+    exact whatever the order BLAS adds in, so a term sent to the wrong
+    pixel or image, or a piece left out, changes the result."""
+    from tinyae.kernels import conv as KV
+    N, C, H, W = shape
+    rng = np.random.default_rng(11)
+    Wm = rng.integers(-3, 4, (4, C * k[0] * k[1])).astype(dtype)
+    dout_m = rng.integers(-3, 4, (4, N * H * W)).astype(dtype)
+    want = F.col2im(Wm.T @ dout_m, shape, k, (1, 1), pad, (H, W))
+    old = KV._DX_PIECE_BYTES
+    try:
+        KV._DX_PIECE_BYTES = piece_bytes
+        got = KV._same_dx(Wm.T, dout_m, *shape, *k, *pad, False)
+        got_cnhw = KV._same_dx(Wm.T, dout_m, *shape, *k, *pad, True)
+    finally:
+        KV._DX_PIECE_BYTES = old
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_cnhw, want.swapaxes(0, 1))
 
 
 @pytest.mark.parametrize("case", list(CONV_CASES))

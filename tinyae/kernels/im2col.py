@@ -117,7 +117,7 @@ def _im2col_into(x, cols, kh, kw, sh, sw, ph, pw, Ho, Wo, cnhw=False):
         xs = x if cnhw else _swap01(x)   # a view of x when N or C is 1, read-only if x is;
         if not xs.flags.writeable:       # _shifted_rows also writes (its adjoint branch),
             xs = xs.copy()               # so Numba types it for a writable array only
-        _shifted_rows(xs.ravel(), cols.ravel(), C, N * H * W, keep, shift, False)
+        _shifted_rows(xs.ravel(), N * H * W, 0, cols.ravel(), C, N * H * W, keep, shift, False)
     else:
         _im2col_rows(x.ravel(), cols.ravel(), N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo,
                      *_plane_strides(N, C, cnhw))
@@ -168,10 +168,13 @@ def _im2col_rows(xf, cf, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, sn, sc):
 
 
 @jit
-def _shifted_rows(xf, cf, C, L, keep, shift, adjoint):
+def _shifted_rows(xf, xs, x0, cf, C, L, keep, shift, adjoint):
     """im2col of a "same" stride-1 convolution (Ho, Wo = H, W) from x laid
     out as (C, N, H, W) (flat xf, L = N H W) into flat cols (C kh kw, L), or with
-    ``adjoint`` its col2im (cols added into xf, which holds zeros).
+    ``adjoint`` its col2im (cols added into xf, which holds zeros). Channel
+    c's L values start at xf[c xs + x0]: xs = L, x0 = 0 for the whole
+    batch; xs = N H W, x0 = n0 H W for the L = G H W columns of images n0
+    to n0 + G (``kernels.conv``'s dx of a "same" convolution, in pieces).
 
     Then the row cols[(c, k), :] for the kernel offset k = p kw + q is the
     whole channel x[c] (N images one after the other, as cols' columns are)
@@ -203,9 +206,9 @@ def _shifted_rows(xf, cf, C, L, keep, shift, adjoint):
             while t < hi:
                 e = min(hi, (t // M + 1) * M)                 # to the end of t's piece
                 if adjoint:
-                    _masked_add(xf, c * L + t + s, cf, d + t, keep[k], t % M, e - t)
+                    _masked_add(xf, c * xs + x0 + t + s, cf, d + t, keep[k], t % M, e - t)
                 else:
-                    _masked_copy(cf, d + t, xf, c * L + t + s, keep[k], t % M, e - t)
+                    _masked_copy(cf, d + t, xf, c * xs + x0 + t + s, keep[k], t % M, e - t)
                 t = e
 
 
@@ -261,7 +264,7 @@ def _col2im(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo, cnhw=False):
     if _is_same(H, W, sh, sw, Ho, Wo):
         keep, shift = _shift_masks_for(N, H, W, kh, kw, ph, pw)
         xc = np.zeros((C, N, H, W), cols.dtype)
-        _shifted_rows(xc.ravel(), cols.ravel(), C, N * H * W, keep, shift, True)
+        _shifted_rows(xc.ravel(), N * H * W, 0, cols.ravel(), C, N * H * W, keep, shift, True)
         return xc if cnhw else _swap01(xc)
     x = _col2im_rows(cols, N, C, H, W, kh, kw, sh, sw, ph, pw, Ho, Wo,
                      *_plane_strides(N, C, cnhw))
