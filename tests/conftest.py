@@ -1,3 +1,21 @@
+import os
+import platform
+
+# The lessons quote numbers their default run prints (tests/test_lessons.py
+# checks them), and a run's numbers depend on the arithmetic's order, which
+# NumPy's OpenBLAS (built with DYNAMIC_ARCH) and Numba's LLVM choose by CPU:
+# on a host with AVX-512, OpenBLAS's SkylakeX kernels and 16-lane reductions
+# round differently than the Haswell kernels and 8-lane ones of an AVX2
+# host, and a training run carries the difference into its second decimal.
+# So the tests pin both to the AVX2 ("Haswell") code on any x86-64 host,
+# before NumPy or Numba load (lesson subprocesses and notebook kernels
+# inherit the environment); on an AVX2 host this changes nothing. A value
+# set in the environment already wins.
+if platform.machine().lower() in ("x86_64", "amd64"):
+    for _name, _value in (("OPENBLAS_CORETYPE", "Haswell"), ("NUMBA_CPU_NAME", "haswell"),
+                          ("NUMBA_CPU_FEATURES", "")):
+        os.environ.setdefault(_name, _value)
+
 import numpy as np
 import pytest
 

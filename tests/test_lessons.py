@@ -80,6 +80,28 @@ def test_lesson_claims_hold(script, lesson_runs):
                        f"the default run printed no such number")
 
 
+def test_the_arithmetic_is_pinned_on_x86():
+    """The numbers the lessons quote hold on any x86-64 host because
+    ``tests/conftest.py`` pins OpenBLAS's kernels and Numba's target to AVX2
+    ("Haswell") before either loads; a pin set after NumPy had loaded
+    OpenBLAS would leave it on the host's kernels, and this test fails."""
+    import ctypes
+    import platform
+
+    import numba
+
+    from tinyae.threads import _numpy_openblas
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip("the pins are for x86-64 hosts")
+    lib = _numpy_openblas()
+    names = ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+             "openblas_get_corename64_", "openblas_get_corename")
+    corename = next(getattr(lib, n) for n in names if hasattr(lib, n))
+    corename.restype = ctypes.c_char_p
+    assert corename().decode().lower() == "haswell"
+    assert (numba.config.CPU_NAME, numba.config.CPU_FEATURES) == ("haswell", "")
+
+
 def _readme_row(script):
     """The README lesson table's row for ``script`` (its text), or None."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
