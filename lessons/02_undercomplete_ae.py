@@ -339,7 +339,7 @@ lesson.save(codes_2d({f"PCA-2 (5-NN accuracy {acc_pca2:.2f})": pca2_codes(pca, x
 # In PCA-2 only the 1s (orange) and, less cleanly, the 0s (blue) have a region
 # of their own; the other classes overlap in the middle, and 5-NN names
 # **0.41** of the test digits correctly. The autoencoder pulls the 1s, 0s, 6s
-# and 7s out into arms of their own and reaches **0.67**. Each panel has its
+# and 7s out into arms of their own and reaches **0.66**. Each panel has its
 # own scale: the units of two different codes are not comparable.
 
 # %%

@@ -306,8 +306,8 @@ for name, corruption in MNIST_CORRUPTIONS.items():
 #
 # The Gaussian noise has the largest error to begin with, about
 # $784 \times 0.5^2 = 196$ per image (measured: **196.11**), and the DAE
-# removes nearly all of it (**11.74**). Masking starts from the smallest error
-# (**44.67**) and ends at **11.52**, the largest ratio of the three: half of
+# removes nearly all of it (**11.75**). Masking starts from the smallest error
+# (**44.67**) and ends at **11.51**, the largest ratio of the three: half of
 # every stroke is gone and must be guessed from the other half, while the
 # other two corruptions leave most of the ink where it was.
 

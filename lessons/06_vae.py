@@ -181,8 +181,8 @@ lesson.save(loss_curve_vs_published({"train (running mean)": history["loss"],
                                     title="VAE 784-400-20 on MNIST"), "training_curve")
 
 # %% [markdown]
-# The test curve starts on the published point: **128.13** nats per image
-# after one epoch, and **108.64** after five, on its way to the published
+# The test curve starts on the published point: **128.14** nats per image
+# after one epoch, and **108.66** after five, on its way to the published
 # 105.5 at ten. The training curve lies above the test curve because each
 # of its points is a running mean over an epoch in which the model was still
 # improving.
@@ -275,8 +275,8 @@ lesson.save(estimator_variances(var, title="gradient of E_q[log p(x|z)] w.r.t. (
 # Each histogram counts the 320 coordinates (8 images, 40 outputs) by the
 # variance of a single-draw estimate, on a log scale. The REINFORCE histogram
 # sits several decades to the right of the reparameterised one: on
-# average its variance is **6457** times larger. The baseline pulls it most of
-# the way back, to **19.6** times. Both estimators still have the same mean:
+# average its variance is **6231** times larger. The baseline pulls it most of
+# the way back, to **19.0** times. Both estimators still have the same mean:
 # the last claim compares the two averages over 4,000 draws, coordinate by
 # coordinate, in units of their standard error.
 
@@ -334,7 +334,7 @@ lesson.save(kl_per_dimension(kl_dim, active=activity > 0.01,
             "kl_per_dimension")
 
 # %% [markdown]
-# On 500 test images, 100 importance samples raise the bound by **4.01** nats
+# On 500 test images, 100 importance samples raise the bound by **3.98** nats
 # over the ELBO: the encoder's Gaussian is a few nats from the true
 # posterior. In the bar chart every one of the 20 dimensions is active after
 # five epochs, none carrying more than two nats; grey bars would

@@ -145,7 +145,7 @@ lesson.save(rate_distortion(rates, distortions, BETAS,
 # left. The dotted lines are lines of constant $R + D$, that is, of constant
 # ELBO: the $\beta = 1$ model touches the lowest one, as it should, since it
 # alone maximises the ELBO. The curve is convex and steepens with $\beta$: from
-# $\beta = 1$ to $\beta = 2$ each nat of rate given up costs **1.77** nats of
+# $\beta = 1$ to $\beta = 2$ each nat of rate given up costs **1.76** nats of
 # distortion, between the two prices, and the printed table shows the same
 # for every step.
 
@@ -296,7 +296,7 @@ lesson.claim("share of the shown CVAE samples the digit judge names as the label
 #    that is kept but used less looks like in $A_d$.)
 # 4. Rerun with `--cvae-latent 16`. Which label's
 #    rate drops, and what does that tell you about what $z$ now carries?
-# 5. The conditional VAE's test rate is **3.44** nats, the sweep's
+# 5. The conditional VAE's test rate is **3.38** nats, the sweep's
 #    $\beta = 2$ model's **15.08**, though both were trained with
 #    $\beta = 2$. Give two reasons the conditional model's code carries so
 #    much less.

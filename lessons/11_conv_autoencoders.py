@@ -178,9 +178,9 @@ lesson.claim("book CNN parameters (by hand: 46,529)",
              models["book CNN (64x3x3 code)"].n_params, within=(46529, 0))
 
 # %% [markdown]
-# So the book's CNN wins, at **0.74** of the MLP's cross-entropy, with a quarter
+# So the book's CNN wins, at **0.75** of the MLP's cross-entropy, with a quarter
 # of its parameters, but much of that lead is the larger code: squeezed to 30
-# numbers, the CNN's loss is **1.35** times the book CNN's, and against the MLP
+# numbers, the CNN's loss is **1.34** times the book CNN's, and against the MLP
 # with the same 30-number code it is a tie at this budget (ratio **1.00**). With
 # the book's budget (`--full`: 5 epochs on all 60,000 digits) the CNN-30 pulls
 # ahead of the MLP-30 (0.94 of its loss with seed 0, claimed below 0.97 there)
@@ -324,7 +324,7 @@ lesson.report(f"convT k3 / convT k4 period-2 power: {book_p / k4_p:.3g} (an even
 
 # %% [markdown]
 # Both transposed-convolution decoders leave more period-2 power than the resize
-# decoder: the kernel-3 one **15** times as much, the kernel-4 one **14** times
+# decoder: the kernel-3 one **15** times as much, the kernel-4 one **13** times
 # (the test digits themselves have about as little as the resize decoder). That
 # the kernel-4 decoder does, though its stamps cover the output evenly, is
 # Odena et al.'s second point: an even overlap removes the checkerboard built

@@ -205,7 +205,7 @@ lesson.save(image_grid(np.concatenate([v for s in show for v in (show[s], copies
 # %% [markdown]
 # Digits and rectangles come back as they went in; noise comes back darker at
 # the border and with its speckle changed: the copier loses half of its energy
-# (median error over energy **0.530**). The digit judge (a classifier trained on real digits,
+# (median error over energy **0.531**). The digit judge (a classifier trained on real digits,
 # `tinyae.course.judge`) checks the copied digits.
 
 # %%
@@ -303,7 +303,7 @@ lesson.save(swiss_roll_codes(x_roll_test, t_roll_test, codes, scores=scores), "s
 # to the other in a single sweep (best $|\mathrm{Spearman}|$ **0.999**). In PCA's
 # code the layers of the roll lie on top of each other (**0.23**); in the
 # plainly trained code the colours double back, squeezed into a fold
-# (**0.19**).
+# (**0.26**).
 
 # %%
 lesson.claim("PCA cannot unroll the roll: best |Spearman| of a direction with t",
@@ -322,7 +322,7 @@ lesson.claim("T(10) hardly tells folded from unrolled: |T(grown) - T(plain)|",
 # instead of reorganising the code globally, and ends in a folded code. Grown
 # along the roll, the same network extends its chart piece by piece. $T(10)$ is
 # local: the folded code keeps neighbourhoods, so its trustworthiness
-# (**0.972**) is close to the unrolled one's (**0.998**). Only a global measure
+# (**0.977**) is close to the unrolled one's (**0.998**). Only a global measure
 # against the intrinsic coordinate tells them apart.
 
 # %%
@@ -334,7 +334,7 @@ lesson.save(curves({"whole roll": h_plain["loss"], "grown (stage by stage)": h_g
 # %% [markdown]
 # The grown autoencoder's loss jumps each time a longer piece of the roll is
 # added, then falls again. The one trained on the whole roll stalls: its test
-# loss, **0.0565** per point, is about ten times the grown one's (**0.0050**).
+# loss, **0.0542** per point, is about ten times the grown one's (**0.0050**).
 # The fold costs reconstruction error, so the loss does see it; gradient
 # descent just finds no path out of it.
 #
@@ -413,8 +413,8 @@ lesson.save(embeddings_by_class(titled, labels,
 # %% [markdown]
 # t-SNE separates most digits into islands of their own (4s and 9s share one);
 # PCA-2 piles them into one cloud where only the 1s keep to themselves. In
-# numbers: $T(5)$ **0.989** against **0.765**, and a 5-NN accuracy of **0.900**
-# in t-SNE's 2-D map against **0.335** in PCA's, close to the **0.911** of the
+# numbers: $T(5)$ **0.987** against **0.765**, and a 5-NN accuracy of **0.899**
+# in t-SNE's 2-D map against **0.335** in PCA's, close to the **0.909** of the
 # 30-D code itself.
 
 # %%
@@ -495,9 +495,9 @@ lesson.report(f"Barnes-Hut's map under the exact cost: {100 * (kl_ratio - 1):+.1
               f"exact method's KL")
 
 # %% [markdown]
-# Scored by the same cost, the two maps end within **0.3%** of each other
-# (**1.362** for Barnes-Hut's, **1.358** for the exact method's). The KL
-# Barnes-Hut reports for itself, **1.401**, is higher because it is the KL of
+# Scored by the same cost, the two maps end within **0.4%** of each other
+# (**1.365** for Barnes-Hut's, **1.359** for the exact method's). The KL
+# Barnes-Hut reports for itself, **1.404**, is higher because it is the KL of
 # another $P$: the sparse one puts each point's mass on its 90 nearest
 # neighbours only, and the exact method's own map, scored with that $P$, gets
 # **1.406**, as much. Compare methods on one cost, not on the numbers each
@@ -536,7 +536,7 @@ lesson.save(embeddings_by_class(titled, y_test, title=f"all {len(codes_all):,} t
 # %% [markdown]
 # With five times the points, every digit has an island of its own, 4s beside
 # 9s and 3s, 5s and 8s touching; PCA-2 again keeps only the 1s apart. $T(5)$
-# is **0.992** against PCA's **0.765**, the 5-NN accuracy **0.943** against
+# is **0.992** against PCA's **0.765**, the 5-NN accuracy **0.942** against
 # **0.329**: both above the 2,000-point map's, since each point now has more
 # true neighbours of its class to land beside.
 
@@ -609,7 +609,7 @@ lesson.save(approximation_error_and_time(
 
 # %% [markdown]
 # Left: each line climbs steeply with $\theta$ (from $\theta = 0.25$ to 1 the
-# error grows **29** times, more than the 16 of $\theta^2$, the bound on one
+# error grows **30** times, more than the 16 of $\theta^2$, the bound on one
 # cell's relative error: a larger $\theta$ also hands a larger share of the
 # force to summaries), and the lines for 1,000 to 10,000 points lie
 # almost on top of each other: the error is relative to each point's own

@@ -309,7 +309,7 @@ lesson.save(rate_distortion_curves({"AE-30": ae_rd, **{f"PCA-{k}": c
 # Lower left is better. Each PCA-$k$ curve flattens at its own error floor
 # (the variance $k$ components leave out), so the best PCA at a given rate
 # changes with the rate. At the dotted 80 bits per image the autoencoder's
-# distortion is **9.24** against **14.21** for the best quantised PCA-$k$;
+# distortion is **9.23** against **14.21** for the best quantised PCA-$k$;
 # only at high rates, where the AE reaches its own floor, does PCA-80 pass it.
 
 # %%
@@ -346,10 +346,10 @@ lesson.save(image_grid(np.concatenate([x_c[shown], decoded, inv[shown], decoded_
 
 # %% [markdown]
 # At step 1 a test digit costs **115** bits on average and comes back with
-# an error of **7.10**; the first two of each class, shown above, are
+# an error of **7.08**; the first two of each class, shown above, are
 # recognisably the same digits. The inverted ones cost **93** bits each
 # but all come back as the same bright scribble on black, nothing like their
-# input, with an error of **557.9**, **78.5** times larger.
+# input, with an error of **553.6**, **78.2** times larger.
 
 # %%
 lesson.claim("data-specific: squared error on inverted digits / on digits "
@@ -417,11 +417,11 @@ lesson.report(f"Han et al. (2016), LeNet-300-100: {HAN_KB[0]} KB -> {HAN_KB[1]} 
               f"({HAN_RATIO}x), error {HAN_ERRORS[0]}% -> {HAN_ERRORS[1]}%")
 
 # %% [markdown]
-# The autoencoder's **1633** KB of float32 parameters shrink to **67.6** KB, all
+# The autoencoder's **1633** KB of float32 parameters shrink to **67.8** KB, all
 # indices, tables and codebooks included: **24** times smaller, and every
 # weight decodes back exactly. Pruning alone raises the test loss from
-# **67.34** to **166.19**; retraining brings it back to **75.18**, and the
-# final shared, fine-tuned model ends at **75.91**. Han et al.'s classifier
+# **67.29** to **167.83**; retraining brings it back to **75.05**, and the
+# final shared, fine-tuned model ends at **75.95**. Han et al.'s classifier
 # lost nothing; an autoencoder's reconstruction (784 outputs to get right,
 # after only 8 epochs here) is less forgiving.
 

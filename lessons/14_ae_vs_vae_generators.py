@@ -168,11 +168,11 @@ lesson.save(image_grid(shown, rows=6, row_labels=[name for name in samples for _
 
 # %% [markdown]
 # The autoencoder's prior samples (top rows) are grey, blurred overlays: its
-# codes have a mean norm of **23.3**, five times that of a prior draw, so
+# codes have a mean norm of **23.5**, five times that of a prior draw, so
 # draws from $\mathcal N(0, I)$ land in a small ball its codes rarely visit. They
-# score **0.542** (**0.076** above 0.9). The VAE's samples (bottom rows)
-# score **0.658** (**0.181**). The fitted Gaussian (middle rows) repairs the
-# autoencoder, to **0.688** (**0.234**): much of "cannot generate" is
+# score **0.539** (**0.075** above 0.9). The VAE's samples (bottom rows)
+# score **0.658** (**0.184**). The fitted Gaussian (middle rows) repairs the
+# autoencoder, to **0.689** (**0.238**): much of "cannot generate" is
 # "nobody told us where the codes are".
 
 # %%
@@ -290,11 +290,11 @@ lesson.save(xy_curves({k: (t, v) for k, v in dist.items()}, xlabel=where,
 
 # %% [markdown]
 # Both models' midpoints are much less certain than their ends: the
-# entropy ratio is **2.45** for the autoencoder and **2.73** for the VAE, so
+# entropy ratio is **2.44** for the autoencoder and **2.72** for the VAE, so
 # by this measure the VAE's lines are no better. In pixel distance the VAE's
 # midpoints stray less: an excess of **0.63** against **0.82**, a ratio of
-# **0.772** (between 0.77 and 0.90 over seeds 0 to 2 when this lesson was
-# written). On MNIST with a 20-unit code, the plain autoencoder's space
+# **0.768** (0.77 to 0.90 over seeds 0 to 2 when this lesson was written,
+# on a CPU that rounds differently). On MNIST with a 20-unit code, the plain autoencoder's space
 # between two digits is not much worse than the VAE's; what it lacks is a
 # known place to *start* from.
 

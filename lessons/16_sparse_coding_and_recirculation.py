@@ -369,7 +369,7 @@ lesson.save(curves({f"{rule}: BCE on 500 test patches": c for rule, c in bce_cur
 # Recirculation's test loss falls smoothly to its lowest at epoch 6 and then creeps back
 # up; backpropagation's jumps about (a learning rate of 1 is large for it) but ends
 # lower. After 20 epochs the two are within a few per cent of each other (test BCE
-# **13.770** against **12.892** per patch). Recirculation's update is not the gradient
+# **13.770** against **13.435** per patch). Recirculation's update is not the gradient
 # of anything, so nothing stops the drift: with `--full` (60 epochs) backpropagation
 # keeps improving while recirculation does not, and the claim below becomes "the gap
 # opens" (ratio above 1.1).

@@ -250,7 +250,7 @@ lesson.claim("75% hidden: judge's accuracy on the MAE's fills over its accuracy 
 
 # %% [markdown]
 # The MAE's fills are recognised more often than the bare visible patches, so
-# the fill adds evidence the judge can use, yet only **0.47** of them are named
+# the fill adds evidence the judge can use, yet only **0.48** of them are named
 # correctly, against **0.62** for the Gaussian fill. Worse, of the digits the
 # judge could already name from the four visible patches, only **0.53** are
 # still named after the MAE has drawn in the rest: its blurred average of the
@@ -300,7 +300,7 @@ lesson.claim("25% hidden, the 40 shown digits whose visible patches the judge na
 # faint, blurred strokes, often only a trace where a stroke crosses into the
 # patch. It was trained to see 4 patches, never 12 (section 4 measures what that
 # costs in squared error). The digits stay readable because a quarter is hidden
-# and the fill does not draw another digit over the rest: of the **1,503**
+# and the fill does not draw another digit over the rest: of the **1,500**
 # digits the judge names from their visible patches, it still names **0.99**
 # after the MAE's fill (**0.97** after the Gaussian's, **0.88** after pasting the
 # mean image). Over all 2,000 digits the MAE is no reader's aid at this ratio:

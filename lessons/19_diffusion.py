@@ -285,8 +285,8 @@ lesson.save(xy_curves({"network eps_theta vs -sigma_t * exact score":
 # single-level DAEs of lesson 03: at $t = 1$ ($\sigma_t = 0.045$) the signal $\epsilon^*$
 # has a root-mean-square size of **0.161** while the target $\epsilon$ still has unit
 # variance per coordinate, so the regression has little to go on, and the error there is
-# **0.599** (it matters little: a sampler's last steps move points by about $\sigma_t$).
-# From $t = 20$ ($\sigma_t = 0.58$) up the error is at most **0.055**, while the no-shrink
+# **0.586** (it matters little: a sampler's last steps move points by about $\sigma_t$).
+# From $t = 20$ ($\sigma_t = 0.58$) up the error is at most **0.054**, while the no-shrink
 # target is **0.417** or more away there: a bound of 0.1 catches that bug, a sign error
 # (error 2) and an untrained network (about 1). At $t = 5$ and 10 the regression is
 # harder (the same variance argument), so we ask only for 0.25, still a quarter of what an
@@ -487,7 +487,7 @@ lesson.save(mmd_vs_levels(LADDERS, by_ladder, floor_band=floor.mean() + 2 * floo
 # With one level the sample is $x_0 = (x_T - \sigma_T\epsilon)/\sqrt{\bar\alpha_T}$: the exact
 # noise puts every point at the posterior mean, near the mixture's mean (spread **0.01**),
 # while the network's error is multiplied by $1/\sqrt{\bar\alpha_T} \approx 150$ and its points
-# scatter far and wide (spread **4.34**). The DAE chain (red) spends 100 network
+# scatter far and wide (spread **4.64**). The DAE chain (red) spends 100 network
 # evaluations to land just above the 10-level diffusion ladder.
 
 # %%
@@ -632,7 +632,7 @@ for t in (1, 10, 26, 50, T):
 # network without the skip path has not got past that anywhere, not even at $t = 100$,
 # where the answer is almost its own input: **788.56**. With the skip path the top of the
 # ladder costs **0.01**, and the model beats 784 at every level but the lowest. There it
-# scores **32932.36**: Eq. 14 multiplies its reconstruction error by an SNR of **501**.
+# scores **32872.73**: Eq. 14 multiplies its reconstruction error by an SNR of **501**.
 # Section 10 shows where that error ends up.
 
 # %%
@@ -726,12 +726,12 @@ lesson.save(image_grid(shown, rows=4, row_labels=["diffusion"] * 2 + ["VAE, z ~ 
 # %% [markdown]
 # Several diffusion samples (top rows) are clean digits drawn with strokes; others are two
 # digits blurred into one, the mark of a small network trained for a few seconds. The
-# VAE's (bottom rows) are lesson 14's soft, blurred digits. The judge names **0.401** of
-# the diffusion samples with probability above 0.9, **0.254** of the VAE's and **0.861**
+# VAE's (bottom rows) are lesson 14's soft, blurred digits. The judge names **0.427** of
+# the diffusion samples with probability above 0.9, **0.260** of the VAE's and **0.860**
 # of real test digits. Static shows why the share alone proves little: the judge is as
-# sure about **0.605** of the static images, and names **0.928** of them as one and the
+# sure about **0.606** of the static images, and names **0.931** of them as one and the
 # same digit. The diffusion samples spread over the digits much as real ones do (the
-# commonest answer takes **0.184** of them, **0.124** of real digits). With `--full` the
+# commonest answer takes **0.178** of them, **0.124** of real digits). With `--full` the
 # U-Net replaces the MLP and the VAE trains on all 60,000 digits for 20 epochs; the
 # instructor's notes give those numbers.
 

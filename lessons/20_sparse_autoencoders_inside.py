@@ -45,7 +45,7 @@ rng = lesson.rng
 # units, $a = \max(0, x W_1 + b_1) \in \mathbb{R}^{200}$, trained on the 60,000 MNIST
 # training digits (`tinyae.course.judge.digit_judge`, a few seconds). Its 200 numbers per
 # digit are what we want to read. A single unit is a poor unit of meaning: the cell
-# below finds a hidden unit on for **59.4**% of the test digits on average, and
+# below finds a hidden unit on for **59.5**% of the test digits on average, and
 # **64**% of the units on for more than half of them, digits of every class. The *superposition* hypothesis (Elhage et al., 2022) says a network represents
 # more features than it has neurons, each a direction in activation space rather than
 # one unit, and each active on few inputs. If so, a sparse code over an overcomplete
@@ -339,9 +339,9 @@ lesson.report(f"top-{K_READ}: dead latents on the test digits {dead_before} with
               f"without, {results['top-16 resampled'][1]:.3f} with")
 
 # %% [markdown]
-# Resampling revives most of the dead latents and they stay alive (**107** dead
-# without, **15** with), and in this short run the revived latents are not wasted: the
-# FVU falls from **0.199** to **0.114**, at the same $k$, below PCA with 16 components
+# Resampling revives most of the dead latents and they stay alive (**112** dead
+# without, **9** with), and in this short run the revived latents are not wasted: the
+# FVU falls from **0.199** to **0.110**, at the same $k$, below PCA with 16 components
 # (**0.164**). That gain is not a law: with `--full` (10 epochs on all 60,000) the
 # autoencoder without resampling catches up on FVU, its living latents trained long
 # enough to cover for the dead ones, while the counts of dead latents stay far apart.
@@ -368,7 +368,7 @@ lesson.claim(f"top-{K_READ}: dead latents with resampling / without", dead_after
 # $$
 #
 # A feature that fires for one digit class (or a piece of one) scores 1; 20 digits
-# drawn at random score **0.220** on average. We compare three sets of 200 features: 200 latents
+# drawn at random score **0.221** on average. We compare three sets of 200 features: 200 latents
 # of the top-16 autoencoder of section 4, drawn at random among those active on at least
 # $T$ test digits (a latent active on fewer has no top 20); the 200 neurons of the
 # network (their activations $a$); and the 200 principal directions of the activations.
@@ -407,8 +407,8 @@ lesson.report(f"mean label purity of the top {N_TOP} test digits: top-{K_READ} S
               f"random digits {chance:.3f}")
 
 # %% [markdown]
-# The autoencoder's latents are the purest of the three (**0.849** against **0.725** for
-# the neurons and **0.424** for PCA): most of them pick out a single digit class among
+# The autoencoder's latents are the purest of the three (**0.850** against **0.725** for
+# the neurons and **0.425** for PCA): most of them pick out a single digit class among
 # their top 20, where a neuron's top 20 mix classes more often, and
 # PCA's directions, ordered by variance rather than by meaning, mix them most. The
 # neurons are not a weak baseline: the classifier was trained to make this layer
@@ -459,7 +459,7 @@ lesson.save(top_activating({
 # 2. Section 4 compares L1 and top-k at equal L0, not at equal $\lambda$ and $k$. Why is
 #    that the only fair comparison, and what would go wrong with a comparison at equal
 #    training loss?
-# 3. The L1 autoencoder with $\lambda = 8$ is active on **6.3** latents per digit, yet
+# 3. The L1 autoencoder with $\lambda = 8$ is active on **6.2** latents per digit, yet
 #    leaves most of the variance unexplained. Name the effect, and predict what
 #    re-fitting the values of its active latents by least squares (keeping its choice of
 #    latents) would do to its FVU.

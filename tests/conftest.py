@@ -7,13 +7,15 @@ import platform
 # on a host with AVX-512, OpenBLAS's SkylakeX kernels and 16-lane reductions
 # round differently than the Haswell kernels and 8-lane ones of an AVX2
 # host, and a training run carries the difference into its second decimal.
-# So the tests pin both to the AVX2 ("Haswell") code on any x86-64 host,
-# before NumPy or Numba load (lesson subprocesses and notebook kernels
-# inherit the environment); on an AVX2 host this changes nothing. A value
-# set in the environment already wins.
+# NumPy's own SIMD loops (exp, log, ...) dispatch by CPU too. So the tests
+# pin all three to their AVX2 ("Haswell", x86-64-v3) code on any x86-64
+# host, before NumPy or Numba load (lesson subprocesses and notebook
+# kernels inherit the environment); on an AVX2 host this changes nothing.
+# A value set in the environment already wins.
 if platform.machine().lower() in ("x86_64", "amd64"):
     for _name, _value in (("OPENBLAS_CORETYPE", "Haswell"), ("NUMBA_CPU_NAME", "haswell"),
-                          ("NUMBA_CPU_FEATURES", "")):
+                          ("NUMBA_CPU_FEATURES", ""),
+                          ("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")):
         os.environ.setdefault(_name, _value)
 
 import numpy as np

@@ -100,6 +100,8 @@ def test_the_arithmetic_is_pinned_on_x86():
     corename.restype = ctypes.c_char_p
     assert corename().decode().lower() == "haswell"
     assert (numba.config.CPU_NAME, numba.config.CPU_FEATURES) == ("haswell", "")
+    from numpy._core._multiarray_umath import __cpu_features__
+    assert not any(__cpu_features__.get(f) for f in ("X86_V4", "AVX512_ICL", "AVX512_SPR"))
 
 
 def _readme_row(script):
