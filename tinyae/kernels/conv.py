@@ -242,12 +242,25 @@ def conv2d_act_cnhw_forward(x, W, b, stride, padding, activation, cols_out=None)
     return _conv2d_act(x, W, b, stride, padding, activation, cols_out, True)
 
 
+def _then_act(activation, op, *args):
+    """``op(*args)`` (an image op's forward), then the activation's kernel
+    as its own op (``functional.conv._then_act`` with the twins): the path of
+    every activation but the ReLU, which the conv and pool kernels fuse."""
+    a, op_cache = op(*args)
+    out, act_cache = getattr(_dense, activation + "_forward")(a)
+    return out, (op_cache, act_cache, activation)
+
+
+def _act_backward(dout, act_cache, activation):
+    """dout through the activation's backward kernel (``_then_act``'s)."""
+    return getattr(_dense, activation + "_backward")(dout, act_cache)
+
+
 def _conv2d_act(x, W, b, stride, padding, activation, cols_out, cnhw):
     check_choice(activation, "activation", ACTIVATIONS)
     if activation != "relu":
-        a, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, False, cnhw)
-        out, act_cache = getattr(_dense, activation + "_forward")(a)
-        return out, (conv_cache, act_cache, activation)
+        return _then_act(activation, _conv2d_product, x, W, b, stride, padding, cols_out,
+                         False, cnhw)
     out, conv_cache = _conv2d_product(x, W, b, stride, padding, cols_out, True, cnhw)
     return out, (conv_cache, out, "relu")
 
@@ -269,7 +282,7 @@ def conv2d_act_cnhw_backward(dout, cache, need_dx=True):
 def _conv2d_act_backward(dout, cache, need_dx, cnhw):
     conv_cache, act_cache, activation = cache
     if activation != "relu":
-        d = _nfp(getattr(_dense, activation + "_backward")(dout, act_cache))
+        d = _nfp(_act_backward(dout, act_cache, activation))
         return _conv2d_backward_m(*_to_cnp_sum(d, d, False, cnhw), conv_cache, need_dx, cnhw)
     return _conv2d_backward_m(*_to_cnp_sum(_nfp(dout), _nfp(act_cache), True, cnhw),
                               conv_cache, need_dx, cnhw)
@@ -579,9 +592,7 @@ def max_pool2d_act_forward(x, kernel, stride, padding, activation):
     it is stored (the 2x2 kernel), so no pass over the output follows."""
     check_choice(activation, "activation", ACTIVATIONS)
     if activation != "relu":
-        a, pool_cache = max_pool2d_forward(x, kernel, stride, padding)
-        out, act_cache = getattr(_dense, activation + "_forward")(a)
-        return out, (pool_cache, act_cache, activation)
+        return _then_act(activation, max_pool2d_forward, x, kernel, stride, padding)
     out, pool_cache = _max_pool2d(x, kernel, stride, padding, True)
     return out, (pool_cache, out, "relu")
 
@@ -591,8 +602,7 @@ def max_pool2d_act_backward(dout, cache):
     ``dout * [out > 0]`` (twin of ``functional.max_pool2d_act_backward``)."""
     pool_cache, act_cache, activation = cache
     if activation != "relu":
-        return max_pool2d_backward(getattr(_dense, activation + "_backward")(dout, act_cache),
-                                   pool_cache)
+        return max_pool2d_backward(_act_backward(dout, act_cache, activation), pool_cache)
     return _max_pool2d_backward(dout, pool_cache, act_cache)
 
 
