@@ -87,7 +87,10 @@ def test_bench_table_and_json(tmp_path, capsys):
         assert col in lines[header]
     body = lines[header + 2:header + 2 + len(rows)]
     assert [line.split()[:2] for line in body] == [[r["config"], r["dtype"]] for r in rows]
-    assert all(line.count(bench.TORCH_NA) == 3 for line in body)
+    assert all(line.count(bench.TORCH_NA) == 4 for line in body)
+    for r in rows:                      # one round: its ratio is the best-over-best one
+        assert r["blas_fraction_rounds"] == pytest.approx([r["blas_fraction"]] * 2)
+        assert r["speedup_vs_torch_rounds"] is None
     assert json.loads(path.read_text())["rows"] == json.loads(json.dumps(rows))
 
 
@@ -301,3 +304,43 @@ def test_blas_only_times_dense_and_attention_apart_and_adds_them(monkeypatch):
     assert fake.run.calls == {"dense": 4, "attention": 4}          # 2 rounds x 2 steps each
     assert 6.0 <= row["blas_only_ms"] < 6.0 + 2.5                   # 4 + 2 ms, not the max
     assert row["blas_fraction"] == pytest.approx(row["blas_only_ms"] / row["step_ms"])
+
+
+def test_round_ranges_pair_the_times_of_one_round(monkeypatch):
+    """``BLAS % rounds`` and ``x torch rounds`` divide times taken in the same
+    round: with planted times the spread is [0.3, 0.4] and [50, 50], where
+    pairing the extremes of different rounds would give [0.2, 0.6] and
+    [25, 100]; the best-over-best columns stay as they were."""
+    tinyae_s = [0.01, 0.02]                      # seconds a step, rounds 1 and 2
+    blas_s = [(0.003, 0.001), (0.004, 0.002)]    # (dense, attention): 0.004, 0.006
+    torch_s = [0.5, 1.0]
+    planted = {"steps": iter([0.0] + tinyae_s), "blas": iter(p for pair in blas_s for p in pair)}
+
+    def fake_time_steps(step, batches):
+        n = len(batches)
+        if isinstance(batches, range):           # a BLAS-only loop
+            return next(planted["blas"]) * n
+        return next(planted["steps"]) * n        # the warm-up, then one per round
+
+    class FakeChild:
+        version = "stand-in"
+        rounds = iter([0.0] + torch_s)
+
+        def time_steps(self, start, count):
+            return next(self.rounds) * count
+
+        def close(self):
+            pass
+    monkeypatch.setattr(bench, "_time_steps", fake_time_steps)
+    monkeypatch.setattr(bench.TorchProcess, "start",
+                        classmethod(lambda cls, *a, **k: FakeChild()))
+    x = bench.load_mnist("train", dtype=np.float32)[0][:512]
+    row = bench.bench_config("sae", np.float32, x, steps=2, warmup=1, rounds=2, threads=1)
+    assert row["blas_fraction_rounds"] == pytest.approx([0.3, 0.4])
+    assert row["speedup_vs_torch_rounds"] == pytest.approx([50.0, 50.0])
+    assert row["blas_fraction"] == pytest.approx(0.004 / 0.01)
+    assert row["speedup_vs_torch"] == pytest.approx(0.5 / 0.01)
+    line = bench.format_table([row]).splitlines()[2]
+    assert "30%-40%" in line and "50.00-50.00" in line
+    with pytest.raises(ValueError, match="one time of each per round"):
+        bench._ratio_range([1.0], [1.0, 2.0])

@@ -65,6 +65,14 @@ Every row is one (config, dtype). Columns:
   matrix products (on a machine where PyTorch's own GEMM beats NumPy's
   OpenBLAS, this can be below a target). Without PyTorch these columns say
   ``n/a (torch not installed)``.
+* ``BLAS % rounds`` and ``x torch rounds``: the least and the largest of
+  the same two ratios taken round by round (each round's BLAS-only time
+  over that round's step, PyTorch's round over tinyae's), where the columns
+  before them divide the best round of one by the best round of the other.
+  The parts of a round run within a second or two of each other, so a
+  round's ratio sees one state of a shared machine; the spread says how far
+  a row moves on this machine from round to round, which is what a target
+  near a row has to be judged against.
 
 Threads: ``--threads N`` (default: every core) sets NumPy's OpenBLAS pool
 (through its ``openblas_set_num_threads``), PyTorch's intra-op pool and
@@ -505,25 +513,25 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
     if getattr(model, "image_shape", None) is not None:
         fit_x = fit_x.reshape(-1, *model.image_shape)
 
-    best = {"tinyae": np.inf, "torch": np.inf, "dense": np.inf, "attention": np.inf,
-            "fit_overhead": np.inf}
+    times = {"tinyae": [], "torch": [], "dense": [], "attention": [], "fit_overhead": []}
     try:
         for r in range(rounds):      # interleaved, so a burst of load hits all four
             at = 1 + warmup + r * steps
-            best["tinyae"] = min(best["tinyae"],
-                                 _time_steps(step, _batches(x, at, steps)) / steps)
+            times["tinyae"].append(_time_steps(step, _batches(x, at, steps)) / steps)
             if worker is not None:
-                best["torch"] = min(best["torch"], worker.time_steps(at, steps) / steps)
+                times["torch"].append(worker.time_steps(at, steps) / steps)
             for part in ("dense", "attention"):      # apart: ``blas_only_step``
-                best[part] = min(best[part], _time_steps(
+                times[part].append(_time_steps(
                     lambda _x, f=getattr(blas, part): f(), range(steps)) / steps)
             epoch, inside = fit_epoch_time(model, step.optimizer, fit_x, rng)
-            best["fit_overhead"] = min(best["fit_overhead"], epoch / inside - 1)
+            times["fit_overhead"].append(epoch / inside - 1)
     finally:
         if worker is not None:
             worker.close()
 
     flops = step_flops(layers)
+    times["blas"] = [d + a for d, a in zip(times["dense"], times["attention"])]
+    best = {k: min(v, default=np.inf) for k, v in times.items()}
     best["blas"] = best["dense"] + best["attention"]
     row = {
         "config": name, "dtype": np.dtype(dtype).name, "batch": BATCH, "steps": steps,
@@ -534,15 +542,27 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
         "blas_only_ms": 1e3 * best["blas"],
         "blas_gflops": flops / best["blas"] / 1e9,
         "blas_fraction": best["blas"] / best["tinyae"],
+        "blas_fraction_rounds": _ratio_range(times["blas"], times["tinyae"]),
         "fit_overhead": best["fit_overhead"],
         "torch_samples_per_s": None, "speedup_vs_torch": None, "speedup_ceiling": None,
+        "speedup_vs_torch_rounds": None,
     }
     if worker is not None:
         row["torch_version"] = worker.version
         row["torch_samples_per_s"] = BATCH / best["torch"]
         row["speedup_vs_torch"] = best["torch"] / best["tinyae"]
         row["speedup_ceiling"] = best["torch"] / best["blas"]
+        row["speedup_vs_torch_rounds"] = _ratio_range(times["torch"], times["tinyae"])
     return row
+
+
+def _ratio_range(top, bottom):
+    """[least, largest] of top[r] / bottom[r] over the rounds r: the spread
+    of a ratio whose two times were taken in the same round."""
+    if len(top) != len(bottom) or not top:
+        raise ValueError(f"one time of each per round expected, got {len(top)} and {len(bottom)}")
+    ratios = [t / b for t, b in zip(top, bottom)]
+    return [min(ratios), max(ratios)]
 
 
 def epoch_peak_memory(name, dtype, x, seed=0):
@@ -563,8 +583,10 @@ def epoch_peak_memory(name, dtype, x, seed=0):
 COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"), ("thr", "threads", "{}"),
            ("tinyae/s", "tinyae_samples_per_s", "{:.0f}"), ("ms/step", "step_ms", "{:.2f}"),
            ("GFLOP/s", "gflops", "{:.1f}"), ("BLAS %", "blas_fraction", "{:.0%}"),
+           ("BLAS % rounds", "blas_fraction_rounds", "{0[0]:.0%}-{0[1]:.0%}"),
            ("fit +%", "fit_overhead", "{:+.1%}"), ("first s", "first_step_s", "{:.2f}"),
            ("torch/s", "torch_samples_per_s", "{:.0f}"), ("x torch", "speedup_vs_torch", "{:.2f}"),
+           ("x torch rounds", "speedup_vs_torch_rounds", "{0[0]:.2f}-{0[1]:.2f}"),
            ("ceiling", "speedup_ceiling", "{:.2f}")]
 
 
