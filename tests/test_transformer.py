@@ -107,6 +107,97 @@ def test_multihead_attention_twins(shape, heads, dtype):
                   functional.multihead_attention_backward(dout, ref[1]), dtype)
 
 
+def _tm_arrays(rng, t, n, d, dtype, scale=1.0):
+    """Token-major x (T, N, D), the two projections' weights and biases."""
+    return (_draw(rng, (t, n, d), dtype, scale), _draw(rng, (d, 3 * d), dtype, 0.5),
+            _draw(rng, (3 * d,), dtype, 0.5), _draw(rng, (d, d), dtype, 0.5),
+            _draw(rng, (d,), dtype, 0.5))
+
+
+TM_SHAPES = [(4, 3, 6, 3), (1, 1, 2, 2), (16, 5, 32, 4), (3, 1, 4, 1), (1, 7, 6, 2),
+             (4, 128, 64, 4)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+@pytest.mark.parametrize("t, n, d, heads", TM_SHAPES, ids=str)
+def test_token_major_attention_twins(t, n, d, heads, dtype):
+    """The token-major sublayer (T, N, D): the kernel (qkv^T by BLAS, heads
+    looping over the batch) against the reference, and the reference
+    against the batch-first ops on the transposed tokens (Linear, packed
+    heads, Linear); the caches are interchangeable. One token, batch 1,
+    one head, heads of one feature, the MAE's encoder shape."""
+    rng = np.random.default_rng(12)
+    x, Wq, bq, Wo, bo = arrays = _tm_arrays(rng, t, n, d, dtype)
+    dy = _draw(rng, (t, n, d), dtype)
+    ref = functional.multihead_attention_tm_forward(*arrays, heads)
+    got = kernels.multihead_attention_tm_forward(*arrays, heads)
+    _assert_twins(got, ref, dtype)
+    assert got[1][2].shape == (heads, t, t, n)               # A: (H, T, T, N)
+    _assert_twins(kernels.multihead_attention_tm_backward(dy, got[1]),
+                  functional.multihead_attention_tm_backward(dy, ref[1]), dtype)
+    _assert_twins(kernels.multihead_attention_tm_backward(dy, ref[1]),
+                  functional.multihead_attention_tm_backward(dy, ref[1]), dtype)
+    # the same numbers as the batch-first chain
+    xb = x.transpose(1, 0, 2)
+    out, (_, a) = functional.multihead_attention_forward(xb @ Wq + bq, heads)
+    _assert_twins(ref[0], np.ascontiguousarray((out @ Wo + bo).transpose(1, 0, 2)), dtype)
+    _assert_twins(got[1][2], np.ascontiguousarray(a.transpose(1, 2, 3, 0)), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_token_major_attention_edges_match_the_reference(dtype):
+    """Scores far beyond the vectorised exp's range (the libm path of
+    ``_attention_tm``), and a NaN in one image's tokens, which turns that
+    image's outputs NaN and no other's, as in the reference."""
+    rng = np.random.default_rng(13)
+    x, Wq, bq, Wo, bo = _tm_arrays(rng, 5, 4, 8, dtype, scale=40.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = functional.multihead_attention_tm_forward(x, Wq, bq, Wo, bo, 2)
+        got = kernels.multihead_attention_tm_forward(x, Wq, bq, Wo, bo, 2)
+    assert np.min(ref[1][2]) < np.finfo(dtype).tiny        # some weights underflow
+    _assert_twins(got, ref, dtype)
+    x[2, 1, 3] = np.nan                                     # token 2 of image 1
+    with np.errstate(invalid="ignore", over="ignore"):
+        ref = functional.multihead_attention_tm_forward(x, Wq, bq, Wo, bo, 2)[0]
+        got = kernels.multihead_attention_tm_forward(x, Wq, bq, Wo, bo, 2)[0]
+    assert np.all(np.isnan(got[:, 1])) and np.all(np.isnan(ref[:, 1]))
+    others = [0, 2, 3]
+    _assert_twins(got[:, others], ref[:, others], dtype)
+
+
+@pytest.mark.parametrize("name", ["numpy", "numba"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_batch_first_false_is_the_same_block_on_transposed_tokens(name, dtype):
+    """TransformerBlock and PositionalEmbedding with ``batch_first=False``
+    on x.transpose(1, 0, 2): the transposed output and input gradient,
+    the same parameter gradients and attention maps (N, H, T, T)."""
+    rng = np.random.default_rng(14)
+    x, dout = _draw(rng, (3, 5, 8), dtype), _draw(rng, (3, 5, 8), dtype)
+    with backend.use(name):
+        pair = [TransformerBlock(8, 2, mlp_ratio=2, batch_first=first,
+                                 rng=np.random.default_rng(1), dtype=dtype)
+                for first in (True, False)]
+        pos = [PositionalEmbedding((1, 5), 8, kind="learned", batch_first=first,
+                                   rng=np.random.default_rng(2), dtype=dtype)
+               for first in (True, False)]
+        results = []
+        for block, p, xin, din in zip(pair, pos, (x, x.transpose(1, 0, 2)),
+                                      (dout, dout.transpose(1, 0, 2))):
+            block.zero_grad()
+            y = block.forward(p.forward(np.ascontiguousarray(xin)))
+            dx = p.backward(block.backward(np.ascontiguousarray(din)))
+            results.append((y, dx, block.grads, p.grads["pos"], block.attn.attention))
+    (y0, dx0, g0, p0, a0), (y1, dx1, g1, p1, a1) = results
+    _assert_twins(y1.transpose(1, 0, 2).copy(), y0, dtype)
+    _assert_twins(dx1.transpose(1, 0, 2).copy(), dx0, dtype)
+    for k in g0:
+        _assert_twins(g1[k], g0[k], dtype)
+    _assert_twins(p1, p0, dtype)
+    assert a1.shape == a0.shape == (3, 2, 5, 5)                # (N, H, T, T) both
+    _assert_twins(np.ascontiguousarray(a1), a0, dtype)
+    assert "batch_first=False" in repr(pair[1]) and "batch_first" not in repr(pair[0])
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 def test_softmax_edges_match_the_reference(dtype):
     """Rows the vectorised exp does not cover (``_softmax_rows``' libm path):
@@ -132,6 +223,13 @@ def test_masked_mse_and_data_movement_twins(dtype):
                   functional.masked_mse_loss(pred, target, mask), dtype)
     x = _draw(rng, (2, 3, 4, 6), dtype)
     _assert_twins(kernels.patchify(x, 2), functional.patchify(x, 2), dtype)
+    # token-major: the same loss, the gradient transposed (the mean over N = 3)
+    pt, tt = np.ascontiguousarray(pred.transpose(1, 0, 2)), target.transpose(1, 0, 2)
+    for module in (functional, kernels):
+        loss, dpred = module.masked_mse_loss(pt, tt, mask.T, batch_first=False)
+        ref_loss, ref_d = functional.masked_mse_loss(pred, target, mask)
+        assert loss == pytest.approx(ref_loss, rel=REL_TOL[np.dtype(dtype)])
+        _assert_twins(np.ascontiguousarray(dpred.transpose(1, 0, 2)), ref_d, dtype)
     # data movement has nothing to compile: the twin is the reference
     for op in ("patchify", "unpatchify", "gather_tokens", "scatter_tokens"):
         assert getattr(kernels, op) is getattr(functional, op)
@@ -296,6 +394,8 @@ OP_INPUTS = {
     "softmax": lambda rng: ([2 * rng.standard_normal((3, 5))], ()),
     "attention": lambda rng: ([rng.standard_normal((2, 2, 4, 3)) for _ in range(3)], ()),
     "multihead_attention": lambda rng: ([rng.standard_normal((2, 3, 12))], (2,)),
+    "multihead_attention_tm": lambda rng: ([rng.standard_normal(s) for s in
+                                            ((3, 2, 6), (6, 18), (18,), (6, 6), (6,))], (2,)),
 }
 
 
@@ -333,11 +433,13 @@ def test_masked_mse_gradient_and_near_miss():
     (lambda rng: GELU(), (2, 3, 4)),
     (lambda rng: MultiHeadSelfAttention(6, 1, rng=rng), (1, 1, 6)),
     (lambda rng: MultiHeadSelfAttention(6, 3, rng=rng), (2, 4, 6)),
+    (lambda rng: MultiHeadSelfAttention(6, 3, batch_first=False, rng=rng), (4, 2, 6)),
+    (lambda rng: TransformerBlock(4, 2, mlp_ratio=3, batch_first=False, rng=rng), (3, 2, 4)),
     (lambda rng: TransformerBlock(4, 2, mlp_ratio=3, rng=rng), (2, 3, 4)),
     (lambda rng: PatchEmbed((1, 4, 4), 2, 3, rng=rng), (1, 1, 4, 4)),
     (lambda rng: PositionalEmbedding((2, 2), 4, kind="learned", rng=rng), (3, 4, 4)),
-], ids=["LayerNorm", "GELU", "MHSA-1head-1token", "MHSA-3heads", "Block", "PatchEmbed",
-        "PosLearned"])
+], ids=["LayerNorm", "GELU", "MHSA-1head-1token", "MHSA-3heads", "MHSA-token-major",
+        "Block-token-major", "Block", "PatchEmbed", "PosLearned"])
 def test_layer_gradients(make, shape):
     rng = np.random.default_rng(9)
     layer = make(rng)
@@ -434,13 +536,27 @@ def test_bad_arguments_say_what_was_expected(make, match):
         make(np.random.default_rng(0))
 
 
+@pytest.mark.parametrize("make", [
+    lambda rng: MultiHeadSelfAttention(4, 2, batch_first="no", rng=rng),
+    lambda rng: TransformerBlock(4, 2, batch_first=0, rng=rng),
+    lambda rng: PositionalEmbedding((2, 2), 4, batch_first=None),
+], ids=["MHSA", "Block", "Pos"])
+def test_batch_first_must_be_a_bool(make):
+    with pytest.raises(TypeError, match="batch_first must be True or False, got"):
+        make(np.random.default_rng(0))
+
+
 def test_layers_check_their_input():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="3-D"):
         MultiHeadSelfAttention(4, 2, rng=rng).forward(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="4 features"):
         LayerNorm(4).forward(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match="16 tokens"):
+    with pytest.raises(ValueError, match="16 tokens on axis 1"):
         PositionalEmbedding((4, 4), 8).forward(np.zeros((2, 9, 8)))
+    with pytest.raises(ValueError, match="16 tokens on axis 0"):
+        PositionalEmbedding((4, 4), 8, batch_first=False).forward(np.zeros((2, 16, 8)))
+    with pytest.raises(ValueError, match="3-D"):
+        MultiHeadSelfAttention(4, 2, batch_first=False, rng=rng).forward(np.zeros((2, 4)))
     with pytest.raises(TypeError, match="float32"):
         TransformerBlock(4, 1, rng=rng, dtype=np.float32).forward(np.zeros((1, 2, 4)))

@@ -140,6 +140,14 @@ def check_choice(value, name, choices):
     return value
 
 
+def check_bool(value, name):
+    """A flag: True or False (a NumPy bool too), not a truthy stand-in such
+    as 0 or "no", which would quietly pick a branch."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def check_sizes(sizes, name="sizes", min_len=2):
     """A tuple of >= ``min_len`` positive layer widths, e.g. (784, 256, 30)."""
     try:

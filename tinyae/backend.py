@@ -57,6 +57,8 @@ OP_FAMILIES = {
         "layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
         "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
         "multihead_attention_forward", "multihead_attention_backward", "masked_mse_loss",
+        # the attention sublayer on token-major (T, N, D) tokens (the MAE's blocks)
+        "multihead_attention_tm_forward", "multihead_attention_tm_backward",
     ),
     "tsne": ("tsne_conditional_p", "tsne_knn_conditional_p", "tsne_kl_grad"),
     "tsne_bh": ("tsne_quadtree", "tsne_bh_kl_grad"),

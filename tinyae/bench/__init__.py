@@ -30,8 +30,14 @@ example and head, the T x T scores q k^T and A v forward, and dA, dv, dq,
 dk backward): the latter are 5% of the FLOPs (14 of 267 million) but, as batch x heads
 BLAS calls of 16 x 8 x 16 or smaller, about a fifth of the time of the
 products alone; they are matrix products the step cannot avoid, so the
-BLAS-only step runs them too, laid out as ``kernels.transformer`` does
-(strided views of the packed qkv).
+BLAS-only step runs them too, as NumPy's batched BLAS runs them in the
+batch-first layout of ``kernels.transformer.multihead_attention_forward``
+(strided views of the packed qkv). The MAE itself no longer calls BLAS for
+them: its blocks are token-major (``batch_first=False``), and
+``multihead_attention_tm_forward`` computes scores, softmax and A v in
+loops over the batch, faster than those calls (``docs/performance.md``,
+MAE round nine). So for ``mae`` the BLAS-only time is the step's products
+as BLAS would run them, no longer a time the step cannot beat.
 
 Every row is one (config, dtype). Columns:
 

@@ -303,6 +303,64 @@ def multihead_attention_backward(dout, cache):
 # Masking by shuffling token indices; gathering and scattering tokens
 # --------------------------------------------------------------------------
 
+def multihead_attention_tm_forward(x, Wqkv, bqkv, Wo, bo, n_heads):
+    r"""The whole self-attention sublayer on token-major tokens
+    ``x: (T, N, D)``: the projection $[q \mid k \mid v] = x W_{qkv} + b_{qkv}$,
+    ``multihead_attention_forward`` on it, and the output projection
+    $y = \mathrm{out}\, W_o + b_o$, ``y: (T, N, D)``.
+
+    The numbers are those of the three ops on the batch-first tokens
+    ``x.transpose(1, 0, 2)``; only the layout differs, which is what this op
+    is for. With the rows of the projections ordered token-major (row
+    $t N + n$), the transposed product $W_{qkv}^\top x^\top$, which BLAS
+    writes as cheaply as $x W_{qkv}$, is ``(3 D, T, N)``: each feature of
+    each token holds the whole batch contiguously, and every head's scores,
+    softmax and $A v$ are loops over the batch (``kernels.transformer``),
+    not batch x heads small products. PyTorch's attention layers take the
+    same layout by default (``batch_first=False``).
+
+    ``cache = (x, qkv_t, a, out_t, Wqkv, Wo)``: ``qkv_t`` the projection,
+    ``(3 D, T, N)``; ``a`` the attention weights, ``(H, T, T, N)``;
+    ``out_t`` the heads side by side, ``(D, T, N)``.
+    """
+    xb = x.transpose(1, 0, 2)                                   # (N, T, D)
+    qkv = xb @ Wqkv + bqkv                                      # (N, T, 3 D)
+    out, (_, a) = multihead_attention_forward(qkv, n_heads)     # (N, T, D), (N, H, T, T)
+    y = out @ Wo + bo
+    cache = (x, np.ascontiguousarray(qkv.transpose(2, 1, 0)),
+             np.ascontiguousarray(a.transpose(1, 2, 3, 0)),
+             np.ascontiguousarray(out.transpose(2, 1, 0)), Wqkv, Wo)
+    return np.ascontiguousarray(y.transpose(1, 0, 2)), cache
+
+
+def multihead_attention_tm_backward(dy, cache, need_dx=True, dWqkv_out=None, dWo_out=None):
+    r"""Backward of ``multihead_attention_tm_forward``: ``dy: (T, N, D)`` ->
+    ``(dx, dWqkv, dbqkv, dWo, dbo)`` (``dx`` None unless ``need_dx``).
+
+    The chain of its three ops, each with its own backward: the output
+    projection's (``linear_backward``: $\bar W_o = \mathrm{out}^\top \bar y$
+    over all N T rows, $\bar b_o = \sum \bar y$,
+    $\overline{\mathrm{out}} = \bar y W_o^\top$), the heads'
+    (``multihead_attention_backward``), the input projection's. The weight
+    gradients are written into ``dWqkv_out`` / ``dWo_out`` when given
+    (``layers.Linear``'s cleared gradients, as ``linear_backward``'s
+    ``dW_out``)."""
+    x, qkv_t, a_t, out_t, Wqkv, Wo = cache
+    rows = lambda a: a.reshape(-1, a.shape[-1])                  # noqa: E731
+    dyb = np.ascontiguousarray(dy.transpose(1, 0, 2))            # (N, T, D)
+    out = np.ascontiguousarray(out_t.transpose(2, 1, 0))         # (N, T, D)
+    dWo = np.matmul(rows(out).T, rows(dyb), out=dWo_out)
+    dbo = rows(dyb).sum(axis=0)
+    dout = dyb @ Wo.T
+    dqkv = multihead_attention_backward(
+        dout, (qkv_t.transpose(2, 1, 0), a_t.transpose(3, 0, 1, 2)))   # (N, T, 3 D)
+    xb = np.ascontiguousarray(x.transpose(1, 0, 2))
+    dWqkv = np.matmul(rows(xb).T, rows(dqkv), out=dWqkv_out)
+    dbqkv = rows(dqkv).sum(axis=0)
+    dx = np.ascontiguousarray((dqkv @ Wqkv.T).transpose(1, 0, 2)) if need_dx else None
+    return dx, dWqkv, dbqkv, dWo, dbo
+
+
 def random_token_permutation(rng, n, n_tokens):
     """One independent random order of ``range(n_tokens)`` per example,
     drawn from the Generator ``rng``: ``(n, n_tokens)`` int64.
@@ -410,7 +468,7 @@ def normalize_patches(target, eps):
     return (target - mu) / np.sqrt(var + eps)
 
 
-def masked_mse_loss(pred, target, mask):
+def masked_mse_loss(pred, target, mask, batch_first=True):
     r"""Squared error on the masked patches only.
 
     ``pred, target: (N, T, P)``; ``mask: (N, T)``, $m_{nt} = 1$ where a patch
@@ -424,8 +482,10 @@ def masked_mse_loss(pred, target, mask):
     $$
 
     Visible patches get exactly zero gradient. Returns ``(L, dpred)``.
+    ``batch_first=False``: the arrays are token-major, ``(T, N, P)`` and
+    ``(T, N)`` (the MAE's layout), the mean still over the N images.
     """
-    n = pred.shape[0]
+    n = pred.shape[0 if batch_first else 1]
     m = mask.astype(pred.dtype)[:, :, None]
     diff = (pred - target) * m
     loss = float(np.sum(diff * diff)) / n
@@ -437,7 +497,8 @@ __all__ = [
     "patchify", "unpatchify", "layernorm_forward", "layernorm_backward",
     "gelu_forward", "gelu_backward", "softmax_forward", "softmax_backward",
     "attention_forward", "attention_backward", "multihead_attention_forward",
-    "multihead_attention_backward", "random_token_permutation",
+    "multihead_attention_backward", "multihead_attention_tm_forward",
+    "multihead_attention_tm_backward", "random_token_permutation",
     "split_tokens", "gather_tokens", "scatter_tokens", "sincos_pos_embed",
     "normalize_patches", "masked_mse_loss",
 ]

@@ -18,6 +18,7 @@ import numpy as np
 from ..functional.transformer import (  # noqa: F401  (data movement: twin = reference)
     _INV_SQRT_2PI, _SQRT_HALF, gather_tokens, patchify, scatter_tokens, unpatchify)
 from .base import _EXP_CONSTANTS, _exp_le0, _flat, _horner, jit, sum_jit
+from .dense import _add_bias, _column_sum
 
 
 def _rows(a):
@@ -440,6 +441,168 @@ def multihead_attention_backward(dout, cache):
 
 
 # --------------------------------------------------------------------------
+# The attention sublayer on token-major tokens (T, N, D)
+# --------------------------------------------------------------------------
+
+@jit
+def _attention_tm(x, scale, exp_c, taylor):
+    """Every head's attention on x: (3, H, dh, T, N) C-contiguous (q, k, v;
+    head; feature; token; image), the batch innermost: each loop below runs
+    over the N images of one (head, query, key, feature), so it vectorises
+    however small T and dh are. Returns out (H, dh, T, N) and the weights
+    A (H, T, T, N). Per (head, query i): the scores s_j = (q_i . k_j) scale,
+    their softmax over j (max subtracted; ``_exp_le0``, or libm's exp for
+    the exponents below its fast range and NaN, as ``_softmax_rows``),
+    out_i = sum_j A_ij v_j."""
+    _, n_heads, dh, t, n = x.shape
+    dt = x.dtype.type
+    sc = dt(scale)
+    fast_min = exp_c[0]
+    a = np.empty((n_heads, t, t, n), x.dtype)
+    out = np.empty((n_heads, dh, t, n), x.dtype)
+    m, z = np.empty(n, x.dtype), np.empty(n, x.dtype)
+    for h in range(n_heads):
+        for i in range(t):
+            s = a[h, i]
+            for j in range(t):
+                sj, q0, k0 = s[j], x[0, h, 0, i], x[1, h, 0, j]
+                for r in range(n):
+                    sj[r] = q0[r] * k0[r]
+                for d in range(1, dh):
+                    qd, kd = x[0, h, d, i], x[1, h, d, j]
+                    for r in range(n):
+                        sj[r] += qd[r] * kd[r]
+                for r in range(n):
+                    sj[r] *= sc
+            for r in range(n):
+                m[r] = s[0, r]
+            for j in range(1, t):
+                sj = s[j]
+                for r in range(n):
+                    m[r] = max(m[r], sj[r])
+            rare = False
+            for j in range(t):
+                sj = s[j]
+                for r in range(n):
+                    sj[r] -= m[r]
+                    rare |= not sj[r] >= fast_min
+            for r in range(n):
+                z[r] = dt(0)
+            for j in range(t):
+                sj = s[j]
+                if rare:        # below exp's fast range, or NaN: libm's exp
+                    for r in range(n):
+                        sj[r] = _exp_le0(sj[r], exp_c, taylor) if sj[r] >= fast_min \
+                            else np.exp(sj[r])
+                else:
+                    for r in range(n):
+                        sj[r] = _exp_le0(sj[r], exp_c, taylor)
+                for r in range(n):
+                    z[r] += sj[r]
+            for j in range(t):
+                sj = s[j]
+                for r in range(n):
+                    sj[r] /= z[r]
+            for d in range(dh):
+                o, s0, v0 = out[h, d, i], s[0], x[2, h, d, 0]
+                for r in range(n):
+                    o[r] = s0[r] * v0[r]
+                for j in range(1, t):
+                    sj, vj = s[j], x[2, h, d, j]
+                    for r in range(n):
+                        o[r] += sj[r] * vj[r]
+    return out, a
+
+
+@jit
+def _attention_tm_backward(dout, x, a, scale):
+    """dqkv (3, H, dh, T, N) of ``_attention_tm`` from dout (H, dh, T, N),
+    loops over the batch as in the forward pass. Per (head, query i):
+    dA_ij = dout_i . v_j and dv_j += A_ij dout_i; dS_ij = A_ij (dA_ij -
+    sum_j' A_ij' dA_ij') scale; dq_i += dS_ij k_j, dk_j += dS_ij q_i."""
+    _, n_heads, dh, t, n = x.shape
+    dt = x.dtype.type
+    sc = dt(scale)
+    dx = np.zeros_like(x)
+    da = np.empty((t, n), x.dtype)
+    dot = np.empty(n, x.dtype)
+    for h in range(n_heads):
+        for i in range(t):
+            ai = a[h, i]
+            for j in range(t):
+                dj, aj = da[j], ai[j]
+                for r in range(n):
+                    dj[r] = dt(0)
+                for d in range(dh):
+                    g, vj, dvj = dout[h, d, i], x[2, h, d, j], dx[2, h, d, j]
+                    for r in range(n):
+                        dj[r] += g[r] * vj[r]
+                        dvj[r] += aj[r] * g[r]
+            for r in range(n):
+                dot[r] = dt(0)
+            for j in range(t):
+                dj, aj = da[j], ai[j]
+                for r in range(n):
+                    dot[r] += aj[r] * dj[r]
+            for j in range(t):
+                dj, aj = da[j], ai[j]
+                for r in range(n):
+                    dj[r] = aj[r] * (dj[r] - dot[r]) * sc
+            for d in range(dh):
+                dqi, qi = dx[0, h, d, i], x[0, h, d, i]
+                for j in range(t):
+                    dj, kj, dkj = da[j], x[1, h, d, j], dx[1, h, d, j]
+                    for r in range(n):
+                        dqi[r] += dj[r] * kj[r]
+                        dkj[r] += dj[r] * qi[r]
+    return dx
+
+
+def multihead_attention_tm_forward(x, Wqkv, bqkv, Wo, bo, n_heads):
+    """The attention sublayer on token-major x (T, N, D) (twin of
+    ``functional.multihead_attention_tm_forward``): qkv^T = Wqkv^T x^T by
+    BLAS, written (3 D, T N), so that the heads (``_attention_tm``) loop
+    over the batch; y = out^T Wo from the transposed view. Against the
+    batch-first op (``multihead_attention_forward``: batch x heads BLAS
+    calls of 16 x 8 x 16): see ``docs/performance.md``, MAE round nine."""
+    t, n, d = x.shape
+    x2 = _rows(x)
+    qkv_t = Wqkv.T @ x2.T                                       # (3 D, T N)
+    qkv_t += np.asarray(bqkv)[:, None]
+    d_attn = Wqkv.shape[1] // 3
+    dh = d_attn // n_heads
+    exp_c, taylor = _EXP_CONSTANTS[qkv_t.dtype][1:]
+    out_t, a = _attention_tm(qkv_t.reshape(3, n_heads, dh, t, n),
+                             1.0 / float(np.sqrt(dh)), exp_c, taylor)
+    out_t = out_t.reshape(d_attn, t, n)
+    y = out_t.reshape(d_attn, t * n).T @ Wo
+    _add_bias(y, _flat(bo))
+    return y.reshape(t, n, Wo.shape[1]), (x, qkv_t.reshape(-1, t, n), a, out_t, Wqkv, Wo)
+
+
+def multihead_attention_tm_backward(dy, cache, need_dx=True, dWqkv_out=None, dWo_out=None):
+    """(dx, dWqkv, dbqkv, dWo, dbo) of ``multihead_attention_tm_forward``
+    (``functional.multihead_attention_tm_backward``): dout^T = Wo dy^T and
+    dx = dqkv^T... by BLAS on transposed views, the heads by
+    ``_attention_tm_backward``."""
+    x, qkv_t, a, out_t, Wqkv, Wo = cache
+    d3, t, n = qkv_t.shape
+    n_heads, dh = a.shape[0], d3 // 3 // a.shape[0]
+    dy2 = _rows(dy)
+    dWo = np.matmul(out_t.reshape(-1, t * n), dy2, out=dWo_out)
+    dbo = _column_sum(dy2)
+    dout_t = Wo @ dy2.T                                         # (D, T N)
+    dqkv = _attention_tm_backward(dout_t.reshape(n_heads, dh, t, n),
+                                  qkv_t.reshape(3, n_heads, dh, t, n), a,
+                                  1.0 / float(np.sqrt(dh))).reshape(d3, t * n)
+    x2 = _rows(x)
+    dWqkv = np.matmul(x2.T, dqkv.T, out=dWqkv_out)
+    dbqkv = dqkv.sum(axis=1)
+    dx = (dqkv.T @ Wqkv.T).reshape(x.shape) if need_dx else None
+    return dx, dWqkv, dbqkv, dWo, dbo
+
+
+# --------------------------------------------------------------------------
 # Masked squared error
 # --------------------------------------------------------------------------
 
@@ -459,10 +622,11 @@ def _masked_mse(pred, target, mask):
     return total, diff
 
 
-def masked_mse_loss(pred, target, mask):
+def masked_mse_loss(pred, target, mask, batch_first=True):
     """Squared error on the masked patches (twin of
-    ``functional.masked_mse_loss``). pred, target: (N, T, P), mask: (N, T)."""
-    n = pred.shape[0]
+    ``functional.masked_mse_loss``). pred, target: (N, T, P), mask: (N, T);
+    token-major (T, N, P), (T, N) if not ``batch_first``."""
+    n = pred.shape[0 if batch_first else 1]
     m = np.ascontiguousarray(mask, dtype=pred.dtype).reshape(-1)
     total, diff = _masked_mse(_rows(pred), _rows(target).astype(pred.dtype, copy=False), m)
     diff *= pred.dtype.type(2.0 / n)
@@ -474,4 +638,5 @@ __all__ = [
     "layernorm_forward", "layernorm_backward", "gelu_forward", "gelu_backward",
     "softmax_forward", "softmax_backward", "attention_forward", "attention_backward",
     "multihead_attention_forward", "multihead_attention_backward", "masked_mse_loss",
+    "multihead_attention_tm_forward", "multihead_attention_tm_backward",
 ]

@@ -2,13 +2,17 @@
 LayerNorm, GELU, multi-head self-attention, the pre-norm block, patch and
 positional embeddings.
 
-Token tensors are (N, T, D): batch, tokens, features. Each gradient lives
-in ``tinyae/functional/transformer.py``; these layers only route arrays.
+Token tensors are (N, T, D): batch, tokens, features; or, with
+``batch_first=False`` (PyTorch's name and default for its attention
+layers), token-major (T, N, D), the layout the MAE runs its blocks in
+(``functional.multihead_attention_tm_forward`` says why). Each gradient
+lives in ``tinyae/functional/transformer.py``; these layers only route
+arrays.
 """
 
 import numpy as np
 
-from .._validation import (check_choice, check_dtype, check_positive_float,
+from .._validation import (check_bool, check_choice, check_dtype, check_positive_float,
                            check_positive_int, check_rng)
 from ..backend import ops
 from .base import Layer
@@ -77,7 +81,10 @@ class GELU(Layer):
 
 
 class MultiHeadSelfAttention(_Composite):
-    """Multi-head self-attention on tokens x: (N, T, dim) -> (N, T, dim).
+    """Multi-head self-attention on tokens x: (N, T, dim) -> (N, T, dim), or
+    (T, N, dim) -> (T, N, dim) with ``batch_first=False`` (the same numbers,
+    token-major: one op, ``functional.multihead_attention_tm_forward``,
+    runs both projections and the heads).
 
     One Linear makes queries, keys and values, (N, T, 3 dim), split into
     ``n_heads`` heads of dh = dim / n_heads features; each head attends
@@ -88,12 +95,14 @@ class MultiHeadSelfAttention(_Composite):
     ``proj.b``.
     """
 
-    def __init__(self, dim, n_heads, *, rng, init="glorot", dtype=np.float64):
+    def __init__(self, dim, n_heads, *, batch_first=True, rng, init="glorot",
+                 dtype=np.float64):
         super().__init__()
         self.dim = check_positive_int(dim, "dim")
         self.n_heads = check_positive_int(n_heads, "n_heads")
         if self.dim % self.n_heads:
             raise ValueError(f"n_heads must divide dim={self.dim}, got n_heads={n_heads!r}")
+        self.batch_first = check_bool(batch_first, "batch_first")
         self.dtype = check_dtype(dtype)
         self.qkv = self._adopt("qkv", Linear(dim, 3 * dim, rng=rng, init=init, dtype=dtype))
         self.proj = self._adopt("proj", Linear(dim, dim, rng=rng, init=init, dtype=dtype))
@@ -101,20 +110,36 @@ class MultiHeadSelfAttention(_Composite):
 
     def forward(self, x):
         self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
+        if not self.batch_first:
+            y, self.cache = ops.multihead_attention_tm_forward(
+                x, self.qkv.W, self.qkv._b(), self.proj.W, self.proj._b(), self.n_heads)
+            self.attention = self.cache[2].transpose(3, 0, 1, 2)   # (N, H, T, T) view
+            return y
         out, self.cache = ops.multihead_attention_forward(self.qkv.forward(x), self.n_heads)
         self.attention = self.cache[1]                           # (N, H, T, T)
         return self.proj.forward(out)
 
     def backward(self, dout, need_dx=True):
+        if not self.batch_first:
+            # the op writes the weight gradients into the Linears' cleared arrays
+            into_qkv, into_proj = self.qkv._take_unwritten("W"), self.proj._take_unwritten("W")
+            dx, dWqkv, dbqkv, dWo, dbo = ops.multihead_attention_tm_backward(
+                dout, self.cache, need_dx, dWqkv_out=into_qkv, dWo_out=into_proj)
+            self.qkv._accumulate(into_qkv, dWqkv, dbqkv)
+            self.proj._accumulate(into_proj, dWo, dbo)
+            return dx
         dqkv = ops.multihead_attention_backward(self.proj.backward(dout), self.cache)
         return self.qkv.backward(dqkv, need_dx)                  # (N, T, 3 dim) in
 
     def __repr__(self):
-        return f"MultiHeadSelfAttention({self.dim}, n_heads={self.n_heads})"
+        layout = "" if self.batch_first else ", batch_first=False"
+        return f"MultiHeadSelfAttention({self.dim}, n_heads={self.n_heads}{layout})"
 
 
 class TransformerBlock(_Composite):
-    """Pre-norm transformer block on tokens (N, T, dim) -> (N, T, dim):
+    """Pre-norm transformer block on tokens (N, T, dim) -> (N, T, dim), or
+    token-major (T, N, dim) with ``batch_first=False`` (only the attention
+    cares: LayerNorm and the MLP work row by row):
 
         h   = x + Attn(LN1(x))
         out = h + W2 GELU(W1 LN2(h) + b1) + b2        (hidden width mlp_ratio * dim)
@@ -125,15 +150,17 @@ class TransformerBlock(_Composite):
     ``attn.*``, ``ln2.*``, ``fc1.*``, ``fc2.*``.
     """
 
-    def __init__(self, dim, n_heads, *, mlp_ratio=4, rng, init="glorot", dtype=np.float64):
+    def __init__(self, dim, n_heads, *, mlp_ratio=4, batch_first=True, rng, init="glorot",
+                 dtype=np.float64):
         super().__init__()
         self.dim = check_positive_int(dim, "dim")
         self.mlp_ratio = check_positive_int(mlp_ratio, "mlp_ratio")
         self.dtype = check_dtype(dtype)
         hidden = self.mlp_ratio * self.dim
         self.ln1 = self._adopt("ln1", LayerNorm(dim, dtype=dtype))
-        self.attn = self._adopt("attn", MultiHeadSelfAttention(dim, n_heads, rng=rng,
-                                                               init=init, dtype=dtype))
+        self.attn = self._adopt("attn", MultiHeadSelfAttention(
+            dim, n_heads, batch_first=batch_first, rng=rng, init=init, dtype=dtype))
+        self.batch_first = self.attn.batch_first
         self.ln2 = self._adopt("ln2", LayerNorm(dim, dtype=dtype))
         self.fc1 = self._adopt("fc1", Linear(dim, hidden, rng=rng, init=init, dtype=dtype))
         self.gelu = GELU()
@@ -158,8 +185,9 @@ class TransformerBlock(_Composite):
         return dx
 
     def __repr__(self):
+        layout = "" if self.batch_first else ", batch_first=False"
         return (f"TransformerBlock({self.dim}, n_heads={self.attn.n_heads}, "
-                f"mlp_ratio={self.mlp_ratio})")
+                f"mlp_ratio={self.mlp_ratio}{layout})")
 
 
 class PatchEmbed(_Composite):
@@ -210,7 +238,7 @@ POS_EMBEDS = ("sincos", "learned")
 
 class PositionalEmbedding(Layer):
     """Adds a position vector to each token: x (N, T, dim) -> x + pos,
-    pos: (T, dim).
+    pos: (T, dim); token-major x (T, N, dim) with ``batch_first=False``.
 
     ``kind="sincos"``: fixed 2-D sine-cosine codes of the token's row and
     column on ``grid`` (``functional.sincos_pos_embed``; dim a multiple of
@@ -218,8 +246,10 @@ class PositionalEmbedding(Layer):
     N(0, 0.02^2) (``rng`` required), gradient ``sum_n dout[n]``.
     """
 
-    def __init__(self, grid, dim, *, kind="sincos", rng=None, dtype=np.float64):
+    def __init__(self, grid, dim, *, kind="sincos", batch_first=True, rng=None,
+                 dtype=np.float64):
         super().__init__()
+        self.batch_first = check_bool(batch_first, "batch_first")
         if not isinstance(grid, (tuple, list)) or len(grid) != 2:
             raise ValueError(f"grid must be (rows, cols) of tokens, got {grid!r}")
         self.grid = tuple(check_positive_int(g, f"grid[{i}]") for i, g in enumerate(grid))
@@ -241,15 +271,17 @@ class PositionalEmbedding(Layer):
 
     def forward(self, x):
         self._check_input(x, ndim=3, last=self.dim, dtype=self.dtype)
-        if x.shape[1] != self.pos.shape[0]:
+        axis = 1 if self.batch_first else 0
+        if x.shape[axis] != self.pos.shape[0]:
             raise ValueError(f"PositionalEmbedding.forward: x must have "
-                             f"{self.pos.shape[0]} tokens, got shape {x.shape}")
-        return x + self.pos
+                             f"{self.pos.shape[0]} tokens on axis {axis}, got shape {x.shape}")
+        return x + (self.pos if self.batch_first else self.pos[:, None, :])
 
     def backward(self, dout, need_dx=True):
         if self.kind == "learned":
-            self.grads["pos"] += dout.sum(axis=0)
+            self.grads["pos"] += dout.sum(axis=0 if self.batch_first else 1)
         return dout
 
     def __repr__(self):
-        return f"PositionalEmbedding({self.grid}, {self.dim}, kind={self.kind!r})"
+        layout = "" if self.batch_first else ", batch_first=False"
+        return f"PositionalEmbedding({self.grid}, {self.dim}, kind={self.kind!r}{layout})"

@@ -27,6 +27,15 @@ scattering (and vice versa), the mask token's gradient is the sum of the
 gradients reaching the hidden positions, and the patch embedding needs no
 input gradient (x is data). Each op's gradient is derived in
 ``tinyae.functional.transformer``.
+
+Layout. The shapes above are batch-first, as the docs write them; from the
+gather of the visible tokens to the head, the model keeps its tokens
+token-major instead, (K, N, dim) and (T, N, decoder_dim), and its blocks
+are built with ``batch_first=False``. The numbers are the same (each op is
+the batch-first one on a transposed array); the gather and the scatters
+write the new layout for free, and in it the attention's products run over
+the whole batch at once (``functional.multihead_attention_tm_forward``).
+``predict`` and ``attention_maps`` return the batch-first shapes.
 """
 
 import numpy as np
@@ -112,15 +121,18 @@ class MAE(Model):
         self.modules = {
             "patch_embed": self.patch_embed,
             "pos": PositionalEmbedding(grid, dim, **pos_kw),
-            "encoder": Sequential(*[TransformerBlock(dim, n_heads, mlp_ratio=mlp_ratio, **kw)
+            "encoder": Sequential(*[TransformerBlock(dim, n_heads, mlp_ratio=mlp_ratio,
+                                                     batch_first=False, **kw)
                                     for _ in range(self.depth)]),
             "encoder_norm": LayerNorm(dim, dtype=dtype),
             "decoder_embed": Linear(dim, decoder_dim, **kw),
             "mask_token": _MaskToken(check_positive_int(decoder_dim, "decoder_dim"),
                                      self.dtype),
-            "decoder_pos": PositionalEmbedding(grid, decoder_dim, **pos_kw),
+            "decoder_pos": PositionalEmbedding(grid, decoder_dim, batch_first=False,
+                                               **pos_kw),
             "decoder": Sequential(*[TransformerBlock(decoder_dim, decoder_heads,
-                                                     mlp_ratio=mlp_ratio, **kw)
+                                                     mlp_ratio=mlp_ratio, batch_first=False,
+                                                     **kw)
                                     for _ in range(self.decoder_depth)]),
             "decoder_norm": LayerNorm(decoder_dim, dtype=dtype),
             # the head starts small (N(0, 0.01^2)): an O(1) start costs the first
@@ -179,26 +191,38 @@ class MAE(Model):
         return mask, self._check_mask(mask, x.shape[0])
 
     # -- forward pieces ----------------------------------------------------------
+    # Token-major gathers and scatters (module docstring, "Layout"): with
+    # images = arange(N)[None, :] and slots = ids_keep.T (K, N), a[slots,
+    # images] picks image n's kept tokens from a token-major a (T, N, .), and
+    # b[images, slots] from a batch-first b (N, T, .); both are
+    # ``functional.gather_tokens`` on the transposed layout, and assigning
+    # through the same index is its adjoint, ``scatter_tokens``.
     def _encode_visible(self, x, ids_keep):
-        """x (N, C, H, W), ids_keep (N, K) -> encoded visible tokens (N, K, dim)."""
+        """x (N, C, H, W), ids_keep (N, K) -> encoded visible tokens,
+        token-major (K, N, dim)."""
         tokens = self.modules["pos"].forward(self.patch_embed.forward(x))   # (N, T, dim)
-        visible = ops.gather_tokens(tokens, ids_keep)                        # (N, K, dim)
+        visible = tokens[np.arange(x.shape[0])[None, :], ids_keep.T]         # (K, N, dim)
         return self.modules["encoder_norm"].forward(self.modules["encoder"].forward(visible))
 
     def _decode(self, h, ids_keep, mask):
-        """Encoded visible tokens (N, K, dim) -> predicted patches (N, T, P)."""
+        """Encoded visible tokens (K, N, dim) -> predicted patches,
+        token-major (T, N, P)."""
         m = self.modules
-        d = m["decoder_embed"].forward(h)                                    # (N, K, dd)
-        full = ops.scatter_tokens(d, ids_keep, self.n_tokens)                # (N, T, dd)
-        full[mask] = m["mask_token"].params["value"]       # hidden slots (zeros after the scatter)
+        d = m["decoder_embed"].forward(h)                                    # (K, N, dd)
+        full = np.zeros((self.n_tokens,) + d.shape[1:], dtype=d.dtype)       # (T, N, dd)
+        full[ids_keep.T, np.arange(d.shape[1])[None, :]] = d
+        full[mask.T] = m["mask_token"].params["value"]     # the hidden slots
         y = m["decoder"].forward(m["decoder_pos"].forward(full))
         return m["head"].forward(m["decoder_norm"].forward(y))
 
     def _target(self):
         """The patches of the x just encoded (the patch embedding's own
-        patchify, not a second one), per-patch normalised if norm_pix_loss."""
+        patchify, not a second one), per-patch normalised if norm_pix_loss,
+        token-major (T, N, P) as the predictions."""
         target = self.patch_embed.patches                                    # (N, T, P)
-        return normalize_patches(target, PATCH_NORM_EPS) if self.norm_pix_loss else target
+        if self.norm_pix_loss:
+            target = normalize_patches(target, PATCH_NORM_EPS)
+        return np.ascontiguousarray(target.transpose(1, 0, 2))
 
     # -- training ----------------------------------------------------------------
     def _forward(self, x, rng, mask):
@@ -208,8 +232,8 @@ class MAE(Model):
         if not mask[0].any():
             raise ValueError(f"mask must hide at least one patch per row: the loss is the "
                              f"error on the hidden patches, got 0 hidden of {self.n_tokens}")
-        pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
-        loss, dpred = ops.masked_mse_loss(pred, self._target(), mask)
+        pred = self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)   # (T, N, P)
+        loss, dpred = ops.masked_mse_loss(pred, self._target(), mask.T, batch_first=False)
         hidden_pixels = int(mask[0].sum()) * self.patch_embed.patch_dim
         self.last_stats = {"masked_mse": loss, "per_pixel": loss / hidden_pixels}
         return loss, dpred, mask, ids_keep
@@ -229,14 +253,16 @@ class MAE(Model):
         m = self.modules
         self.zero_grad()
         dy = m["decoder_norm"].backward(m["head"].backward(dpred))
-        dfull = m["decoder_pos"].backward(m["decoder"].backward(dy))         # (N, T, dd)
+        dfull = m["decoder_pos"].backward(m["decoder"].backward(dy))         # (T, N, dd)
         # sum over the hidden slots of every image: mask (as 0/1) times the
-        # (N T, dd) rows, one product instead of gathering the rows first
-        m["mask_token"].grads["value"] += mask.reshape(-1).astype(dfull.dtype) @ \
+        # (T N, dd) rows, one product instead of gathering the rows first
+        m["mask_token"].grads["value"] += mask.T.reshape(-1).astype(dfull.dtype) @ \
             dfull.reshape(-1, dfull.shape[-1])
-        dd = ops.gather_tokens(dfull, ids_keep)                              # (N, K, dd)
+        images = np.arange(x.shape[0])[None, :]
+        dd = dfull[ids_keep.T, images]                                       # (K, N, dd)
         dh = m["encoder"].backward(m["encoder_norm"].backward(m["decoder_embed"].backward(dd)))
-        dtokens = ops.scatter_tokens(dh, ids_keep, self.n_tokens)            # (N, T, dim)
+        dtokens = np.zeros((x.shape[0], self.n_tokens, dh.shape[-1]), dtype=dh.dtype)
+        dtokens[images, ids_keep.T] = dh                                     # (N, T, dim)
         self.patch_embed.backward(m["pos"].backward(dtokens), need_dx=False)
         return loss, self.grads
 
@@ -246,7 +272,7 @@ class MAE(Model):
         (pixels, or normalised pixels if ``norm_pix_loss``)."""
         x = self._check_x(x, self.image_shape)
         ids_keep = self._check_mask(mask, x.shape[0])
-        return self._decode(self._encode_visible(x, ids_keep), ids_keep, mask)
+        return self._decode(self._encode_visible(x, ids_keep), ids_keep, mask).transpose(1, 0, 2)
 
     def reconstruct(self, x, mask):
         """Images (N, C, H, W): the visible patches of x as they are, the
@@ -265,7 +291,7 @@ class MAE(Model):
 
         def mean_token(xb):
             every = np.tile(np.arange(self.n_tokens), (xb.shape[0], 1))   # (b, T)
-            return self._encode_visible(xb, every).mean(axis=1)
+            return self._encode_visible(xb, every).mean(axis=0)    # (T, b, dim) -> (b, dim)
         return batched(mean_token, x, batch_size)
 
     def attention_maps(self, x, mask=None):

@@ -55,6 +55,16 @@ def _register_ops():
         ops.multihead_attention_forward, ops.multihead_attention_backward,
         [(1, 1, 6)], (0,), (1,))(rng))
 
+    # token-major (T, N, D) x, then Wqkv, bqkv, Wo, bo: every input's gradient
+    for label, t, n, d, heads in (("3 heads, 4 tokens, batch 3", 4, 3, 6, 3),
+                                  ("batch 1, 1 head, 1 token", 1, 1, 2, 1),
+                                  ("2 heads of width 1, 5 tokens", 5, 2, 2, 2)):
+        register(f"op multihead attention token-major ({label})")(
+            lambda rng, t=t, n=n, d=d, heads=heads: _op_case(
+                ops.multihead_attention_tm_forward, ops.multihead_attention_tm_backward,
+                [(t, n, d), (d, 3 * d), (3 * d,), (d, d), (d,)], (0, 1, 2, 3, 4),
+                (heads,))(rng))
+
     def patches(rng):
         x = rng.standard_normal((2, 2, 4, 6))
         r = rng.standard_normal((2, 6, 8))
@@ -81,6 +91,13 @@ def _register_ops():
                               rng.standard_normal((2, 3, 4)), name="masked_mse_loss")
         register(f"loss masked_mse ({'normalised' if norm else 'raw'} targets)")(masked)
 
+    def masked_token_major(rng):
+        mask = np.array([[True, False, True], [False, False, True]]).T     # (T, N)
+        target = rng.uniform(0, 1, (3, 2, 4))
+        return check_loss(lambda p: ops.masked_mse_loss(p, target, mask, batch_first=False),
+                          rng.standard_normal((3, 2, 4)), name="masked_mse_loss")
+    register("loss masked_mse (token-major)")(masked_token_major)
+
 
 def _register_layers():
     from ...layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbed,
@@ -98,6 +115,17 @@ def _register_layers():
     register("layer TransformerBlock (1 head, batch 1, 1 token)")(layer_case(
         lambda rng: _perturbed(TransformerBlock(4, 1, mlp_ratio=1, rng=rng), rng),
         shape=(1, 1, 4)))
+    for heads, shape in ((2, (3, 2, 4)), (1, (1, 1, 4))):
+        register(f"layer MultiHeadSelfAttention (batch_first=False, {heads} head(s), "
+                 f"x {shape})")(layer_case(
+                     lambda rng, heads=heads: _perturbed(MultiHeadSelfAttention(
+                         4, heads, batch_first=False, rng=rng), rng), shape=shape))
+    register("layer TransformerBlock (batch_first=False, 2 heads, 3 tokens)")(layer_case(
+        lambda rng: _perturbed(TransformerBlock(4, 2, mlp_ratio=2, batch_first=False,
+                                                rng=rng), rng), shape=(3, 2, 4)))
+    register("layer PositionalEmbedding (learned, batch_first=False)")(layer_case(
+        lambda rng: PositionalEmbedding((2, 3), 4, kind="learned", batch_first=False,
+                                        rng=rng), shape=(6, 2, 4)))
     register("layer PatchEmbed (2x4x6 images, patch 2)")(layer_case(
         lambda rng: PatchEmbed((2, 4, 6), 2, 3, rng=rng), shape=(2, 2, 4, 6)))
     register("layer PositionalEmbedding (learned)")(layer_case(
