@@ -565,7 +565,7 @@ def multihead_attention_tm_forward(x, Wqkv, bqkv, Wo, bo, n_heads):
     over the batch; y = out^T Wo from the transposed view. Against the
     batch-first op (``multihead_attention_forward``: batch x heads BLAS
     calls of 16 x 8 x 16): see ``docs/performance.md``, MAE round nine."""
-    t, n, d = x.shape
+    t, n, _ = x.shape
     x2 = _rows(x)
     qkv_t = Wqkv.T @ x2.T                                       # (3 D, T N)
     qkv_t += np.asarray(bqkv)[:, None]
@@ -582,9 +582,9 @@ def multihead_attention_tm_forward(x, Wqkv, bqkv, Wo, bo, n_heads):
 
 def multihead_attention_tm_backward(dy, cache, need_dx=True, dWqkv_out=None, dWo_out=None):
     """(dx, dWqkv, dbqkv, dWo, dbo) of ``multihead_attention_tm_forward``
-    (``functional.multihead_attention_tm_backward``): dout^T = Wo dy^T and
-    dx = dqkv^T... by BLAS on transposed views, the heads by
-    ``_attention_tm_backward``."""
+    (``functional.multihead_attention_tm_backward``): dout^T = Wo dy^T,
+    dWqkv = x^T dqkv^T and dx = dqkv^T Wqkv^T, each one BLAS call on
+    transposed views; the heads by ``_attention_tm_backward``."""
     x, qkv_t, a, out_t, Wqkv, Wo = cache
     d3, t, n = qkv_t.shape
     n_heads, dh = a.shape[0], d3 // 3 // a.shape[0]
