@@ -6,7 +6,10 @@ The layer protocol (every layer, every model built from them):
 * ``forward(x)`` returns ``out`` and keeps one cache, overwritten each call.
   The first axis is the batch; a layer takes any number of further axes it
   can work with: element-wise layers any shape, ``Linear`` ``(..., n_in)``,
-  image layers ``(N, C, H, W)``. Only a layer that needs a rank checks it;
+  image layers ``(N, C, H, W)``. Only a layer that needs a rank checks it.
+  The one exception is asked for by name: the token layers built with
+  ``batch_first=False`` (PyTorch's keyword) take token-major ``(T, N, D)``,
+  the layout the MAE runs its blocks in;
 * ``backward(dout, need_dx=True)`` returns ``dx`` (None when ``need_dx`` is
   False and the layer can skip it) and **adds** into ``grads`` (so a weight
   used twice, as in a tied autoencoder, collects both contributions);
