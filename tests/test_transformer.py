@@ -509,6 +509,49 @@ def test_gather_scatter_are_adjoint():
     assert lhs == pytest.approx(rhs, rel=1e-14)
 
 
+def test_token_major_gather_and_scatter_are_the_transposed_ones():
+    """``batch_first=False``: x (T, N, D) -> (K, N, D) is the batch-first
+    gather on the transposed tokens, transposed back; the scatter likewise,
+    and the two stay adjoint. Reshaping the batch-first gather to (K, N, D)
+    instead of transposing it (a layout slip) gives other numbers."""
+    rng = np.random.default_rng(15)
+    x, y = rng.standard_normal((3, 6, 2)), rng.standard_normal((3, 4, 2))
+    ids = functional.split_tokens(functional.random_token_permutation(rng, 3, 6), 4)[0]
+    xt, yt = np.ascontiguousarray(x.transpose(1, 0, 2)), y.transpose(1, 0, 2)
+    got = functional.gather_tokens(xt, ids, batch_first=False)
+    np.testing.assert_array_equal(got, functional.gather_tokens(x, ids).transpose(1, 0, 2))
+    np.testing.assert_array_equal(functional.scatter_tokens(yt, ids, 6, batch_first=False),
+                                  functional.scatter_tokens(y, ids, 6).transpose(1, 0, 2))
+    lhs = np.sum(got * yt)
+    rhs = np.sum(xt * functional.scatter_tokens(yt, ids, 6, batch_first=False))
+    assert lhs == pytest.approx(rhs, rel=1e-14)
+    wrong = functional.gather_tokens(x, ids).reshape(4, 3, 2)
+    assert not np.array_equal(wrong, got)
+
+
+@pytest.mark.parametrize("need_dx", [True, False])
+def test_token_major_patch_embed_is_the_transposed_one(need_dx):
+    """PatchEmbed(batch_first=False): tokens and kept patches (T, N, .), the
+    batch-first ones transposed; the same weight gradient and image gradient."""
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((3, 2, 4, 6))
+    bf, tm = (PatchEmbed((2, 4, 6), 2, 5, batch_first=first, rng=np.random.default_rng(1))
+              for first in (True, False))
+    out_bf, out_tm = bf.forward(x), tm.forward(x)
+    np.testing.assert_allclose(out_tm, out_bf.transpose(1, 0, 2), rtol=1e-13)
+    np.testing.assert_array_equal(tm.patches, bf.patches.transpose(1, 0, 2))
+    dout = rng.standard_normal(out_bf.shape)
+    bf.zero_grad()
+    tm.zero_grad()
+    dx_bf = bf.backward(dout, need_dx)
+    dx_tm = tm.backward(np.ascontiguousarray(dout.transpose(1, 0, 2)), need_dx)
+    np.testing.assert_allclose(tm.grads["proj.W"], bf.grads["proj.W"], rtol=1e-12)
+    if need_dx:
+        np.testing.assert_allclose(dx_tm, dx_bf, rtol=1e-12)
+    else:
+        assert dx_tm is None and dx_bf is None
+
+
 def test_sincos_embedding_values():
     pos = functional.sincos_pos_embed(8, 2, 3)    # quarter = 2, omega = (1, 1/100)
     assert pos.shape == (6, 8)
@@ -540,7 +583,8 @@ def test_bad_arguments_say_what_was_expected(make, match):
     lambda rng: MultiHeadSelfAttention(4, 2, batch_first="no", rng=rng),
     lambda rng: TransformerBlock(4, 2, batch_first=0, rng=rng),
     lambda rng: PositionalEmbedding((2, 2), 4, batch_first=None),
-], ids=["MHSA", "Block", "Pos"])
+    lambda rng: PatchEmbed((1, 4, 4), 2, 3, batch_first="yes", rng=rng),
+], ids=["MHSA", "Block", "Pos", "PatchEmbed"])
 def test_batch_first_must_be_a_bool(make):
     with pytest.raises(TypeError, match="batch_first must be True or False, got"):
         make(np.random.default_rng(0))

@@ -158,9 +158,10 @@ def _attention_operands(layer, batch, rand):
     """The arrays of one attention layer's six batched products, laid out
     as the batch-first ``kernels.transformer.multihead_attention_forward/
     backward`` lays them out (the MAE's token-major blocks compute them
-    without BLAS: ``tinyae.bench`` docstring): q, k, v (and dq, dk, dv) strided (N, H, T, dh) views of a
-    packed (N, T, 3 D) array, the output a view of (N, T, D), the
-    weights A and their gradient dS (N, H, T, T), dout (N, H, T, dh)."""
+    without BLAS: ``tinyae.bench`` docstring): q, k, v (and dq, dk, dv)
+    strided (N, H, T, dh) views of a packed (N, T, 3 D) array, the output a
+    view of (N, T, D), the weights A and their gradient dS (N, H, T, T),
+    dout (N, H, T, dh)."""
     _, h, d, t = layer
     dh = d // h
 

@@ -397,9 +397,19 @@ def _row_index(n):
     return np.arange(n)[:, None]
 
 
-def gather_tokens(x, ids):
+def _token_index(ids, batch_first):
+    """The index pair that picks ``x[n, ids[n, k]]`` for every (n, k): the
+    rows broadcast along ids' columns (``_row_index``), or, token-major, the
+    same pair transposed, so that the result is ``(K, N, D)``."""
+    if batch_first:
+        return _row_index(ids.shape[0]), ids
+    return ids.T, _row_index(ids.shape[0]).T
+
+
+def gather_tokens(x, ids, batch_first=True):
     r"""$\mathrm{out}_{n, k} = x_{n, \mathrm{ids}_{n, k}}$: ``x: (N, T, D)``,
-    ``ids: (N, K)`` -> ``(N, K, D)``.
+    ``ids: (N, K)`` -> ``(N, K, D)``; token-major with ``batch_first=False``,
+    ``x: (T, N, D)`` -> ``(K, N, D)`` (ids stay ``(N, K)``).
 
     Its adjoint is ``scatter_tokens``: when the ids of a row are distinct (as
     here), for every ``y: (N, K, D)``
@@ -410,17 +420,21 @@ def gather_tokens(x, ids):
 
     so the gradient is ``dx = scatter_tokens(dout, ids, T)``.
     """
-    return x[_row_index(x.shape[0]), ids]
+    return x[_token_index(ids, batch_first)]
 
 
-def scatter_tokens(y, ids, n_tokens):
+def scatter_tokens(y, ids, n_tokens, batch_first=True):
     r"""Place tokens back at their positions, zeros elsewhere:
     $\mathrm{out}_{n, \mathrm{ids}_{n, k}} = y_{n, k}$. ``y: (N, K, D)``,
-    ``ids: (N, K)`` distinct per row -> ``(N, n_tokens, D)``. The adjoint of
-    ``gather_tokens``: its gradient is ``dy = gather_tokens(dout, ids)``.
+    ``ids: (N, K)`` distinct per row -> ``(N, n_tokens, D)``; token-major
+    with ``batch_first=False``, ``y: (K, N, D)`` -> ``(n_tokens, N, D)``. The
+    adjoint of ``gather_tokens``: its gradient is
+    ``dy = gather_tokens(dout, ids)``.
     """
-    out = np.zeros((y.shape[0], n_tokens, y.shape[2]), dtype=y.dtype)
-    out[_row_index(y.shape[0]), ids] = y
+    n = ids.shape[0]
+    shape = (n, n_tokens) if batch_first else (n_tokens, n)
+    out = np.zeros(shape + y.shape[2:], dtype=y.dtype)
+    out[_token_index(ids, batch_first)] = y
     return out
 
 

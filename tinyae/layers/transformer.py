@@ -160,7 +160,6 @@ class TransformerBlock(_Composite):
         self.ln1 = self._adopt("ln1", LayerNorm(dim, dtype=dtype))
         self.attn = self._adopt("attn", MultiHeadSelfAttention(
             dim, n_heads, batch_first=batch_first, rng=rng, init=init, dtype=dtype))
-        self.batch_first = self.attn.batch_first
         self.ln2 = self._adopt("ln2", LayerNorm(dim, dtype=dtype))
         self.fc1 = self._adopt("fc1", Linear(dim, hidden, rng=rng, init=init, dtype=dtype))
         self.gelu = GELU()
@@ -184,6 +183,11 @@ class TransformerBlock(_Composite):
         dx += dh
         return dx
 
+    @property
+    def batch_first(self):
+        """The layout the block takes: only its attention depends on it."""
+        return self.attn.batch_first
+
     def __repr__(self):
         layout = "" if self.batch_first else ", batch_first=False"
         return (f"TransformerBlock({self.dim}, n_heads={self.attn.n_heads}, "
@@ -193,12 +197,16 @@ class TransformerBlock(_Composite):
 class PatchEmbed(_Composite):
     """Images (N, C, H, W) -> patch tokens (N, T, dim): ``patchify`` into
     T = (H/p)(W/p) squares of C p p pixels (kept as ``patches``: the MAE's
-    targets), then one Linear (``proj.*``).
+    targets), then one Linear (``proj.*``). With ``batch_first=False`` the
+    patches are put token-major, (T, N, C p p), before the Linear, and the
+    tokens come out (T, N, dim).
     Backward: the Linear's, then ``unpatchify`` (a permutation's adjoint is
     its inverse)."""
 
-    def __init__(self, image_shape, patch, dim, *, rng, init="glorot", dtype=np.float64):
+    def __init__(self, image_shape, patch, dim, *, batch_first=True, rng, init="glorot",
+                 dtype=np.float64):
         super().__init__()
+        self.batch_first = check_bool(batch_first, "batch_first")
         if not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3:
             raise ValueError(f"image_shape must be (C, H, W), got {image_shape!r}")
         self.image_shape = tuple(check_positive_int(s, f"image_shape[{i}]")
@@ -221,16 +229,24 @@ class PatchEmbed(_Composite):
         if x.shape[1:] != self.image_shape:
             raise ValueError(f"PatchEmbed.forward: x must be (N, {self.image_shape}), "
                              f"got shape {x.shape}")
-        self.patches = ops.patchify(x, self.patch)          # (N, T, C p p), kept: the
-        return self.proj.forward(self.patches)               # MAE's targets are these
+        patches = ops.patchify(x, self.patch)                # (N, T, C p p)
+        if not self.batch_first:
+            patches = np.ascontiguousarray(patches.transpose(1, 0, 2))
+        self.patches = patches                               # kept: the MAE's targets
+        return self.proj.forward(patches)
 
     def backward(self, dout, need_dx=True):
         dtokens = self.proj.backward(dout, need_dx)
-        return None if dtokens is None else ops.unpatchify(dtokens, self.patch,
-                                                           self.image_shape)
+        if dtokens is None:
+            return None
+        if not self.batch_first:
+            dtokens = dtokens.transpose(1, 0, 2)
+        return ops.unpatchify(dtokens, self.patch, self.image_shape)
 
     def __repr__(self):
-        return f"PatchEmbed({self.image_shape}, patch={self.patch}, dim={self.proj.n_out})"
+        layout = "" if self.batch_first else ", batch_first=False"
+        return (f"PatchEmbed({self.image_shape}, patch={self.patch}, "
+                f"dim={self.proj.n_out}{layout})")
 
 
 POS_EMBEDS = ("sincos", "learned")

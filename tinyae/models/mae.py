@@ -29,13 +29,15 @@ input gradient (x is data). Each op's gradient is derived in
 ``tinyae.functional.transformer``.
 
 Layout. The shapes above are batch-first, as the docs write them; from the
-gather of the visible tokens to the head, the model keeps its tokens
-token-major instead, (K, N, dim) and (T, N, decoder_dim), and its blocks
-are built with ``batch_first=False``. The numbers are the same (each op is
-the batch-first one on a transposed array); the gather and the scatters
-write the new layout for free, and in it the attention's products run over
-the whole batch at once (``functional.multihead_attention_tm_forward``).
-``predict`` and ``attention_maps`` return the batch-first shapes.
+patch embedding to the head, the model keeps its tokens token-major
+instead, (T, N, dim), (K, N, dim) and (T, N, decoder_dim): every token layer
+is built with ``batch_first=False``, the gathers and scatters take the same
+flag, and the targets are the patch embedding's own token-major patches.
+The numbers are the same (each op is the batch-first one on a transposed
+array); the layout costs one transpose of the patches, and in it the
+attention's products run over the whole batch at once
+(``functional.multihead_attention_tm_forward``). ``predict`` and
+``attention_maps`` return the batch-first shapes.
 """
 
 import numpy as np
@@ -107,7 +109,7 @@ class MAE(Model):
         _check_width_and_heads(dim, "dim", n_heads, "n_heads")
         _check_width_and_heads(decoder_dim, "decoder_dim", decoder_heads, "decoder_heads")
         kw = dict(rng=rng, init=init, dtype=dtype)
-        self.patch_embed = PatchEmbed(image_shape, patch, dim, **kw)
+        self.patch_embed = PatchEmbed(image_shape, patch, dim, batch_first=False, **kw)
         self.image_shape = self.patch_embed.image_shape
         self.patch = self.patch_embed.patch
         self.n_tokens = t = self.patch_embed.n_tokens
@@ -117,7 +119,7 @@ class MAE(Model):
                 f"mask_ratio must hide at least one of the {t} patches and leave one "
                 f"visible, got mask_ratio={mask_ratio!r} ({self.n_mask} hidden)")
         grid = self.patch_embed.grid
-        pos_kw = dict(kind=pos_embed, rng=rng, dtype=dtype)
+        pos_kw = dict(kind=pos_embed, batch_first=False, rng=rng, dtype=dtype)
         self.modules = {
             "patch_embed": self.patch_embed,
             "pos": PositionalEmbedding(grid, dim, **pos_kw),
@@ -128,8 +130,7 @@ class MAE(Model):
             "decoder_embed": Linear(dim, decoder_dim, **kw),
             "mask_token": _MaskToken(check_positive_int(decoder_dim, "decoder_dim"),
                                      self.dtype),
-            "decoder_pos": PositionalEmbedding(grid, decoder_dim, batch_first=False,
-                                               **pos_kw),
+            "decoder_pos": PositionalEmbedding(grid, decoder_dim, **pos_kw),
             "decoder": Sequential(*[TransformerBlock(decoder_dim, decoder_heads,
                                                      mlp_ratio=mlp_ratio, batch_first=False,
                                                      **kw)
@@ -190,39 +191,28 @@ class MAE(Model):
             return mask, ids_keep
         return mask, self._check_mask(mask, x.shape[0])
 
-    # -- forward pieces ----------------------------------------------------------
-    # Token-major gathers and scatters (module docstring, "Layout"): with
-    # images = arange(N)[None, :] and slots = ids_keep.T (K, N), a[slots,
-    # images] picks image n's kept tokens from a token-major a (T, N, .), and
-    # b[images, slots] from a batch-first b (N, T, .); both are
-    # ``functional.gather_tokens`` on the transposed layout, and assigning
-    # through the same index is its adjoint, ``scatter_tokens``.
+    # -- forward pieces (token-major: module docstring, "Layout") ---------------
     def _encode_visible(self, x, ids_keep):
-        """x (N, C, H, W), ids_keep (N, K) -> encoded visible tokens,
-        token-major (K, N, dim)."""
-        tokens = self.modules["pos"].forward(self.patch_embed.forward(x))   # (N, T, dim)
-        visible = tokens[np.arange(x.shape[0])[None, :], ids_keep.T]         # (K, N, dim)
+        """x (N, C, H, W), ids_keep (N, K) -> encoded visible tokens (K, N, dim)."""
+        tokens = self.modules["pos"].forward(self.patch_embed.forward(x))   # (T, N, dim)
+        visible = ops.gather_tokens(tokens, ids_keep, batch_first=False)     # (K, N, dim)
         return self.modules["encoder_norm"].forward(self.modules["encoder"].forward(visible))
 
     def _decode(self, h, ids_keep, mask):
-        """Encoded visible tokens (K, N, dim) -> predicted patches,
-        token-major (T, N, P)."""
+        """Encoded visible tokens (K, N, dim) -> predicted patches (T, N, P)."""
         m = self.modules
         d = m["decoder_embed"].forward(h)                                    # (K, N, dd)
-        full = np.zeros((self.n_tokens,) + d.shape[1:], dtype=d.dtype)       # (T, N, dd)
-        full[ids_keep.T, np.arange(d.shape[1])[None, :]] = d
-        full[mask.T] = m["mask_token"].params["value"]     # the hidden slots
+        full = ops.scatter_tokens(d, ids_keep, self.n_tokens, batch_first=False)  # (T, N, dd)
+        full[mask.T] = m["mask_token"].params["value"]     # hidden slots (zeros after the scatter)
         y = m["decoder"].forward(m["decoder_pos"].forward(full))
         return m["head"].forward(m["decoder_norm"].forward(y))
 
     def _target(self):
         """The patches of the x just encoded (the patch embedding's own
-        patchify, not a second one), per-patch normalised if norm_pix_loss,
-        token-major (T, N, P) as the predictions."""
-        target = self.patch_embed.patches                                    # (N, T, P)
-        if self.norm_pix_loss:
-            target = normalize_patches(target, PATCH_NORM_EPS)
-        return np.ascontiguousarray(target.transpose(1, 0, 2))
+        patchify, not a second one; (T, N, P) like the predictions),
+        per-patch normalised if norm_pix_loss."""
+        target = self.patch_embed.patches
+        return normalize_patches(target, PATCH_NORM_EPS) if self.norm_pix_loss else target
 
     # -- training ----------------------------------------------------------------
     def _forward(self, x, rng, mask):
@@ -258,12 +248,10 @@ class MAE(Model):
         # (T N, dd) rows, one product instead of gathering the rows first
         m["mask_token"].grads["value"] += mask.T.reshape(-1).astype(dfull.dtype) @ \
             dfull.reshape(-1, dfull.shape[-1])
-        images = np.arange(x.shape[0])[None, :]
-        dd = dfull[ids_keep.T, images]                                       # (K, N, dd)
+        dd = ops.gather_tokens(dfull, ids_keep, batch_first=False)           # (K, N, dd)
         dh = m["encoder"].backward(m["encoder_norm"].backward(m["decoder_embed"].backward(dd)))
-        dtokens = np.zeros((x.shape[0], self.n_tokens, dh.shape[-1]), dtype=dh.dtype)
-        dtokens[images, ids_keep.T] = dh                                     # (N, T, dim)
-        self.patch_embed.backward(m["pos"].backward(dtokens), need_dx=False)
+        dtokens = ops.scatter_tokens(dh, ids_keep, self.n_tokens, batch_first=False)
+        self.patch_embed.backward(m["pos"].backward(dtokens), need_dx=False)  # (T, N, dim)
         return loss, self.grads
 
     # -- using a trained model ----------------------------------------------------

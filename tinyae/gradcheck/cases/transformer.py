@@ -81,6 +81,15 @@ def _register_ops():
                             {"x": x}, {"x": dx})
     register("op gather_tokens (adjoint: scatter_tokens)")(gather)
 
+    def gather_token_major(rng):
+        x = rng.standard_normal((5, 2, 3))                  # (T, N, D)
+        ids = np.array([[4, 0], [1, 3]])
+        r = rng.standard_normal((2, 2, 3))                  # (K, N, D)
+        dx = ops.scatter_tokens(r, ids, 5, batch_first=False)
+        return check_arrays(lambda: float(np.sum(ops.gather_tokens(x, ids, batch_first=False)
+                                                 * r)), {"x": x}, {"x": dx})
+    register("op gather_tokens token-major (adjoint: scatter_tokens)")(gather_token_major)
+
     for norm in (False, True):
         def masked(rng, norm=norm):
             mask = np.array([[True, False, True], [False, False, True]])
@@ -128,6 +137,9 @@ def _register_layers():
                                         rng=rng), shape=(6, 2, 4)))
     register("layer PatchEmbed (2x4x6 images, patch 2)")(layer_case(
         lambda rng: PatchEmbed((2, 4, 6), 2, 3, rng=rng), shape=(2, 2, 4, 6)))
+    register("layer PatchEmbed (batch_first=False, 3 images)")(layer_case(
+        lambda rng: PatchEmbed((2, 4, 6), 2, 3, batch_first=False, rng=rng),
+        shape=(3, 2, 4, 6)))
     register("layer PositionalEmbedding (learned)")(layer_case(
         lambda rng: PositionalEmbedding((2, 3), 4, kind="learned", rng=rng), shape=(2, 6, 4)))
     register("layer PositionalEmbedding (sincos)")(layer_case(
