@@ -145,6 +145,29 @@ def test_token_major_attention_twins(t, n, d, heads, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
+def test_token_major_twin_check_fails_on_a_near_miss(dtype):
+    """The twin comparison above catches one weight of dWqkv off by ten times
+    its tolerance, and one attention weight of the cache likewise."""
+    rng = np.random.default_rng(17)
+    arrays = _tm_arrays(rng, 4, 3, 6, dtype)
+    dy = _draw(rng, (4, 3, 6), dtype)
+    ref = functional.multihead_attention_tm_forward(*arrays, 3)
+    got = kernels.multihead_attention_tm_forward(*arrays, 3)
+    grads = list(kernels.multihead_attention_tm_backward(dy, got[1]))
+    ref_grads = functional.multihead_attention_tm_backward(dy, ref[1])
+    _assert_twins(tuple(grads), ref_grads, dtype)
+    tol = REL_TOL[np.dtype(dtype)]
+    grads[1] = grads[1].copy()
+    grads[1].flat[5] += 10 * tol * np.max(np.abs(ref_grads[1]))
+    with pytest.raises(AssertionError):
+        _assert_twins(tuple(grads), ref_grads, dtype)
+    a = got[1][2].copy()
+    a.flat[7] += 10 * tol
+    with pytest.raises(AssertionError):
+        _assert_twins(a, ref[1][2], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda t: t.__name__)
 def test_token_major_attention_edges_match_the_reference(dtype):
     """Scores far beyond the vectorised exp's range (the libm path of
     ``_attention_tm``), and a NaN in one image's tokens, which turns that
@@ -546,6 +569,10 @@ def test_token_major_patch_embed_is_the_transposed_one(need_dx):
     dx_bf = bf.backward(dout, need_dx)
     dx_tm = tm.backward(np.ascontiguousarray(dout.transpose(1, 0, 2)), need_dx)
     np.testing.assert_allclose(tm.grads["proj.W"], bf.grads["proj.W"], rtol=1e-12)
+    near = tm.grads["proj.W"].copy()
+    near.flat[0] *= 1 + 1e-10                           # ten times the tolerance
+    with pytest.raises(AssertionError):
+        np.testing.assert_allclose(near, bf.grads["proj.W"], rtol=1e-12)
     if need_dx:
         np.testing.assert_allclose(dx_tm, dx_bf, rtol=1e-12)
     else:
