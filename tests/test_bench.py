@@ -102,6 +102,22 @@ def test_no_torch_flag_says_so(capsys):
     assert "n/a (--no-torch)" in capsys.readouterr().out
 
 
+def test_split_rows_for_the_configs_whose_model_splits(capsys):
+    """At two threads ``ae`` gets a row as written and a DataParallel row
+    (split 2); ``sae`` (a batch-mean penalty) only the first; one thread and
+    ``--no-split`` give no split row."""
+    assert [n for n in bench.CONFIG_NAMES if bench.config_splits(n)] == ["ae", "conv"]
+    common = ["--steps", "1", "--rounds", "1", "--warmup", "0", "--dtypes", "float32",
+              "--limit", "256", "--no-torch", "--configs", "ae,sae"]
+    rows = bench.run(common + ["--threads", "2,1"])["rows"]
+    assert [(r["config"], r["threads"], r["workers"]) for r in rows] == [
+        ("ae", 2, 1), ("ae", 2, 2), ("sae", 2, 1), ("ae", 1, 1), ("sae", 1, 1)]
+    assert all(r["tinyae_samples_per_s"] > 0 for r in rows)
+    assert "split over 2 workers" in capsys.readouterr().out
+    rows = bench.run(common + ["--threads", "2", "--no-split"])["rows"]
+    assert [r["workers"] for r in rows] == [1, 1]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--configs", "ae,gan"], "'gan'"), (["--dtypes", "float16"], "'float16'"),
     (["--steps", "0"], "--steps"), (["--threads", "0"], "--threads"),

@@ -8,7 +8,8 @@ The layout shows the design:
   ``threads`` sets BLAS and Numba threads), ``layers`` (one module per op
   family), ``losses``, ``penalties``, ``distributions``, ``bounds``,
   ``corruption``, ``models`` (one file per family), ``optim``, ``train``,
-  ``checkpoint``, ``data``, and ``gradcheck`` (``python -m tinyae.gradcheck``);
+  ``parallel`` (a step's batch split over threads), ``checkpoint``, ``data``,
+  and ``gradcheck`` (``python -m tinyae.gradcheck``);
 * ``analysis`` — what codes are for, the tools of the later lessons
   (t-SNE, search and hashing, compression, ROC, scores, MMD, imputation);
 * ``inference`` — codes found by optimisation (ISTA/FISTA, energy descent);

@@ -41,6 +41,13 @@ as BLAS would run them, no longer a time the step cannot beat.
 
 Every row is one (config, dtype). Columns:
 
+* ``split``: 1 for the step as written (one ``loss_and_grad`` on the
+  batch, ``thr`` threads in OpenBLAS); N for the same step as
+  ``tinyae.parallel.DataParallel`` over N workers, the batch split between
+  them and one OpenBLAS thread each. At more than one thread each config
+  whose model splits (``ae`` and ``conv``: a loss that is a mean of
+  per-example terms, no random draws) gets both rows, the PyTorch columns
+  of each measured in their own rounds (``--no-split``: the first only);
 * ``tinyae/s``: samples per second of the library's own training step
   (``model.loss_and_grad`` then ``Adam.step``, as ``tinyae.train.fit``
   runs it) over ``--steps`` steps after ``--warmup`` steps; the best of
@@ -123,6 +130,7 @@ from ..models import (MAE, VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAuto
                      SparseAutoencoder)
 from ..models.conv import PML_BOOK_CNN
 from ..optim import Adam
+from ..parallel import DataParallel
 
 #: seconds of idleness around each PyTorch round (``TorchProcess.time_steps``)
 QUIET_S = 0.3
@@ -205,10 +213,14 @@ CONFIGS = {"ae": (_ae, _AE_LAYERS), "dae": (_dae, _AE_LAYERS), "cae": (_cae, _ON
            "conv": (_conv, _CONV_LAYERS), "mae": (_mae, _MAE_LAYERS)}
 
 
-def tinyae_step(name, dtype, rng):
-    """(model, step(x)) for config ``name``: loss_and_grad then Adam.step."""
+def tinyae_step(name, dtype, rng, workers=1):
+    """(model, step(x)) for config ``name``: loss_and_grad then Adam.step;
+    with ``workers`` > 1 the model is wrapped in
+    ``tinyae.parallel.DataParallel`` (and that wrapper is returned)."""
     model = CONFIGS[name][0](rng, dtype)
     opt = Adam(model.params, lr=LR)
+    if workers > 1:
+        model = DataParallel(model, workers)
     image_shape = getattr(model, "image_shape", None)      # an image model takes NCHW
 
     def step(x):
@@ -219,6 +231,13 @@ def tinyae_step(name, dtype, rng):
         return loss
     step.optimizer = opt
     return model, step
+
+
+def config_splits(name, dtype=np.float32):
+    """Whether config ``name``'s step can run as ``DataParallel``: its loss a
+    mean of per-example terms with no draws (``Model._split_refusal``) for
+    the call the step makes (no ``noise=``: ``dae`` draws its noise)."""
+    return CONFIGS[name][0](np.random.default_rng(0), dtype)._split_refusal({}) is None
 
 
 # --------------------------------------------------------------------------
@@ -497,12 +516,14 @@ def fit_epoch_time(model, optimizer, x, rng):
 
 
 def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=None,
-                 seed=0, use_torch=True):
+                 seed=0, use_torch=True, workers=1):
     """One row of the table: config ``name`` in ``dtype`` on the images ``x``
-    (the first ``limit`` training rows, which the PyTorch child loads too)."""
+    (the first ``limit`` training rows, which the PyTorch child loads too);
+    with ``workers`` > 1, tinyae's step is ``DataParallel`` over that many
+    workers (one BLAS thread each)."""
     rng = np.random.default_rng(seed)
     layers = CONFIGS[name][1]
-    model, step = tinyae_step(name, dtype, rng)
+    model, step = tinyae_step(name, dtype, rng, workers)
     start = time.perf_counter()
     step(_batches(x, 0, 1)[0])
     first = time.perf_counter() - start
@@ -541,7 +562,7 @@ def bench_config(name, dtype, x, *, steps, warmup, rounds, threads=None, limit=N
     times["blas"] = [d + a for d, a in zip(times["dense"], times["attention"])]
     row = {
         "config": name, "dtype": np.dtype(dtype).name, "batch": BATCH, "steps": steps,
-        "rounds": rounds, "threads": threads, "first_step_s": first,
+        "rounds": rounds, "threads": threads, "workers": workers, "first_step_s": first,
         "tinyae_samples_per_s": BATCH / best["tinyae"],
         "step_ms": 1e3 * best["tinyae"],
         "gflops": flops / best["tinyae"] / 1e9,
@@ -587,6 +608,7 @@ def epoch_peak_memory(name, dtype, x, seed=0):
 # --------------------------------------------------------------------------
 
 COLUMNS = [("config", "config", "{}"), ("dtype", "dtype", "{}"), ("thr", "threads", "{}"),
+           ("split", "workers", "{}"),
            ("tinyae/s", "tinyae_samples_per_s", "{:.0f}"), ("ms/step", "step_ms", "{:.2f}"),
            ("GFLOP/s", "gflops", "{:.1f}"), ("BLAS %", "blas_fraction", "{:.0%}"),
            ("BLAS % rounds", "blas_fraction_rounds", "{0[0]:.0%}-{0[1]:.0%}"),
@@ -617,6 +639,8 @@ def _parse(argv, prog="python -m tinyae.bench"):
     p.add_argument("--dtypes", default="float32,float64", help="float32,float64 or one")
     p.add_argument("--json", default=None, metavar="PATH", help="also write the rows as JSON")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
+    p.add_argument("--no-split", action="store_true",
+                   help="no DataParallel rows (see the split column)")
     p.add_argument("--memory", action="store_true",
                    help="also run one full epoch per config and report peak memory")
     p.add_argument("--limit", type=arg_positive_int, default=None,
@@ -668,13 +692,17 @@ def run(argv=None, out=None, prog="python -m tinyae.bench"):
             if args.limit is not None:
                 x = x[:args.limit]
             for name in args.configs:
-                row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,
-                                   rounds=args.rounds, threads=n_threads, limit=args.limit,
-                                   use_torch=use_torch)
-                torch_version = row.pop("torch_version", None) or torch_version
-                rows.append(row)
-                print(f"  {name} {dname} {n_threads} thread(s): "
-                      f"{row['tinyae_samples_per_s']:.0f} samples/s", file=out, flush=True)
+                split = n_threads > 1 and not args.no_split and config_splits(name, dtype)
+                for workers in (1, n_threads) if split else (1,):
+                    row = bench_config(name, dtype, x, steps=args.steps, warmup=args.warmup,
+                                       rounds=args.rounds, threads=n_threads,
+                                       limit=args.limit, use_torch=use_torch,
+                                       workers=workers)
+                    torch_version = row.pop("torch_version", None) or torch_version
+                    rows.append(row)
+                    how = f", split over {workers} workers" if workers > 1 else ""
+                    print(f"  {name} {dname} {n_threads} thread(s){how}: "
+                          f"{row['tinyae_samples_per_s']:.0f} samples/s", file=out, flush=True)
             if args.memory and n_threads == args.threads[0]:
                 for name in args.configs:
                     seconds, peak = epoch_peak_memory(name, dtype, x)

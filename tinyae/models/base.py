@@ -62,6 +62,16 @@ class Model:
         for layer in self.modules.values():
             layer.zero_grad()
 
+    def _split_refusal(self, kwargs=None):
+        """Why this model's ``loss_and_grad(..., **kwargs)`` cannot be run on
+        slices of the batch and combined with the slices' weights
+        (``tinyae.parallel.DataParallel``), or None if it can: its loss must
+        be a mean of per-example terms that draw nothing from ``rng``.
+        ``kwargs`` None asks about the model alone, before any call. A
+        model that meets this says so by overriding; the default refuses."""
+        return (f"{type(self).__name__} has not declared that its loss is a mean of "
+                f"per-example terms with no random draws, which a split step needs")
+
     def loss_and_grad(self, *data, rng=None, **noise):
         raise NotImplementedError(f"{type(self).__name__} must implement loss_and_grad")
 

@@ -222,6 +222,17 @@ class ConvAutoencoder(_ImageModel):
             target = self._images(target, "target")
         return corrupt(self.corruption, x, noise, rng).reshape(x4.shape), target
 
+    def _split_refusal(self, kwargs=None):
+        """This class's loss is a mean of per-example terms; a subclass may
+        add a term over the whole batch, so it refuses unless it says
+        otherwise. With a corruption, a call must give its noise."""
+        if type(self) is not ConvAutoencoder:
+            return super()._split_refusal(kwargs)
+        if kwargs is not None and self.corruption is not None and kwargs.get("noise") is None:
+            return ("its corruption draws noise from rng for the whole batch, which a "
+                    "split would draw differently; pass noise= (shaped like x)")
+        return None
+
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean x) from x,
         corrupted first if the model has a corruption; see ``Model``.

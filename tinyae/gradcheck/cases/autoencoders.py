@@ -19,6 +19,16 @@ def _register_denoising():
             return check_model(model, x, noise=noise)
         register(f"model MLPAutoencoder (denoising, {cname})")(case)
 
+    def split(rng):      # 5 rows over 3 workers (2, 2, 1), the noise sliced with them
+        from ...parallel import DataParallel
+        model = MLPAutoencoder(corruption=CORRUPTIONS["gaussian"](0.5), sizes=(6, 5, 3),
+                               activation="tanh", rng=rng)
+        x = rng.uniform(0.05, 0.95, size=(5, 6))
+        return check_model(DataParallel(model, workers=3), x,
+                           noise=model.corruption.sample(x, rng),
+                           name="DataParallel(MLPAutoencoder)")
+    register("model DataParallel(MLPAutoencoder) (denoising, 3 workers, slices 2, 2, 1)")(split)
+
 
 _register_denoising()
 

@@ -168,6 +168,14 @@ def _register_models():
                      ("convT", 2, 3, {"stride": 2, "padding": 1})]},
         shape=(2, 7, 5), corruption=MaskingNoise(0.3)))
 
+    def split(rng):      # uneven slices: a wrong weighting of them would show
+        from ...parallel import DataParallel
+        model = ConvAutoencoder(**small, input_shape=(1, 8, 8), rng=rng)
+        x = rng.uniform(0.05, 0.95, size=(3, 1, 8, 8))
+        return check_model(DataParallel(model, workers=2), x,
+                           name="DataParallel(ConvAutoencoder)")
+    register("model DataParallel(ConvAutoencoder) (2 workers, slices of 2 and 1)")(split)
+
     # The book's architecture at full size with its kinks smoothed (ReLU ->
     # softplus, max -> average pooling): a directional step moves all
     # ~40,000 units at once and would cross some ReLU or max-pool kink
