@@ -106,7 +106,8 @@ def test_split_rows_for_the_configs_whose_model_splits(capsys):
     """At two threads ``ae`` gets a row as written and a DataParallel row
     (split 2); ``sae`` (a batch-mean penalty) only the first; one thread and
     ``--no-split`` give no split row."""
-    assert [n for n in bench.CONFIG_NAMES if bench.config_splits(n)] == ["ae", "conv"]
+    assert [n for n in bench.CONFIG_NAMES if bench.config_splits(n)] == [
+        "ae", "dae", "conv", "mae"]
     common = ["--steps", "1", "--rounds", "1", "--warmup", "0", "--dtypes", "float32",
               "--limit", "256", "--no-torch", "--configs", "ae,sae"]
     rows = bench.run(common + ["--threads", "2,1"])["rows"]

@@ -6,7 +6,8 @@ import pytest
 
 from tinyae import threads
 from tinyae.corruption import GaussianNoise
-from tinyae.models import MAE, VAE, ConvAutoencoder, MLPAutoencoder, SparseAutoencoder
+from tinyae.models import (MAE, VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
+                           SparseAutoencoder)
 from tinyae.models.conv import PML_BOOK_CNN
 from tinyae.optim import Adam
 from tinyae.parallel import DataParallel, _shares
@@ -127,14 +128,44 @@ def test_noise_and_target_are_sliced_with_the_batch(rng):
     got, grads = dp.loss_and_grad(x, noise=noise, target=target)
     assert abs(got - loss) <= TOL * abs(loss)
     assert _worst(grads, ref) <= TOL
-    with pytest.raises(ValueError, match=r"noise="):
-        dp.loss_and_grad(x, rng=rng)                 # the noise would be drawn per slice
+    with pytest.raises(ValueError, match=r"pass rng .* or noise="):
+        dp.loss_and_grad(x)                          # neither noise nor rng
+
+
+@pytest.mark.parametrize("kind", ["dae", "conv_dae", "mae"])
+def test_draws_are_made_for_the_whole_batch_then_sliced(kind, rng):
+    """A model that draws (noise, the MAE's mask) gets the whole batch's
+    draws, as its unsplit call draws them: the same loss and gradient from
+    the same seed, and the generator left in the same state."""
+    if kind == "mae":
+        model = MAE(rng=rng)
+        x = rng.uniform(0, 1, (5, 1, 28, 28))
+    elif kind == "dae":
+        model = MLPAutoencoder(sizes=(12, 5, 3), corruption=GaussianNoise(0.4), rng=rng)
+        x = rng.uniform(0.05, 0.95, (5, 12))
+    else:
+        model = ConvAutoencoder(**SMALL_CNN, input_shape=(1, 12, 12),
+                                corruption=GaussianNoise(0.3), rng=rng)
+        x = rng.uniform(0.05, 0.95, (5, 144))                # flat rows, as fit passes
+    seed_a, seed_b = np.random.default_rng(7), np.random.default_rng(7)
+    loss, ref, stats = _whole(model, x, rng=seed_a)
+    dp = DataParallel(model, workers=2)
+    got, grads = dp.loss_and_grad(x, rng=seed_b)
+    assert abs(got - loss) <= TOL * abs(loss)
+    assert _worst(grads, ref) <= TOL
+    assert all(abs(dp.last_stats[k] - stats[k]) <= TOL * abs(stats[k]) for k in stats)
+    assert seed_a.random() == seed_b.random()                # as many draws
+    other, _ = dp.loss_and_grad(x, rng=np.random.default_rng(8))
+    assert abs(other - loss) > 1e3 * TOL * abs(loss)         # the draws matter
+    with pytest.raises(ValueError, match=f"{type(model).__name__}'s batch: .*pass rng"):
+        dp.loss_and_grad(x)
 
 
 @pytest.mark.parametrize("make, reason", [
     (lambda rng: SparseAutoencoder(sizes=(8, 4), rng=rng), "SparseAutoencoder has not"),
     (lambda rng: VAE(sizes=(8, 6, 2), rng=rng), "VAE has not"),
-    (lambda rng: MAE(rng=rng), "MAE has not"),
+    (lambda rng: ContractiveAutoencoder(sizes=(8, 4), lam=0.1, rng=rng),
+     "ContractiveAutoencoder has"),
 ])
 def test_models_whose_step_does_not_split_are_refused(make, reason, rng):
     with pytest.raises(ValueError, match=f"cannot split .*{reason}"):

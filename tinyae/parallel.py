@@ -28,11 +28,14 @@ optimiser's in-place step reaches them all) and keep their own caches and
 gradients. The result equals the unsplit step's up to the order of the
 additions (tested against it to 1e-12 in float64, uneven slices
 included). It does not hold for a loss with a term over the whole batch
-(the sparse autoencoder's mean activation, batch statistics) or a step
-that draws from ``rng`` (the split would change the draws): a model says
+(the sparse autoencoder's mean activation, batch statistics): a model says
 whether its step splits (``Model._split_refusal``), and ``DataParallel``
-refuses the others with the model's reason. The workers get no ``rng``,
-so a draw no model declared would be an error, never a silent difference.
+refuses the others with the model's reason. Random inputs are drawn before
+the split: a model that draws from ``rng`` (a denoising autoencoder's
+noise, the MAE's mask) says what it would draw (``Model._split_draws``),
+the wrapper draws it for the whole batch, as the unsplit call would, and
+hands each worker its slice. The workers get no ``rng``, so a draw no
+model declared would be an error, never a silent difference.
 
 Threads. The products of each worker run on one OpenBLAS thread (inside
 ``tinyae.threads.blas_threads(1)``; the count is restored after the step).
@@ -97,11 +100,15 @@ class DataParallel:
         """The model's ``loss_and_grad(*data, **kwargs)`` on the batch,
         computed on slices of it in ``workers`` threads and combined with
         the slices' weights (the module docstring). Per-example keyword
-        arrays (``target=``, ``noise=``: first axis the batch) are sliced
-        with the data. ``rng`` is accepted for ``fit``'s call and not
-        passed on: a model whose step splits draws nothing."""
+        arrays (``target=``, ``noise=``, ``mask=``: first axis the batch)
+        are sliced with the data. What the model would draw from ``rng``
+        (a corruption's noise, the MAE's mask: ``Model._split_draws``) is
+        drawn here first, for the whole batch and as the model draws it,
+        then sliced; ``rng`` itself is not passed on."""
         if not data:
             raise TypeError("loss_and_grad needs the batch: loss_and_grad(x, ...)")
+        if rng is not None:                    # the whole batch's draws, then sliced
+            kwargs = {**kwargs, **self.model._split_draws(data, kwargs, rng)}
         refusal = _refusal(self.model, kwargs)
         if refusal is not None:
             raise ValueError(f"DataParallel cannot split {type(self.model).__name__}'s "

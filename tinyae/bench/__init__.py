@@ -45,9 +45,10 @@ Every row is one (config, dtype). Columns:
   batch, ``thr`` threads in OpenBLAS); N for the same step as
   ``tinyae.parallel.DataParallel`` over N workers, the batch split between
   them and one OpenBLAS thread each. At more than one thread each config
-  whose model splits (``ae`` and ``conv``: a loss that is a mean of
-  per-example terms, no random draws) gets both rows, the PyTorch columns
-  of each measured in their own rounds (``--no-split``: the first only);
+  whose model splits (``ae``, ``dae``, ``conv`` and ``mae``: a loss that is
+  a mean of per-example terms; the noise and the masks are drawn for the
+  whole batch, then sliced) gets both rows, the PyTorch columns of each
+  measured in their own rounds (``--no-split``: the first only);
 * ``tinyae/s``: samples per second of the library's own training step
   (``model.loss_and_grad`` then ``Adam.step``, as ``tinyae.train.fit``
   runs it) over ``--steps`` steps after ``--warmup`` steps; the best of
@@ -235,9 +236,9 @@ def tinyae_step(name, dtype, rng, workers=1):
 
 def config_splits(name, dtype=np.float32):
     """Whether config ``name``'s step can run as ``DataParallel``: its loss a
-    mean of per-example terms with no draws (``Model._split_refusal``) for
-    the call the step makes (no ``noise=``: ``dae`` draws its noise)."""
-    return CONFIGS[name][0](np.random.default_rng(0), dtype)._split_refusal({}) is None
+    mean of per-example terms (``Model._split_refusal``), whatever it draws
+    from ``rng`` drawn for the whole batch first (``Model._split_draws``)."""
+    return CONFIGS[name][0](np.random.default_rng(0), dtype)._split_refusal(None) is None
 
 
 # --------------------------------------------------------------------------

@@ -72,6 +72,14 @@ class Model:
         return (f"{type(self).__name__} has not declared that its loss is a mean of "
                 f"per-example terms with no random draws, which a split step needs")
 
+    def _split_draws(self, data, kwargs, rng):
+        """The per-example random inputs ``loss_and_grad(*data, rng=rng,
+        **kwargs)`` would draw from ``rng`` (a dict of keyword -> array, the
+        batch first), drawn here as that call draws them, so that a split
+        step can hand each slice its share and the run is the unsplit one's.
+        The default draws nothing."""
+        return {}
+
     def loss_and_grad(self, *data, rng=None, **noise):
         raise NotImplementedError(f"{type(self).__name__} must implement loss_and_grad")
 

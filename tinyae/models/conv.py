@@ -225,13 +225,21 @@ class ConvAutoencoder(_ImageModel):
     def _split_refusal(self, kwargs=None):
         """This class's loss is a mean of per-example terms; a subclass may
         add a term over the whole batch, so it refuses unless it says
-        otherwise. With a corruption, a call must give its noise."""
+        otherwise. With a corruption, a call must give its noise or the rng
+        to draw it from (``_split_draws``)."""
         if type(self) is not ConvAutoencoder:
             return super()._split_refusal(kwargs)
         if kwargs is not None and self.corruption is not None and kwargs.get("noise") is None:
-            return ("its corruption draws noise from rng for the whole batch, which a "
-                    "split would draw differently; pass noise= (shaped like x)")
+            return ("its corruption's noise is drawn from rng: pass rng (the noise of the "
+                    "whole batch is drawn first, then sliced) or noise= (shaped like x)")
         return None
+
+    def _split_draws(self, data, kwargs, rng):
+        """The corruption's noise for the whole batch, drawn as ``corrupt``
+        draws it (``corruption.sample(x, rng)`` on x as given)."""
+        if self.corruption is None or kwargs.get("noise") is not None:
+            return {}
+        return {"noise": self.corruption.sample(data[0], check_rng(rng))}
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean x) from x,

@@ -180,6 +180,24 @@ class MAE(Model):
         # stable argsort of a bool row puts the visible (False) indices first, in order
         return np.sort(np.argsort(mask, axis=1, kind="stable")[:, :n_keep], axis=1)
 
+    def _split_refusal(self, kwargs=None):
+        """The loss is a mean over images of each image's error on its own
+        hidden patches (LayerNorm and attention act within an image), so a
+        batch splits once the mask is drawn for the whole of it
+        (``_split_draws``)."""
+        if type(self) is not MAE:
+            return super()._split_refusal(kwargs)
+        if kwargs is not None and kwargs.get("mask") is None:
+            return ("its mask is drawn from rng: pass rng (the mask of the whole batch "
+                    "is drawn first, then sliced) or mask=")
+        return None
+
+    def _split_draws(self, data, kwargs, rng):
+        """The mask of the whole batch, drawn as ``loss_and_grad`` draws it."""
+        if kwargs.get("mask") is not None:
+            return {}
+        return {"mask": self._draw(np.shape(data[0])[0], check_rng(rng), self.n_mask)[1]}
+
     def _mask_and_ids(self, x, rng, mask):
         if mask is None:
             if rng is None:
