@@ -267,3 +267,23 @@ def test_blas_threads_sets_and_restores():
         with pytest.raises(ValueError, match=f"n must be a positive integer.*{bad!r}"):
             with threads.blas_threads(bad):
                 pass
+
+
+def test_a_split_run_checkpoints_and_resumes_bit_for_bit(tmp_path):
+    """fit's checkpoint of a DataParallel run holds the model's arrays; two
+    epochs, then a resume to three, give the parameters of three in one go."""
+    x = np.random.default_rng(1).uniform(0.05, 0.95, (40, 1, 12, 12))
+
+    def run(epochs, path, resume=False, seed=2):
+        model = ConvAutoencoder(**SMALL_CNN, input_shape=(1, 12, 12),
+                                rng=np.random.default_rng(seed))
+        opt = Adam(model.params, lr=1e-2)
+        hist = fit(DataParallel(model, workers=2), x, optimizer=opt, epochs=epochs,
+                   batch_size=16, rng=np.random.default_rng(3), progress=False,
+                   checkpoint=path, resume=resume)
+        return hist, model.params
+    straight, p_straight = run(3, tmp_path / "a.npz")
+    run(2, tmp_path / "b.npz")
+    resumed, p_resumed = run(3, tmp_path / "b.npz", resume=True, seed=9)   # weights loaded
+    assert resumed["loss"] == straight["loss"]
+    assert all(np.array_equal(p_resumed[k], p_straight[k]) for k in p_straight)
