@@ -88,14 +88,6 @@ class DataParallel:
     def __repr__(self):
         return f"DataParallel({self.model!r}, workers={self.workers})"
 
-    @property
-    def params(self):
-        return self.model.params
-
-    @property
-    def grads(self):
-        return self.model.grads
-
     def loss_and_grad(self, *data, rng=None, **kwargs):
         """The model's ``loss_and_grad(*data, **kwargs)`` on the batch,
         computed on slices of it in ``workers`` threads and combined with

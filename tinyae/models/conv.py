@@ -49,7 +49,7 @@ from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Fl
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_overflow, check_support
 from .base import Model, batched, draw_eps
-from .mlp import check_corruption
+from .mlp import SplitsOverExamples, check_corruption
 
 #: The PML book's CNN autoencoder for MNIST (section 20.3.1): a (64, 3, 3) code.
 PML_BOOK_CNN = {
@@ -164,7 +164,7 @@ class _ImageModel(Model):
         return loss, dout.reshape(out.shape)
 
 
-class ConvAutoencoder(_ImageModel):
+class ConvAutoencoder(SplitsOverExamples, _ImageModel):
     """An autoencoder whose encoder and decoder are built from specs.
 
     encoder: spec from ``input_shape`` to the code (any shape: (64, 3, 3)
@@ -180,6 +180,9 @@ class ConvAutoencoder(_ImageModel):
     Parameter names: ``encoder.<i>.W``, ``decoder.<i>.b``... (i = index in
     the spec). Loss: sum over pixels, mean over the batch.
     """
+
+    #: its loss is a mean of per-example terms (``SplitsOverExamples``)
+    _splits_batch = True
 
     def __init__(self, *, encoder, decoder, rng, input_shape=(1, 28, 28),
                  likelihood="bernoulli", corruption=None, init="glorot", dtype=np.float64):
@@ -221,25 +224,6 @@ class ConvAutoencoder(_ImageModel):
             check_same_shape(target, "target", x, "x")
             target = self._images(target, "target")
         return corrupt(self.corruption, x, noise, rng).reshape(x4.shape), target
-
-    def _split_refusal(self, kwargs=None):
-        """This class's loss is a mean of per-example terms; a subclass may
-        add a term over the whole batch, so it refuses unless it says
-        otherwise. With a corruption, a call must give its noise or the rng
-        to draw it from (``_split_draws``)."""
-        if type(self) is not ConvAutoencoder:
-            return super()._split_refusal(kwargs)
-        if kwargs is not None and self.corruption is not None and kwargs.get("noise") is None:
-            return ("its corruption's noise is drawn from rng: pass rng (the noise of the "
-                    "whole batch is drawn first, then sliced) or noise= (shaped like x)")
-        return None
-
-    def _split_draws(self, data, kwargs, rng):
-        """The corruption's noise for the whole batch, drawn as ``corrupt``
-        draws it (``corruption.sample(x, rng)`` on x as given)."""
-        if self.corruption is None or kwargs.get("noise") is not None:
-            return {}
-        return {"noise": self.corruption.sample(data[0], check_rng(rng))}
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean x) from x,

@@ -29,7 +29,31 @@ def check_corruption(corruption):
     return corruption
 
 
-class MLPAutoencoder(Model):
+class SplitsOverExamples:
+    """The ``DataParallel`` declarations of an autoencoder whose loss is a
+    mean of per-example terms, its one random input a corruption's noise
+    (``self.corruption``): mixed in before ``Model``. Only a class that sets
+    ``_splits_batch = True`` in its own body splits; a subclass may add a
+    term over the whole batch (a sparsity penalty on the mean code), so it
+    refuses unless it says otherwise."""
+
+    def _split_refusal(self, kwargs=None):
+        if not type(self).__dict__.get("_splits_batch", False):
+            return Model._split_refusal(self, kwargs)
+        if kwargs is not None and self.corruption is not None and kwargs.get("noise") is None:
+            return ("its corruption's noise is drawn from rng: pass rng (the noise of the "
+                    "whole batch is drawn first, then sliced) or noise= (shaped like x)")
+        return None
+
+    def _split_draws(self, data, kwargs, rng):
+        """The corruption's noise for the whole batch, drawn as ``corrupt``
+        draws it (``corruption.sample(x, rng)`` on x as given)."""
+        if self.corruption is None or kwargs.get("noise") is not None:
+            return {}
+        return {"noise": self.corruption.sample(data[0], check_rng(rng))}
+
+
+class MLPAutoencoder(SplitsOverExamples, Model):
     """An autoencoder x -> code -> reconstruction built from dense layers.
 
     sizes = (n_0, n_1, ..., n_k): the encoder maps n_0 -> ... -> n_k (the
@@ -49,6 +73,9 @@ class MLPAutoencoder(Model):
     the index in the Sequential (activations take odd indices).
     Loss: sum over pixels, mean over the batch (see ``tinyae.losses``).
     """
+
+    #: its loss is a mean of per-example terms (``SplitsOverExamples``)
+    _splits_batch = True
 
     def __init__(self, *, sizes, rng, activation="relu", code_activation="identity",
                  likelihood="bernoulli", corruption=None, tied=False, init="glorot",
@@ -124,25 +151,6 @@ class MLPAutoencoder(Model):
             target_name = "target"
         check_support(target, self.likelihood, target_name)
         return corrupt(self.corruption, x, noise, rng), target
-
-    def _split_refusal(self, kwargs=None):
-        """This class's loss is a mean of per-example terms; a subclass may
-        add a term over the whole batch, so it refuses unless it says
-        otherwise. With a corruption, a call must give its noise or the rng
-        to draw it from (``_split_draws``)."""
-        if type(self) is not MLPAutoencoder:
-            return super()._split_refusal(kwargs)
-        if kwargs is not None and self.corruption is not None and kwargs.get("noise") is None:
-            return ("its corruption's noise is drawn from rng: pass rng (the noise of the "
-                    "whole batch is drawn first, then sliced) or noise= (shaped like x)")
-        return None
-
-    def _split_draws(self, data, kwargs, rng):
-        """The corruption's noise for the whole batch, drawn as ``corrupt``
-        draws it (``corruption.sample(x, rng)`` on x as given)."""
-        if self.corruption is None or kwargs.get("noise") is not None:
-            return {}
-        return {"noise": self.corruption.sample(data[0], check_rng(rng))}
 
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean ``x``) from
