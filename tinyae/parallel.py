@@ -10,9 +10,10 @@ every pass around them (im2col, col2im, pooling, the bias and ReLU passes:
 Numba loops, serial by design, ``docs/performance.md``) runs on one core
 as the other spins. For the book's CNN that is about a third of a step.
 ``DataParallel`` instead gives each worker its own slice of the batch and
-a one-thread BLAS, so both cores run everything: the same step took 0.78
-of the two-thread BLAS step's time (float32 and float64, in one process,
-``docs/performance.md``, "Round ten").
+a one-thread BLAS, so both cores run everything: the same step took
+0.77-0.84 of the two-thread BLAS step's time in float32 and 0.79 in
+float64 (median of alternating rounds in one process; ``docs/performance.md``,
+"A step's batch split over threads").
 
 The gradient. A model's loss is the mean over the batch of per-example
 terms (the convention everywhere in tinyae), so for slices of n_1 ... n_W
@@ -41,9 +42,10 @@ Threads. The products of each worker run on one OpenBLAS thread (inside
 ``tinyae.threads.blas_threads(1)``; the count is restored after the step).
 Worker 0 runs in the calling thread, the others in a pool of threads the
 wrapper keeps; the Numba kernels release the GIL (``nogil``), and so does
-NumPy inside its products and array loops. On one core, or for a step
-made of large products alone (the MLPs'), two BLAS threads can be as good
-or better: ``python -m tinyae.bench`` reports both (its ``split`` column).
+NumPy inside its products and array loops. For a step made of large
+products alone (the MLPs') two BLAS threads are faster, and for one made of
+many small operations (the MAE's) the GIL serialises the workers' Python:
+``python -m tinyae.bench`` reports both ways (its ``split`` column).
 """
 
 import copy
