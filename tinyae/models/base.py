@@ -30,6 +30,12 @@ class Model:
     * ``last_stats``: a dict of the parts of the last loss (``recon``,
       ``kl``, ``penalty``...), which ``tinyae.train.fit`` averages per
       epoch into its history.
+
+    Optional: a model whose loss is a mean of per-example terms says so
+    (``_split_refusal`` returns None) and names what it draws from ``rng``
+    (``_split_draws``); ``tinyae.parallel.DataParallel`` then runs its step
+    on slices of the batch in several threads. Every other model is
+    refused there, with the reason.
     """
 
     def __init__(self):
