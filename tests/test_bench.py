@@ -107,7 +107,7 @@ def test_split_rows_for_the_configs_whose_model_splits(capsys):
     (split 2); ``sae`` (a batch-mean penalty) only the first; one thread and
     ``--no-split`` give no split row."""
     assert [n for n in bench.CONFIG_NAMES if bench.config_splits(n)] == [
-        "ae", "dae", "conv", "mae"]
+        "ae", "dae", "vae", "conv", "mae"]
     common = ["--steps", "1", "--rounds", "1", "--warmup", "0", "--dtypes", "float32",
               "--limit", "256", "--no-torch", "--configs", "ae,sae"]
     rows = bench.run(common + ["--threads", "2,1"])["rows"]

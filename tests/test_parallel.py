@@ -6,8 +6,8 @@ import pytest
 
 from tinyae import threads
 from tinyae.corruption import GaussianNoise
-from tinyae.models import (MAE, VAE, ContractiveAutoencoder, ConvAutoencoder, MLPAutoencoder,
-                           SparseAutoencoder)
+from tinyae.models import (MAE, VAE, ConditionalVAE, ContractiveAutoencoder, ConvAutoencoder,
+                           ConvVAE, MLPAutoencoder, SparseAutoencoder, StackedAutoencoder)
 from tinyae.models.conv import PML_BOOK_CNN
 from tinyae.optim import Adam
 from tinyae.parallel import DataParallel, _shares
@@ -132,14 +132,31 @@ def test_noise_and_target_are_sliced_with_the_batch(rng):
         dp.loss_and_grad(x)                          # neither noise nor rng
 
 
-@pytest.mark.parametrize("kind", ["dae", "conv_dae", "mae"])
+CONV_VAE = {"encoder": [("conv", 2, 3, {"stride": 2, "padding": 1}), "tanh",
+                        ("avgpool", 3, {"stride": 2, "padding": 1})],
+            "decoder": [("linear", 2 * 3 * 3), "tanh", ("reshape", 2, 3, 3),
+                        ("convT", 1, 4, {"stride": 2, "padding": 1})]}
+
+
+@pytest.mark.parametrize("kind", ["dae", "conv_dae", "mae", "vae", "cvae", "conv_vae"])
 def test_draws_are_made_for_the_whole_batch_then_sliced(kind, rng):
-    """A model that draws (noise, the MAE's mask) gets the whole batch's
-    draws, as its unsplit call draws them: the same loss and gradient from
-    the same seed, and the generator left in the same state."""
+    """A model that draws (noise, a VAE's eps, the MAE's mask) gets the
+    whole batch's draws, as its unsplit call draws them: the same loss and
+    gradient from the same seed, and the generator left in the same state."""
+    data = ()
     if kind == "mae":
         model = MAE(rng=rng)
         x = rng.uniform(0, 1, (5, 1, 28, 28))
+    elif kind == "vae":
+        model = VAE(sizes=(12, 7, 3), rng=rng)
+        x = rng.uniform(0.05, 0.95, (5, 12))
+    elif kind == "cvae":
+        model = ConditionalVAE(sizes=(12, 7, 3), n_cond=4, rng=rng)
+        x = rng.uniform(0.05, 0.95, (5, 12))
+        data = (np.eye(4)[rng.integers(0, 4, 5)],)              # c, sliced with x
+    elif kind == "conv_vae":
+        model = ConvVAE(**CONV_VAE, n_code=2, input_shape=(1, 6, 6), rng=rng)
+        x = rng.uniform(0.05, 0.95, (5, 1, 6, 6))
     elif kind == "dae":
         model = MLPAutoencoder(sizes=(12, 5, 3), corruption=GaussianNoise(0.4), rng=rng)
         x = rng.uniform(0.05, 0.95, (5, 12))
@@ -148,22 +165,23 @@ def test_draws_are_made_for_the_whole_batch_then_sliced(kind, rng):
                                 corruption=GaussianNoise(0.3), rng=rng)
         x = rng.uniform(0.05, 0.95, (5, 144))                # flat rows, as fit passes
     seed_a, seed_b = np.random.default_rng(7), np.random.default_rng(7)
-    loss, ref, stats = _whole(model, x, rng=seed_a)
+    loss, grads = model.loss_and_grad(x, *data, rng=seed_a)
+    ref, stats = {k: g.copy() for k, g in grads.items()}, dict(model.last_stats)
     dp = DataParallel(model, workers=2)
-    got, grads = dp.loss_and_grad(x, rng=seed_b)
+    got, grads = dp.loss_and_grad(x, *data, rng=seed_b)
     assert abs(got - loss) <= TOL * abs(loss)
     assert _worst(grads, ref) <= TOL
     assert all(abs(dp.last_stats[k] - stats[k]) <= TOL * abs(stats[k]) for k in stats)
     assert seed_a.random() == seed_b.random()                # as many draws
-    other, _ = dp.loss_and_grad(x, rng=np.random.default_rng(8))
+    other, _ = dp.loss_and_grad(x, *data, rng=np.random.default_rng(8))
     assert abs(other - loss) > 1e3 * TOL * abs(loss)         # the draws matter
     with pytest.raises(ValueError, match=f"{type(model).__name__}'s batch: .*pass rng"):
-        dp.loss_and_grad(x)
+        dp.loss_and_grad(x, *data)
 
 
 @pytest.mark.parametrize("make, reason", [
     (lambda rng: SparseAutoencoder(sizes=(8, 4), rng=rng), "SparseAutoencoder has not"),
-    (lambda rng: VAE(sizes=(8, 6, 2), rng=rng), "VAE has not"),
+    (lambda rng: StackedAutoencoder(sizes=(8, 5, 3), rng=rng), "StackedAutoencoder has not"),
     (lambda rng: ContractiveAutoencoder(sizes=(8, 4), lam=0.1, rng=rng),
      "ContractiveAutoencoder has"),
 ])

@@ -33,7 +33,9 @@ included). It does not hold for a loss with a term over the whole batch
 whether its step splits (``Model._split_refusal``), and ``DataParallel``
 refuses the others with the model's reason. Random inputs are drawn before
 the split: a model that draws from ``rng`` (a denoising autoencoder's
-noise, the MAE's mask) says what it would draw (``Model._split_draws``),
+noise, a VAE's eps, the MAE's mask) says what it would draw
+(``Model._split_draws``; ``models.base.SplitsOverExamples`` writes both
+declarations for a model with one such input),
 the wrapper draws it for the whole batch, as the unsplit call would, and
 hands each worker its slice. The workers get no ``rng``, so a draw no
 model declared would be an error, never a silent difference.
@@ -94,9 +96,10 @@ class DataParallel:
         """The model's ``loss_and_grad(*data, **kwargs)`` on the batch,
         computed on slices of it in ``workers`` threads and combined with
         the slices' weights (the module docstring). Per-example keyword
-        arrays (``target=``, ``noise=``, ``mask=``: first axis the batch)
-        are sliced with the data. What the model would draw from ``rng``
-        (a corruption's noise, the MAE's mask: ``Model._split_draws``) is
+        arrays (``target=``, ``noise=``, ``eps=``, ``mask=``: first axis the
+        batch) are sliced with the data. What the model would draw from
+        ``rng`` (a corruption's noise, a VAE's eps, the MAE's mask:
+        ``Model._split_draws``) is
         drawn here first, for the whole batch and as the model draws it,
         then sliced; ``rng`` itself is not passed on."""
         if not data:

@@ -45,9 +45,10 @@ Every row is one (config, dtype). Columns:
   batch, ``thr`` threads in OpenBLAS); N for the same step as
   ``tinyae.parallel.DataParallel`` over N workers, the batch split between
   them and one OpenBLAS thread each. At more than one thread each config
-  whose model splits (``ae``, ``dae``, ``conv`` and ``mae``: a loss that is
-  a mean of per-example terms; the noise and the masks are drawn for the
-  whole batch, then sliced) gets both rows, the PyTorch columns of each
+  whose model splits (``ae``, ``dae``, ``vae``, ``conv`` and ``mae``: a
+  loss that is a mean of per-example terms; the noise, the VAE's eps and
+  the masks are drawn for the whole batch, then sliced) gets both rows, the
+  PyTorch columns of each
   measured in their own rounds (``--no-split``: the first only);
 * ``tinyae/s``: samples per second of the library's own training step
   (``model.loss_and_grad`` then ``Adam.step``, as ``tinyae.train.fit``

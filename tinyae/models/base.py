@@ -107,6 +107,41 @@ class Model:
         return f"{type(self).__name__}(\n{inner}\n)  # {self.n_params} parameters"
 
 
+class SplitsOverExamples:
+    """The ``DataParallel`` declarations of a model whose loss is a mean of
+    per-example terms and whose one random input, if any, is a per-example
+    array passed by the keyword ``_random_input`` (a corruption's
+    ``noise``, a VAE's ``eps``, the MAE's ``mask``): mixed in before
+    ``Model``. Only a class that sets ``_splits_batch = True`` in its own
+    body splits; a subclass may add a term over the whole batch (a sparsity
+    penalty on the mean code), so it refuses unless it says otherwise.
+
+    A subclass that draws defines ``_draws_random()`` (whether this model
+    draws at all) and ``_draw_random(data, rng)`` (the whole batch's draw,
+    made as its ``loss_and_grad`` makes it)."""
+
+    _random_input = None
+
+    def _draws_random(self):
+        return self._random_input is not None
+
+    def _split_refusal(self, kwargs=None):
+        if not type(self).__dict__.get("_splits_batch", False):
+            return Model._split_refusal(self, kwargs)
+        name = self._random_input
+        if kwargs is not None and self._draws_random() and kwargs.get(name) is None:
+            return (f"its {name} is drawn from rng: pass rng (the {name} of the whole "
+                    f"batch is drawn first, then sliced) or {name}=")
+        return None
+
+    def _split_draws(self, data, kwargs, rng):
+        """The whole batch's random input, drawn as ``loss_and_grad`` draws it."""
+        name = self._random_input
+        if not self._draws_random() or kwargs.get(name) is not None:
+            return {}
+        return {name: self._draw_random(data, check_rng(rng))}
+
+
 def draw_eps(eps, rng, shape, dtype):
     """A VAE's standard-normal draws: ``eps`` as given (checked: ``shape``,
     ``dtype``) or drawn from ``rng``; neither is an error naming both."""

@@ -48,8 +48,9 @@ from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Fl
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_overflow, check_support
-from .base import Model, batched, draw_eps
-from .mlp import SplitsOverExamples, check_corruption
+from .base import Model, SplitsOverExamples, batched, draw_eps
+from .mlp import MLPAutoencoder, check_corruption
+from .vae import VAE
 
 #: The PML book's CNN autoencoder for MNIST (section 20.3.1): a (64, 3, 3) code.
 PML_BOOK_CNN = {
@@ -181,8 +182,11 @@ class ConvAutoencoder(SplitsOverExamples, _ImageModel):
     the spec). Loss: sum over pixels, mean over the batch.
     """
 
-    #: its loss is a mean of per-example terms (``SplitsOverExamples``)
-    _splits_batch = True
+    #: as ``MLPAutoencoder``'s: a mean of per-example terms, the noise of
+    #: a corruption drawn for the whole batch
+    _splits_batch, _random_input = True, "noise"
+    _draws_random = MLPAutoencoder._draws_random
+    _draw_random = MLPAutoencoder._draw_random
 
     def __init__(self, *, encoder, decoder, rng, input_shape=(1, 28, 28),
                  likelihood="bernoulli", corruption=None, init="glorot", dtype=np.float64):
@@ -245,7 +249,7 @@ class ConvAutoencoder(SplitsOverExamples, _ImageModel):
         return recon
 
 
-class ConvVAE(_ImageModel):
+class ConvVAE(SplitsOverExamples, _ImageModel):
     """A variational autoencoder with convolutional encoder and decoder.
 
     encoder: spec from ``input_shape`` to features, flattened and sent to
@@ -257,6 +261,10 @@ class ConvVAE(_ImageModel):
     derivation in ``models.vae``). Parameter names ``encoder.<i>.W``,
     ``encoder_mu.W``, ``encoder_logvar.W``, ``decoder.<i>.W``.
     """
+
+    #: as ``VAE``'s: per-example terms, eps drawn for the whole batch
+    _splits_batch, _random_input = True, "eps"
+    _draw_random = VAE._draw_random
 
     def __init__(self, *, encoder, decoder, n_code, rng, input_shape=(1, 28, 28),
                  likelihood="bernoulli", beta=1.0, init="glorot", dtype=np.float64):

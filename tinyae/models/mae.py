@@ -50,7 +50,7 @@ from ..functional.transformer import (PATCH_NORM_EPS, normalize_patches,
 from ..layers import (INITS, POS_EMBEDS, Layer, LayerNorm, Linear, PatchEmbed,
                       PositionalEmbedding, Sequential, TransformerBlock)
 from ..losses import check_support
-from .base import Model, batched
+from .base import Model, SplitsOverExamples, batched
 
 
 def _check_width_and_heads(width, width_name, heads, heads_name):
@@ -76,7 +76,7 @@ class _MaskToken(Layer):
         return f"MaskToken({self.params['value'].size})"
 
 
-class MAE(Model):
+class MAE(SplitsOverExamples, Model):
     """Masked autoencoder on images (N, C, H, W).
 
     Keyword-only hyperparameters: ``image_shape`` (C, H, W), ``patch``,
@@ -180,23 +180,15 @@ class MAE(Model):
         # stable argsort of a bool row puts the visible (False) indices first, in order
         return np.sort(np.argsort(mask, axis=1, kind="stable")[:, :n_keep], axis=1)
 
-    def _split_refusal(self, kwargs=None):
-        """The loss is a mean over images of each image's error on its own
-        hidden patches (LayerNorm and attention act within an image), so a
-        batch splits once the mask is drawn for the whole of it
-        (``_split_draws``)."""
-        if type(self) is not MAE:
-            return super()._split_refusal(kwargs)
-        if kwargs is not None and kwargs.get("mask") is None:
-            return ("its mask is drawn from rng: pass rng (the mask of the whole batch "
-                    "is drawn first, then sliced) or mask=")
-        return None
+    #: the loss is a mean over images of each image's error on its own
+    #: hidden patches (LayerNorm and attention act within an image), so a
+    #: batch splits once the mask is drawn for the whole of it
+    #: (``SplitsOverExamples``)
+    _splits_batch, _random_input = True, "mask"
 
-    def _split_draws(self, data, kwargs, rng):
-        """The mask of the whole batch, drawn as ``loss_and_grad`` draws it."""
-        if kwargs.get("mask") is not None:
-            return {}
-        return {"mask": self._draw(np.shape(data[0])[0], check_rng(rng), self.n_mask)[1]}
+    def _draw_random(self, data, rng):
+        """The whole batch's mask, drawn as ``loss_and_grad`` draws it."""
+        return self._draw(np.shape(data[0])[0], rng, self.n_mask)[1]
 
     def _mask_and_ids(self, x, rng, mask):
         if mask is None:

@@ -17,7 +17,7 @@ from ..layers import ACTIVATIONS, INITS, Linear, Sequential, TiedLinear
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_scale, check_support
 from ..penalties import SLOPES, encoder_jacobian
-from .base import Model, batched
+from .base import Model, SplitsOverExamples, batched
 
 
 def check_corruption(corruption):
@@ -27,30 +27,6 @@ def check_corruption(corruption):
             f"corruption must be None or a tinyae.corruption.Corruption, e.g. "
             f"GaussianNoise(0.5), got {corruption!r}")
     return corruption
-
-
-class SplitsOverExamples:
-    """The ``DataParallel`` declarations of an autoencoder whose loss is a
-    mean of per-example terms, its one random input a corruption's noise
-    (``self.corruption``): mixed in before ``Model``. Only a class that sets
-    ``_splits_batch = True`` in its own body splits; a subclass may add a
-    term over the whole batch (a sparsity penalty on the mean code), so it
-    refuses unless it says otherwise."""
-
-    def _split_refusal(self, kwargs=None):
-        if not type(self).__dict__.get("_splits_batch", False):
-            return Model._split_refusal(self, kwargs)
-        if kwargs is not None and self.corruption is not None and kwargs.get("noise") is None:
-            return ("its corruption's noise is drawn from rng: pass rng (the noise of the "
-                    "whole batch is drawn first, then sliced) or noise= (shaped like x)")
-        return None
-
-    def _split_draws(self, data, kwargs, rng):
-        """The corruption's noise for the whole batch, drawn as ``corrupt``
-        draws it (``corruption.sample(x, rng)`` on x as given)."""
-        if self.corruption is None or kwargs.get("noise") is not None:
-            return {}
-        return {"noise": self.corruption.sample(data[0], check_rng(rng))}
 
 
 class MLPAutoencoder(SplitsOverExamples, Model):
@@ -74,8 +50,16 @@ class MLPAutoencoder(SplitsOverExamples, Model):
     Loss: sum over pixels, mean over the batch (see ``tinyae.losses``).
     """
 
-    #: its loss is a mean of per-example terms (``SplitsOverExamples``)
-    _splits_batch = True
+    #: its loss is a mean of per-example terms (``SplitsOverExamples``);
+    #: with a corruption its noise is drawn, for the whole batch, as
+    #: ``corruption.corrupt`` draws it (``corruption.sample(x, rng)``)
+    _splits_batch, _random_input = True, "noise"
+
+    def _draws_random(self):
+        return self.corruption is not None
+
+    def _draw_random(self, data, rng):
+        return self.corruption.sample(data[0], rng)
 
     def __init__(self, *, sizes, rng, activation="relu", code_activation="identity",
                  likelihood="bernoulli", corruption=None, tied=False, init="glorot",

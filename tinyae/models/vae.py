@@ -52,7 +52,7 @@ from ..distributions import LIKELIHOODS
 from ..functional import gaussian_kl, reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
 from ..losses import check_overflow, check_support
-from .base import Model, batched, draw_eps
+from .base import Model, SplitsOverExamples, batched, draw_eps
 
 
 #: decoder_variance -> shape of the learned log-variance (None: fixed, no parameter).
@@ -73,7 +73,7 @@ class DecoderLogVariance(Layer):
         return f"DecoderLogVariance(size={self.params['logvar'].size})"
 
 
-class VAE(LatentBounds, Model):
+class VAE(SplitsOverExamples, LatentBounds, Model):
     """Variational autoencoder with a Gaussian encoder and a Bernoulli or
     Gaussian decoder (see the module docstring for the maths).
 
@@ -100,6 +100,13 @@ class VAE(LatentBounds, Model):
     Loss: ``recon + beta * KL`` in nats per example; ``last_stats`` holds
     ``{"recon", "kl"}`` of the last call.
     """
+
+    #: a mean of per-example terms (recon and KL of each example); its one
+    #: random input, eps, is drawn for the whole batch (``SplitsOverExamples``)
+    _splits_batch, _random_input = True, "eps"
+
+    def _draw_random(self, data, rng):
+        return draw_eps(None, rng, (np.shape(data[0])[0], self.n_code), self.dtype)
 
     def __init__(self, *, sizes, rng, activation="relu", likelihood="bernoulli",
                  decoder_variance="fixed", fixed_logvar=0.0, beta=1.0, n_cond=0,
@@ -381,6 +388,8 @@ class ConditionalVAE(VAE):
     concat(x, c), decoder p(x | z, c) sees concat(z, c). Same arguments as
     VAE; ``n_cond`` (the width of c, e.g. 10 for one-hot digits) is required
     and must be positive. Train with ``fit(model, (x, c), ...)``."""
+
+    _splits_batch = True        #: as ``VAE``'s, c sliced with x
 
     def __init__(self, *, n_cond, **kwargs):
         if isinstance(n_cond, bool) or not isinstance(n_cond, numbers.Integral) or n_cond < 1:
