@@ -35,9 +35,9 @@ refuses the others with the model's reason. Random inputs are drawn before
 the split: a model that draws from ``rng`` (a denoising autoencoder's
 noise, a VAE's eps, the MAE's mask) says what it would draw
 (``Model._split_draws``; ``models.base.SplitsOverExamples`` writes both
-declarations for a model with one such input),
-the wrapper draws it for the whole batch, as the unsplit call would, and
-hands each worker its slice. The workers get no ``rng``, so a draw no
+declarations for a model with one such input), the wrapper draws it for
+the whole batch, as the unsplit call would, and hands each worker its
+slice. The workers get no ``rng``, so a draw no
 model declared would be an error, never a silent difference.
 
 Threads. The products of each worker run on one OpenBLAS thread (inside
@@ -99,9 +99,8 @@ class DataParallel:
         arrays (``target=``, ``noise=``, ``eps=``, ``mask=``: first axis the
         batch) are sliced with the data. What the model would draw from
         ``rng`` (a corruption's noise, a VAE's eps, the MAE's mask:
-        ``Model._split_draws``) is
-        drawn here first, for the whole batch and as the model draws it,
-        then sliced; ``rng`` itself is not passed on."""
+        ``Model._split_draws``) is drawn here first, for the whole batch and
+        as the model draws it, then sliced; ``rng`` itself is not passed on."""
         if not data:
             raise TypeError("loss_and_grad needs the batch: loss_and_grad(x, ...)")
         if rng is not None:                    # the whole batch's draws, then sliced

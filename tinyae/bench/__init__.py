@@ -48,8 +48,8 @@ Every row is one (config, dtype). Columns:
   whose model splits (``ae``, ``dae``, ``vae``, ``conv`` and ``mae``: a
   loss that is a mean of per-example terms; the noise, the VAE's eps and
   the masks are drawn for the whole batch, then sliced) gets both rows, the
-  PyTorch columns of each
-  measured in their own rounds (``--no-split``: the first only);
+  PyTorch columns of each measured in their own rounds (``--no-split``:
+  the first only);
 * ``tinyae/s``: samples per second of the library's own training step
   (``model.loss_and_grad`` then ``Adam.step``, as ``tinyae.train.fit``
   runs it) over ``--steps`` steps after ``--warmup`` steps; the best of

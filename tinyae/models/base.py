@@ -116,9 +116,10 @@ class SplitsOverExamples:
     body splits; a subclass may add a term over the whole batch (a sparsity
     penalty on the mean code), so it refuses unless it says otherwise.
 
-    A subclass that draws defines ``_draws_random()`` (whether this model
-    draws at all) and ``_draw_random(data, rng)`` (the whole batch's draw,
-    made as its ``loss_and_grad`` makes it)."""
+    A subclass that draws defines ``_draw_random(data, rng)`` (the whole
+    batch's draw, made as its ``loss_and_grad`` makes it) and, if it draws
+    only sometimes, ``_draws_random()``: ``SplitsWithEps`` (the VAEs),
+    ``mlp.SplitsWithNoise`` (an autoencoder's corruption)."""
 
     _random_input = None
 
@@ -140,6 +141,16 @@ class SplitsOverExamples:
         if not self._draws_random() or kwargs.get(name) is not None:
             return {}
         return {name: self._draw_random(data, check_rng(rng))}
+
+
+class SplitsWithEps(SplitsOverExamples):
+    """``SplitsOverExamples`` for a VAE: its random input is ``eps``, one
+    standard-normal row of ``n_code`` per example, drawn by ``draw_eps``."""
+
+    _random_input = "eps"
+
+    def _draw_random(self, data, rng):
+        return draw_eps(None, rng, (np.shape(data[0])[0], self.n_code), self.dtype)
 
 
 def draw_eps(eps, rng, shape, dtype):

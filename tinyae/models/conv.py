@@ -48,9 +48,8 @@ from ..layers import (ACTIVATIONS, INITS, AvgPool2d, Conv2d, ConvTranspose2d, Fl
                       Linear, MaxPool2d, Reshape, Sequential, Upsample)
 from ..layers import activation as make_activation
 from ..losses import RECONSTRUCTION, check_overflow, check_support
-from .base import Model, SplitsOverExamples, batched, draw_eps
-from .mlp import MLPAutoencoder, check_corruption
-from .vae import VAE
+from .base import Model, SplitsWithEps, batched, draw_eps
+from .mlp import SplitsWithNoise, check_corruption
 
 #: The PML book's CNN autoencoder for MNIST (section 20.3.1): a (64, 3, 3) code.
 PML_BOOK_CNN = {
@@ -165,7 +164,7 @@ class _ImageModel(Model):
         return loss, dout.reshape(out.shape)
 
 
-class ConvAutoencoder(SplitsOverExamples, _ImageModel):
+class ConvAutoencoder(SplitsWithNoise, _ImageModel):
     """An autoencoder whose encoder and decoder are built from specs.
 
     encoder: spec from ``input_shape`` to the code (any shape: (64, 3, 3)
@@ -182,11 +181,8 @@ class ConvAutoencoder(SplitsOverExamples, _ImageModel):
     the spec). Loss: sum over pixels, mean over the batch.
     """
 
-    #: as ``MLPAutoencoder``'s: a mean of per-example terms, the noise of
-    #: a corruption drawn for the whole batch
-    _splits_batch, _random_input = True, "noise"
-    _draws_random = MLPAutoencoder._draws_random
-    _draw_random = MLPAutoencoder._draw_random
+    #: a mean of per-example terms, as ``MLPAutoencoder``'s (``SplitsWithNoise``)
+    _splits_batch = True
 
     def __init__(self, *, encoder, decoder, rng, input_shape=(1, 28, 28),
                  likelihood="bernoulli", corruption=None, init="glorot", dtype=np.float64):
@@ -249,7 +245,7 @@ class ConvAutoencoder(SplitsOverExamples, _ImageModel):
         return recon
 
 
-class ConvVAE(SplitsOverExamples, _ImageModel):
+class ConvVAE(SplitsWithEps, _ImageModel):
     """A variational autoencoder with convolutional encoder and decoder.
 
     encoder: spec from ``input_shape`` to features, flattened and sent to
@@ -262,9 +258,8 @@ class ConvVAE(SplitsOverExamples, _ImageModel):
     ``encoder_mu.W``, ``encoder_logvar.W``, ``decoder.<i>.W``.
     """
 
-    #: as ``VAE``'s: per-example terms, eps drawn for the whole batch
-    _splits_batch, _random_input = True, "eps"
-    _draw_random = VAE._draw_random
+    #: per-example terms, as ``VAE``'s (``SplitsWithEps``)
+    _splits_batch = True
 
     def __init__(self, *, encoder, decoder, n_code, rng, input_shape=(1, 28, 28),
                  likelihood="bernoulli", beta=1.0, init="glorot", dtype=np.float64):

@@ -29,7 +29,22 @@ def check_corruption(corruption):
     return corruption
 
 
-class MLPAutoencoder(SplitsOverExamples, Model):
+class SplitsWithNoise(SplitsOverExamples):
+    """``SplitsOverExamples`` for an autoencoder with an optional
+    ``corruption``: its noise, when there is one, is drawn for the whole
+    batch as ``corruption.corrupt`` draws it (``corruption.sample(x, rng)``
+    on x as given)."""
+
+    _random_input = "noise"
+
+    def _draws_random(self):
+        return self.corruption is not None
+
+    def _draw_random(self, data, rng):
+        return self.corruption.sample(data[0], rng)
+
+
+class MLPAutoencoder(SplitsWithNoise, Model):
     """An autoencoder x -> code -> reconstruction built from dense layers.
 
     sizes = (n_0, n_1, ..., n_k): the encoder maps n_0 -> ... -> n_k (the
@@ -50,16 +65,8 @@ class MLPAutoencoder(SplitsOverExamples, Model):
     Loss: sum over pixels, mean over the batch (see ``tinyae.losses``).
     """
 
-    #: its loss is a mean of per-example terms (``SplitsOverExamples``);
-    #: with a corruption its noise is drawn, for the whole batch, as
-    #: ``corruption.corrupt`` draws it (``corruption.sample(x, rng)``)
-    _splits_batch, _random_input = True, "noise"
-
-    def _draws_random(self):
-        return self.corruption is not None
-
-    def _draw_random(self, data, rng):
-        return self.corruption.sample(data[0], rng)
+    #: its loss is a mean of per-example terms (``SplitsWithNoise``)
+    _splits_batch = True
 
     def __init__(self, *, sizes, rng, activation="relu", code_activation="identity",
                  likelihood="bernoulli", corruption=None, tied=False, init="glorot",

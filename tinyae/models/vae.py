@@ -52,7 +52,7 @@ from ..distributions import LIKELIHOODS
 from ..functional import gaussian_kl, reparameterize
 from ..layers import ACTIVATIONS, INITS, Layer, Linear, dense_stack
 from ..losses import check_overflow, check_support
-from .base import Model, SplitsOverExamples, batched, draw_eps
+from .base import Model, SplitsWithEps, batched, draw_eps
 
 
 #: decoder_variance -> shape of the learned log-variance (None: fixed, no parameter).
@@ -73,7 +73,7 @@ class DecoderLogVariance(Layer):
         return f"DecoderLogVariance(size={self.params['logvar'].size})"
 
 
-class VAE(SplitsOverExamples, LatentBounds, Model):
+class VAE(SplitsWithEps, LatentBounds, Model):
     """Variational autoencoder with a Gaussian encoder and a Bernoulli or
     Gaussian decoder (see the module docstring for the maths).
 
@@ -101,12 +101,9 @@ class VAE(SplitsOverExamples, LatentBounds, Model):
     ``{"recon", "kl"}`` of the last call.
     """
 
-    #: a mean of per-example terms (recon and KL of each example); its one
-    #: random input, eps, is drawn for the whole batch (``SplitsOverExamples``)
-    _splits_batch, _random_input = True, "eps"
-
-    def _draw_random(self, data, rng):
-        return draw_eps(None, rng, (np.shape(data[0])[0], self.n_code), self.dtype)
+    #: a mean of per-example terms (recon and KL of each example); eps is
+    #: drawn for the whole batch (``SplitsWithEps``)
+    _splits_batch = True
 
     def __init__(self, *, sizes, rng, activation="relu", likelihood="bernoulli",
                  decoder_variance="fixed", fixed_logvar=0.0, beta=1.0, n_cond=0,
