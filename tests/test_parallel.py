@@ -243,15 +243,18 @@ def test_fit_with_a_split_step_trains_as_the_whole_batch(rng):
     (Adam's steps amplify nothing at this size: 1e-10)."""
     x = np.random.default_rng(1).uniform(0.05, 0.95, (40, 1, 12, 12))
     out = []
-    for wrap in (False, True):
+    for wrap, lr in ((False, 1e-2), (True, 1e-2), (False, 1.0001e-2)):
         model = ConvAutoencoder(**SMALL_CNN, input_shape=(1, 12, 12),
                                 rng=np.random.default_rng(2))
-        opt = Adam(model.params, lr=1e-2)
+        opt = Adam(model.params, lr=lr)
         trainee = DataParallel(model, workers=2) if wrap else model
         hist = fit(trainee, x, optimizer=opt, epochs=2, batch_size=16,
                    rng=np.random.default_rng(3), progress=False)
         out.append((hist, {k: v.copy() for k, v in model.params.items()}))
-    (h0, p0), (h1, p1) = out
+    (h0, p0), (h1, p1), (h_near, p_near) = out
+    # near miss: a step size 1e-4 off is far outside the tolerances below
+    assert not np.allclose(h_near["loss"], h0["loss"], rtol=1e-10, atol=0)
+    assert _worst(p_near, p0) > 1e-10
     assert np.allclose(h1["loss"], h0["loss"], rtol=1e-10, atol=0)
     assert np.allclose(h1["recon"], h0["recon"], rtol=1e-10, atol=0)
     assert _worst(p1, p0) <= 1e-10
