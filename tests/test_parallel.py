@@ -290,6 +290,24 @@ def test_blas_threads_sets_and_restores():
                 pass
 
 
+def test_the_column_gradient_pieces_follow_blas_threads_not_numbas():
+    """``_same_dx`` sizes its pieces by the threads a product splits over: one
+    inside a worker's ``blas_threads(1)``, even with Numba's pool at two."""
+    import numba
+
+    from tinyae.kernels import conv as kconv
+    before = threads.blas_thread_count(), numba.get_num_threads()
+    threads.set_threads(2)
+    try:
+        assert kconv._product_threads() == 2
+        with threads.blas_threads(1):
+            assert numba.get_num_threads() == 2
+            assert kconv._product_threads() == 1
+    finally:
+        threads._set_blas(before[0])
+        numba.set_num_threads(before[1])
+
+
 def test_a_split_run_checkpoints_and_resumes_bit_for_bit(tmp_path):
     """fit's checkpoint of a DataParallel run holds the model's arrays; two
     epochs, then a resume to three, give the parameters of three in one go."""

@@ -45,6 +45,7 @@ import numpy as np
 from .._validation import check_choice
 from ..functional.conv import _cols_out, as_pair, bilinear_taps, conv_geometry
 from ..functional.dense import ACTIVATIONS
+from ..threads import blas_thread_count
 from . import dense as _dense
 from .base import jit
 from .dense import _drelu
@@ -302,10 +303,17 @@ def _conv2d_backward_m(dout_m, db, cache, need_dx, cnhw):
     return dx, dW, db
 
 
-#: Bytes of column gradient ``_same_dx`` forms at a time per thread: a few
-#: images' (2 MB; with 2 threads 4 MB, 1.06-1.08x the step against 0.98-1.02
-#: for 2 MB: each thread's share of a product lands in its own core's cache).
+#: Bytes of column gradient ``_same_dx`` forms at a time per BLAS thread: a
+#: few images' (2 MB; with 2 threads 4 MB, 1.06-1.08x the step against
+#: 0.98-1.02 for 2 MB: each thread's share of a product lands in its own
+#: core's cache).
 _DX_PIECE_BYTES = 2 ** 21
+
+
+def _product_threads():
+    """The threads a product splits over: OpenBLAS's count now (one inside
+    ``DataParallel``'s workers), 1 if it cannot be asked."""
+    return blas_thread_count() or 1
 
 
 def _same_dx(WmT, dout_m, N, C, H, W, kh, kw, ph, pw, cnhw):
@@ -319,7 +327,7 @@ def _same_dx(WmT, dout_m, N, C, H, W, kh, kw, ph, pw, cnhw):
     (in float32 BLAS may round a narrower product's entries differently in
     their last bit)."""
     P = H * W
-    budget = _DX_PIECE_BYTES * numba.get_num_threads()
+    budget = _DX_PIECE_BYTES * _product_threads()
     G = max(1, min(N, budget // (WmT.shape[0] * P * dout_m.itemsize)))
     keep, shift = _shift_masks_for(G, H, W, kh, kw, ph, pw)
     xc = np.zeros((C, N, H, W), dout_m.dtype)
