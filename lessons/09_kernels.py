@@ -438,7 +438,7 @@ for label, f in LADDER:                            # compile (or load), and chec
     assert np.all(np.abs(f(A, B) - ref) <= bound), f"{label}: wrong product"
 
 # %%
-for _ in range(4 if not lesson.full else 10):      # interleaved rounds, best counts
+for _ in range(8 if not lesson.full else 16):      # interleaved rounds, best counts
     keep_best(best, "BLAS", best_time(blas, repeat=3, number=5))
     for label, f in LADDER[:-1]:
         slow = label[0] in "15"
