@@ -558,9 +558,9 @@ lesson.claim("and keeps the classes apart better than PCA-2: 5-NN accuracy diffe
 # $O(n^2)$ loop we time up to 5,000 points (its dense $P$ would take 800 MB
 # at 10,000). $P$ is left empty in both: the attraction is exact and cheap,
 # the repulsion is the part that scales. The times are the process's own CPU
-# time, the least of five rounds that each time every size once: on a shared
-# machine, the time other jobs take from the core does not count, and a slow
-# spell of the machine falls on all sizes of a round rather than on one.
+# time, the least of five rounds, each of which times every size once: on a
+# shared machine, the time other jobs take from the core does not count, and a
+# slow spell of the machine falls on all sizes of a round rather than on one.
 
 # %%
 def cpu_seconds(fn):
@@ -586,15 +586,15 @@ for size, y in maps.items():
     exact = repulsion(y, 0.0)
     errors[f"n = {size:,}"] = (thetas, [np.linalg.norm(repulsion(y, t) - exact)
                                         / np.linalg.norm(exact) for t in thetas])
-best = {}                                        # (method, size) -> least seconds
+no_p = {size: np.full((size, size), 0.0) for size in sizes if size <= 5000}  # written now,
+best = {}                                        # not paged in inside a timed call
 for _ in range(5):                               # rounds: every size once in each
     for size, y in maps.items():
         for t in timed_thetas:
             seconds = cpu_seconds(lambda: repulsion(y, t))
             best[t, size] = min(best.get((t, size), np.inf), seconds)
-        if size <= 5000:
-            no_p = np.zeros((size, size))
-            seconds = cpu_seconds(lambda: ops.tsne_kl_grad(y, no_p, False))
+        if size in no_p:
+            seconds = cpu_seconds(lambda: ops.tsne_kl_grad(y, no_p[size], False))
             best["exact", size] = min(best.get(("exact", size), np.inf), seconds)
 for (method, size), seconds in sorted(best.items(), key=lambda kv: kv[0][1]):
     key = "exact" if method == "exact" else f"Barnes-Hut, theta {method:g}"
