@@ -11,7 +11,9 @@ Skipped, saying how to get it, where the book's packages or Chromium are
 missing; ``.ci/run`` installs Chromium so that CI runs it.
 """
 
+import contextlib
 import http.server
+import io
 import re
 import shutil
 import threading
@@ -35,7 +37,10 @@ def site(tmp_path_factory):
     _need_book()
     from tinyae.course.book import build
     out = tmp_path_factory.mktemp("book")
-    build(out, lessons=["00"], cache_dir=out.parent / "book-cache", log=lambda *a: None)
+    warnings = io.StringIO()                    # Sphinx writes its warnings to stderr
+    with contextlib.redirect_stderr(warnings):
+        build(out, lessons=["00"], cache_dir=out.parent / "book-cache", log=lambda *a: None)
+    (out.parent / "sphinx-warnings.txt").write_text(warnings.getvalue())
     return out
 
 
@@ -69,6 +74,19 @@ def test_the_book_has_every_part(site):
         text = page.read_text()
         outside = re.findall(r'<(?:script|link)[^>]+(?:src|href)="(https?://[^"]+)"', text)
         assert not outside, f"{page.name} loads {outside[:3]}"
+
+
+def test_every_docstring_in_the_api_reference_is_valid_rest(site):
+    """The API pages are the library's docstrings through autodoc: a stray
+    ``*`` or ``|``, a name ending in ``_`` or an indented line after a
+    paragraph is a reST error, which the page shows as red text or a broken
+    link. None is allowed, and no page has a "problematic" node."""
+    log = (site.parent / "sphinx-warnings.txt").read_text()
+    bad = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in log.splitlines()
+           if "docstring of tinyae" in line]
+    assert not bad, f"{len(bad)} reST problems in docstrings, e.g.\n" + "\n".join(bad[:8])
+    for page in site.rglob("*.html"):
+        assert 'class="problematic"' not in page.read_text(), f"{page.name} shows a reST error"
 
 
 def test_an_unchanged_lesson_is_not_executed_again(site, monkeypatch):

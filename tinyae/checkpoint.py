@@ -218,9 +218,9 @@ def load(model, path, *, allow_nonfinite=False, max_bytes=DEFAULT_MAX_BYTES):
     ``model.state`` (in place; a model with ``load_state`` builds its state
     from the file's ``state:`` arrays instead).
 
-    allow_nonfinite: accept NaN or inf in the saved arrays (default: an error
-        naming each array and how many values are not finite).
-    max_bytes: refuse any array whose header announces more bytes than this.
+    - allow_nonfinite: accept NaN or inf in the saved arrays (default: an error
+      naming each array and how many values are not finite).
+    - max_bytes: refuse any array whose header announces more bytes than this.
 
     Raises CheckpointError saying what differs: missing or unexpected names,
     a shape or a dtype that does not match, an object array (a pickle), a

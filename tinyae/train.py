@@ -155,22 +155,22 @@ def fit(model, data, *, optimizer, epochs, batch_size, rng, val=None,
         divergence=DEFAULT_DIVERGENCE, checkpoint=None, checkpoint_every=1, resume=False):
     """Train ``model`` with ``optimizer`` and return the history.
 
-    data: array (n, features) or tuple of aligned arrays.
-    rng: numpy Generator for the shuffling and every random draw of the model.
-    val: optional held-out data, evaluated after each epoch with a generator
-        derived from ``rng`` (so the numbers are reproducible).
-    transform: optional ``f(x_batch, rng) -> x_batch`` applied to each
-        training batch (e.g. dynamic binarisation). Not applied to ``val``:
-        a held-out set is transformed once, by the caller, so every epoch is
-        measured on the same data.
-    callback: optional ``f(epoch, history)`` called after each epoch.
-    lr_schedule: optional ``f(epoch) -> lr`` setting ``optimizer.lr`` at the
-        start of each epoch (epochs count from 1), e.g.
-        ``tinyae.optim.cosine_decay(1e-3, epochs)``.
-    progress: show a tqdm progress bar (switch off for tests and CI logs).
-    divergence: stop with DivergenceError when a batch loss rises more than
-        ``divergence`` times its scale above the running minimum (see
-        ``_DivergenceWatch``; default 100); None switches this off.
+    - data: array (n, features) or tuple of aligned arrays.
+    - rng: numpy Generator for the shuffling and every random draw of the model.
+    - val: optional held-out data, evaluated after each epoch with a generator
+      derived from ``rng`` (so the numbers are reproducible).
+    - transform: optional ``f(x_batch, rng) -> x_batch`` applied to each
+      training batch (e.g. dynamic binarisation). Not applied to ``val``:
+      a held-out set is transformed once, by the caller, so every epoch is
+      measured on the same data.
+    - callback: optional ``f(epoch, history)`` called after each epoch.
+    - lr_schedule: optional ``f(epoch) -> lr`` setting ``optimizer.lr`` at the
+      start of each epoch (epochs count from 1), e.g.
+      ``tinyae.optim.cosine_decay(1e-3, epochs)``.
+    - progress: show a tqdm progress bar (switch off for tests and CI logs).
+    - divergence: stop with DivergenceError when a batch loss rises more than
+      ``divergence`` times its scale above the running minimum (see
+      ``_DivergenceWatch``; default 100); None switches this off.
 
     history: dict of per-epoch lists: ``loss``, ``val_loss`` (if ``val``),
     one list per key of ``model.last_stats`` (``recon``, ``kl``...), and

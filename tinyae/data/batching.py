@@ -19,12 +19,12 @@ from tinyae._validation import (
 def minibatches(*arrays, batch_size, rng=None, shuffle=True, drop_last=False):
     """Yield aligned minibatches from one or more arrays with the same first dimension.
 
-    arrays : each (n, ...); all share n.
-    batch_size : int >= 1.
-    rng : numpy.random.Generator, required when ``shuffle`` is True (one
-        permutation of range(n) is drawn when ``minibatches`` is called).
-    shuffle : visit the rows in the order of that permutation; else in order.
-    drop_last : skip the final batch if it has fewer than batch_size rows.
+    - arrays : each (n, ...); all share n.
+    - batch_size : int >= 1.
+    - rng : numpy.random.Generator, required when ``shuffle`` is True (one
+      permutation of range(n) is drawn when ``minibatches`` is called).
+    - shuffle : visit the rows in the order of that permutation; else in order.
+    - drop_last : skip the final batch if it has fewer than batch_size rows.
 
     Always yields a tuple with one array per input, e.g.
     ``for (xb,) in minibatches(x, ...)`` or ``for xb, yb in minibatches(x, y, ...)``;

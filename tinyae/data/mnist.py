@@ -197,17 +197,17 @@ def load_mnist(split="train", *, dtype=np.float32, data_dir=None, flatten=True):
 
     Parameters
     ----------
-    split : "train" (60,000 images) or "test" (10,000 images).
-    dtype : numpy.float32 (default) or numpy.float64, the dtype of ``images``.
-    data_dir : folder holding the four ``*-ubyte.gz`` files. Default: the
-        ``TINYAE_DATA_DIR`` environment variable if set, else the repository's
-        ``data/mnist`` (found relative to this package).
-    flatten : True -> images (n, 784); False -> images (n, 28, 28).
+    - split : "train" (60,000 images) or "test" (10,000 images).
+    - dtype : numpy.float32 (default) or numpy.float64, the dtype of ``images``.
+    - data_dir : folder holding the four ``*-ubyte.gz`` files. Default: the
+      ``TINYAE_DATA_DIR`` environment variable if set, else the repository's
+      ``data/mnist`` (found relative to this package).
+    - flatten : True -> images (n, 784); False -> images (n, 28, 28).
 
     Returns
     -------
-    images : (n, 784) or (n, 28, 28), grey levels scaled to [0, 1]: x = byte / 255.
-    labels : (n,) int64 in 0..9.
+    - images : (n, 784) or (n, 28, 28), grey levels scaled to [0, 1]: x = byte / 255.
+    - labels : (n,) int64 in 0..9.
 
     Each file's decompressed bytes are checked against ``MNIST_SHA256``, then
     its IDX magic number and sizes. The decoded bytes are cached in memory per
@@ -216,9 +216,9 @@ def load_mnist(split="train", *, dtype=np.float32, data_dir=None, flatten=True):
 
     Raises
     ------
-    ValueError : bad ``split`` or ``dtype``.
-    DataNotFoundError : the folder or a file is missing (also a FileNotFoundError).
-    DataError : a truncated or corrupted gzip, a checksum mismatch, a bad header.
+    - ValueError : bad ``split`` or ``dtype``.
+    - DataNotFoundError : the folder or a file is missing (also a FileNotFoundError).
+    - DataError : a truncated or corrupted gzip, a checksum mismatch, a bad header.
     """
     if split not in _MNIST_FILES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")

@@ -26,33 +26,52 @@ class GaussianMixture:
     r"""A mixture of k Gaussians in d dimensions with exact density and score.
 
     Density:
-        p(x) = sum_k w_k N(x; mu_k, Sigma_k),
-        N(x; mu, Sigma) = (2 pi)^{-d/2} |Sigma|^{-1/2} exp(-1/2 (x - mu)^T Sigma^{-1} (x - mu)).
+
+    $$
+    p(x) = \sum_k w_k \, \mathcal{N}(x; \mu_k, \Sigma_k),
+    $$
+
+    $$
+    \mathcal{N}(x; \mu, \Sigma) = (2\pi)^{-d/2} |\Sigma|^{-1/2}
+    \exp\bigl(-\tfrac12 (x - \mu)^\top \Sigma^{-1} (x - \mu)\bigr).
+    $$
 
     Log-density, computed stably with logsumexp over components:
-        log p(x) = logsumexp_k [ log w_k + log N(x; mu_k, Sigma_k) ].
+
+    $$
+    \log p(x) = \operatorname{logsumexp}_k
+    \bigl[\log w_k + \log \mathcal{N}(x; \mu_k, \Sigma_k)\bigr].
+    $$
 
     Responsibilities (posterior of the component given x):
-        r_k(x) = w_k N(x; mu_k, Sigma_k) / p(x),   sum_k r_k(x) = 1.
+
+    $$
+    r_k(x) = \frac{w_k \, \mathcal{N}(x; \mu_k, \Sigma_k)}{p(x)}, \qquad \sum_k r_k(x) = 1.
+    $$
 
     Score (gradient of the log-density in x):
-        score(x) = grad_x log p(x) = sum_k r_k(x) * ( -Sigma_k^{-1} (x - mu_k) ).
 
-    Gaussian smoothing: if x ~ p and y = x + sigma * eps, eps ~ N(0, I), then y
-    is again a mixture with the same weights and means and covariances
-    Sigma_k + sigma^2 I; ``smoothed(sigma)`` returns it, so
-    ``smoothed(sigma).score(y)`` is the exact score of the noise-smoothed
-    density (the target of denoising score matching); ``smoothed(sigma,
-    scale=a)`` is the mixture of a x + sigma eps (means a mu_k, covariances
-    a^2 Sigma_k + sigma^2 I), the density a diffusion model noises x to.
+    $$
+    \nabla_x \log p(x) = \sum_k r_k(x) \bigl(-\Sigma_k^{-1} (x - \mu_k)\bigr).
+    $$
 
-    Moments: mean m = sum_k w_k mu_k; cov = sum_k w_k (Sigma_k + mu_k mu_k^T) - m m^T.
+    Gaussian smoothing: if $x \sim p$ and $y = x + \sigma \epsilon$,
+    $\epsilon \sim \mathcal{N}(0, I)$, then $y$ is again a mixture with the
+    same weights and means and covariances $\Sigma_k + \sigma^2 I$;
+    ``smoothed(sigma)`` returns it, so ``smoothed(sigma).score(y)`` is the
+    exact score of the noise-smoothed density (the target of denoising score
+    matching); ``smoothed(sigma, scale=a)`` is the mixture of
+    $a x + \sigma \epsilon$ (means $a \mu_k$, covariances
+    $a^2 \Sigma_k + \sigma^2 I$), the density a diffusion model noises x to.
+
+    Moments: mean $m = \sum_k w_k \mu_k$; covariance
+    $\sum_k w_k (\Sigma_k + \mu_k \mu_k^\top) - m m^\top$.
 
     Parameters
     ----------
-    weights : (k,) positive, summing to 1 (to 1e-6; renormalised exactly).
-    means : (k, d).
-    covs : (k, d, d) symmetric positive-definite.
+    - weights : (k,) positive, summing to 1 (to 1e-6; renormalised exactly).
+    - means : (k, d).
+    - covs : (k, d, d) symmetric positive-definite.
 
     For 1-D mixtures use d = 1: means (k, 1), covs (k, 1, 1), points x (n, 1).
     Attributes ``weights``, ``means``, ``covs`` are read-only float64 copies.

@@ -1,20 +1,26 @@
-"""Gradient checking: the course's central tool.
+r"""Gradient checking: the course's central tool.
 
 A hand-written backward pass is trusted only after it agrees with central
 finite differences,
 
-    df/dx_i  ~  (f(x + h e_i) - f(x - h e_i)) / (2 h),
+$$
+\frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h},
+$$
 
-whose error is O(h^2) from truncation plus about eps_mach |f| / h from
-rounding. In float64 (eps_mach ~ 1e-16) with h = 1e-6 both are around 1e-10;
-in float32 (eps_mach ~ 6e-8) the rounding term alone is ~0.1, which is why
-every check here refuses anything but float64.
+whose error is $O(h^2)$ from truncation plus about
+$\epsilon_{\mathrm{mach}} |f| / h$ from rounding. In float64
+($\epsilon_{\mathrm{mach}} \approx 10^{-16}$) with $h = 10^{-6}$ both are
+around $10^{-10}$; in float32 ($\epsilon_{\mathrm{mach}} \approx 6 \cdot 10^{-8}$)
+the rounding term alone is about 0.1, which is why every check here refuses
+anything but float64.
 
 The agreement is measured by a relative error with a floor,
 
-    err = max_i |a_i - n_i| / max(max_i (|a_i| + |n_i|), floor),
+$$
+\mathrm{err} = \frac{\max_i |a_i - n_i|}{\max\bigl(\max_i (|a_i| + |n_i|),\ \mathrm{floor}\bigr)},
+$$
 
-(a = analytic, n = numerical): scale-free, and the floor keeps an all-zero
+($a$ analytic, $n$ numerical): scale-free, and the floor keeps an all-zero
 gradient from dividing by zero. A correct float64 gradient gives 1e-8 or
 less; a wrong one gives 1e-2 or more. Check away from kinks (ReLU at 0):
 there the two one-sided slopes differ and finite differences mean nothing.

@@ -220,7 +220,7 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """(N, ...) -> (N, *shape), e.g. a code vector (N, 64) to a feature map
+    """(N, ...) -> ``(N, *shape)``, e.g. a code vector (N, 64) to a feature map
     (N, 4, 4, 4) for a convolutional decoder. ``shape`` excludes the batch
     axis; its product must equal the size of one input example."""
 

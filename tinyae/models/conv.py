@@ -199,11 +199,11 @@ class ConvAutoencoder(SplitsWithNoise, _ImageModel):
 
     # -- inference ---------------------------------------------------------
     def encode(self, x):
-        """x: (N, *input_shape) or (N, D) -> code: (N, *code_shape)."""
+        """x: ``(N, *input_shape)`` or ``(N, D)`` -> code: ``(N, *code_shape)``."""
         return batched(self.encoder.forward, self._images(x))
 
     def decode(self, z):
-        """code: (N, *code_shape) -> mean reconstruction (N, *input_shape)."""
+        """code: ``(N, *code_shape)`` -> mean reconstruction ``(N, *input_shape)``."""
         self._check_x(z, self.code_shape, "z")
         return self._mean(batched(self.decoder.forward, z))
 
@@ -228,7 +228,7 @@ class ConvAutoencoder(SplitsWithNoise, _ImageModel):
     def loss_and_grad(self, x, *, target=None, noise=None, rng=None):
         """Reconstruction loss of ``target`` (default: the clean x) from x,
         corrupted first if the model has a corruption; see ``Model``.
-        x, target, noise: (N, *input_shape) or (N, D)."""
+        x, target, noise: ``(N, *input_shape)`` or ``(N, D)``."""
         x_in, target = self._inputs(x, target, noise, rng)
         self.zero_grad()
         out = self.decoder.forward(self.encoder.forward(x_in))  # (N, *input_shape)
@@ -288,7 +288,7 @@ class ConvVAE(SplitsWithEps, _ImageModel):
         return both[:, :self.n_code], both[:, self.n_code:]
 
     def decode(self, z):
-        """z: (N, n_code) -> mean of p(x | z), (N, *input_shape)."""
+        """z: (N, n_code) -> mean of p(x | z), ``(N, *input_shape)``."""
         self._check_x(z, self.n_code, "z")
         return self._mean(batched(self.decoder.forward, z))
 
@@ -297,7 +297,7 @@ class ConvVAE(SplitsWithEps, _ImageModel):
         return self.decode(self.encode(x)[0]).reshape(x.shape)
 
     def sample(self, n, *, rng):
-        """n draws z ~ N(0, I) decoded to means: (n, *input_shape)."""
+        """n draws z ~ N(0, I) decoded to means: ``(n, *input_shape)``."""
         n = check_positive_int(n, "n")
         return self.decode(check_rng(rng).standard_normal((n, self.n_code), dtype=self.dtype))
 

@@ -44,7 +44,7 @@ from .base import Model, batched
 class PCA:
     """Principal component analysis by singular value decomposition.
 
-    ``PCA(n_components=k).fit(x)`` with x: (n, d) computes, in float64,
+    ``PCA(n_components=k).fit(x)`` with x: (n, d) computes, in float64::
 
         mean_ = (1/n) sum_n x_n                                    (d,)
         X_c = x - mean_ = U S V^T                                  (n, d)
@@ -58,7 +58,7 @@ class PCA:
     **Variance convention: 1/n** (the maximum-likelihood covariance
     ``C = X_c^T X_c / n``, not the unbiased 1/(n-1)). With it the
     eigenvalues are ``lambda_j = S_j^2 / n`` and the training error in the
-    library's loss convention (sum over features, mean over rows) is exactly
+    library's loss convention (sum over features, mean over rows) is exactly::
 
         (1/n) ||X_c - X_c V_k V_k^T||_F^2 = (1/n) sum_{j>k} S_j^2
                                           = sum_{j>k} lambda_j,
@@ -164,13 +164,13 @@ class PCA:
 
     # -- using the fit -------------------------------------------------------
     def transform(self, x):
-        """Code of x: (batch, d) -> z = (x - mean_) V_k^T: (batch, k), in x's dtype."""
+        """Code of x: (batch, d) -> ``z = (x - mean_) V_k^T``: (batch, k), in x's dtype."""
         self._check_x(x)
         z = (x.astype(np.float64) - self.mean_) @ self.components_.T
         return z.astype(x.dtype, copy=False)
 
     def inverse_transform(self, z):
-        """Back to data space: z: (batch, k) -> x_hat = z V_k + mean_: (batch, d)."""
+        """Back to data space: z: (batch, k) -> ``x_hat = z V_k + mean_``: (batch, d)."""
         self._check_fitted()
         check_array(z, "z", shape=(None, self.n_components))
         x_hat = z.astype(np.float64) @ self.components_ + self.mean_

@@ -77,7 +77,7 @@ class VAE(SplitsWithEps, LatentBounds, Model):
     """Variational autoencoder with a Gaussian encoder and a Bernoulli or
     Gaussian decoder (see the module docstring for the maths).
 
-    sizes = (n_in, *hidden, n_code), as every tinyae autoencoder: e.g.
+    ``sizes = (n_in, *hidden, n_code)``, as every tinyae autoencoder: e.g.
     (784, 400, 20). Encoder: (n_in + n_cond) -> hidden... -> [encoder_mu,
     encoder_logvar] (n_code each). Decoder: (n_code + n_cond) ->
     decoder_hidden... -> n_in (logits for ``likelihood="bernoulli"``, the
@@ -87,15 +87,18 @@ class VAE(SplitsWithEps, LatentBounds, Model):
     decoder_variance="learned_shared"`` is probabilistic PCA's model.
 
     Hyperparameters (keyword-only):
-        sizes: layer widths, code last. decoder_hidden: the decoder's hidden
-        widths. activation: a key of ``layers.ACTIVATIONS``.
-        likelihood: "bernoulli" (x in [0, 1], BCE on logits) or "gaussian".
-        decoder_variance: "fixed" (log-variance ``fixed_logvar``), "learned"
-            (one log-variance per feature, initialised at fixed_logvar) or
-            "learned_shared" (one scalar for all features). Gaussian only.
-        beta: weight of the KL term (beta-VAE; 1 is the ELBO).
-        n_cond: width of the conditioning vector c (0: unconditional).
-        rng: numpy Generator for the initial weights. init: a key of INITS.
+
+    - sizes: layer widths, code last.
+    - decoder_hidden: the decoder's hidden widths.
+    - activation: a key of ``layers.ACTIVATIONS``.
+    - likelihood: "bernoulli" (x in [0, 1], BCE on logits) or "gaussian".
+    - decoder_variance: "fixed" (log-variance ``fixed_logvar``), "learned"
+      (one log-variance per feature, initialised at fixed_logvar) or
+      "learned_shared" (one scalar for all features). Gaussian only.
+    - beta: weight of the KL term (beta-VAE; 1 is the ELBO).
+    - n_cond: width of the conditioning vector c (0: unconditional).
+    - rng: numpy Generator for the initial weights.
+    - init: a key of ``INITS``.
 
     Loss: ``recon + beta * KL`` in nats per example; ``last_stats`` holds
     ``{"recon", "kl"}`` of the last call.
@@ -318,7 +321,7 @@ class VAE(SplitsWithEps, LatentBounds, Model):
         """Decode an n x n grid of a 2-latent model's latent space.
 
         The grid coordinates are standard-normal quantiles of
-        linspace(*quantiles, n) in each dimension (so the grid covers the
+        ``linspace(*quantiles, n)`` in each dimension (so the grid covers the
         prior's mass evenly, as in Kingma and Welling's Fig. 4). Row r of the
         grid has z_2 decreasing from the top; column j has z_1 increasing.
         Returns (images (n*n, n_in) in row-major order, z (n*n, 2)).
