@@ -89,6 +89,18 @@ def test_every_docstring_in_the_api_reference_is_valid_rest(site):
         assert 'class="problematic"' not in page.read_text(), f"{page.name} shows a reST error"
 
 
+def test_lessons_run_in_a_kernel_on_unix_sockets_not_tcp(tmp_path):
+    """The book's kernels open no port: nbclient's kernel manager is set to
+    ZeroMQ's ipc transport, its sockets in the build's temporary folder."""
+    _need_book()
+    from jupyter_client import KernelManager
+
+    from tinyae.course.book import _local_kernel
+    km = KernelManager(kernel_name="python3", config=_local_kernel(tmp_path))
+    assert km.transport == "ipc" and km.ip == str(tmp_path / "kernel")
+    assert KernelManager(kernel_name="python3").transport == "tcp"   # what it would be
+
+
 def test_an_unchanged_lesson_is_not_executed_again(site, monkeypatch):
     import nbclient
 

@@ -138,6 +138,15 @@ def library_digest():
     return h.hexdigest()
 
 
+def _local_kernel(folder):
+    """nbclient's configuration for a kernel that talks over Unix sockets in
+    ``folder`` (ZeroMQ's ipc transport) rather than TCP ports on the loopback
+    address: no port is opened, and ipykernel has no unencrypted-TCP warning
+    to print for every lesson. nbclient still starts and shuts the kernel."""
+    from traitlets.config import Config
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(Path(folder) / "kernel")}})
+
+
 def execute_lesson(script, cache_dir, *, library, force=False, timeout=900, log=print):
     """The executed notebook of the lesson ``script``: from the cache when its
     source and the library are unchanged (and not ``force``), else run with
@@ -162,6 +171,7 @@ def execute_lesson(script, cache_dir, *, library, force=False, timeout=900, log=
         os.environ.update(env)                       # the kernel inherits them
         try:
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           config=_local_kernel(figures),
                            resources={"metadata": {"path": str(Path(script).parent)}}).execute()
         finally:
             for k, v in old.items():
