@@ -586,8 +586,9 @@ for size, y in maps.items():
     exact = repulsion(y, 0.0)
     errors[f"n = {size:,}"] = (thetas, [np.linalg.norm(repulsion(y, t) - exact)
                                         / np.linalg.norm(exact) for t in thetas])
-no_p = {size: np.full((size, size), 0.0) for size in sizes if size <= 5000}  # written now,
-best = {}                                        # not paged in inside a timed call
+# the exact method's empty P, written now so that no timed call pages it in
+no_p = {size: np.full((size, size), 0.0) for size in sizes if size <= 5000}
+best = {}                                        # (method, size) -> least seconds
 for _ in range(5):                               # rounds: every size once in each
     for size, y in maps.items():
         for t in timed_thetas:
