@@ -588,19 +588,17 @@ for size, y in maps.items():
                                         / np.linalg.norm(exact) for t in thetas])
 # the exact method's empty P, written now so that no timed call pages it in
 no_p = {size: np.full((size, size), 0.0) for size in sizes if size <= 5000}
-best = {}                                        # (method, size) -> least seconds
+best = {}                                        # (name, size) -> least seconds
 for _ in range(5):                               # rounds: every size once in each
     for size, y in maps.items():
-        for t in timed_thetas:
-            seconds = cpu_seconds(lambda: repulsion(y, t))
-            best[t, size] = min(best.get((t, size), np.inf), seconds)
+        runs = {f"Barnes-Hut, theta {t:g}": lambda t=t: repulsion(y, t) for t in timed_thetas}
         if size in no_p:
-            seconds = cpu_seconds(lambda: ops.tsne_kl_grad(y, no_p[size], False))
-            best["exact", size] = min(best.get(("exact", size), np.inf), seconds)
-for (method, size), seconds in sorted(best.items(), key=lambda kv: kv[0][1]):
-    key = "exact" if method == "exact" else f"Barnes-Hut, theta {method:g}"
-    times[key][0].append(size)
-    times[key][1].append(seconds)
+            runs["exact"] = lambda: ops.tsne_kl_grad(y, no_p[size], False)
+        for name, run in runs.items():
+            best[name, size] = min(best.get((name, size), np.inf), cpu_seconds(run))
+for (name, size), seconds in best.items():       # each name's sizes in increasing order
+    times[name][0].append(size)
+    times[name][1].append(seconds)
 for i, size in enumerate(sizes):
     exact_ms = f"{1e3 * times['exact'][1][i]:.1f} ms" if size <= 5000 else "-"
     lesson.report(f"n = {size:>6,}: repulsion error at theta 0.5 "

@@ -39,7 +39,6 @@ bitwise theirs; only the transposes are gone (the product is the output,
 the bias and ReLU are one pass in place, convT's input is its matrix).
 """
 
-import numba
 import numpy as np
 
 from .._validation import check_choice
